@@ -1,0 +1,27 @@
+/*
+ * coding.h - Accept-Encoding negotiation for precompressed variants
+ * (RFC 9110 §12.5.3). Pure.
+ */
+#ifndef SFHTTPD_CODING_H
+#define SFHTTPD_CODING_H
+
+#include <stddef.h>
+
+enum sf_coding { SF_CODING_BR = 0, SF_CODING_ZSTD, SF_CODING_GZIP, SF_CODING_COUNT };
+
+/* "br", "zstd", "gzip" */
+const char *sf_coding_name(enum sf_coding c);
+/* File suffix: ".br", ".zst", ".gz" */
+const char *sf_coding_suffix(enum sf_coding c);
+
+/*
+ * Return a bit mask (1u << enum sf_coding) of the codings an
+ * Accept-Encoding value (len bytes; p NULL = header absent) accepts with
+ * q > 0. Tokens are case-insensitive; "*" accepts every coding not named
+ * explicitly; "q=0" refuses; "x-gzip" counts as gzip; malformed
+ * q-values make that element ignored. Absent header accepts nothing
+ * (identity only).
+ */
+unsigned sf_coding_accepted(const char *p, size_t len);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * config.h - the immutable server configuration: defaults, the INI file
+ * (parsed with inih), and command-line overrides applied by main.c.
+ */
+#ifndef SFHTTPD_CONFIG_H
+#define SFHTTPD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "sfhttpd/resolve.h"
+
+#define SF_CONFIG_MAX_LISTEN 16
+#define SF_CONFIG_MAX_INDEX 8
+#define SF_CONFIG_MAX_SITES 64
+
+enum sf_log_level { SF_LOG_ERROR = 0, SF_LOG_WARN, SF_LOG_INFO, SF_LOG_DEBUG };
+
+struct sf_site {
+    char *name;          /* section name, e.g. "site" or "site example" */
+    char *root;          /* absolute path (relative ones resolved against the
+                            config file's folder) */
+    char *index[SF_CONFIG_MAX_INDEX]; /* default: "index.html" */
+    size_t nindex;
+    bool listing;        /* default off in a config file, on in quick mode */
+    bool dotfiles;       /* true = allow; default false (deny -> 404) */
+    enum sf_symlinks symlinks; /* default SF_SYMLINKS_BENEATH */
+    char *precompressed; /* "br, zstd, gzip" (default) or NULL for off */
+    char *cache_control; /* NULL = no Cache-Control header */
+};
+
+struct sf_config {
+    char *path;                          /* config file, NULL in quick mode */
+    char *listen[SF_CONFIG_MAX_LISTEN];  /* "127.0.0.1:8080", "[::1]:80" */
+    size_t nlisten;                      /* default: one, 127.0.0.1:8080 */
+    int backlog;                         /* default 511 */
+    int workers;                         /* default 1; 0 = single process */
+    /* timeouts in milliseconds (config keys take seconds, fractions ok) */
+    unsigned header_timeout_ms;          /* header_timeout, default 10 s */
+    unsigned keepalive_timeout_ms;       /* keepalive_timeout, default 15 s */
+    unsigned send_timeout_ms;            /* send_timeout, default 60 s */
+    unsigned shutdown_timeout_ms;        /* shutdown_timeout, default 10 s */
+    /* limits */
+    size_t max_header_size;              /* max_header_size, default 8192 */
+    size_t max_uri_length;               /* max_uri_length, default 8192 */
+    unsigned max_headers;                /* max_headers, default 100 */
+    size_t send_chunk;                   /* send_chunk, default 2 MiB */
+    unsigned max_ranges;                 /* max_ranges, default 16 */
+    unsigned max_connections;            /* max_connections, default 10000 */
+    /* logs */
+    char *access_log;                    /* path, "-" (stdout, default) or
+                                            "off" */
+    char *error_log;                     /* path or "-" (stderr, default) */
+    enum sf_log_level log_level;         /* default SF_LOG_INFO */
+    struct sf_site sites[SF_CONFIG_MAX_SITES];
+    size_t nsites;
+};
+
+/* Fill cfg with the defaults listed above and no sites. */
+void sf_config_defaults(struct sf_config *cfg);
+
+/*
+ * Load an INI file on top of the defaults already in cfg. Sections:
+ * [server] with the keys listed in struct sf_config (listen may repeat),
+ * and one or more sections named "site" or starting with "site " (site
+ * keys: root, index (space separated list), listing (on|off), dotfiles
+ * (allow|deny), symlinks (beneath|follow|none), precompressed (list or
+ * off), cache_control). Every problem (unknown section or key, bad value,
+ * missing root, unreadable file) is reported to errs as
+ * "FILE:LINE: message" (one line each, all of them). Returns the number of
+ * errors (0 on success). Sizes accept k/m/g suffixes (KiB...); booleans
+ * on/off/yes/no/true/false/1/0.
+ */
+int sf_config_load(struct sf_config *cfg, const char *path, FILE *errs);
+
+/* Add a site for quick mode: root dir, listing on, precompressed on,
+ * dotfiles denied, symlinks beneath. Returns 0 or -ENOMEM/-E2BIG. */
+int sf_config_add_quick_site(struct sf_config *cfg, const char *root);
+
+/* Append a listen address (replacing the default on first call after
+ * defaults if replace_default). Returns 0, -E2BIG or -ENOMEM. */
+int sf_config_add_listen(struct sf_config *cfg, const char *addr);
+
+/* Parse "host:port", "[v6]:port" or ":port"/"port" (127.0.0.1) into a
+ * sockaddr (struct sockaddr_storage *); returns 0 or -EINVAL. */
+struct sockaddr_storage;
+int sf_config_parse_addr(const char *s, struct sockaddr_storage *ss,
+                         unsigned *sslen);
+
+/* Final checks after load + overrides (at least one site, one listen, a
+ * root that is a directory...), errors to errs without file:line. Returns
+ * the number of errors. */
+int sf_config_validate(const struct sf_config *cfg, FILE *errs);
+
+/* Print the effective configuration as INI (for -T). */
+void sf_config_dump(const struct sf_config *cfg, FILE *out);
+
+/* Free every string; NULL-safe; leaves cfg zeroed. */
+void sf_config_free(struct sf_config *cfg);
+
+#endif

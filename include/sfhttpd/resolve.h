@@ -1,0 +1,71 @@
+/*
+ * resolve.h - from a request target to an open file beneath the site
+ * root. Decoding and normalisation are pure; confinement is the kernel's
+ * (openat2 with RESOLVE_BENEATH), never a string-prefix check.
+ */
+#ifndef SFHTTPD_RESOLVE_H
+#define SFHTTPD_RESOLVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+/* Longest decoded path we accept (bytes, without NUL). */
+#define SF_PATH_MAX 4096
+
+enum sf_symlinks {
+    SF_SYMLINKS_BENEATH = 0, /* follow symlinks that stay beneath the root */
+    SF_SYMLINKS_FOLLOW,      /* follow any symlink (RESOLVE_BENEATH still
+                                confines ".." in the request itself) */
+    SF_SYMLINKS_NONE         /* refuse any symlink in the path */
+};
+
+struct sf_path {
+    char rel[SF_PATH_MAX + 1]; /* decoded, normalised, relative to the root,
+                                  no leading '/', "" for the root itself,
+                                  "dir/" style trailing slash kept off */
+    size_t len;               /* strlen(rel) */
+    bool trailing_slash;      /* the decoded path ended with '/' */
+    size_t query_off;         /* offset of '?' in the raw target, or the
+                                 target length when there is no query */
+};
+
+/*
+ * Decode the path of an origin-form target (starting with '/'; the
+ * caller strips scheme and authority from absolute-form first): stop at
+ * '?' or '#', percent-decode, then remove dot segments (RFC 3986 §5.2.4)
+ * and collapse repeated slashes. ".." above the root is clamped at the
+ * root (as nginx does not; we answer 400 instead, see return values).
+ *
+ * Returns 0 on success; 400 for: a target not starting with '/', a bad
+ * or truncated %XX, an encoded or raw NUL, a decoded control character
+ * (< 0x20 or 0x7f), a backslash (raw or %5C, which Windows tools treat
+ * as a separator), ".." that climbs above the root; 414 if the decoded
+ * path is longer than SF_PATH_MAX.
+ * An encoded slash (%2F) decodes to '/' and is then normalised like any
+ * other separator.
+ */
+int sf_resolve_path(const char *target, size_t len, struct sf_path *out);
+
+/* True when some segment of rel starts with '.', except a first segment
+ * exactly ".well-known". */
+bool sf_resolve_is_hidden(const char *rel);
+
+/*
+ * Open rel beneath the directory rootfd with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS, plus RESOLVE_NO_SYMLINKS for SF_SYMLINKS_NONE)
+ * and O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC (a FIFO or device
+ * never blocks the worker). rel == "" opens the root itself (".").
+ * On success sets *fd and *st (fstat) and returns 0. Returns -errno on
+ * failure: -ENOENT / -ENOTDIR for missing, -EXDEV when the path would
+ * leave the root (an escaping symlink), -ELOOP for a refused symlink,
+ * -EACCES for permissions.
+ */
+int sf_resolve_open(int rootfd, const char *rel, enum sf_symlinks policy, int *fd,
+                    struct stat *st);
+
+/* Map an errno from sf_resolve_open to the HTTP status to send: 404 for
+ * missing, escaping or refused-symlink paths, 403 for EACCES, 500 else. */
+int sf_resolve_status(int neg_errno);
+
+#endif
