@@ -33,6 +33,9 @@ struct sf_config {
     char *path;                          /* config file, NULL in quick mode */
     char *listen[SF_CONFIG_MAX_LISTEN];  /* "127.0.0.1:8080", "[::1]:80" */
     size_t nlisten;                      /* default: one, 127.0.0.1:8080 */
+    bool listen_is_default;              /* listen[] still holds only the
+                                            default: the next
+                                            sf_config_add_listen replaces it */
     int backlog;                         /* default 511 */
     int workers;                         /* default 1; 0 = single process */
     /* timeouts in milliseconds (config keys take seconds, fractions ok) */
@@ -47,6 +50,9 @@ struct sf_config {
     size_t send_chunk;                   /* send_chunk, default 2 MiB */
     unsigned max_ranges;                 /* max_ranges, default 16 */
     unsigned max_connections;            /* max_connections, default 10000 */
+    unsigned long long max_body_size;    /* max_body_size: a request body to
+                                            read and discard, default 1 MiB;
+                                            larger: 413 and close */
     /* logs */
     char *access_log;                    /* path, "-" (stdout, default) or
                                             "off" */

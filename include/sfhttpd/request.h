@@ -1,0 +1,124 @@
+/*
+ * request.h - one HTTP/1.x request head, parsed by llhttp from the
+ * connection's buffer. Pure: it takes bytes and returns results; spans are
+ * {offset, length} into the caller's buffer, which must not move while a
+ * message is being parsed. The parser pauses after the head and after
+ * each message, so pipelined requests come out one at a time, in order.
+ */
+#ifndef SFHTTPD_REQUEST_H
+#define SFHTTPD_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <llhttp.h>
+
+/* Headers a file server needs; the others are counted and skipped. */
+enum sf_hdr {
+    SF_HDR_HOST = 0,
+    SF_HDR_RANGE,
+    SF_HDR_IF_RANGE,
+    SF_HDR_IF_MATCH,
+    SF_HDR_IF_NONE_MATCH,
+    SF_HDR_IF_MODIFIED_SINCE,
+    SF_HDR_IF_UNMODIFIED_SINCE,
+    SF_HDR_ACCEPT_ENCODING,
+    SF_HDR_ACCEPT,
+    SF_HDR_USER_AGENT,
+    SF_HDR_REFERER,
+    SF_HDR_COUNT
+};
+
+struct sf_span {
+    uint32_t off;
+    uint32_t len;
+};
+
+enum sf_target_form { SF_TARGET_ORIGIN = 0, SF_TARGET_ABSOLUTE, SF_TARGET_ASTERISK };
+
+struct sf_limits {
+    size_t max_header_size; /* the caller's buffer size; past it: 431 */
+    size_t max_uri_length;  /* past it: 414 */
+    unsigned max_headers;   /* past it: 431 */
+    uint64_t max_body_size; /* a body to discard larger than this: 413 */
+};
+
+/* Everything known about the current request; wiped by sf_request_reset. */
+struct sf_request {
+    uint8_t method;          /* enum llhttp_method */
+    uint8_t major, minor;
+    enum sf_target_form form;
+    struct sf_span line;     /* the request line, for the access log */
+    struct sf_span target;   /* as sent */
+    struct sf_span path;     /* the origin-form part of target ("/..."), also
+                                for absolute-form; empty for "*" */
+    struct sf_span hdr[SF_HDR_COUNT];
+    uint32_t present;        /* bit (1u << enum sf_hdr) when seen */
+    unsigned nheaders;
+    unsigned nhost;
+    bool keep_alive;
+    bool head_done;          /* the head is parsed, body (if any) follows */
+    uint32_t head_end;       /* offset just past the head */
+    uint64_t body_seen;      /* body bytes read and discarded */
+    int status;              /* 0, or the error status to answer with */
+    /* parser scratch */
+    int cur;                 /* header being read, or -1 */
+    struct sf_span field;
+    bool url_done;
+};
+
+struct sf_parser {
+    llhttp_t ll;
+    llhttp_settings_t settings;
+    const char *base;        /* buffer being parsed (valid during feed) */
+    struct sf_limits limits;
+    struct sf_request r;
+};
+
+enum sf_parse {
+    SF_PARSE_MORE = 0, /* every byte consumed; need more */
+    SF_PARSE_HEAD,     /* head complete: *pos is r.head_end */
+    SF_PARSE_DONE,     /* message complete: *pos is just past it */
+    SF_PARSE_ERROR     /* r.status holds the answer (400, 413, 414, 431,
+                          501, 505); the connection must close after it */
+};
+
+/* Set up a parser for a new connection. */
+void sf_request_init(struct sf_parser *p, const struct sf_limits *lim);
+
+/* Wipe the request for the next message on the same connection. */
+void sf_request_reset(struct sf_parser *p);
+
+/*
+ * Feed buf[from, to) (bytes not fed before). Returns as documented in
+ * enum sf_parse and sets *pos to where parsing stopped. After
+ * SF_PARSE_HEAD or SF_PARSE_DONE call again (after sf_request_reset for
+ * DONE) with from = *pos to go on. Spans index buf.
+ */
+enum sf_parse sf_request_feed(struct sf_parser *p, const char *buf, size_t from, size_t to,
+                              size_t *pos);
+
+/*
+ * Tell the parser that the caller's buffer is full at end without a
+ * complete head: sets and returns the status (414 inside the request
+ * target, else 431).
+ */
+int sf_request_overflow(struct sf_parser *p);
+
+/* The value of header h, or {NULL, 0} when absent. */
+static inline const char *
+sf_request_hdr(const struct sf_parser *p, const char *buf, enum sf_hdr h, size_t *len)
+{
+    if (!(p->r.present & (1u << h))) {
+        *len = 0;
+        return NULL;
+    }
+    *len = p->r.hdr[h].len;
+    return buf + p->r.hdr[h].off;
+}
+
+/* True for a syntactically valid Host value: reg-name or IPv4 or
+ * [IPv6], optional :port (digits). Empty is invalid. */
+bool sf_request_host_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * response.h - a response: status, a header block built into a fixed
+ * buffer with bounded formatting, and a body that is a queue of segments,
+ * each memory (bytes in the response's own buffer) or a file range (fd,
+ * offset, length). One representation serves files, ranges,
+ * multipart/byteranges, listings and error pages. No socket I/O here
+ * (that is sender.c).
+ */
+#ifndef SFHTTPD_RESPONSE_H
+#define SFHTTPD_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sfhttpd/common.h"
+
+#define SF_HEAD_MAX 4096
+/* multipart/byteranges: a part header and a file range per range, plus
+ * the closing delimiter */
+#define SF_RANGES_MAX 64
+#define SF_SEG_MAX (2 * SF_RANGES_MAX + 2)
+
+struct sf_seg {
+    int fd;           /* -1 for memory */
+    uint64_t off;     /* file offset, or offset into the response's mem */
+    uint64_t len;
+};
+
+struct sf_response {
+    int status;
+    char head[SF_HEAD_MAX];
+    size_t head_len;
+    bool head_overflow;       /* a header did not fit: answer 500 instead */
+    size_t head_sent;
+    struct sf_seg seg[SF_SEG_MAX];
+    unsigned nseg;
+    unsigned cur;             /* segment being sent */
+    uint64_t cur_done;        /* bytes of seg[cur] already sent */
+    struct sf_buf mem;        /* generated body bytes, kept across requests */
+    int fd;                   /* the file this response owns, or -1 */
+    uint64_t content_length;  /* body bytes promised (what Content-Length says) */
+    uint64_t body_sent;       /* body bytes actually written to the socket */
+    bool no_body;             /* HEAD, 204, 304: head only */
+};
+
+/* Initialise once per connection (fd = -1, empty buffers). */
+void sf_response_init(struct sf_response *r);
+/* Close the owned fd and wipe for the next request; mem keeps its
+ * allocation. */
+void sf_response_reset(struct sf_response *r);
+/* Free everything (at connection close). */
+void sf_response_free(struct sf_response *r);
+
+/* Start the head: status line, Date, Server, X-Content-Type-Options. */
+void sf_response_begin(struct sf_response *r, int status, const char *date);
+/* Append "Name: value\r\n" (value printf-formatted). Values must not
+ * contain CR or LF; callers escape what comes from clients. */
+void sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Close the head: "Connection: close" or "keep-alive" as needed (HTTP/1.0
+ * keep-alive needs it said), then the blank line. */
+void sf_response_end_head(struct sf_response *r, bool keep_alive, bool http10);
+
+/* Queue a file range / the last len bytes appended to mem. */
+void sf_response_add_file(struct sf_response *r, int fd, uint64_t off, uint64_t len);
+void sf_response_add_mem(struct sf_response *r, size_t off, size_t len);
+
+/* A complete error response (small HTML body), replacing anything built
+ * so far (the owned fd is closed). extra_header may be NULL, else one
+ * "Name: value" line without CRLF (e.g. Allow). */
+void sf_response_error(struct sf_response *r, int status, const char *date, bool keep_alive,
+                       bool http10, bool head_only, const char *extra_header);
+
+/* The reason phrase for a status ("Not Found"); "Unknown" for others. */
+const char *sf_response_reason(int status);
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * conn.c - a client connection. One raw libevent event on the socket
+ * (no bufferevents: bodies never pass through user space), a fixed
+ * header buffer, and a state machine driven by sf_conn_run:
+ *
+ *   READ -> (request parsed) HANDLE -> WRITE -> DONE -> READ (keep-alive)
+ *                                                   -> LINGER -> CLOSE
+ *
+ * Timeouts ride on the connection's own event: the header timeout is an
+ * absolute deadline from the first byte of a request (a slowloris cannot
+ * stretch it), the keep-alive timeout runs while idle between requests,
+ * and the send timeout restarts whenever the socket takes more bytes.
+ */
+#include "sfhttpd/conn.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sfhttpd/request.h"
+#include "sfhttpd/response.h"
+#include "sfhttpd/sender.h"
+#include "sfhttpd/static.h"
+#include "sfhttpd/worker.h"
+
+/* How long a closing connection reads and discards what the client still
+ * sends, so that our last response is not destroyed by a reset. */
+#define LINGER_MS 2000
+#define LINGER_MAX_BYTES (256 * 1024)
+
+enum sf_conn_state {
+    SF_CONN_READ = 0,
+    SF_CONN_HANDLE,
+    SF_CONN_WRITE,
+    SF_CONN_DONE,
+    SF_CONN_LINGER,
+    SF_CONN_CLOSE
+};
+
+struct sf_conn {
+    struct sf_server *srv;
+    int fd;
+    struct event ev;
+    short ev_what;            /* what ev is registered for, 0 = not yet */
+    enum sf_conn_state state;
+    char *buf;                /* header buffer, cfg->max_header_size bytes */
+    size_t cap;
+    size_t rpos;              /* parsed up to here */
+    size_t wpos;              /* read up to here */
+    bool feed_pending;        /* the parser may progress without new bytes */
+    bool in_request;          /* some byte of the current request arrived */
+    bool draining;            /* graceful stop: close after this response */
+    uint64_t deadline_ms;     /* absolute header deadline */
+    uint64_t linger_until_ms;
+    size_t linger_bytes;
+    time_t started;           /* request start, for the access log */
+    struct sf_parser parser;
+    struct sf_response resp;
+    char peer[INET6_ADDRSTRLEN];
+    TAILQ_ENTRY(sf_conn) link;
+};
+
+static void on_event(evutil_socket_t fd, short what, void *arg);
+static void sf_conn_run(struct sf_conn *c);
+
+static uint64_t
+now_ms(struct sf_conn *c)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(c->srv->base, &tv);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* Wait for what (EV_READ or EV_WRITE) for at most ms milliseconds. */
+static void
+wait_for(struct sf_conn *c, short what, uint64_t ms)
+{
+    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    if (c->ev_what != what) {
+        if (c->ev_what)
+            event_del(&c->ev);
+        event_assign(&c->ev, c->srv->base, c->fd, what | EV_PERSIST, on_event, c);
+        c->ev_what = what;
+    }
+    event_add(&c->ev, &tv);
+}
+
+struct sf_conn *
+sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+    const struct sf_config *cfg = srv->cfg;
+    struct sf_conn *c = calloc(1, sizeof(*c));
+    char *buf = malloc(cfg->max_header_size);
+    if (!c || !buf) {
+        free(c);
+        free(buf);
+        close(fd);
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory: connection refused");
+        return NULL;
+    }
+    c->srv = srv;
+    c->fd = fd;
+    c->buf = buf;
+    c->cap = cfg->max_header_size;
+    struct sf_limits lim = {
+        .max_header_size = cfg->max_header_size,
+        .max_uri_length = cfg->max_uri_length,
+        .max_headers = cfg->max_headers,
+        .max_body_size = cfg->max_body_size,
+    };
+    sf_request_init(&c->parser, &lim);
+    sf_response_init(&c->resp);
+    if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->peer,
+                  sizeof(c->peer));
+    else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, c->peer,
+                  sizeof(c->peer));
+    else
+        strcpy(c->peer, "-");
+    /* the last segment of a response must not wait for an ACK (Nagle);
+     * MSG_MORE already merges head and first body bytes */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    TAILQ_INSERT_TAIL(&srv->conns, c, link);
+    srv->nconns++;
+    c->state = SF_CONN_READ;
+    c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
+    sf_conn_run(c);
+    if (c->state == SF_CONN_CLOSE) {
+        sf_conn_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+void
+sf_conn_close(struct sf_conn *c)
+{
+    if (!c)
+        return;
+    struct sf_server *srv = c->srv;
+    if (c->ev_what)
+        event_del(&c->ev);
+    close(c->fd);
+    sf_response_free(&c->resp);
+    free(c->buf);
+    TAILQ_REMOVE(&srv->conns, c, link);
+    srv->nconns--;
+    free(c);
+    sf_worker_conn_gone(srv);
+}
+
+void
+sf_conn_drain(struct sf_conn *c)
+{
+    c->draining = true;
+    if (c->state == SF_CONN_READ && !c->in_request && c->rpos == c->wpos) {
+        sf_conn_close(c);
+    }
+}
+
+void
+sf_conn_drain_all(struct sf_server *srv)
+{
+    struct sf_conn *c, *next;
+    for (c = TAILQ_FIRST(&srv->conns); c; c = next) {
+        next = TAILQ_NEXT(c, link);
+        sf_conn_drain(c);
+    }
+}
+
+static void
+access_log(struct sf_conn *c)
+{
+    struct sf_log *l = &c->srv->log;
+    if (l->access_fd < 0)
+        return;
+    const struct sf_request *r = &c->parser.r;
+    size_t ref_len = 0, ua_len = 0;
+    const char *ref = sf_request_hdr(&c->parser, c->buf, SF_HDR_REFERER, &ref_len);
+    const char *ua = sf_request_hdr(&c->parser, c->buf, SF_HDR_USER_AGENT, &ua_len);
+    struct sf_access a = {
+        .client = c->peer,
+        .when = c->started,
+        .request_line = r->line.len ? c->buf + r->line.off : NULL,
+        .request_line_len = r->line.len,
+        .status = c->resp.status,
+        .bytes_sent = c->resp.body_sent,
+        .referer = ref,
+        .referer_len = ref_len,
+        .user_agent = ua,
+        .user_agent_len = ua_len,
+    };
+    sf_log_access(l, &a);
+}
+
+/* Answer a request that failed to parse, then close. */
+static void
+parse_error(struct sf_conn *c, int status)
+{
+    sf_worker_update_date(c->srv);
+    c->parser.r.keep_alive = false;
+    bool http10 = c->parser.r.major == 1 && c->parser.r.minor == 0;
+    sf_response_error(&c->resp, status, c->srv->date, false, http10, false, NULL);
+    if (sf_log_enabled(&c->srv->log, SF_LOG_DEBUG))
+        sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: bad request: %d %s", c->peer, status,
+                   sf_response_reason(status));
+    c->state = SF_CONN_WRITE;
+}
+
+static void
+handle(struct sf_conn *c)
+{
+    assert(c->state == SF_CONN_HANDLE);
+    struct sf_server *srv = c->srv;
+    sf_worker_update_date(srv);
+    bool ka = c->parser.r.keep_alive && !c->draining && !srv->stopping;
+    c->parser.r.keep_alive = ka;
+    /* one site until virtual hosts come: the first */
+    struct sf_static_in in = {
+        .cfg = srv->cfg,
+        .site = &srv->cfg->sites[0],
+        .rootfd = srv->rootfd[0],
+        .mime = srv->mime,
+        .date = srv->date,
+        .rng = &srv->rng,
+        .buf = c->buf,
+        .p = &c->parser,
+        .keep_alive = ka,
+    };
+    sf_static_handle(&in, &c->resp);
+    if (c->resp.head_overflow) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "response head too large for %.*s",
+                   (int)c->parser.r.target.len, c->buf + c->parser.r.target.off);
+        sf_response_error(&c->resp, 500, srv->date, ka, c->parser.r.minor == 0, false, NULL);
+    }
+    c->state = SF_CONN_WRITE;
+}
+
+/* Read and parse until a request is complete or the socket runs dry. */
+static enum sf_io
+step_read(struct sf_conn *c)
+{
+    assert(c->state == SF_CONN_READ);
+    const struct sf_config *cfg = c->srv->cfg;
+    for (;;) {
+        if (c->rpos < c->wpos || c->feed_pending) {
+            size_t pos;
+            enum sf_parse pr = sf_request_feed(&c->parser, c->buf, c->rpos, c->wpos, &pos);
+            c->rpos = pos;
+            c->feed_pending = false;
+            switch (pr) {
+            case SF_PARSE_HEAD:
+                /* a bodiless message completes on the next feed */
+                c->feed_pending = true;
+                continue;
+            case SF_PARSE_DONE:
+                c->state = SF_CONN_HANDLE;
+                handle(c);
+                return SF_IO_OK;
+            case SF_PARSE_ERROR:
+                parse_error(c, c->parser.r.status);
+                return SF_IO_OK;
+            case SF_PARSE_MORE:
+                break;
+            }
+            if (c->parser.r.head_done) {
+                /* body bytes to discard: reuse the room after the head */
+                c->rpos = c->wpos = c->parser.r.head_end;
+            }
+        }
+        if (c->wpos == c->cap) {
+            parse_error(c, sf_request_overflow(&c->parser));
+            return SF_IO_OK;
+        }
+        ssize_t n = read(c->fd, c->buf + c->wpos, c->cap - c->wpos);
+        if (n > 0) {
+            if (!c->in_request) {
+                c->in_request = true;
+                c->started = time(NULL);
+                c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
+            }
+            c->wpos += (size_t)n;
+            continue;
+        }
+        if (n == 0) {
+            if (c->in_request)
+                sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: client closed mid-request", c->peer);
+            c->state = SF_CONN_CLOSE;
+            return SF_IO_OK;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            uint64_t now = now_ms(c);
+            uint64_t ms;
+            if (c->in_request)
+                ms = c->deadline_ms > now ? c->deadline_ms - now : 1;
+            else
+                ms = c->deadline_ms > now ? c->deadline_ms - now : 1;
+            wait_for(c, EV_READ, ms);
+            return SF_IO_AGAIN;
+        }
+        sf_log_errno(&c->srv->log, SF_LOG_DEBUG, errno, "%s: read", c->peer);
+        c->state = SF_CONN_CLOSE;
+        return SF_IO_OK;
+    }
+}
+
+static enum sf_io
+step_write(struct sf_conn *c)
+{
+    assert(c->state == SF_CONN_WRITE);
+    int err = 0;
+    enum sf_io rc = sf_sender_send(&c->resp, c->fd, c->srv->cfg->send_chunk, &err);
+    if (rc == SF_IO_OK) {
+        c->state = SF_CONN_DONE;
+        return SF_IO_OK;
+    }
+    if (rc == SF_IO_AGAIN) {
+        wait_for(c, EV_WRITE, c->srv->cfg->send_timeout_ms);
+        return SF_IO_AGAIN;
+    }
+    if (err == -ENODATA) {
+        sf_log_msg(&c->srv->log, SF_LOG_WARN,
+                   "%s: file shrank while sending %.*s: response cut after %llu of %llu bytes",
+                   c->peer, (int)c->parser.r.target.len, c->buf + c->parser.r.target.off,
+                   (unsigned long long)c->resp.body_sent,
+                   (unsigned long long)c->resp.content_length);
+    } else {
+        sf_log_errno(&c->srv->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
+                     (unsigned long long)c->resp.body_sent);
+    }
+    access_log(c);
+    c->state = SF_CONN_CLOSE;
+    return SF_IO_OK;
+}
+
+static void
+step_done(struct sf_conn *c)
+{
+    assert(c->state == SF_CONN_DONE);
+    access_log(c);
+    bool ka = c->parser.r.keep_alive && !c->draining && !c->srv->stopping;
+    sf_response_reset(&c->resp);
+    if (!ka) {
+        shutdown(c->fd, SHUT_WR);
+        c->linger_until_ms = now_ms(c) + LINGER_MS;
+        c->linger_bytes = 0;
+        c->state = SF_CONN_LINGER;
+        return;
+    }
+    /* keep the pipelined bytes, at the front of the buffer */
+    size_t left = c->wpos - c->rpos;
+    if (left && c->rpos)
+        memmove(c->buf, c->buf + c->rpos, left);
+    c->rpos = 0;
+    c->wpos = left;
+    sf_request_reset(&c->parser);
+    c->in_request = left > 0;
+    c->feed_pending = false;
+    c->state = SF_CONN_READ;
+    uint64_t now = now_ms(c);
+    if (left) {
+        c->started = time(NULL);
+        c->deadline_ms = now + c->srv->cfg->header_timeout_ms;
+        return;
+    }
+    /* idle: wait for the next request under the keep-alive timeout rather
+     * than trying a read that would almost always find nothing */
+    c->deadline_ms = now + c->srv->cfg->keepalive_timeout_ms;
+    wait_for(c, EV_READ, c->srv->cfg->keepalive_timeout_ms);
+}
+
+/* Read and drop what the client still sends, until EOF or a bound. */
+static enum sf_io
+step_linger(struct sf_conn *c)
+{
+    assert(c->state == SF_CONN_LINGER);
+    char scratch[4096];
+    for (;;) {
+        ssize_t n = read(c->fd, scratch, sizeof(scratch));
+        if (n > 0) {
+            c->linger_bytes += (size_t)n;
+            if (c->linger_bytes > LINGER_MAX_BYTES)
+                break;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            uint64_t now = now_ms(c);
+            if (now >= c->linger_until_ms)
+                break;
+            wait_for(c, EV_READ, c->linger_until_ms - now);
+            return SF_IO_AGAIN;
+        }
+        break;
+    }
+    c->state = SF_CONN_CLOSE;
+    return SF_IO_OK;
+}
+
+static void
+sf_conn_run(struct sf_conn *c)
+{
+    for (;;) {
+        enum sf_io rc = SF_IO_OK;
+        switch (c->state) {
+        case SF_CONN_READ: rc = step_read(c); break;
+        case SF_CONN_HANDLE: handle(c); break;
+        case SF_CONN_WRITE: rc = step_write(c); break;
+        case SF_CONN_DONE: step_done(c); break;
+        case SF_CONN_LINGER: rc = step_linger(c); break;
+        case SF_CONN_CLOSE: return;
+        }
+        if (rc == SF_IO_AGAIN)
+            return;
+    }
+}
+
+static void
+on_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct sf_conn *c = arg;
+    (void)fd;
+    if (what & EV_TIMEOUT) {
+        switch (c->state) {
+        case SF_CONN_READ:
+            if (c->in_request)
+                sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: request header timeout", c->peer);
+            c->state = SF_CONN_CLOSE;
+            break;
+        case SF_CONN_WRITE:
+            sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
+                       (unsigned long long)c->resp.body_sent);
+            access_log(c);
+            c->state = SF_CONN_CLOSE;
+            break;
+        default:
+            c->state = SF_CONN_CLOSE;
+            break;
+        }
+    } else {
+        sf_conn_run(c);
+    }
+    if (c->state == SF_CONN_CLOSE)
+        sf_conn_close(c);
+    else if (c->draining && c->state == SF_CONN_READ && !c->in_request)
+        sf_conn_close(c);
+}

@@ -1,0 +1,184 @@
+/*
+ * response.c - building a response: the head in a fixed buffer with
+ * bounded formatting, the body as a queue of segments, and error pages.
+ */
+#include "sfhttpd/response.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void
+sf_response_init(struct sf_response *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->fd = -1;
+}
+
+void
+sf_response_reset(struct sf_response *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+    r->status = 0;
+    r->head_len = r->head_sent = 0;
+    r->head_overflow = false;
+    r->nseg = r->cur = 0;
+    r->cur_done = 0;
+    r->mem.len = 0;
+    r->content_length = r->body_sent = 0;
+    r->no_body = false;
+}
+
+void
+sf_response_free(struct sf_response *r)
+{
+    sf_response_reset(r);
+    sf_buf_free(&r->mem);
+}
+
+const char *
+sf_response_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 421: return "Misdirected Request";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+static void
+head_vappend(struct sf_response *r, const char *fmt, va_list ap)
+{
+    size_t room = sizeof(r->head) - r->head_len;
+    int n = vsnprintf(r->head + r->head_len, room, fmt, ap);
+    if (n < 0 || (size_t)n >= room) {
+        r->head_overflow = true;
+        return;
+    }
+    r->head_len += (size_t)n;
+}
+
+static void
+head_append(struct sf_response *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+head_append(struct sf_response *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    head_vappend(r, fmt, ap);
+    va_end(ap);
+}
+
+void
+sf_response_begin(struct sf_response *r, int status, const char *date)
+{
+    r->status = status;
+    r->head_len = 0;
+    r->no_body = (status == 204 || status == 304);
+    head_append(r,
+                "HTTP/1.1 %d %s\r\nServer: sfhttpd/" SFHTTPD_VERSION
+                "\r\nDate: %s\r\nX-Content-Type-Options: nosniff\r\n",
+                status, sf_response_reason(status), date);
+}
+
+void
+sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...)
+{
+    size_t mark = r->head_len;
+    head_append(r, "%s: ", name);
+    va_list ap;
+    va_start(ap, fmt);
+    head_vappend(r, fmt, ap);
+    va_end(ap);
+    head_append(r, "\r\n");
+    /* a value must never split the head: refuse CR/LF/NUL */
+    for (size_t i = mark; i + 2 < r->head_len; i++) {
+        if (r->head[i] == '\r' || r->head[i] == '\n') {
+            assert(!"header value with CR or LF");
+            r->head_len = mark;
+            r->head_overflow = true;
+            return;
+        }
+    }
+}
+
+void
+sf_response_end_head(struct sf_response *r, bool keep_alive, bool http10)
+{
+    if (!keep_alive)
+        head_append(r, "Connection: close\r\n");
+    else if (http10)
+        head_append(r, "Connection: keep-alive\r\n");
+    head_append(r, "\r\n");
+}
+
+void
+sf_response_add_file(struct sf_response *r, int fd, uint64_t off, uint64_t len)
+{
+    assert(r->nseg < SF_SEG_MAX);
+    if (len == 0)
+        return;
+    r->seg[r->nseg++] = (struct sf_seg){.fd = fd, .off = off, .len = len};
+}
+
+void
+sf_response_add_mem(struct sf_response *r, size_t off, size_t len)
+{
+    assert(r->nseg < SF_SEG_MAX);
+    assert(off + len <= r->mem.len);
+    if (len == 0)
+        return;
+    r->seg[r->nseg++] = (struct sf_seg){.fd = -1, .off = off, .len = len};
+}
+
+void
+sf_response_error(struct sf_response *r, int status, const char *date, bool keep_alive,
+                  bool http10, bool head_only, const char *extra_header)
+{
+    sf_response_reset(r);
+    const char *reason = sf_response_reason(status);
+    if (status != 204 && status != 304) {
+        sf_buf_printf(&r->mem,
+                      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>%d %s</title>"
+                      "</head>\n<body><h1>%d %s</h1><hr><p>sfhttpd</p></body></html>\n",
+                      status, reason, status, reason);
+    }
+    sf_response_begin(r, status, date);
+    if (extra_header)
+        head_append(r, "%s\r\n", extra_header);
+    if (r->mem.len > 0) {
+        sf_response_header(r, "Content-Type", "text/html; charset=utf-8");
+        sf_response_header(r, "Content-Length", "%zu", r->mem.len);
+    } else if (status == 204) {
+        /* no Content-Length on 204 */
+    }
+    sf_response_end_head(r, keep_alive, http10);
+    r->content_length = r->mem.len;
+    if (head_only || r->no_body)
+        r->no_body = true;
+    else
+        sf_response_add_mem(r, 0, r->mem.len);
+}

@@ -1,0 +1,132 @@
+/*
+ * sender.c - the only place response bytes meet a socket. Head and
+ * memory segments go out together with one gather write; file ranges go
+ * out with sendfile(2), so file bytes never pass through user space.
+ */
+#include "sfhttpd/sender.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#define IOV_MAX_BATCH 16
+
+/* Gather the head remainder and the memory segments that follow it. */
+static enum sf_io
+send_mem(struct sf_response *r, int sock, size_t *budget, int *err)
+{
+    struct iovec iov[IOV_MAX_BATCH];
+    int n = 0;
+    size_t total = 0;
+    if (r->head_sent < r->head_len) {
+        iov[n].iov_base = r->head + r->head_sent;
+        iov[n].iov_len = r->head_len - r->head_sent;
+        total += iov[n].iov_len;
+        n++;
+    }
+    unsigned i = r->cur;
+    uint64_t done = r->cur_done;
+    if (!r->no_body) {
+        for (; i < r->nseg && n < IOV_MAX_BATCH && r->seg[i].fd < 0; i++) {
+            iov[n].iov_base = r->mem.data + r->seg[i].off + done;
+            iov[n].iov_len = (size_t)(r->seg[i].len - done);
+            total += iov[n].iov_len;
+            done = 0;
+            n++;
+        }
+    }
+    if (n == 0)
+        return SF_IO_OK;
+    /* MSG_MORE when a file range follows, so the head and the first file
+     * bytes can leave in one packet */
+    bool more = !r->no_body && i < r->nseg;
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    ssize_t w;
+    do
+        w = sendmsg(sock, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+    while (w < 0 && errno == EINTR);
+    if (w < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return SF_IO_AGAIN;
+        *err = -errno;
+        return SF_IO_ERR;
+    }
+    size_t left = (size_t)w;
+    *budget = *budget > left ? *budget - left : 0;
+    size_t h = r->head_len - r->head_sent;
+    if (left < h) {
+        r->head_sent += left;
+        return SF_IO_AGAIN;
+    }
+    r->head_sent = r->head_len;
+    left -= h;
+    while (left > 0) {
+        struct sf_seg *s = &r->seg[r->cur];
+        uint64_t rest = s->len - r->cur_done;
+        if (left < rest) {
+            r->cur_done += left;
+            r->body_sent += left;
+            return SF_IO_AGAIN;
+        }
+        left -= (size_t)rest;
+        r->body_sent += rest;
+        r->cur++;
+        r->cur_done = 0;
+    }
+    return (size_t)w < total ? SF_IO_AGAIN : SF_IO_OK;
+}
+
+static enum sf_io
+send_file(struct sf_response *r, int sock, size_t *budget, int *err)
+{
+    struct sf_seg *s = &r->seg[r->cur];
+    assert(s->fd >= 0);
+    while (r->cur_done < s->len) {
+        if (*budget == 0)
+            return SF_IO_AGAIN;
+        off_t off = (off_t)(s->off + r->cur_done);
+        uint64_t want = s->len - r->cur_done;
+        size_t n = want < *budget ? (size_t)want : *budget;
+        ssize_t w = sendfile(sock, s->fd, &off, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return SF_IO_AGAIN;
+            *err = -errno;
+            return SF_IO_ERR;
+        }
+        if (w == 0) {
+            /* EOF before the promised length: the file shrank */
+            *err = -ENODATA;
+            return SF_IO_ERR;
+        }
+        r->cur_done += (uint64_t)w;
+        r->body_sent += (uint64_t)w;
+        *budget -= (size_t)w;
+    }
+    r->cur++;
+    r->cur_done = 0;
+    return SF_IO_OK;
+}
+
+enum sf_io
+sf_sender_send(struct sf_response *r, int sock, size_t budget, int *err)
+{
+    for (;;) {
+        bool head_left = r->head_sent < r->head_len;
+        if (!head_left && (r->no_body || r->cur >= r->nseg))
+            return SF_IO_OK;
+        if (budget == 0)
+            return SF_IO_AGAIN;
+        enum sf_io rc;
+        if (head_left || r->seg[r->cur].fd < 0)
+            rc = send_mem(r, sock, &budget, err);
+        else
+            rc = send_file(r, sock, &budget, err);
+        if (rc != SF_IO_OK)
+            return rc;
+    }
+}

@@ -1,0 +1,308 @@
+/*
+ * worker.c - one event loop: listeners, the connection list, signals for
+ * a graceful stop, the per-second tick (date, access-log flush), and
+ * accept throttling (max_connections, EMFILE).
+ */
+#include "sfhttpd/worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sfhttpd/conn.h"
+#include "sfhttpd/mime.h"
+
+#define ACCEPT_RETRY_MS 200
+
+void
+sf_worker_update_date(struct sf_server *srv)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(srv->base, &tv);
+    if (tv.tv_sec != srv->date_sec) {
+        srv->date_sec = tv.tv_sec;
+        sf_httpdate_format(tv.tv_sec, srv->date);
+    }
+}
+
+static void
+set_accepting(struct sf_server *srv, bool on)
+{
+    if (srv->accepting == on)
+        return;
+    for (size_t i = 0; i < srv->nlis; i++) {
+        if (on)
+            evconnlistener_enable(srv->lis[i]);
+        else
+            evconnlistener_disable(srv->lis[i]);
+    }
+    srv->accepting = on;
+}
+
+void
+sf_worker_conn_gone(struct sf_server *srv)
+{
+    if (srv->stopping) {
+        if (srv->nconns == 0)
+            event_base_loopexit(srv->base, NULL);
+        return;
+    }
+    if (!srv->accepting && srv->nconns < srv->cfg->max_connections &&
+        !evtimer_pending(srv->resume_accept, NULL))
+        set_accepting(srv, true);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    struct sf_server *srv = arg;
+    (void)l;
+    if (srv->stopping) {
+        close(fd);
+        return;
+    }
+    sf_conn_new(srv, fd, sa, (socklen_t)salen);
+    if (srv->nconns >= srv->cfg->max_connections) {
+        if (!srv->accept_error_logged)
+            sf_log_msg(&srv->log, SF_LOG_WARN,
+                       "max_connections (%u) reached: not accepting until some close",
+                       srv->cfg->max_connections);
+        srv->accept_error_logged = true;
+        set_accepting(srv, false);
+    }
+}
+
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct sf_server *srv = arg;
+    int err = errno;
+    (void)l;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        /* out of descriptors: pause instead of spinning on a listener that
+         * stays readable */
+        if (!srv->accept_error_logged)
+            sf_log_errno(&srv->log, SF_LOG_WARN, err, "accept: pausing for %d ms", ACCEPT_RETRY_MS);
+        srv->accept_error_logged = true;
+        set_accepting(srv, false);
+        struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
+        evtimer_add(srv->resume_accept, &tv);
+        return;
+    }
+    sf_log_errno(&srv->log, SF_LOG_DEBUG, err, "accept");
+}
+
+static void
+on_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct sf_server *srv = arg;
+    (void)fd;
+    (void)what;
+    if (!srv->stopping && srv->nconns < srv->cfg->max_connections)
+        set_accepting(srv, true);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct sf_server *srv = arg;
+    (void)fd;
+    (void)what;
+    sf_log_flush(&srv->log);
+}
+
+static void
+on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct sf_server *srv = arg;
+    (void)fd;
+    (void)what;
+    if (srv->nconns)
+        sf_log_msg(&srv->log, SF_LOG_WARN, "shutdown timeout: closing %u connection(s)",
+                   srv->nconns);
+    event_base_loopexit(srv->base, NULL);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct sf_server *srv = arg;
+    (void)what;
+    if (srv->stopping) {
+        sf_log_msg(&srv->log, SF_LOG_INFO, "signal %d again: stopping now", (int)sig);
+        event_base_loopexit(srv->base, NULL);
+        return;
+    }
+    sf_log_msg(&srv->log, SF_LOG_INFO, "signal %d: stopping (%u connection(s) to drain)",
+               (int)sig, srv->nconns);
+    srv->stopping = true;
+    for (size_t i = 0; i < srv->nlis; i++)
+        evconnlistener_free(srv->lis[i]);
+    srv->nlis = 0;
+    sf_conn_drain_all(srv);
+    if (srv->nconns == 0) {
+        event_base_loopexit(srv->base, NULL);
+        return;
+    }
+    unsigned ms = srv->cfg->shutdown_timeout_ms;
+    struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(srv->stop_timer, &tv);
+}
+
+/* Open, bind and listen on one address; log the URL. Returns fd or -1. */
+static int
+open_listener(struct sf_server *srv, const char *spec)
+{
+    struct sockaddr_storage ss;
+    unsigned sslen;
+    if (sf_config_parse_addr(spec, &ss, &sslen) != 0) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "listen %s: not an address", spec);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        sf_log_errno(&srv->log, SF_LOG_ERROR, errno, "listen %s: socket", spec);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, srv->cfg->backlog) < 0) {
+        sf_log_errno(&srv->log, SF_LOG_ERROR, errno, "listen %s", spec);
+        close(fd);
+        return -1;
+    }
+    socklen_t len = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &len);
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        sf_log_msg(&srv->log, SF_LOG_INFO, "listening on http://%s:%u/", host, port);
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        sf_log_msg(&srv->log, SF_LOG_INFO, "listening on http://[%s]:%u/", host, port);
+    }
+    return fd;
+}
+
+static int
+start(struct sf_server *srv)
+{
+    const struct sf_config *cfg = srv->cfg;
+    for (size_t i = 0; i < cfg->nsites; i++) {
+        srv->rootfd[i] = open(cfg->sites[i].root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (srv->rootfd[i] < 0) {
+            sf_log_errno(&srv->log, SF_LOG_ERROR, errno, "root %s", cfg->sites[i].root);
+            return -1;
+        }
+    }
+    srv->mime = sf_mime_new(NULL);
+    if (!srv->mime) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory loading MIME types");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        int fd = open_listener(srv, cfg->listen[i]);
+        if (fd < 0)
+            return -1;
+        srv->lis[i] = evconnlistener_new(srv->base, on_accept, srv,
+                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+        if (!srv->lis[i]) {
+            close(fd);
+            sf_log_msg(&srv->log, SF_LOG_ERROR, "listen %s: cannot watch socket", cfg->listen[i]);
+            return -1;
+        }
+        evconnlistener_set_error_cb(srv->lis[i], on_accept_error);
+        srv->nlis++;
+    }
+    srv->accepting = true;
+    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
+    srv->stop_timer = evtimer_new(srv->base, on_stop_timeout, srv);
+    srv->resume_accept = evtimer_new(srv->base, on_resume_accept, srv);
+    if (!srv->sig_int || !srv->sig_term || !srv->tick || !srv->stop_timer || !srv->resume_accept) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating events");
+        return -1;
+    }
+    struct timeval sec = {1, 0};
+    evsignal_add(srv->sig_int, NULL);
+    evsignal_add(srv->sig_term, NULL);
+    event_add(srv->tick, &sec);
+    return 0;
+}
+
+int
+sf_worker_run(const struct sf_config *cfg)
+{
+    struct sf_server srv;
+    memset(&srv, 0, sizeof(srv));
+    srv.cfg = cfg;
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
+        srv.rootfd[i] = -1;
+    TAILQ_INIT(&srv.conns);
+    signal(SIGPIPE, SIG_IGN);
+    if (sf_log_open(&srv.log, cfg) != 0)
+        return 1;
+    if (getrandom(&srv.rng, sizeof(srv.rng), 0) != sizeof(srv.rng))
+        srv.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
+    int status = 1;
+    struct event_config *ec = event_config_new();
+    if (ec) {
+        /* fold the del+add of a read<->write switch into one epoll_ctl */
+        event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        srv.base = event_base_new_with_config(ec);
+        event_config_free(ec);
+    }
+    if (!srv.base) {
+        sf_log_msg(&srv.log, SF_LOG_ERROR, "cannot create the event loop");
+        goto out;
+    }
+    sf_worker_update_date(&srv);
+    if (start(&srv) != 0)
+        goto out;
+    event_base_dispatch(srv.base);
+    status = 0;
+    sf_log_msg(&srv.log, SF_LOG_INFO, "stopped");
+
+out:
+    while (!TAILQ_EMPTY(&srv.conns))
+        sf_conn_close(TAILQ_FIRST(&srv.conns));
+    for (size_t i = 0; i < srv.nlis; i++)
+        evconnlistener_free(srv.lis[i]);
+    if (srv.sig_int)
+        event_free(srv.sig_int);
+    if (srv.sig_term)
+        event_free(srv.sig_term);
+    if (srv.tick)
+        event_free(srv.tick);
+    if (srv.stop_timer)
+        event_free(srv.stop_timer);
+    if (srv.resume_accept)
+        event_free(srv.resume_accept);
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
+        if (srv.rootfd[i] >= 0)
+            close(srv.rootfd[i]);
+    sf_mime_free(srv.mime);
+    if (srv.base)
+        event_base_free(srv.base);
+    sf_log_close(&srv.log);
+    return status;
+}
