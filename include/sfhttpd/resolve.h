@@ -15,8 +15,9 @@
 
 enum sf_symlinks {
     SF_SYMLINKS_BENEATH = 0, /* follow symlinks that stay beneath the root */
-    SF_SYMLINKS_FOLLOW,      /* follow any symlink (RESOLVE_BENEATH still
-                                confines ".." in the request itself) */
+    SF_SYMLINKS_FOLLOW,      /* follow any symlink (the request path itself
+                                never holds ".." or a leading '/': those
+                                are refused with -EXDEV) */
     SF_SYMLINKS_NONE         /* refuse any symlink in the path */
 };
 
@@ -34,8 +35,8 @@ struct sf_path {
  * Decode the path of an origin-form target (starting with '/'; the
  * caller strips scheme and authority from absolute-form first): stop at
  * '?' or '#', percent-decode, then remove dot segments (RFC 3986 §5.2.4)
- * and collapse repeated slashes. ".." above the root is clamped at the
- * root (as nginx does not; we answer 400 instead, see return values).
+ * and collapse repeated slashes. ".." that would climb above the root is
+ * refused with 400, not clamped.
  *
  * Returns 0 on success; 400 for: a target not starting with '/', a bad
  * or truncated %XX, an encoded or raw NUL, a decoded control character
