@@ -50,7 +50,7 @@ struct sf_config {
     size_t send_chunk;                   /* send_chunk, default 2 MiB */
     unsigned max_ranges;                 /* max_ranges, default 16 */
     unsigned max_connections;            /* max_connections, default 10000 */
-    unsigned long long max_body_size;    /* max_body_size: a request body to
+    size_t max_body_size;                /* max_body_size: a request body to
                                             read and discard, default 1 MiB;
                                             larger: 413 and close */
     /* logs */
