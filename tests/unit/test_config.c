@@ -101,6 +101,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.send_chunk, 2 * 1024 * 1024);
     ck_assert_uint_eq(cfg.max_ranges, 16);
     ck_assert_uint_eq(cfg.max_connections, 10000);
+    ck_assert_uint_eq(cfg.max_body_size, 1024 * 1024);
     ck_assert_str_eq(cfg.access_log, "-");
     ck_assert_str_eq(cfg.error_log, "-");
     ck_assert_int_eq(cfg.log_level, SF_LOG_INFO);
@@ -322,6 +323,9 @@ static const struct {
     {"[server]\nmax_header_size = 8x\n", 1, {":2: max_header_size: '8x' is not a size"}},
     {"[server]\nmax_header_size = 8kb\n", 1, {":2: max_header_size: '8kb' is not a size"}},
     {"[server]\nmax_headers = 1001\n", 1, {":2: max_headers: '1001' out of range"}},
+    {"[server]\nmax_ranges = 65\n", 1, {":2: max_ranges: '65' out of range"}},
+    {"[server]\nmax_body_size = 2g\n", 1, {":2: max_body_size: '2g' out of range"}},
+    {"[server]\nmax_body_size = lots\n", 1, {":2: max_body_size: 'lots' is not a size"}},
     {"[server]\nlog_level = loud\n", 1, {":2: log_level: 'loud' is not error"}},
     {"[server]\nerror_log = off\n", 1, {":2: error_log: 'off' is not a path or '-'"}},
     {"[server]\nlisten = localhost:http\n", 1, {":2: listen: 'localhost:http' is not an address"}},
