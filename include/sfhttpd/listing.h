@@ -1,6 +1,7 @@
 /*
  * listing.h - directory listings as HTML5 or JSON. Reads the directory
- * (fdopendir on a dup of the fd) and builds the body in memory.
+ * (openat(dirfd, ".") + fdopendir, so the caller's fd and offset are
+ * untouched) and builds the body in memory.
  */
 #ifndef SFHTTPD_LISTING_H
 #define SFHTTPD_LISTING_H
@@ -25,8 +26,10 @@ struct sf_listing_opts {
  * files are listed. HTML: names HTML-escaped in text, percent-encoded in
  * hrefs, sizes exact in a title attribute and human-readable, mtime in
  * UTC. JSON: an array of {"name","type":"dir"|"file","size","mtime"}
- * (RFC 3339 UTC), names as JSON strings with invalid UTF-8 bytes written
- * as \u00XX escapes of the byte (so output is always valid JSON).
+ * (size for files only; mtime RFC 3339 UTC). Names that are not valid
+ * UTF-8 show each ill-formed sequence as U+FFFD in HTML text and JSON
+ * (JSON cannot carry the raw bytes; a \u00XX escape would name another,
+ * valid file); hrefs are escaped byte by byte and always reach the file.
  * Returns 0, or -errno (out may then hold a partial body).
  */
 int sf_listing_build(int dirfd, const char *url_path, enum sf_listing_format fmt,
