@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Longest extension we look up; longer ones are "unknown". */
@@ -49,7 +50,21 @@ struct strmap {
     size_t n;
 };
 
+/* A sniff result remembered per file version, so that libmagic runs
+ * once per file and not once per request. Direct-mapped: a collision
+ * just costs another sniff. */
+#define SNIFF_CACHE 512
+
+struct sniffed {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    const char *type; /* NULL = empty slot */
+};
+
 struct sf_mime {
+    struct sniffed sniff_cache[SNIFF_CACHE];
     struct strmap exts;  /* lower-case extension -> header value */
     struct strmap types; /* interned header values */
     magic_t magic;       /* opened on first sniff */
@@ -465,4 +480,18 @@ sf_mime_sniff(struct sf_mime *m, int fd)
     /* copy out of libmagic's buffer; text types get their charset */
     const char *v = intern_type(m, type);
     return v ? v : OCTET_STREAM;
+}
+
+const char *
+sf_mime_sniff_file(struct sf_mime *m, int fd, const struct stat *st)
+{
+    uint64_t h = ((uint64_t)st->st_ino * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)st->st_dev;
+    struct sniffed *e = &m->sniff_cache[(h >> 32) % SNIFF_CACHE];
+    if (e->type && e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+        e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+        e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec)
+        return e->type;
+    const char *type = sf_mime_sniff(m, fd);
+    *e = (struct sniffed){st->st_dev, st->st_ino, st->st_size, st->st_mtim, st->st_ctim, type};
+    return type;
 }

@@ -322,7 +322,7 @@ file(struct ctx *x, int fd, const struct stat *st)
     const struct sf_static_in *in = x->in;
     const char *ctype = sf_mime_by_ext(in->mime, x->path.rel, x->path.len);
     if (!ctype)
-        ctype = sf_mime_sniff(in->mime, fd);
+        ctype = sf_mime_sniff_file(in->mime, fd, st);
 
     struct variant v;
     bool has_variant;

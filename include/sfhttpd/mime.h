@@ -41,4 +41,10 @@ const char *sf_mime_by_ext(const struct sf_mime *m, const char *path, size_t len
  */
 const char *sf_mime_sniff(struct sf_mime *m, int fd);
 
+/* sf_mime_sniff, remembered per file version (device, inode, size,
+ * mtime, ctime from st, the fstat of fd): libmagic runs once per file,
+ * again only when the file changes. */
+struct stat;
+const char *sf_mime_sniff_file(struct sf_mime *m, int fd, const struct stat *st);
+
 #endif

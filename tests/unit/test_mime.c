@@ -284,6 +284,32 @@ START_TEST(sniff_failures)
 }
 END_TEST
 
+START_TEST(sniff_cached_per_version)
+{
+    struct sf_mime *m = builtin_only();
+    char *path = write_temp(png, sizeof(png));
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    struct stat st;
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    ck_assert_str_eq(sf_mime_sniff_file(m, fd, &st), "image/png");
+    /* same version: remembered, even though the bytes now differ */
+    int wfd = open(path, O_WRONLY);
+    ck_assert_int_ge(wfd, 0);
+    ck_assert_int_eq(pwrite(wfd, html, sizeof(html) - 1, 0), (ssize_t)(sizeof(html) - 1));
+    close(wfd);
+    ck_assert_str_eq(sf_mime_sniff_file(m, fd, &st), "image/png");
+    /* a new version (size and mtime changed): sniffed again */
+    struct stat st2;
+    ck_assert_int_eq(fstat(fd, &st2), 0);
+    ck_assert_str_eq(sf_mime_sniff_file(m, fd, &st2), TEXT_PLAIN);
+    close(fd);
+    unlink(path);
+    free(path);
+    sf_mime_free(m);
+}
+END_TEST
+
 START_TEST(free_null)
 {
     sf_mime_free(NULL);
@@ -298,6 +324,7 @@ mime_suite(void)
     tcase_add_test(tc, ext_table);
     tcase_add_test(tc, ext_uses_len);
     tcase_add_test(tc, mime_types_override);
+    tcase_add_test(tc, sniff_cached_per_version);
     tcase_add_test(tc, system_mime_types);
     tcase_add_test(tc, add_override);
     tcase_add_test(tc, free_null);
