@@ -25,6 +25,7 @@ static const struct {
     [SF_HDR_ACCEPT] = {"accept", 6},
     [SF_HDR_USER_AGENT] = {"user-agent", 10},
     [SF_HDR_REFERER] = {"referer", 7},
+    [SF_HDR_EXPECT] = {"expect", 6},
 };
 
 static inline struct sf_parser *
@@ -69,15 +70,18 @@ on_url(llhttp_t *ll, const char *at, size_t len)
 {
     struct sf_parser *p = parser_of(ll);
     span_add(p, &p->r.target, at, len);
-    if (p->r.target.len > p->limits.max_uri_length)
-        return fail(p, 414);
     return 0;
 }
 
 static int
 on_url_complete(llhttp_t *ll)
 {
-    parser_of(ll)->r.url_done = true;
+    struct sf_parser *p = parser_of(ll);
+    p->r.url_done = true;
+    /* checked here, not as pieces arrive in on_url, so that a target both
+     * too long and malformed gets one answer however the reads split it */
+    if (p->r.target.len > p->limits.max_uri_length)
+        return fail(p, 414);
     return 0;
 }
 
@@ -94,6 +98,9 @@ static int
 on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     struct sf_parser *p = parser_of(ll);
+    /* a chunked body's trailer: its bytes are being discarded */
+    if (p->r.head_done)
+        return 0;
     span_add(p, &p->r.field, at, len);
     return 0;
 }
@@ -104,8 +111,12 @@ on_header_field_complete(llhttp_t *ll)
     struct sf_parser *p = parser_of(ll);
     if (++p->r.nheaders > p->limits.max_headers)
         return fail(p, 431);
-    const char *f = p->base + p->r.field.off;
     p->r.cur = -1;
+    /* trailer fields count against the limit but are never captured: the
+     * caller discards body bytes, so their spans would not last */
+    if (p->r.head_done)
+        return 0;
+    const char *f = p->base + p->r.field.off;
     for (int h = 0; h < SF_HDR_COUNT; h++) {
         if (hdr_names[h].len == p->r.field.len && strncasecmp(f, hdr_names[h].name, p->r.field.len) == 0) {
             p->r.cur = h;
@@ -212,7 +223,18 @@ on_headers_complete(llhttp_t *ll)
         return fail(p, 400);
     if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->limits.max_body_size)
         return fail(p, 413);
-    r->keep_alive = llhttp_should_keep_alive(ll);
+    /* no protocol switch here: answer, then close, for the bytes after an
+     * Upgrade or CONNECT request belong to the other protocol (and llhttp
+     * would stop on them with HPE_PAUSED_UPGRADE) */
+    r->keep_alive = llhttp_should_keep_alive(ll) && !ll->upgrade;
+    bool body = (ll->flags & F_CHUNKED) || ((ll->flags & F_CONTENT_LENGTH) && ll->content_length);
+    if (body && (r->present & (1u << SF_HDR_EXPECT)) && r->hdr[SF_HDR_EXPECT].len == 12 &&
+        strncasecmp(p->base + r->hdr[SF_HDR_EXPECT].off, "100-continue", 12) == 0) {
+        /* a file server wants no body: send the final answer instead of
+         * 100 Continue (RFC 9110 §10.1.1), and close rather than read it */
+        r->expect_continue = true;
+        r->keep_alive = false;
+    }
     return HPE_PAUSED;
 }
 
@@ -263,9 +285,13 @@ sf_request_reset(struct sf_parser *p)
     p->r.cur = -1;
 }
 
-/* A method token that llhttp does not know: 501, where garbage is 400. */
+/*
+ * A method token that llhttp does not know: 501, where garbage is 400.
+ * Returns 0 while the token runs to the end of the data, for the answer
+ * depends on the byte after it; *tok is where the token starts.
+ */
 static int
-unknown_method_status(const char *buf, size_t from, size_t to)
+unknown_method_status(const char *buf, size_t from, size_t to, size_t *tok)
 {
     size_t i = from;
     while (i < to && (buf[i] == '\r' || buf[i] == '\n'))
@@ -275,7 +301,10 @@ unknown_method_status(const char *buf, size_t from, size_t to)
     while (i < to && ((buf[i] >= 'A' && buf[i] <= 'Z') || (buf[i] >= 'a' && buf[i] <= 'z') ||
                       (buf[i] >= '0' && buf[i] <= '9') || (buf[i] && strchr(tchar, buf[i]))))
         i++;
-    return (i > start && i < to && buf[i] == ' ') ? 501 : 400;
+    *tok = start;
+    if (i > start && i == to)
+        return 0;
+    return (i > start && buf[i] == ' ') ? 501 : 400;
 }
 
 /* llhttp rejects "HTTP/2.0" itself; answer 505 for a well-formed newer version. */
@@ -315,6 +344,12 @@ sf_request_feed(struct sf_parser *p, const char *buf, size_t from, size_t to, si
         if (!p->r.head_done) {
             p->r.head_done = true;
             p->r.head_end = (uint32_t)*pos;
+            if (*pos > p->limits.max_header_size) {
+                /* it completed inside the slack: still over the limit */
+                p->r.status = 431;
+                p->r.keep_alive = false;
+                return SF_PARSE_ERROR;
+            }
             /* a message without a body completes at once */
             if (e == HPE_PAUSED_UPGRADE)
                 return SF_PARSE_DONE;
@@ -326,8 +361,26 @@ sf_request_feed(struct sf_parser *p, const char *buf, size_t from, size_t to, si
     *pos = ep ? (size_t)(ep - buf) : to;
     if (!p->r.status) {
         switch (e) {
-        case HPE_INVALID_METHOD: p->r.status = unknown_method_status(buf, start, to); break;
-        case HPE_INVALID_VERSION: p->r.status = bad_version_status(buf, start, to); break;
+        case HPE_INVALID_METHOD: {
+            size_t tok;
+            int st = unknown_method_status(buf, start, to, &tok);
+            if (st == 0) {
+                /* llhttp stops at the first byte no method it knows has,
+                 * which may come before the token ends: wait for more.
+                 * Its error is sticky, so the next feed lands here again
+                 * and rescans from the token's start, kept in r.line. */
+                p->r.line = (struct sf_span){(uint32_t)tok, (uint32_t)(to - tok)};
+                *pos = to;
+                return SF_PARSE_MORE;
+            }
+            p->r.status = st;
+            break;
+        }
+        case HPE_INVALID_VERSION:
+            /* look no further than the byte llhttp stopped at: what comes
+             * after may not have arrived yet, and is another line anyway */
+            p->r.status = bad_version_status(buf, start, *pos < to ? *pos + 1 : to);
+            break;
         default: p->r.status = 400; break;
         }
     }
@@ -339,7 +392,7 @@ int
 sf_request_overflow(struct sf_parser *p)
 {
     if (!p->r.status)
-        p->r.status = p->r.url_done ? 431 : 414;
+        p->r.status = p->r.url_done ? 431 : p->r.target.len ? 414 : 400;
     p->r.keep_alive = false;
     return p->r.status;
 }

@@ -26,6 +26,7 @@ enum sf_hdr {
     SF_HDR_ACCEPT,
     SF_HDR_USER_AGENT,
     SF_HDR_REFERER,
+    SF_HDR_EXPECT,
     SF_HDR_COUNT
 };
 
@@ -57,6 +58,8 @@ struct sf_request {
     unsigned nheaders;
     unsigned nhost;
     bool keep_alive;
+    bool expect_continue;    /* "Expect: 100-continue" with a body to come:
+                                answer at once, then close, unread */
     bool head_done;          /* the head is parsed, body (if any) follows */
     uint32_t head_end;       /* offset just past the head */
     uint64_t body_seen;      /* body bytes read and discarded */
@@ -99,9 +102,25 @@ enum sf_parse sf_request_feed(struct sf_parser *p, const char *buf, size_t from,
                               size_t *pos);
 
 /*
- * Tell the parser that the caller's buffer is full at end without a
- * complete head: sets and returns the status (414 inside the request
- * target, else 431).
+ * Room a connection's buffer has beyond max_header_size: a head at the
+ * limit still leaves space to read (and discard) a body, and a first
+ * read may bring a complete head plus pipelined bytes.
+ */
+#define SF_REQUEST_SLACK 4096
+
+/* True when the caller must give up on the head: wpos bytes are
+ * buffered (of cap = max_header_size + SF_REQUEST_SLACK) and the head
+ * is still incomplete past the limit, or the buffer is full. */
+static inline bool
+sf_request_full(const struct sf_parser *p, size_t wpos, size_t cap)
+{
+    return (!p->r.head_done && wpos >= p->limits.max_header_size) || wpos >= cap;
+}
+
+/*
+ * Give up on a head that does not fit (see sf_request_full): sets and
+ * returns the status (400 before any target, 414 inside the target,
+ * else 431).
  */
 int sf_request_overflow(struct sf_parser *p);
 

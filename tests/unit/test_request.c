@@ -1,0 +1,541 @@
+/*
+ * test_request.c - unit tests for the llhttp wrapper, as tables of raw
+ * input against the expected outcome. Every row runs through the
+ * connection's own call pattern (request_driver.h) three times: the input
+ * whole, one byte per read and seven bytes per read; the three runs must
+ * agree with each other and with the row. Plus a table for
+ * sf_request_host_valid.
+ */
+#include "sfhttpd/request.h"
+
+#include "sfhttpd/common.h"
+
+#include "request_driver.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Limit profiles: {buffer, max URI, max headers, max body}. */
+enum { L_DEF = 0, L_SMALL, L_URI, L_HDRS, L_BODY, L_TINY };
+static const struct sf_limits limits[] = {
+    [L_DEF] = {1024, 512, 20, 1000},
+    [L_SMALL] = {64, 64, 20, 16},  /* the URI limit is the buffer */
+    [L_URI] = {1024, 16, 20, 1000},
+    [L_HDRS] = {1024, 512, 3, 1000},
+    [L_BODY] = {1024, 512, 20, 16},
+    [L_TINY] = {128, 64, 20, 4096}, /* bodies far larger than the buffer */
+};
+
+static const size_t chunks[] = {0, 1, 7};
+
+/* How a run ends. */
+enum { END_EOF = 0, END_CLOSE, END_ERR };
+
+/*
+ * Build a row's input: the first '$' in the text is replaced by fill
+ * copies of 'a' (for lengths that would not read well as literals).
+ */
+static char *
+build(const char *in, size_t fill, size_t *len)
+{
+    const char *mark = fill ? strchr(in, '$') : NULL;
+    size_t n = strlen(in);
+    char *s = malloc(n + fill + 1);
+    ck_assert(s != NULL);
+    if (!mark) {
+        memcpy(s, in, n + 1);
+        *len = n;
+        return s;
+    }
+    size_t head = (size_t)(mark - in);
+    memcpy(s, in, head);
+    memset(s + head, 'a', fill);
+    memcpy(s + head + fill, mark + 1, n - head); /* with the NUL */
+    *len = n - 1 + fill;
+    return s;
+}
+
+static bool
+same_str(const struct drv_str *a, const struct drv_str *b)
+{
+    return a->len == b->len && strcmp(a->s, b->s) == 0;
+}
+
+static bool
+same_req(const struct drv_req *a, const struct drv_req *b)
+{
+    if (a->method != b->method || a->major != b->major || a->minor != b->minor ||
+        a->form != b->form || a->keep_alive != b->keep_alive || a->present != b->present ||
+        a->nheaders != b->nheaders || !same_str(&a->line, &b->line) ||
+        !same_str(&a->target, &b->target) || !same_str(&a->path, &b->path))
+        return false;
+    for (int h = 0; h < SF_HDR_COUNT; h++)
+        if (!same_str(&a->hdr[h], &b->hdr[h]))
+            return false;
+    return true;
+}
+
+/*
+ * Run the input under every chunking; check the driver saw no breach and
+ * that all runs agree. Returns the whole-input result in *out.
+ */
+static void
+run_all(const char *what, const char *in, size_t len, int lim, struct drv_result *out)
+{
+    static struct drv_result other;
+    for (size_t k = 0; k < SF_ARRAY_LEN(chunks); k++) {
+        struct drv_result *r = k == 0 ? out : &other;
+        drv_run(in, len, chunks[k], &limits[lim], r);
+        ck_assert_msg(r->bad == NULL, "%s, chunk %zu: %s", what, chunks[k], r->bad);
+        if (k == 0)
+            continue;
+        ck_assert_msg(r->status == out->status && r->n == out->n && r->eof == out->eof &&
+                          r->closed == out->closed,
+                      "%s: chunk %zu gives status %d after %u requests, whole gives %d after %u",
+                      what, chunks[k], r->status, r->n, out->status, out->n);
+        for (unsigned i = 0; i < out->n; i++)
+            ck_assert_msg(same_req(&r->req[i], &out->req[i]),
+                          "%s: request %u differs under chunk %zu", what, i, chunks[k]);
+    }
+}
+
+/* ---- Flow: which requests complete, and how the run ends. ---- */
+
+#define H11 " HTTP/1.1\r\nHost: h\r\n\r\n"
+
+static const struct {
+    const char *in;
+    int lim;
+    size_t fill;
+    int end;
+    int status;
+    const char *targets; /* the completed requests' targets, space-separated */
+} flow[] = {
+    /* Simple requests. */
+    {"GET /x" H11, L_DEF, 0, END_EOF, 0, "/x"},
+    {"HEAD /x" H11, L_DEF, 0, END_EOF, 0, "/x"},
+    {"GET /x HTTP/1.0\r\n\r\n", L_DEF, 0, END_CLOSE, 0, "/x"},
+    {"GET /x HTTP/1.1\r\nHost: h\r\n", L_DEF, 0, END_EOF, 0, ""}, /* incomplete */
+    /* Pipelining, in order, with the CRLF allowed between messages. */
+    {"GET /a" H11 "GET /b" H11 "GET /c" H11, L_DEF, 0, END_EOF, 0, "/a /b /c"},
+    {"GET /a" H11 "\r\nGET /b" H11, L_DEF, 0, END_EOF, 0, "/a /b"},
+    {"GET /a" H11 "\r\n\r\nGET /b" H11, L_DEF, 0, END_EOF, 0, "/a /b"},
+    {"\r\nGET /a" H11, L_DEF, 0, END_EOF, 0, "/a"},
+    {"GET /a" H11 "GET /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /c" H11, L_DEF, 0,
+     END_CLOSE, 0, "/a /b"},
+    {"GET /a" H11 "GET /b HTTP/1.1\r\n\r\n", L_DEF, 0, END_ERR, 400, "/a"},
+    /* Host: required in 1.1, at most once, and well-formed. */
+    {"GET / HTTP/1.1\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: x/y\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: a@b\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: [zz]\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: host:port\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: h:8a\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost:\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost:   \r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.0\r\nHost: x/y\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", L_DEF, 0, END_EOF, 0, "/"},
+    {"GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", L_DEF, 0, END_EOF, 0, "/"},
+    {"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", L_DEF, 0, END_EOF, 0, "/"},
+    {"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", L_DEF, 0, END_EOF, 0, "/"},
+    {"GET / HTTP/1.0\r\n\r\n", L_DEF, 0, END_CLOSE, 0, "/"},
+    /* An empty header value, then Host: the field names stay apart. */
+    {"GET / HTTP/1.1\r\nX-Empty:\r\nHost: h\r\n\r\n", L_DEF, 0, END_EOF, 0, "/"},
+    {"GET / HTTP/1.1\r\nX-Empty: \r\nHost: h\r\n\r\n", L_DEF, 0, END_EOF, 0, "/"},
+    /* Request targets. */
+    {"GET http://h/x" H11, L_DEF, 0, END_EOF, 0, "http://h/x"},
+    {"GET http://h" H11, L_DEF, 0, END_EOF, 0, "http://h"},
+    {"OPTIONS *" H11, L_DEF, 0, END_EOF, 0, "*"},
+    {"GET *" H11, L_DEF, 0, END_ERR, 400, ""},
+    {"GET x/y" H11, L_DEF, 0, END_ERR, 400, ""},
+    {"GET http:///x" H11, L_DEF, 0, END_ERR, 400, ""},
+    {"GET http://a@b/x" H11, L_DEF, 0, END_ERR, 400, ""},
+    {"GET ftp://h/x" H11, L_DEF, 0, END_ERR, 400, ""},
+    /* Versions and request-line syntax. */
+    {"GET / HTTP/2.0\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 505, ""},
+    {"GET / HTTP/3.0\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 505, ""},
+    {"GET / HTTP/1.2\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/0.9\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET /\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"<html>\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / FOO/1.1\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / HTTP/1.x HTTP/3.0\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET / RTSP/x\r\nGET / HTTP/3.0\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"\x01\x02", L_DEF, 0, END_ERR, 400, ""},
+    {"BREW / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
+    {"GETS / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
+    {"\r\nBREW / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
+    {"PROPFINDX / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
+    {"get / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
+    {"BREW", L_DEF, 0, END_EOF, 0, ""}, /* not known yet to be a token */
+    {"BR@W / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"BREW\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"GET /a" H11 "BREW / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, "/a"},
+    {"GET / HTTP/1.1\r\nHost : h\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    /* Size limits. */
+    {"GET / HTTP/1.1\r\nHost: h\r\nX-Long: $\r\n\r\n", L_SMALL, 80, END_ERR, 431, ""},
+    {"GET /$ HTTP/1.1\r\nHost: h\r\n\r\n", L_SMALL, 100, END_ERR, 414, ""},
+    {"GET /$" H11, L_URI, 16, END_ERR, 414, ""},
+    {"GET /$" H11, L_URI, 15, END_EOF, 0, "/aaaaaaaaaaaaaaa"}, /* exactly the limit */
+    {"GET /$\x01 HTTP/1.1\r\n\r\n", L_URI, 30, END_ERR, 400, ""}, /* bad first */
+    {"GET /$ HTTP/1.1\r\nHost: h\r\nX: $\r\n\r\n", L_URI, 100, END_ERR, 414, ""},
+    {"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", L_HDRS, 0, END_ERR, 431, ""},
+    /* a head of exactly max_header_size bytes, with a body, is fine; one
+     * byte more is not */
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX: $\r\n\r\nhelloGET /b" H11, L_SMALL,
+     11, END_EOF, 0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX: $\r\n\r\nhello", L_SMALL, 12,
+     END_ERR, 431, ""},
+    {"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n", L_HDRS, 0, END_EOF, 0, "/"},
+    /* Bodies are read and dropped; the next request follows. */
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /b" H11, L_DEF, 0,
+     END_EOF, 0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\nGET /b" H11, L_DEF, 0, END_EOF, 0,
+     "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\n\r\nGET /b" H11,
+     L_DEF, 0, END_EOF, 0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "5\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\nGET /b" H11,
+     L_DEF, 0, END_EOF, 0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "5\r\nhello\r\n0\r\nRange: bytes=0-1\r\nHost: x/y\r\n\r\nGET /b" H11,
+     L_DEF, 0, END_EOF, 0, "/a /b"}, /* trailers are not headers */
+    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "1\r\nx\r\n0\r\nIf-Range: $\r\nUser-Agent: u\r\n\r\nGET /b" H11,
+     L_TINY, 200, END_EOF, 0, "/a /b"}, /* trailers past the buffer */
+    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "5\r\nhello\r\n0\r\nA: 1\r\nB: 2\r\n\r\n",
+     L_HDRS, 0, END_ERR, 431, ""}, /* but count against max_headers */
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 300\r\n\r\n$GET /b" H11, L_TINY, 300,
+     END_EOF, 0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n12c\r\n$\r\n0\r\n\r\nGET /b" H11,
+     L_TINY, 300, END_EOF, 0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello", L_DEF, 0, END_EOF, 0, ""},
+    /* Framing that cannot be trusted. */
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "0\r\n\r\n",
+     L_DEF, 0, END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+     "0\r\n\r\n",
+     L_DEF, 0, END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+     L_DEF, 0, END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+     L_DEF, 0, END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5x\r\n\r\nhello", L_DEF, 0, END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", L_DEF, 0, END_ERR, 400,
+     ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", L_DEF, 0,
+     END_ERR, 400, ""},
+    /* Body size limit: declared, or counted as chunks arrive. */
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n", L_DEF, 0, END_ERR, 413, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\n\r\n", L_BODY, 0, END_ERR, 413, ""},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 16\r\n\r\n$GET /b" H11, L_BODY, 16, END_EOF,
+     0, "/a /b"},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n$\r\n0\r\n\r\n",
+     L_BODY, 32, END_ERR, 413, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "8\r\naaaaaaaa\r\n8\r\naaaaaaaa\r\n1\r\nx\r\n0\r\n\r\n",
+     L_BODY, 0, END_ERR, 413, ""},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+     "8\r\naaaaaaaa\r\n8\r\naaaaaaaa\r\n0\r\n\r\nGET /b" H11,
+     L_BODY, 0, END_EOF, 0, "/a /b"}, /* exactly the limit */
+    /* No protocol switch: answer the request, then close, never a phantom. */
+    {"GET /a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET /b" H11,
+     L_DEF, 0, END_CLOSE, 0, "/a"},
+    {"GET /a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+     "Content-Length: 2\r\n\r\nhiGET /b" H11,
+     L_DEF, 0, END_CLOSE, 0, "/a"},
+    {"CONNECT h:80 HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+};
+
+START_TEST(test_flow)
+{
+    size_t len;
+    char *in = build(flow[_i].in, flow[_i].fill, &len);
+    char what[64];
+    snprintf(what, sizeof(what), "flow row %d", _i);
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(r != NULL);
+    run_all(what, in, len, flow[_i].lim, r);
+
+    char got[512] = "";
+    for (unsigned i = 0; i < r->n; i++) {
+        if (i)
+            strcat(got, " ");
+        strncat(got, r->req[i].target.s, 100);
+    }
+    ck_assert_msg(strcmp(got, flow[_i].targets) == 0, "%s: targets \"%s\", want \"%s\"", what,
+                  got, flow[_i].targets);
+    ck_assert_msg(r->status == flow[_i].status, "%s: status %d, want %d", what, r->status,
+                  flow[_i].status);
+    int end = r->status ? END_ERR : r->closed ? END_CLOSE : END_EOF;
+    ck_assert_msg(end == flow[_i].end, "%s: ends %d, want %d", what, end, flow[_i].end);
+    free(r);
+    free(in);
+}
+END_TEST
+
+/* ---- Spans of the request line and the target's parts. ---- */
+
+static const struct {
+    const char *in;
+    int method;
+    int major, minor;
+    enum sf_target_form form;
+    const char *line, *target, *path;
+} spans[] = {
+    {"GET /x" H11, HTTP_GET, 1, 1, SF_TARGET_ORIGIN, "GET /x HTTP/1.1", "/x", "/x"},
+    {"HEAD /a/b?q=1 HTTP/1.0\r\n\r\n", HTTP_HEAD, 1, 0, SF_TARGET_ORIGIN,
+     "HEAD /a/b?q=1 HTTP/1.0", "/a/b?q=1", "/a/b?q=1"},
+    {"\r\n\r\nGET /x" H11, HTTP_GET, 1, 1, SF_TARGET_ORIGIN, "GET /x HTTP/1.1", "/x", "/x"},
+    {"GET http://h/x" H11, HTTP_GET, 1, 1, SF_TARGET_ABSOLUTE, "GET http://h/x HTTP/1.1",
+     "http://h/x", "/x"},
+    {"GET HTTP://h:81/x/y" H11, HTTP_GET, 1, 1, SF_TARGET_ABSOLUTE, "GET HTTP://h:81/x/y HTTP/1.1",
+     "HTTP://h:81/x/y", "/x/y"},
+    {"GET https://[::1]:443/x" H11, HTTP_GET, 1, 1, SF_TARGET_ABSOLUTE,
+     "GET https://[::1]:443/x HTTP/1.1", "https://[::1]:443/x", "/x"},
+    {"GET http://h" H11, HTTP_GET, 1, 1, SF_TARGET_ABSOLUTE, "GET http://h HTTP/1.1", "http://h",
+     ""},
+    {"GET http://h?q" H11, HTTP_GET, 1, 1, SF_TARGET_ABSOLUTE, "GET http://h?q HTTP/1.1",
+     "http://h?q", "?q"},
+    {"OPTIONS *" H11, HTTP_OPTIONS, 1, 1, SF_TARGET_ASTERISK, "OPTIONS * HTTP/1.1", "*", ""},
+    {"OPTIONS /" H11, HTTP_OPTIONS, 1, 1, SF_TARGET_ORIGIN, "OPTIONS / HTTP/1.1", "/", "/"},
+    {"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx", HTTP_POST, 1, 1,
+     SF_TARGET_ORIGIN, "POST /p HTTP/1.1", "/p", "/p"},
+};
+
+START_TEST(test_spans)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "span row %d", _i);
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(r != NULL);
+    run_all(what, spans[_i].in, strlen(spans[_i].in), L_DEF, r);
+    ck_assert_msg(r->n == 1 && r->status == 0, "%s: n %u status %d", what, r->n, r->status);
+    const struct drv_req *q = &r->req[0];
+    ck_assert_int_eq(q->method, spans[_i].method);
+    ck_assert_int_eq(q->major, spans[_i].major);
+    ck_assert_int_eq(q->minor, spans[_i].minor);
+    ck_assert_int_eq(q->form, spans[_i].form);
+    ck_assert_str_eq(q->line.s, spans[_i].line);
+    ck_assert_str_eq(q->target.s, spans[_i].target);
+    ck_assert_str_eq(q->path.s, spans[_i].path);
+    free(r);
+}
+END_TEST
+
+/* ---- Keep-alive. ---- */
+
+static const struct {
+    const char *in;
+    bool ka;
+} keepalive[] = {
+    {"GET / HTTP/1.1\r\nHost: h\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nHost: h\r\nconnection: CLOSE\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, close\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\nConnection: close\r\n\r\n", false},
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi", true},
+    {"POST / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi", true},
+};
+
+START_TEST(test_keepalive)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "keep-alive row %d", _i);
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(r != NULL);
+    run_all(what, keepalive[_i].in, strlen(keepalive[_i].in), L_DEF, r);
+    ck_assert_msg(r->n == 1 && r->status == 0, "%s: n %u status %d", what, r->n, r->status);
+    ck_assert_msg(r->req[0].keep_alive == keepalive[_i].ka, "%s: keep_alive %d", what,
+                  r->req[0].keep_alive);
+    free(r);
+}
+END_TEST
+
+/* ---- Captured headers: names case-insensitive, values trimmed. ---- */
+
+#define RL "GET / HTTP/1.1\r\n"
+
+static const struct {
+    const char *in;
+    enum sf_hdr h;
+    const char *want; /* NULL: absent */
+} headers[] = {
+    {RL "Host: example.com\r\n\r\n", SF_HDR_HOST, "example.com"},
+    {RL "hOsT:  \t example.com \t \r\n\r\n", SF_HDR_HOST, "example.com"},
+    {RL "Host: h\r\nRange: bytes=0-1 \r\n\r\n", SF_HDR_RANGE, "bytes=0-1"},
+    {RL "Host: h\r\nRANGE:bytes=0-1\r\n\r\n", SF_HDR_RANGE, "bytes=0-1"},
+    {RL "Host: h\r\nIf-Range: \"e1\"\r\n\r\n", SF_HDR_IF_RANGE, "\"e1\""},
+    {RL "Host: h\r\nif-match: \"a\", \"b\"\t\r\n\r\n", SF_HDR_IF_MATCH, "\"a\", \"b\""},
+    {RL "Host: h\r\nIF-NONE-MATCH: W/\"x\"\r\n\r\n", SF_HDR_IF_NONE_MATCH, "W/\"x\""},
+    {RL "Host: h\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT  \r\n\r\n",
+     SF_HDR_IF_MODIFIED_SINCE, "Sun, 06 Nov 1994 08:49:37 GMT"},
+    {RL "Host: h\r\nif-unmodified-since:Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n",
+     SF_HDR_IF_UNMODIFIED_SINCE, "Sun, 06 Nov 1994 08:49:37 GMT"},
+    {RL "Host: h\r\nAccept-Encoding: gzip, br\r\n\r\n", SF_HDR_ACCEPT_ENCODING, "gzip, br"},
+    {RL "Host: h\r\nACCEPT: text/html;q=0.9, */*\r\n\r\n", SF_HDR_ACCEPT, "text/html;q=0.9, */*"},
+    {RL "Host: h\r\nUser-Agent: a b  c \t \r\n\r\n", SF_HDR_USER_AGENT, "a b  c"},
+    {RL "Host: h\r\nreferer: http://r/x\r\n\r\n", SF_HDR_REFERER, "http://r/x"},
+    {RL "Host: h\r\nReferer:\r\n\r\n", SF_HDR_REFERER, ""},
+    {RL "Host: h\r\nReferer:   \r\n\r\n", SF_HDR_REFERER, ""},
+    /* The first of a repeated header wins. */
+    {RL "Host: h\r\nRange: bytes=0-1\r\nrange: bytes=2-3\r\n\r\n", SF_HDR_RANGE, "bytes=0-1"},
+    {RL "Host: h\r\nAccept: a\r\nAccept: b\r\n\r\n", SF_HDR_ACCEPT, "a"},
+    {RL "Host: h\r\nReferer:\r\nReferer: r\r\n\r\n", SF_HDR_REFERER, ""},
+    /* Names that only look alike are not captured. */
+    {RL "Host: h\r\nAccept-Language: en\r\n\r\n", SF_HDR_ACCEPT, NULL},
+    {RL "Host: h\r\nAccep: x\r\n\r\n", SF_HDR_ACCEPT, NULL},
+    {RL "Host: h\r\nX-Range: bytes=0-1\r\n\r\n", SF_HDR_RANGE, NULL},
+    {RL "Host: h\r\nIf-Match-X: a\r\n\r\n", SF_HDR_IF_MATCH, NULL},
+    {RL "Host: h\r\n\r\n", SF_HDR_USER_AGENT, NULL},
+    /* A chunked body's trailer fields are not headers. */
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nRange: bytes=0-1\r\n\r\n",
+     SF_HDR_RANGE, NULL},
+    /* Other headers in between do not disturb the capture. */
+    {RL "X-A: 1\r\nHost: h\r\nX-B:\r\nRange: bytes=5-\r\nX-C: 3\r\n\r\n", SF_HDR_RANGE,
+     "bytes=5-"},
+};
+
+START_TEST(test_headers)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "header row %d", _i);
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(r != NULL);
+    run_all(what, headers[_i].in, strlen(headers[_i].in), L_DEF, r);
+    ck_assert_msg(r->n == 1 && r->status == 0, "%s: n %u status %d", what, r->n, r->status);
+    const struct drv_req *q = &r->req[0];
+    bool present = q->present & (1u << headers[_i].h);
+    if (!headers[_i].want) {
+        ck_assert_msg(!present, "%s: header present", what);
+    } else {
+        ck_assert_msg(present, "%s: header absent", what);
+        ck_assert_str_eq(q->hdr[headers[_i].h].s, headers[_i].want);
+    }
+    free(r);
+}
+END_TEST
+
+/* sf_request_hdr returns the span, and NULL when absent. */
+START_TEST(test_hdr_accessor)
+{
+    static const struct sf_limits lim = {1024, 512, 20, 1000};
+    static char buf[] = "GET / HTTP/1.1\r\nHost: h\r\nRange: bytes=1-2\r\n\r\n";
+    struct sf_parser p;
+    size_t pos, len = 99;
+    sf_request_init(&p, &lim);
+    ck_assert_int_eq(sf_request_feed(&p, buf, 0, sizeof(buf) - 1, &pos), SF_PARSE_HEAD);
+    const char *v = sf_request_hdr(&p, buf, SF_HDR_RANGE, &len);
+    ck_assert(v != NULL);
+    ck_assert_int_eq((int)len, 9);
+    ck_assert(memcmp(v, "bytes=1-2", 9) == 0);
+    ck_assert(sf_request_hdr(&p, buf, SF_HDR_ACCEPT, &len) == NULL);
+    ck_assert_int_eq((int)len, 0);
+    ck_assert_int_eq(sf_request_feed(&p, buf, pos, sizeof(buf) - 1, &pos), SF_PARSE_DONE);
+    ck_assert_int_eq((int)pos, (int)sizeof(buf) - 1);
+}
+END_TEST
+
+/* ---- sf_request_host_valid. ---- */
+
+static const struct {
+    const char *in;
+    bool ok;
+} hosts[] = {
+    {"example.com", true},
+    {"example.com:8080", true},
+    {"example.com:", true}, /* RFC 3986: port = *DIGIT */
+    {"[::1]:80", true},
+    {"[::1]", true},
+    {"[2001:db8::7]", true},
+    {"[::ffff:1.2.3.4]", true},
+    {"127.0.0.1", true},
+    {"127.0.0.1:80", true},
+    {"h", true},
+    {"a-b_c~d.e", true},
+    {"a%20b", true},
+    {"EXAMPLE.COM", true},
+    {"", false},
+    {"a b", false},
+    {"x/y", false},
+    {"a@b", false},
+    {"[zz]", false},
+    {"[]", false},
+    {"[::1", false},
+    {"[::1]x", false},
+    {"[::1]:8a", false},
+    {"host:port", false},
+    {"h:8a", false},
+    {"h:80:80", false},
+    {":80", false},
+    {"a?b", false},
+    {"a#b", false},
+    {"a\\b", false},
+    {"a\"b", false},
+    {"h\t", false},
+    {"\xc3\xa9", false},
+};
+
+START_TEST(test_host_valid)
+{
+    /* Copy without a terminator so a read past len is caught by ASan. */
+    size_t len = strlen(hosts[_i].in);
+    char *s = malloc(len ? len : 1);
+    ck_assert(s != NULL);
+    memcpy(s, hosts[_i].in, len);
+    bool ok = sf_request_host_valid(s, len);
+    free(s);
+    ck_assert_msg(ok == hosts[_i].ok, "\"%s\": got %d", hosts[_i].in, ok);
+}
+END_TEST
+
+/* A NUL inside the length makes the value invalid, not shorter. */
+START_TEST(test_host_nul)
+{
+    ck_assert(!sf_request_host_valid("a\0b", 3));
+    ck_assert(!sf_request_host_valid("[::1\0]", 6));
+    ck_assert(sf_request_host_valid("ab\0", 2));
+}
+END_TEST
+
+static Suite *
+request_suite(void)
+{
+    Suite *s = suite_create("request");
+    TCase *tc = tcase_create("feed");
+    tcase_add_loop_test(tc, test_flow, 0, (int)SF_ARRAY_LEN(flow));
+    tcase_add_loop_test(tc, test_spans, 0, (int)SF_ARRAY_LEN(spans));
+    tcase_add_loop_test(tc, test_keepalive, 0, (int)SF_ARRAY_LEN(keepalive));
+    tcase_add_loop_test(tc, test_headers, 0, (int)SF_ARRAY_LEN(headers));
+    tcase_add_test(tc, test_hdr_accessor);
+    suite_add_tcase(s, tc);
+    TCase *th = tcase_create("host");
+    tcase_add_loop_test(th, test_host_valid, 0, (int)SF_ARRAY_LEN(hosts));
+    tcase_add_test(th, test_host_nul);
+    suite_add_tcase(s, th);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(request_suite());
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
