@@ -50,7 +50,7 @@ struct sf_conn {
     struct event ev;
     short ev_what;            /* what ev is registered for, 0 = not yet */
     enum sf_conn_state state;
-    char *buf;                /* header buffer, cfg->max_header_size bytes */
+    char *buf;                /* header buffer: max_header_size + slack */
     size_t cap;
     size_t rpos;              /* parsed up to here */
     size_t wpos;              /* read up to here */
@@ -97,7 +97,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
 {
     const struct sf_config *cfg = srv->cfg;
     struct sf_conn *c = calloc(1, sizeof(*c));
-    char *buf = malloc(cfg->max_header_size);
+    char *buf = malloc(cfg->max_header_size + SF_REQUEST_SLACK);
     if (!c || !buf) {
         free(c);
         free(buf);
@@ -108,7 +108,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     c->srv = srv;
     c->fd = fd;
     c->buf = buf;
-    c->cap = cfg->max_header_size;
+    c->cap = cfg->max_header_size + SF_REQUEST_SLACK;
     struct sf_limits lim = {
         .max_header_size = cfg->max_header_size,
         .max_uri_length = cfg->max_uri_length,
@@ -259,6 +259,12 @@ step_read(struct sf_conn *c)
             c->feed_pending = false;
             switch (pr) {
             case SF_PARSE_HEAD:
+                if (c->parser.r.expect_continue) {
+                    /* the client waits for us before sending its body */
+                    c->state = SF_CONN_HANDLE;
+                    handle(c);
+                    return SF_IO_OK;
+                }
                 /* a bodiless message completes on the next feed */
                 c->feed_pending = true;
                 continue;
@@ -277,7 +283,7 @@ step_read(struct sf_conn *c)
                 c->rpos = c->wpos = c->parser.r.head_end;
             }
         }
-        if (c->wpos == c->cap) {
+        if (sf_request_full(&c->parser, c->wpos, c->cap)) {
             parse_error(c, sf_request_overflow(&c->parser));
             return SF_IO_OK;
         }
