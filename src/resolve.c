@@ -251,8 +251,13 @@ sf_resolve_status(int neg_errno)
     case ENOENT:
     case ENOTDIR:
     case EXDEV:
-    case ELOOP: return 404;
-    case EACCES: return 403;
+    case ELOOP:
+    case ENAMETOOLONG: return 404;
+    case EACCES:
+    case EPERM:
+    case ENXIO:      /* a Unix socket, or a device with nothing behind it */
+    case ENODEV:
+    case EOPNOTSUPP: return 403;
     default: return 500;
     }
 }

@@ -170,6 +170,7 @@ directory(struct ctx *x, int dirfd, struct stat *st)
             if (S_ISREG(st->st_mode)) {
                 memcpy(x->path.rel, rel, (size_t)n + 1);
                 x->path.len = (size_t)n;
+                x->path.trailing_slash = false;
                 return fd;
             }
             close(fd);
@@ -459,6 +460,13 @@ sf_static_handle(const struct sf_static_in *in, struct sf_response *out)
     if (!S_ISREG(st.st_mode)) {
         close(fd);
         error(&x, 403, NULL);
+        return;
+    }
+    if (x.path.trailing_slash) {
+        /* "/a.txt/" names a folder that does not exist (as nginx says);
+         * serving the file there would break its relative links */
+        close(fd);
+        error(&x, 404, NULL);
         return;
     }
     file(&x, fd, &st);

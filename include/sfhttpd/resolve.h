@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 /* Longest decoded path we accept (bytes, without NUL). */
-#define SF_PATH_MAX 4096
+#define SF_PATH_MAX 8192
 
 enum sf_symlinks {
     SF_SYMLINKS_BENEATH = 0, /* follow symlinks that stay beneath the root */
@@ -66,7 +66,9 @@ int sf_resolve_open(int rootfd, const char *rel, enum sf_symlinks policy, int *f
                     struct stat *st);
 
 /* Map an errno from sf_resolve_open to the HTTP status to send: 404 for
- * missing, escaping or refused-symlink paths, 403 for EACCES, 500 else. */
+ * missing, escaping, refused-symlink or over-long paths, 403 for
+ * permissions and for things that cannot be opened as files (a Unix
+ * socket: ENXIO), 500 else. */
 int sf_resolve_status(int neg_errno);
 
 #endif
