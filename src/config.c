@@ -49,6 +49,7 @@ enum kind {
     K_WORKERS,
     K_LISTEN,
     K_LEVEL,
+    K_GUARD,
     K_ACCESS_LOG,
     K_ERROR_LOG,
 };
@@ -80,6 +81,9 @@ static const struct key server_keys[] = {
     {"access_log", K_ACCESS_LOG, FIELD(access_log), 0, 0},
     {"error_log", K_ERROR_LOG, FIELD(error_log), 0, 0},
     {"log_level", K_LEVEL, FIELD(log_level), 0, 0},
+    {"file_guard", K_GUARD, FIELD(file_guard), 0, 0},
+    {"open_file_cache_max", K_SIZE, FIELD(open_file_cache_max), 1, 1000000},
+    {"small_file_size", K_SIZE, FIELD(small_file_size), 0, 16 * MIB},
 };
 
 enum site_key {
@@ -98,6 +102,7 @@ static const char *const site_keys[S_COUNT] = {
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+static const char *const guard_names[] = {"lease", "stat", "off"};
 static const char *const symlink_names[] = {"beneath", "follow", "none"};
 static const char *const coding_names[] = {"br", "zstd", "gzip"};
 
@@ -455,6 +460,9 @@ sf_config_defaults(struct sf_config *cfg)
     cfg->max_ranges = 16;
     cfg->max_connections = 10000;
     cfg->max_body_size = MIB;
+    cfg->file_guard = SF_GUARD_LEASE;
+    cfg->open_file_cache_max = 10000;
+    cfg->small_file_size = 16 * KIB;
     cfg->access_log = xstrdup("-");
     cfg->error_log = xstrdup("-");
     cfg->log_level = SF_LOG_INFO;
@@ -645,6 +653,14 @@ server_key(struct loader *l, const char *name, const char *v)
             err(l, l->lineno, "log_level: '%s' is not error, warn, info or debug", v);
         else
             l->cfg->log_level = (enum sf_log_level)level;
+        break;
+    }
+    case K_GUARD: {
+        int g = lookup(v, guard_names, SF_ARRAY_LEN(guard_names));
+        if (g < 0)
+            err(l, l->lineno, "file_guard: '%s' is not lease, stat or off", v);
+        else
+            l->cfg->file_guard = (enum sf_guard)g;
         break;
     }
     case K_ACCESS_LOG:
@@ -1134,6 +1150,12 @@ sf_config_dump(const struct sf_config *cfg, FILE *out)
             fprintf(out, "%s = %s\n", k->name, s ? s : "-");
             break;
         }
+        case K_GUARD:
+            fprintf(out, "%s = %s\n", k->name,
+                    (unsigned)cfg->file_guard < SF_ARRAY_LEN(guard_names)
+                        ? guard_names[cfg->file_guard]
+                        : "lease");
+            break;
         case K_LEVEL:
             fprintf(out, "%s = %s\n", k->name,
                     (unsigned)cfg->log_level < SF_ARRAY_LEN(level_names)

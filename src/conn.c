@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sfhttpd/fcache.h"
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
@@ -63,12 +64,16 @@ struct sf_conn {
     time_t started;           /* request start, for the access log */
     struct sf_parser parser;
     struct sf_response resp;
+    /* holds on cached files for lease breaks: the response being sent,
+     * and the one before it while its bytes may still sit in the socket */
+    struct sf_file_user cur, tail;
     char peer[INET6_ADDRSTRLEN];
     TAILQ_ENTRY(sf_conn) link;
 };
 
 static void on_event(evutil_socket_t fd, short what, void *arg);
 static void sf_conn_run(struct sf_conn *c);
+static void on_file_abort(void *arg);
 
 static uint64_t
 now_ms(struct sf_conn *c)
@@ -129,6 +134,8 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
      * MSG_MORE already merges head and first body bytes */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->cur = (struct sf_file_user){.sock = fd, .abort = on_file_abort, .arg = c};
+    c->tail = c->cur;
     TAILQ_INSERT_TAIL(&srv->conns, c, link);
     srv->nconns++;
     c->state = SF_CONN_READ;
@@ -150,6 +157,8 @@ sf_conn_close(struct sf_conn *c)
     if (c->ev_what)
         event_del(&c->ev);
     close(c->fd);
+    sf_fcache_detach(srv->fc, &c->cur);
+    sf_fcache_detach(srv->fc, &c->tail);
     sf_response_free(&c->resp);
     free(c->buf);
     TAILQ_REMOVE(&srv->conns, c, link);
@@ -228,7 +237,9 @@ handle(struct sf_conn *c)
     struct sf_static_in in = {
         .cfg = srv->cfg,
         .site = &srv->cfg->sites[0],
+        .site_index = 0,
         .rootfd = srv->rootfd[0],
+        .fc = srv->fc,
         .mime = srv->mime,
         .date = srv->date,
         .rng = &srv->rng,
@@ -242,7 +253,31 @@ handle(struct sf_conn *c)
                    (int)c->parser.r.target.len, c->buf + c->parser.r.target.off);
         sf_response_error(&c->resp, 500, srv->date, ka, c->parser.r.minor == 0, false, NULL);
     }
+    if (c->resp.file && !c->resp.no_body) {
+        /* from here until its bytes are acknowledged, a lease break on
+         * this file must cut this connection */
+        c->cur.sending = true;
+        sf_fcache_attach(srv->fc, c->resp.file, &c->cur);
+    }
     c->state = SF_CONN_WRITE;
+}
+
+/* A lease break: the file being sent is about to change. Reset the
+ * connection so that its queued bytes are dropped, not delivered. */
+static void
+on_file_abort(void *arg)
+{
+    struct sf_conn *c = arg;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    if (c->state == SF_CONN_WRITE) {
+        sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
+                   c->peer, (int)c->parser.r.target.len, c->buf + c->parser.r.target.off,
+                   (unsigned long long)c->resp.body_sent,
+                   (unsigned long long)c->resp.content_length);
+        access_log(c);
+    }
+    sf_conn_close(c);
 }
 
 /* Read and parse until a request is complete or the socket runs dry. */
@@ -335,12 +370,15 @@ step_write(struct sf_conn *c)
         wait_for(c, EV_WRITE, c->srv->cfg->send_timeout_ms);
         return SF_IO_AGAIN;
     }
-    if (err == -ENODATA) {
+    if (err == -ENODATA || err == -ESTALE) {
         sf_log_msg(&c->srv->log, SF_LOG_WARN,
-                   "%s: file shrank while sending %.*s: response cut after %llu of %llu bytes",
-                   c->peer, (int)c->parser.r.target.len, c->buf + c->parser.r.target.off,
-                   (unsigned long long)c->resp.body_sent,
+                   "%s: file %s while sending %.*s: response cut after %llu of %llu bytes",
+                   c->peer, err == -ENODATA ? "shrank" : "changed", (int)c->parser.r.target.len,
+                   c->buf + c->parser.r.target.off, (unsigned long long)c->resp.body_sent,
                    (unsigned long long)c->resp.content_length);
+        /* drop what is queued: it may already hold changed bytes */
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     } else {
         sf_log_errno(&c->srv->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
                      (unsigned long long)c->resp.body_sent);
@@ -356,6 +394,13 @@ step_done(struct sf_conn *c)
     assert(c->state == SF_CONN_DONE);
     access_log(c);
     bool ka = c->parser.r.keep_alive && !c->draining && !c->srv->stopping;
+    if (c->cur.file) {
+        /* sent, but maybe not yet acknowledged: keep watching it */
+        sf_fcache_detach(c->srv->fc, &c->tail);
+        c->tail.sending = false;
+        sf_fcache_attach(c->srv->fc, c->cur.file, &c->tail);
+        sf_fcache_detach(c->srv->fc, &c->cur);
+    }
     sf_response_reset(&c->resp);
     if (!ka) {
         shutdown(c->fd, SHUT_WR);

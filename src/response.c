@@ -3,6 +3,7 @@
  * bounded formatting, the body as a queue of segments, and error pages.
  */
 #include "sfhttpd/response.h"
+#include "sfhttpd/fcache.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -23,6 +24,9 @@ sf_response_reset(struct sf_response *r)
     if (r->fd >= 0)
         close(r->fd);
     r->fd = -1;
+    if (r->file)
+        sf_fcache_put(r->fc, r->file);
+    r->file = NULL;
     r->status = 0;
     r->head_len = r->head_sent = 0;
     r->head_overflow = false;
@@ -152,6 +156,23 @@ sf_response_add_mem(struct sf_response *r, size_t off, size_t len)
     if (len == 0)
         return;
     r->seg[r->nseg++] = (struct sf_seg){.fd = -1, .off = off, .len = len};
+}
+
+void
+sf_response_add_ext(struct sf_response *r, const void *p, size_t len)
+{
+    assert(r->nseg < SF_SEG_MAX);
+    if (len == 0)
+        return;
+    r->seg[r->nseg++] = (struct sf_seg){.fd = -1, .p = p, .off = 0, .len = len};
+}
+
+void
+sf_response_hold(struct sf_response *r, struct sf_fcache *fc, struct sf_file *f)
+{
+    assert(!r->file);
+    r->file = f;
+    r->fc = fc;
 }
 
 void

@@ -4,6 +4,7 @@
  * out with sendfile(2), so file bytes never pass through user space.
  */
 #include "sfhttpd/sender.h"
+#include "sfhttpd/fcache.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -30,7 +31,8 @@ send_mem(struct sf_response *r, int sock, size_t *budget, int *err)
     uint64_t done = r->cur_done;
     if (!r->no_body) {
         for (; i < r->nseg && n < IOV_MAX_BATCH && r->seg[i].fd < 0; i++) {
-            iov[n].iov_base = r->mem.data + r->seg[i].off + done;
+            const char *base = r->seg[i].p ? r->seg[i].p : r->mem.data;
+            iov[n].iov_base = (void *)(uintptr_t)(base + r->seg[i].off + done);
             iov[n].iov_len = (size_t)(r->seg[i].len - done);
             total += iov[n].iov_len;
             done = 0;
@@ -86,6 +88,11 @@ send_file(struct sf_response *r, int sock, size_t *budget, int *err)
     while (r->cur_done < s->len) {
         if (*budget == 0)
             return SF_IO_AGAIN;
+        if (r->file && !sf_fcache_unchanged(r->file)) {
+            /* no lease on this file, and it changed under us */
+            *err = -ESTALE;
+            return SF_IO_ERR;
+        }
         off_t off = (off_t)(s->off + r->cur_done);
         uint64_t want = s->len - r->cur_done;
         size_t n = want < *budget ? (size_t)want : *budget;

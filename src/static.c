@@ -20,6 +20,7 @@
 #include "sfhttpd/httpdate.h"
 #include "sfhttpd/listing.h"
 #include "sfhttpd/range.h"
+#include "sfhttpd/fcache.h"
 #include "sfhttpd/resolve.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS"
@@ -51,6 +52,14 @@ common_headers(struct ctx *x)
 {
     if (x->in->site->cache_control)
         sf_response_header(x->out, "Cache-Control", "%s", x->in->site->cache_control);
+}
+
+static struct sf_file *
+get(struct ctx *x, const char *rel, int *err, int *dirfd)
+{
+    const struct sf_static_in *in = x->in;
+    return sf_fcache_get(in->fc, in->site_index, in->rootfd, in->site->root, rel,
+                         in->site->symlinks, err, dirfd);
 }
 
 /* 301 to the slash form, relative to the request's own URL so that it
@@ -152,11 +161,10 @@ listing(struct ctx *x, int dirfd)
         sf_response_add_mem(o, 0, o->mem.len);
 }
 
-/* Directory with a trailing slash: an index file, a listing, or 403.
- * Returns the index file's fd (and its stat) when one was found, else -1
- * after building the response itself. */
-static int
-directory(struct ctx *x, int dirfd, struct stat *st)
+/* Look for an index file of the folder x->path names (trailing slash).
+ * Returns a referenced cache entry and makes x->path name it, or NULL. */
+static struct sf_file *
+index_file(struct ctx *x)
 {
     const struct sf_site *s = x->in->site;
     char rel[SF_PATH_MAX + 1];
@@ -165,29 +173,19 @@ directory(struct ctx *x, int dirfd, struct stat *st)
                          s->index[i]);
         if (n < 0 || (size_t)n >= sizeof(rel))
             continue;
-        int fd;
-        if (sf_resolve_open(x->in->rootfd, rel, s->symlinks, &fd, st) == 0) {
-            if (S_ISREG(st->st_mode)) {
-                memcpy(x->path.rel, rel, (size_t)n + 1);
-                x->path.len = (size_t)n;
-                x->path.trailing_slash = false;
-                return fd;
-            }
-            close(fd);
+        int err, dfd;
+        struct sf_file *f = get(x, rel, &err, &dfd);
+        if (dfd >= 0)
+            close(dfd);
+        if (f) {
+            memcpy(x->path.rel, rel, (size_t)n + 1);
+            x->path.len = (size_t)n;
+            x->path.trailing_slash = false;
+            return f;
         }
     }
-    if (s->listing)
-        listing(x, dirfd);
-    else
-        error(x, 403, NULL);
-    return -1;
+    return NULL;
 }
-
-struct variant {
-    int fd;
-    struct stat st;
-    int coding; /* -1 for identity */
-};
 
 /* Parse the site's precompressed list into a mask of enabled codings. */
 static unsigned
@@ -209,45 +207,73 @@ enabled_codings(const char *list)
     return mask;
 }
 
-/* Look for file.br / .zst / .gz beside the file, not older than it.
- * Sets *exists when any usable variant exists (for Vary), and returns the
- * smallest one the client accepts in v (v->fd -1 when none). */
-static void
-find_variant(struct ctx *x, const struct stat *orig, struct variant *v, bool *exists)
+static bool
+not_older(const struct stat *a, const struct stat *b)
 {
-    v->fd = -1;
-    v->coding = -1;
-    *exists = false;
-    unsigned enabled = enabled_codings(x->in->site->precompressed);
-    if (!enabled || x->path.len + 4 > SF_PATH_MAX)
-        return;
-    struct sf_hval ae = hval(x, SF_HDR_ACCEPT_ENCODING);
-    unsigned accepted = sf_coding_accepted(ae.p, ae.len);
+    return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
+           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
+}
+
+static struct sf_file *
+get_variant(struct ctx *x, enum sf_coding c)
+{
     char rel[SF_PATH_MAX + 1];
+    int n = snprintf(rel, sizeof(rel), "%s%s", x->path.rel, sf_coding_suffix(c));
+    if (n < 0 || (size_t)n >= sizeof(rel))
+        return NULL;
+    int err, dfd;
+    struct sf_file *v = get(x, rel, &err, &dfd);
+    if (dfd >= 0)
+        close(dfd);
+    return v;
+}
+
+/* The precompressed variants of f that exist and are not older than it,
+ * found once per cached file. */
+static unsigned
+variants_of(struct ctx *x, struct sf_file *f)
+{
+    if (f->variants_known)
+        return f->variants;
+    unsigned mask = 0;
+    unsigned enabled = enabled_codings(x->in->site->precompressed);
     for (int c = 0; c < SF_CODING_COUNT; c++) {
         if (!(enabled & (1u << c)))
             continue;
-        snprintf(rel, sizeof(rel), "%s%s", x->path.rel, sf_coding_suffix((enum sf_coding)c));
-        int fd;
-        struct stat st;
-        if (sf_resolve_open(x->in->rootfd, rel, x->in->site->symlinks, &fd, &st) != 0)
+        struct sf_file *v = get_variant(x, (enum sf_coding)c);
+        if (v && not_older(&v->st, &f->st))
+            mask |= 1u << c;
+        if (v)
+            sf_fcache_put(x->in->fc, v);
+    }
+    sf_fcache_set_variants(f, mask);
+    return mask;
+}
+
+/* The smallest variant the client accepts, or NULL (with *coding -1). */
+static struct sf_file *
+pick_variant(struct ctx *x, unsigned exists, int *coding)
+{
+    *coding = -1;
+    struct sf_hval ae = hval(x, SF_HDR_ACCEPT_ENCODING);
+    unsigned ok = exists & sf_coding_accepted(ae.p, ae.len);
+    struct sf_file *best = NULL;
+    for (int c = 0; c < SF_CODING_COUNT; c++) {
+        if (!(ok & (1u << c)))
             continue;
-        bool fresh = S_ISREG(st.st_mode) &&
-                     (st.st_mtim.tv_sec > orig->st_mtim.tv_sec ||
-                      (st.st_mtim.tv_sec == orig->st_mtim.tv_sec &&
-                       st.st_mtim.tv_nsec >= orig->st_mtim.tv_nsec));
-        if (fresh)
-            *exists = true;
-        if (fresh && (accepted & (1u << c)) && (v->fd < 0 || st.st_size < v->st.st_size)) {
-            if (v->fd >= 0)
-                close(v->fd);
-            v->fd = fd;
-            v->st = st;
-            v->coding = c;
+        struct sf_file *v = get_variant(x, (enum sf_coding)c);
+        if (!v)
+            continue;
+        if (!best || v->st.st_size < best->st.st_size) {
+            if (best)
+                sf_fcache_put(x->in->fc, best);
+            best = v;
+            *coding = c;
         } else {
-            close(fd);
+            sf_fcache_put(x->in->fc, v);
         }
     }
+    return best;
 }
 
 static uint64_t
@@ -261,9 +287,19 @@ next_rand(uint64_t *s)
     return z ^ (z >> 31);
 }
 
+/* Queue the bytes [off, off + len) of f: from its snapshot or by sendfile. */
 static void
-send_ranges(struct ctx *x, int fd, uint64_t size, const char *ctype, const struct sf_range *rg,
-            size_t n)
+add_body(struct sf_response *o, const struct sf_file *f, uint64_t off, uint64_t len)
+{
+    if (f->mem)
+        sf_response_add_ext(o, f->mem + off, (size_t)len);
+    else
+        sf_response_add_file(o, f->fd, off, len);
+}
+
+static void
+send_ranges(struct ctx *x, const struct sf_file *f, uint64_t size, const char *ctype,
+            const struct sf_range *rg, size_t n)
 {
     struct sf_response *o = x->out;
     if (n == 1) {
@@ -278,7 +314,7 @@ send_ranges(struct ctx *x, int fd, uint64_t size, const char *ctype, const struc
         if (x->head)
             o->no_body = true;
         else
-            sf_response_add_file(o, fd, rg[0].first, len);
+            add_body(o, f, rg[0].first, len);
         return;
     }
     char boundary[40];
@@ -310,43 +346,44 @@ send_ranges(struct ctx *x, int fd, uint64_t size, const char *ctype, const struc
     }
     for (size_t i = 0; i < n; i++) {
         sf_response_add_mem(o, offs[i], lens[i]);
-        sf_response_add_file(o, fd, rg[i].first, rg[i].last - rg[i].first + 1);
+        add_body(o, f, rg[i].first, rg[i].last - rg[i].first + 1);
     }
     sf_response_add_mem(o, offs[n], lens[n]);
 }
 
-/* A regular file (fd owned by the response from here on). */
+/* A regular file: f is a reference the response takes over. */
 static void
-file(struct ctx *x, int fd, const struct stat *st)
+file(struct ctx *x, struct sf_file *f)
 {
     struct sf_response *o = x->out;
     const struct sf_static_in *in = x->in;
-    const char *ctype = sf_mime_by_ext(in->mime, x->path.rel, x->path.len);
-    if (!ctype)
-        ctype = sf_mime_sniff_file(in->mime, fd, st);
-
-    struct variant v;
-    bool has_variant;
-    find_variant(x, st, &v, &has_variant);
-    const struct stat *rst = st; /* the representation actually sent */
-    if (v.fd >= 0) {
-        close(fd);
-        fd = v.fd;
-        rst = &v.st;
+    if (!f->ctype) {
+        const char *t = sf_mime_by_ext(in->mime, x->path.rel, x->path.len);
+        sf_fcache_set_type(f, t ? t : sf_mime_sniff_file(in->mime, f->fd, &f->st));
     }
-    o->fd = fd;
+    const char *ctype = f->ctype;
+
+    unsigned exists = in->site->precompressed ? variants_of(x, f) : 0;
+    int coding = -1;
+    struct sf_file *v = exists ? pick_variant(x, exists, &coding) : NULL;
+    if (v) {
+        sf_fcache_put(in->fc, f);
+        f = v; /* the representation actually sent */
+    }
+    sf_response_hold(o, in->fc, f);
 
     char etag[64];
-    size_t elen = sf_cond_etag(etag, sizeof(etag) - 8, (unsigned long long)rst->st_size,
-                               (long long)rst->st_mtim.tv_sec, rst->st_mtim.tv_nsec);
-    if (v.coding >= 0 && elen >= 2) {
-        /* the variant's own validator: its coding inside the quotes */
-        elen += (size_t)snprintf(etag + elen - 1, sizeof(etag) - elen + 1, "-%s\"",
-                                 sf_coding_name((enum sf_coding)v.coding)) - 1;
+    size_t elen = f->etag_len;
+    memcpy(etag, f->etag, elen);
+    if (coding >= 0 && elen >= 2) {
+        /* the variant's own validator, its coding inside the quotes */
+        int n = snprintf(etag + elen - 1, sizeof(etag) - elen + 1, "-%s\"",
+                         sf_coding_name((enum sf_coding)coding));
+        elen += (size_t)n - 1;
     }
-    struct sf_validators val = {etag, elen, rst->st_mtim.tv_sec};
+    struct sf_validators val = {etag, elen, f->st.st_mtim.tv_sec};
     char lastmod[SF_HTTPDATE_LEN + 1];
-    sf_httpdate_format(rst->st_mtim.tv_sec, lastmod);
+    sf_httpdate_format(f->st.st_mtim.tv_sec, lastmod);
 
     struct sf_cond_headers ch = {
         .if_match = hval(x, SF_HDR_IF_MATCH),
@@ -360,7 +397,7 @@ file(struct ctx *x, int fd, const struct stat *st)
         return;
     }
 
-    uint64_t size = (uint64_t)rst->st_size;
+    uint64_t size = (uint64_t)f->st.st_size;
     struct sf_range rg[SF_RANGES_MAX];
     size_t nr = 0;
     enum sf_range_result rr = SF_RANGE_IGNORE;
@@ -375,7 +412,7 @@ file(struct ctx *x, int fd, const struct stat *st)
         /* the 416 tells the client the current length */
         char cr[48];
         snprintf(cr, sizeof(cr), "Content-Range: bytes */%llu", (unsigned long long)size);
-        error(x, 416, cr); /* closes fd */
+        error(x, 416, cr); /* lets go of f */
         return;
     }
 
@@ -383,7 +420,7 @@ file(struct ctx *x, int fd, const struct stat *st)
     sf_response_header(o, "Last-Modified", "%s", lastmod);
     sf_response_header(o, "ETag", "%.*s", (int)elen, etag);
     common_headers(x);
-    if (has_variant)
+    if (exists)
         sf_response_header(o, "Vary", "Accept-Encoding");
     if (status == 304) {
         sf_response_end_head(o, in->keep_alive, x->http10);
@@ -391,10 +428,10 @@ file(struct ctx *x, int fd, const struct stat *st)
         return;
     }
     sf_response_header(o, "Accept-Ranges", "bytes");
-    if (v.coding >= 0)
-        sf_response_header(o, "Content-Encoding", "%s", sf_coding_name((enum sf_coding)v.coding));
+    if (coding >= 0)
+        sf_response_header(o, "Content-Encoding", "%s", sf_coding_name((enum sf_coding)coding));
     if (status == 206) {
-        send_ranges(x, fd, size, ctype, rg, nr);
+        send_ranges(x, f, size, ctype, rg, nr);
         return;
     }
     sf_response_header(o, "Content-Type", "%s", ctype);
@@ -404,7 +441,7 @@ file(struct ctx *x, int fd, const struct stat *st)
     if (x->head)
         o->no_body = true;
     else
-        sf_response_add_file(o, fd, 0, size);
+        add_body(o, f, 0, size);
 }
 
 void
@@ -438,36 +475,36 @@ sf_static_handle(const struct sf_static_in *in, struct sf_response *out)
         error(&x, 404, NULL);
         return;
     }
-    int fd;
-    struct stat st;
-    rc = sf_resolve_open(in->rootfd, x.path.rel, in->site->symlinks, &fd, &st);
-    if (rc) {
-        error(&x, sf_resolve_status(rc), NULL);
-        return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        if (!x.path.trailing_slash && x.path.len > 0) {
-            close(fd);
-            redirect_slash(&x);
+    struct sf_file *f = NULL;
+    if (x.path.trailing_slash || x.path.len == 0) {
+        f = index_file(&x);
+        if (f) {
+            file(&x, f);
             return;
         }
-        int ifd = directory(&x, fd, &st);
-        close(fd);
-        if (ifd < 0)
+    }
+    int err, dirfd;
+    f = get(&x, x.path.rel, &err, &dirfd);
+    if (f) {
+        if (x.path.trailing_slash) {
+            /* "/a.txt/" names a folder that does not exist (as nginx says);
+             * serving the file there would break its relative links */
+            sf_fcache_put(in->fc, f);
+            error(&x, 404, NULL);
             return;
-        fd = ifd;
+        }
+        file(&x, f);
+        return;
     }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
+    if (err != -EISDIR) {
+        error(&x, err == -EPERM ? 403 : sf_resolve_status(err), NULL);
+        return;
+    }
+    if (!x.path.trailing_slash && x.path.len > 0)
+        redirect_slash(&x);
+    else if (in->site->listing)
+        listing(&x, dirfd);
+    else
         error(&x, 403, NULL);
-        return;
-    }
-    if (x.path.trailing_slash) {
-        /* "/a.txt/" names a folder that does not exist (as nginx says);
-         * serving the file there would break its relative links */
-        close(fd);
-        error(&x, 404, NULL);
-        return;
-    }
-    file(&x, fd, &st);
+    close(dirfd);
 }

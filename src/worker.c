@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "sfhttpd/conn.h"
+#include "sfhttpd/fcache.h"
 #include "sfhttpd/mime.h"
 
 #define ACCEPT_RETRY_MS 200
@@ -159,6 +160,51 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     evtimer_add(srv->stop_timer, &tv);
 }
 
+static void
+on_fc_inotify(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sf_fcache_on_inotify(((struct sf_server *)arg)->fc);
+}
+
+static void
+on_fc_signal(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sf_fcache_on_signal(((struct sf_server *)arg)->fc);
+}
+
+/* The open-file cache, its inotify fd and its lease-break signalfd. */
+static int
+start_cache(struct sf_server *srv)
+{
+    const struct sf_config *cfg = srv->cfg;
+    struct sf_fcache_opts o = {
+        .max_entries = cfg->open_file_cache_max,
+        .small_file_size = cfg->small_file_size,
+        .guard = cfg->file_guard,
+    };
+    srv->fc = sf_fcache_new(&o, &srv->log);
+    if (!srv->fc) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
+        return -1;
+    }
+    int ifd = sf_fcache_inotify_fd(srv->fc), sfd = sf_fcache_signal_fd(srv->fc);
+    if (ifd >= 0) {
+        srv->fc_inotify = event_new(srv->base, ifd, EV_READ | EV_PERSIST, on_fc_inotify, srv);
+        if (!srv->fc_inotify || event_add(srv->fc_inotify, NULL) != 0)
+            return -1;
+    }
+    if (sfd >= 0) {
+        srv->fc_signal = event_new(srv->base, sfd, EV_READ | EV_PERSIST, on_fc_signal, srv);
+        if (!srv->fc_signal || event_add(srv->fc_signal, NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Open, bind and listen on one address; log the URL. Returns fd or -1. */
 static int
 open_listener(struct sf_server *srv, const char *spec)
@@ -217,6 +263,8 @@ start(struct sf_server *srv)
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory loading MIME types");
         return -1;
     }
+    if (start_cache(srv) != 0)
+        return -1;
     for (size_t i = 0; i < cfg->nlisten; i++) {
         int fd = open_listener(srv, cfg->listen[i]);
         if (fd < 0)
@@ -280,11 +328,28 @@ sf_worker_run(const struct sf_config *cfg)
         goto out;
     event_base_dispatch(srv.base);
     status = 0;
-    sf_log_msg(&srv.log, SF_LOG_INFO, "stopped");
 
 out:
     while (!TAILQ_EMPTY(&srv.conns))
         sf_conn_close(TAILQ_FIRST(&srv.conns));
+    if (srv.fc) {
+        struct sf_fcache_stats st;
+        sf_fcache_stats(srv.fc, &st);
+        sf_log_msg(&srv.log, SF_LOG_INFO,
+                   "file cache: %llu hits, %llu misses, %llu invalidations, %llu evictions, "
+                   "%llu lease breaks, %llu responses cut, %llu files guarded by stat",
+                   (unsigned long long)st.hits, (unsigned long long)st.misses,
+                   (unsigned long long)st.invalidations, (unsigned long long)st.evictions,
+                   (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
+                   (unsigned long long)st.stat_fallbacks);
+    }
+    if (status == 0)
+        sf_log_msg(&srv.log, SF_LOG_INFO, "stopped");
+    if (srv.fc_inotify)
+        event_free(srv.fc_inotify);
+    if (srv.fc_signal)
+        event_free(srv.fc_signal);
+    sf_fcache_free(srv.fc);
     for (size_t i = 0; i < srv.nlis; i++)
         evconnlistener_free(srv.lis[i]);
     if (srv.sig_int)

@@ -16,6 +16,13 @@
 
 enum sf_log_level { SF_LOG_ERROR = 0, SF_LOG_WARN, SF_LOG_INFO, SF_LOG_DEBUG };
 
+/* What protects a file being sent against changes (fcache.h). */
+enum sf_guard {
+    SF_GUARD_LEASE = 0, /* a read lease: the kernel tells us before a write */
+    SF_GUARD_STAT,      /* compare fstat before each sendfile chunk */
+    SF_GUARD_OFF        /* trust the file (an early EOF is still caught) */
+};
+
 struct sf_site {
     char *name;          /* section name, e.g. "site" or "site example" */
     char *root;          /* absolute path (relative ones resolved against the
@@ -53,6 +60,14 @@ struct sf_config {
     size_t max_body_size;                /* max_body_size: a request body to
                                             read and discard, default 1 MiB;
                                             larger: 413 and close */
+    /* the open-file cache */
+    enum sf_guard file_guard;            /* file_guard = lease|stat|off,
+                                            default lease */
+    size_t open_file_cache_max;          /* open_file_cache_max, default
+                                            10000 entries */
+    size_t small_file_size;              /* small_file_size: files up to
+                                            this are sent from a snapshot
+                                            in memory, default 16k */
     /* logs */
     char *access_log;                    /* path, "-" (stdout, default) or
                                             "off" */

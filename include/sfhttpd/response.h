@@ -22,9 +22,13 @@
 
 struct sf_seg {
     int fd;           /* -1 for memory */
-    uint64_t off;     /* file offset, or offset into the response's mem */
+    const char *p;    /* memory: base (NULL = the response's mem) */
+    uint64_t off;     /* file offset, or offset from the memory base */
     uint64_t len;
 };
+
+struct sf_file;
+struct sf_fcache;
 
 struct sf_response {
     int status;
@@ -37,7 +41,10 @@ struct sf_response {
     unsigned cur;             /* segment being sent */
     uint64_t cur_done;        /* bytes of seg[cur] already sent */
     struct sf_buf mem;        /* generated body bytes, kept across requests */
-    int fd;                   /* the file this response owns, or -1 */
+    int fd;                   /* a file this response owns, or -1 */
+    struct sf_file *file;     /* a cached file this response holds a
+                                 reference to, or NULL */
+    struct sf_fcache *fc;     /* where file goes back */
     uint64_t content_length;  /* body bytes promised (what Content-Length says) */
     uint64_t body_sent;       /* body bytes actually written to the socket */
     bool no_body;             /* HEAD, 204, 304: head only */
@@ -61,9 +68,14 @@ void sf_response_header(struct sf_response *r, const char *name, const char *fmt
  * keep-alive needs it said), then the blank line. */
 void sf_response_end_head(struct sf_response *r, bool keep_alive, bool http10);
 
-/* Queue a file range / the last len bytes appended to mem. */
+/* Queue a file range / len bytes of mem from off / len bytes at p, which
+ * must outlive the response (a cached file's snapshot). */
 void sf_response_add_file(struct sf_response *r, int fd, uint64_t off, uint64_t len);
 void sf_response_add_mem(struct sf_response *r, size_t off, size_t len);
+void sf_response_add_ext(struct sf_response *r, const void *p, size_t len);
+
+/* Hand the response a reference to a cached file (released on reset). */
+void sf_response_hold(struct sf_response *r, struct sf_fcache *fc, struct sf_file *f);
 
 /* A complete error response (small HTML body), replacing anything built
  * so far (the owned fd is closed). extra_header may be NULL, else one

@@ -18,7 +18,8 @@
  * whole response is out, SF_IO_AGAIN when the socket is full or the
  * budget is used up, SF_IO_ERR with *err = -errno on failure: -EPIPE or
  * -ECONNRESET for a client gone, -ENODATA when a file ended before the
- * promised length (it shrank under us).
+ * promised length (it shrank under us), -ESTALE when a file guarded by
+ * stat changed (size, mtime or ctime) since it was cached.
  */
 enum sf_io sf_sender_send(struct sf_response *r, int sock, size_t budget, int *err);
 

@@ -14,10 +14,14 @@
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
 
+struct sf_fcache;
+
 struct sf_static_in {
     const struct sf_config *cfg;
     const struct sf_site *site;
+    unsigned site_index;        /* for the file cache */
     int rootfd;                 /* O_PATH/O_DIRECTORY fd of site->root */
+    struct sf_fcache *fc;       /* the worker's open-file cache */
     struct sf_mime *mime;
     const char *date;           /* current IMF-fixdate */
     uint64_t *rng;              /* worker PRNG state (multipart boundaries) */

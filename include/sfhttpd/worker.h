@@ -20,6 +20,7 @@ struct event;
 struct evconnlistener;
 struct sf_mime;
 struct sf_conn;
+struct sf_fcache;
 
 TAILQ_HEAD(sf_conn_list, sf_conn);
 
@@ -28,6 +29,8 @@ struct sf_server {
     struct event_base *base;
     struct sf_log log;
     struct sf_mime *mime;
+    struct sf_fcache *fc;
+    struct event *fc_inotify, *fc_signal;
     int rootfd[SF_CONFIG_MAX_SITES];
     struct evconnlistener *lis[SF_CONFIG_MAX_LISTEN];
     size_t nlis;

@@ -102,6 +102,9 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.max_ranges, 16);
     ck_assert_uint_eq(cfg.max_connections, 10000);
     ck_assert_uint_eq(cfg.max_body_size, 1024 * 1024);
+    ck_assert_int_eq(cfg.file_guard, SF_GUARD_LEASE);
+    ck_assert_uint_eq(cfg.open_file_cache_max, 10000);
+    ck_assert_uint_eq(cfg.small_file_size, 16 * 1024);
     ck_assert_str_eq(cfg.access_log, "-");
     ck_assert_str_eq(cfg.error_log, "-");
     ck_assert_int_eq(cfg.log_level, SF_LOG_INFO);
@@ -134,6 +137,9 @@ static const char good_conf[] =
     "max_headers = 50\n"
     "send_chunk = 1M\n"
     "max_ranges = 4\n"
+    "file_guard = stat\n"
+    "open_file_cache_max = 50\n"
+    "small_file_size = 0\n"
     "max_connections = 500\n"
     "access_log = logs/access.log\n"
     "error_log = /var/log/sfhttpd.log\n"
@@ -171,6 +177,9 @@ check_good(const struct sf_config *cfg)
     ck_assert_uint_eq(cfg->max_headers, 50);
     ck_assert_uint_eq(cfg->send_chunk, 1024 * 1024);
     ck_assert_uint_eq(cfg->max_ranges, 4);
+    ck_assert_int_eq(cfg->file_guard, SF_GUARD_STAT);
+    ck_assert_uint_eq(cfg->open_file_cache_max, 50);
+    ck_assert_uint_eq(cfg->small_file_size, 0);
     ck_assert_uint_eq(cfg->max_connections, 500);
     snprintf(want, sizeof(want), "%s/logs/access.log", tmpdir);
     ck_assert_str_eq(cfg->access_log, want);
@@ -324,6 +333,9 @@ static const struct {
     {"[server]\nmax_header_size = 8kb\n", 1, {":2: max_header_size: '8kb' is not a size"}},
     {"[server]\nmax_headers = 1001\n", 1, {":2: max_headers: '1001' out of range"}},
     {"[server]\nmax_ranges = 65\n", 1, {":2: max_ranges: '65' out of range"}},
+    {"[server]\nfile_guard = maybe\n", 1, {":2: file_guard: 'maybe' is not lease, stat or off"}},
+    {"[server]\nopen_file_cache_max = 0\n", 1, {":2: open_file_cache_max: '0' out of range"}},
+    {"[server]\nsmall_file_size = 1g\n", 1, {":2: small_file_size: '1g' out of range"}},
     {"[server]\nmax_body_size = 2g\n", 1, {":2: max_body_size: '2g' out of range"}},
     {"[server]\nmax_body_size = lots\n", 1, {":2: max_body_size: 'lots' is not a size"}},
     {"[server]\nlog_level = loud\n", 1, {":2: log_level: 'loud' is not error"}},

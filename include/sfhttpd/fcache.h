@@ -1,0 +1,128 @@
+/*
+ * fcache.h - the per-worker open-file cache. Maps (site, path) to an open
+ * fd with its stat, ETag, content type, precompressed variants and, for
+ * small files, an in-memory snapshot. Every connection sending a file
+ * shares its entry (reference-counted) and its one read lease.
+ *
+ * Freshness: the directories of cached files are watched with inotify,
+ * and an entry leaves the cache as soon as its name is created, deleted,
+ * moved, written or touched; where no watch can be had the entry is
+ * revalidated by stat on every hit. A lease break (another process opens
+ * the file for writing or truncates it) cuts every response still sending
+ * from the file, or whose socket still holds unacknowledged bytes of it,
+ * releases the lease at once so the writer proceeds, and drops the entry.
+ */
+#ifndef SFHTTPD_FCACHE_H
+#define SFHTTPD_FCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "sfhttpd/config.h"
+#include "sfhttpd/resolve.h"
+
+struct sf_log;
+struct sf_fcache;
+struct sf_file;
+
+/* Called when a lease break must cut a response (see sf_file_user). */
+typedef void (*sf_file_abort_fn)(void *arg);
+
+/*
+ * A response's hold on a file: while attached it keeps the entry (and its
+ * fd) alive and tells the cache whom to cut on a lease break: a user that
+ * is sending, or whose socket (sock) still has unacknowledged bytes.
+ */
+struct sf_file_user {
+    struct sf_file *file;
+    struct sf_file_user *prev, *next;
+    bool sending;
+    int sock;
+    sf_file_abort_fn abort;
+    void *arg;
+};
+
+/* Read-only for users. */
+struct sf_file {
+    int fd;
+    struct stat st;
+    char etag[48];
+    size_t etag_len;
+    const char *ctype;        /* set by the caller once (sf_fcache_set_type) */
+    const unsigned char *mem; /* snapshot of a small file read under the
+                                 lease (or NULL): send it instead of fd */
+    enum sf_guard guard;      /* what protects this entry's bytes */
+    /* precompressed variants: bit (1 << enum sf_coding) for every
+     * existing, fresh sidecar; valid when variants_known */
+    bool variants_known;
+    unsigned variants;
+};
+
+struct sf_fcache_opts {
+    size_t max_entries;       /* open_file_cache_max, LRU beyond */
+    size_t small_file_size;   /* files up to this are kept in memory */
+    enum sf_guard guard;      /* file_guard */
+};
+
+/* Create a cache; NULL when out of memory or inotify is unavailable
+ * entirely (then the server works without a cache). log may be used for
+ * warnings (stat-only fallback, lease breaks). */
+struct sf_fcache *sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log);
+/* Release every lease, close every fd not in use; entries still
+ * referenced are freed when their last user lets go. NULL-safe. */
+void sf_fcache_free(struct sf_fcache *fc);
+
+/* The inotify and signalfd descriptors the worker watches for EV_READ,
+ * and their handlers. */
+int sf_fcache_inotify_fd(const struct sf_fcache *fc);
+int sf_fcache_signal_fd(const struct sf_fcache *fc);
+void sf_fcache_on_inotify(struct sf_fcache *fc);
+void sf_fcache_on_signal(struct sf_fcache *fc);
+
+/*
+ * Find or open the regular file rel beneath rootfd (site is a small
+ * number naming the root; root_path its absolute path, for watches).
+ * Returns a referenced entry (release with sf_fcache_put or through a
+ * user) or NULL with *err = -errno from sf_resolve_open, or -EISDIR for a
+ * directory (with *dirfd set to an open fd of it, owned by the caller),
+ * or -EPERM for something neither a file nor a directory.
+ */
+struct sf_file *sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd,
+                              const char *root_path, const char *rel,
+                              enum sf_symlinks symlinks, int *err, int *dirfd);
+
+/* Take / drop a reference. */
+void sf_fcache_ref(struct sf_file *f);
+void sf_fcache_put(struct sf_fcache *fc, struct sf_file *f);
+
+/* Remember the content type computed for f (a string that outlives the
+ * cache). */
+void sf_fcache_set_type(struct sf_file *f, const char *ctype);
+/* Record which precompressed variants exist for f. */
+void sf_fcache_set_variants(struct sf_file *f, unsigned mask);
+
+/*
+ * Attach u to f (taking a reference): u->sending, u->sock, u->abort and
+ * u->arg must be set. Detach drops it (and the reference); NULL-safe on
+ * a detached user (u->file == NULL).
+ */
+void sf_fcache_attach(struct sf_fcache *fc, struct sf_file *f, struct sf_file_user *u);
+void sf_fcache_detach(struct sf_fcache *fc, struct sf_file_user *u);
+
+/*
+ * For SF_GUARD_STAT entries: true when f's file still has the size,
+ * mtime and ctime it had when cached (checked with fstat). Always true
+ * for other guards.
+ */
+bool sf_fcache_unchanged(const struct sf_file *f);
+
+struct sf_fcache_stats {
+    uint64_t hits, misses, evictions, invalidations;
+    uint64_t lease_breaks, responses_cut, stat_fallbacks;
+    size_t entries, watches;
+};
+void sf_fcache_stats(const struct sf_fcache *fc, struct sf_fcache_stats *out);
+
+#endif
