@@ -426,6 +426,7 @@ site_defaults(struct sf_site *site)
     site->nindex = 1;
     site->symlinks = SF_SYMLINKS_BENEATH;
     site->precompressed = xstrdup(DEFAULT_PRECOMPRESSED);
+    site->expires = -1;
 }
 
 static void
@@ -437,6 +438,12 @@ site_free(struct sf_site *site)
         free(site->index[i]);
     free(site->precompressed);
     free(site->cache_control);
+    for (size_t i = 0; i < site->nrules; i++) {
+        free(site->rules[i].match);
+        free(site->rules[i].cache_control);
+    }
+    for (size_t i = 0; i < site->nerror_pages; i++)
+        free(site->error_pages[i].path);
     *site = (struct sf_site){0};
 }
 
@@ -505,6 +512,7 @@ sf_config_add_quick_site(struct sf_config *cfg, const char *root)
         .dotfiles = false,
         .symlinks = SF_SYMLINKS_BENEATH,
         .precompressed = strdup(DEFAULT_PRECOMPRESSED),
+        .expires = -1,
     };
     free(cwd);
     if (!site.name || !site.root || !site.index[0] || !site.precompressed) {
@@ -774,11 +782,150 @@ set_cache_control(struct loader *l, struct sf_site *site, const char *v)
     site->cache_control = xstrdup(v);
 }
 
+/* "30", "30s", "10m", "1h", "7d" (or "off", -1) into seconds. */
+static int
+parse_duration(const char *v, long long *out)
+{
+    if (strcasecmp(v, "off") == 0) {
+        *out = -1;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || n < 0)
+        return -EINVAL;
+    long long mult = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mult = 60, end++;
+    else if (*end == 'h')
+        mult = 3600, end++;
+    else if (*end == 'd')
+        mult = 86400, end++;
+    if (*end || n > 10LL * 366 * 86400 / mult)
+        return -EINVAL;
+    *out = n * mult;
+    return 0;
+}
+
+/* The rule for MATCH ("/prefix" or "*.ext"), created on first use. */
+static struct sf_cache_rule *
+rule_for(struct loader *l, struct sf_site *site, const char *match)
+{
+    bool ext = match[0] == '*' && match[1] == '.' && match[2] && !strchr(match + 2, '/');
+    if (!ext && match[0] != '/') {
+        err(l, l->lineno, "'%s': expected a path prefix (/...) or an extension (*.ext)", match);
+        return NULL;
+    }
+    const char *m = ext ? match + 1 : match;
+    for (size_t i = 0; i < site->nrules; i++)
+        if (site->rules[i].is_ext == ext && strcmp(site->rules[i].match, m) == 0)
+            return &site->rules[i];
+    if (site->nrules == SF_CONFIG_MAX_RULES) {
+        err(l, l->lineno, "more than %d cache rules in one site", SF_CONFIG_MAX_RULES);
+        return NULL;
+    }
+    struct sf_cache_rule *r = &site->rules[site->nrules++];
+    *r = (struct sf_cache_rule){.match = xstrdup(m), .is_ext = ext, .expires = -1};
+    return r;
+}
+
+static bool
+clean_value(struct loader *l, const char *key, const char *v)
+{
+    if (!*v) {
+        err(l, l->lineno, "%s: empty value", key);
+        return false;
+    }
+    for (const char *p = v; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            err(l, l->lineno, "%s: control character in value", key);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* error_page = 404 410 /gone.html */
+static void
+add_error_page(struct loader *l, struct sf_site *site, const char *v)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *path = strrchr(buf, ' ');
+    if (!path || path[1] != '/') {
+        err(l, l->lineno, "error_page: expected 'STATUS... /PATH', got '%s'", v);
+        return;
+    }
+    *path++ = '\0';
+    for (char *tok = strtok(buf, " \t"); tok; tok = strtok(NULL, " \t")) {
+        char *end;
+        long st = strtol(tok, &end, 10);
+        if (*end || st < 400 || st > 599) {
+            err(l, l->lineno, "error_page: '%s' is not a status from 400 to 599", tok);
+            return;
+        }
+        if (site->nerror_pages == SF_CONFIG_MAX_ERROR_PAGES) {
+            err(l, l->lineno, "more than %d error pages in one site", SF_CONFIG_MAX_ERROR_PAGES);
+            return;
+        }
+        site->error_pages[site->nerror_pages++] =
+            (struct sf_error_page){.status = (int)st, .path = xstrdup(path)};
+    }
+}
+
+/* Keys that carry an argument or repeat: "cache_control MATCH",
+ * "expires MATCH", "expires", "error_page". Returns false for others. */
+static bool
+site_rule_key(struct loader *l, struct sf_site *site, const char *name, const char *v)
+{
+    if (strcmp(name, "error_page") == 0) {
+        add_error_page(l, site, v);
+        return true;
+    }
+    long long secs;
+    if (strcmp(name, "expires") == 0) {
+        if (parse_duration(v, &secs))
+            err(l, l->lineno, "expires: '%s' is not a duration (30s, 10m, 1h, 7d) or off", v);
+        else
+            site->expires = secs;
+        return true;
+    }
+    const char *match = NULL;
+    bool cc = strncmp(name, "cache_control ", 14) == 0;
+    if (cc)
+        match = name + 14;
+    else if (strncmp(name, "expires ", 8) == 0)
+        match = name + 8;
+    if (!match)
+        return false;
+    while (*match == ' ')
+        match++;
+    struct sf_cache_rule *r = rule_for(l, site, match);
+    if (!r)
+        return true;
+    if (cc) {
+        if (clean_value(l, "cache_control", v)) {
+            free(r->cache_control);
+            r->cache_control = xstrdup(v);
+        }
+    } else if (parse_duration(v, &secs)) {
+        err(l, l->lineno, "expires: '%s' is not a duration (30s, 10m, 1h, 7d) or off", v);
+    } else {
+        r->expires = secs;
+    }
+    return true;
+}
+
 static void
 site_key(struct loader *l, const char *name, const char *v)
 {
     struct sf_site *site = l->site;
     struct site_lines *lines = &l->sites[site - l->cfg->sites];
+    if (site_rule_key(l, site, name, v))
+        return;
     int i = 0;
     while (i < S_COUNT && strcmp(site_keys[i], name) != 0)
         i++;
@@ -1182,5 +1329,19 @@ sf_config_dump(const struct sf_config *cfg, FILE *out)
         fprintf(out, "precompressed = %s\n", site->precompressed ? site->precompressed : "off");
         if (site->cache_control)
             fprintf(out, "cache_control = %s\n", site->cache_control);
+        if (site->expires >= 0)
+            fprintf(out, "expires = %llds\n", site->expires);
+        for (size_t j = 0; j < site->nrules; j++) {
+            const struct sf_cache_rule *r = &site->rules[j];
+            if (r->cache_control)
+                fprintf(out, "cache_control %s%s = %s\n", r->is_ext ? "*" : "", r->match,
+                        r->cache_control);
+            if (r->expires >= 0)
+                fprintf(out, "expires %s%s = %llds\n", r->is_ext ? "*" : "", r->match,
+                        r->expires);
+        }
+        for (size_t j = 0; j < site->nerror_pages; j++)
+            fprintf(out, "error_page = %d %s\n", site->error_pages[j].status,
+                    site->error_pages[j].path);
     }
 }

@@ -242,6 +242,7 @@ handle(struct sf_conn *c)
         .fc = srv->fc,
         .mime = srv->mime,
         .date = srv->date,
+        .now = srv->date_sec,
         .rng = &srv->rng,
         .buf = c->buf,
         .p = &c->parser,

@@ -130,6 +130,17 @@ sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...
 }
 
 void
+sf_response_line(struct sf_response *r, const char *line)
+{
+    if (strpbrk(line, "\r\n")) {
+        assert(!"header line with CR or LF");
+        r->head_overflow = true;
+        return;
+    }
+    head_append(r, "%s\r\n", line);
+}
+
+void
 sf_response_end_head(struct sf_response *r, bool keep_alive, bool http10)
 {
     if (!keep_alive)
@@ -189,7 +200,7 @@ sf_response_error(struct sf_response *r, int status, const char *date, bool keep
     }
     sf_response_begin(r, status, date);
     if (extra_header)
-        head_append(r, "%s\r\n", extra_header);
+        sf_response_line(r, extra_header);
     if (r->mem.len > 0) {
         sf_response_header(r, "Content-Type", "text/html; charset=utf-8");
         sf_response_header(r, "Content-Length", "%zu", r->mem.len);

@@ -33,9 +33,53 @@ struct ctx {
     struct sf_path path;
 };
 
+static struct sf_file *get(struct ctx *x, const char *rel, int *err, int *dirfd);
+static void add_body(struct sf_response *o, const struct sf_file *f, uint64_t off, uint64_t len);
+
+/* The site's own page for status (error_page), sent with that status.
+ * Returns false when there is none or it cannot be read. */
+static bool
+custom_error(struct ctx *x, int status, const char *extra)
+{
+    const struct sf_site *s = x->in->site;
+    const char *page = NULL;
+    for (size_t i = 0; i < s->nerror_pages && !page; i++)
+        if (s->error_pages[i].status == status)
+            page = s->error_pages[i].path;
+    if (!page)
+        return false;
+    struct sf_path p;
+    if (sf_resolve_path(page, strlen(page), &p) != 0)
+        return false;
+    int err, dfd;
+    struct sf_file *f = get(x, p.rel, &err, &dfd);
+    if (dfd >= 0)
+        close(dfd);
+    if (!f)
+        return false;
+    struct sf_response *o = x->out;
+    sf_response_reset(o);
+    sf_response_hold(o, x->in->fc, f);
+    const char *ctype = f->ctype ? f->ctype : sf_mime_by_ext(x->in->mime, p.rel, p.len);
+    sf_response_begin(o, status, x->in->date);
+    if (extra)
+        sf_response_line(o, extra);
+    sf_response_header(o, "Content-Type", "%s", ctype ? ctype : "text/html; charset=utf-8");
+    sf_response_header(o, "Content-Length", "%llu", (unsigned long long)f->st.st_size);
+    sf_response_end_head(o, x->in->keep_alive, x->http10);
+    o->content_length = (uint64_t)f->st.st_size;
+    if (x->head)
+        o->no_body = true;
+    else
+        add_body(o, f, 0, (uint64_t)f->st.st_size);
+    return true;
+}
+
 static void
 error(struct ctx *x, int status, const char *extra)
 {
+    if (status >= 400 && custom_error(x, status, extra))
+        return;
     sf_response_error(x->out, status, x->in->date, x->in->keep_alive, x->http10, x->head, extra);
 }
 
@@ -47,11 +91,46 @@ hval(const struct ctx *x, enum sf_hdr h)
     return (struct sf_hval){p, len};
 }
 
-static void
-common_headers(struct ctx *x)
+static bool
+rule_matches(const struct sf_cache_rule *r, const struct sf_path *p)
 {
-    if (x->in->site->cache_control)
-        sf_response_header(x->out, "Cache-Control", "%s", x->in->site->cache_control);
+    size_t n = strlen(r->match);
+    if (r->is_ext)
+        return p->len > n && strcmp(p->rel + p->len - n, r->match) == 0;
+    /* a prefix "/assets/" against the path "/" + rel */
+    return n > 0 && p->len + 1 >= n && strncmp(p->rel, r->match + 1, n - 1) == 0;
+}
+
+/* Cache-Control and Expires for the file x->path names: the first rule
+ * that sets each, else the site's own. */
+static void
+cache_headers(struct ctx *x)
+{
+    const struct sf_site *s = x->in->site;
+    const char *cc = NULL;
+    long long exp = -1;
+    for (size_t i = 0; i < s->nrules; i++) {
+        const struct sf_cache_rule *r = &s->rules[i];
+        if (!rule_matches(r, &x->path))
+            continue;
+        if (!cc && r->cache_control)
+            cc = r->cache_control;
+        if (exp < 0 && r->expires >= 0)
+            exp = r->expires;
+    }
+    if (!cc)
+        cc = s->cache_control;
+    if (exp < 0)
+        exp = s->expires;
+    if (cc)
+        sf_response_header(x->out, "Cache-Control", "%s", cc);
+    else if (exp >= 0)
+        sf_response_header(x->out, "Cache-Control", "max-age=%lld", exp);
+    if (exp >= 0) {
+        char date[SF_HTTPDATE_LEN + 1];
+        sf_httpdate_format(x->in->now + (time_t)exp, date);
+        sf_response_header(x->out, "Expires", "%s", date);
+    }
 }
 
 static struct sf_file *
@@ -419,7 +498,7 @@ file(struct ctx *x, struct sf_file *f)
     sf_response_begin(o, status, in->date);
     sf_response_header(o, "Last-Modified", "%s", lastmod);
     sf_response_header(o, "ETag", "%.*s", (int)elen, etag);
-    common_headers(x);
+    cache_headers(x);
     if (exists)
         sf_response_header(o, "Vary", "Accept-Encoding");
     if (status == 304) {

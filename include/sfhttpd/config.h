@@ -13,6 +13,22 @@
 #define SF_CONFIG_MAX_LISTEN 16
 #define SF_CONFIG_MAX_INDEX 8
 #define SF_CONFIG_MAX_SITES 64
+#define SF_CONFIG_MAX_RULES 32
+#define SF_CONFIG_MAX_ERROR_PAGES 16
+
+/* Cache headers for part of a site: "cache_control /assets/ = ..." (a
+ * path prefix) or "expires *.css = 7d" (an extension). */
+struct sf_cache_rule {
+    char *match;          /* "/assets/" (prefix) or ".css" (extension) */
+    bool is_ext;
+    char *cache_control;  /* NULL: not set by this rule */
+    long long expires;    /* seconds, or -1: not set by this rule */
+};
+
+struct sf_error_page {
+    int status;           /* 400..599 */
+    char *path;           /* "/404.html": a file of the site */
+};
 
 enum sf_log_level { SF_LOG_ERROR = 0, SF_LOG_WARN, SF_LOG_INFO, SF_LOG_DEBUG };
 
@@ -34,6 +50,11 @@ struct sf_site {
     enum sf_symlinks symlinks; /* default SF_SYMLINKS_BENEATH */
     char *precompressed; /* "br, zstd, gzip" (default) or NULL for off */
     char *cache_control; /* NULL = no Cache-Control header */
+    long long expires;   /* Expires: now + this many seconds; -1 = none */
+    struct sf_cache_rule rules[SF_CONFIG_MAX_RULES]; /* first match wins */
+    size_t nrules;
+    struct sf_error_page error_pages[SF_CONFIG_MAX_ERROR_PAGES];
+    size_t nerror_pages;
 };
 
 struct sf_config {
@@ -86,7 +107,10 @@ void sf_config_defaults(struct sf_config *cfg);
  * and one or more sections named "site" or starting with "site " (site
  * keys: root, index (space separated list), listing (on|off), dotfiles
  * (allow|deny), symlinks (beneath|follow|none), precompressed (list or
- * off), cache_control). Every problem (unknown section or key, bad value,
+ * off), cache_control, expires (a duration: 30s, 10m, 1h, 7d, or off),
+ * "cache_control MATCH" / "expires MATCH" for a path prefix ("/assets/")
+ * or an extension ("*.css"), and error_page = STATUS... /PATH (repeatable)).
+ * Every problem (unknown section or key, bad value,
  * missing root, unreadable file) is reported to errs as
  * "FILE:LINE: message" (one line each, all of them). Returns the number of
  * errors (0 on success). Sizes accept k/m/g suffixes (KiB...); booleans

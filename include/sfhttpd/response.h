@@ -64,6 +64,8 @@ void sf_response_begin(struct sf_response *r, int status, const char *date);
  * contain CR or LF; callers escape what comes from clients. */
 void sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Append a whole "Name: value" line (no CRLF inside; it adds one). */
+void sf_response_line(struct sf_response *r, const char *line);
 /* Close the head: "Connection: close" or "keep-alive" as needed (HTTP/1.0
  * keep-alive needs it said), then the blank line. */
 void sf_response_end_head(struct sf_response *r, bool keep_alive, bool http10);

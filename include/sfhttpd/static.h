@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include "sfhttpd/config.h"
 #include "sfhttpd/mime.h"
 #include "sfhttpd/request.h"
@@ -24,6 +25,7 @@ struct sf_static_in {
     struct sf_fcache *fc;       /* the worker's open-file cache */
     struct sf_mime *mime;
     const char *date;           /* current IMF-fixdate */
+    time_t now;                 /* the same time, for Expires */
     uint64_t *rng;              /* worker PRNG state (multipart boundaries) */
     const char *buf;            /* the request bytes the spans index */
     const struct sf_parser *p;  /* a request whose head parsed without error */

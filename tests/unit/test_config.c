@@ -153,6 +153,11 @@ static const char good_conf[] =
     "symlinks = none\n"
     "precompressed = gzip,br\n"
     "cache_control = public, max-age=60\n"
+    "expires = 2h\n"
+    "cache_control /assets/ = public, immutable\n"
+    "expires *.css = 7d\n"
+    "expires /assets/ = 30d\n"
+    "error_page = 404 410 /errors/404.html\n"
     "\n"
     "[ site example ]\n"
     "root = /\n";
@@ -199,6 +204,20 @@ check_good(const struct sf_config *cfg)
     ck_assert_int_eq(s->symlinks, SF_SYMLINKS_NONE);
     ck_assert_str_eq(s->precompressed, "gzip, br");
     ck_assert_str_eq(s->cache_control, "public, max-age=60");
+    ck_assert_int_eq(s->expires, 7200);
+    ck_assert_uint_eq(s->nrules, 2);
+    ck_assert_str_eq(s->rules[0].match, "/assets/");
+    ck_assert(!s->rules[0].is_ext);
+    ck_assert_str_eq(s->rules[0].cache_control, "public, immutable");
+    ck_assert_int_eq(s->rules[0].expires, 30 * 86400);
+    ck_assert_str_eq(s->rules[1].match, ".css");
+    ck_assert(s->rules[1].is_ext);
+    ck_assert_ptr_null(s->rules[1].cache_control);
+    ck_assert_int_eq(s->rules[1].expires, 7 * 86400);
+    ck_assert_uint_eq(s->nerror_pages, 2);
+    ck_assert_int_eq(s->error_pages[0].status, 404);
+    ck_assert_int_eq(s->error_pages[1].status, 410);
+    ck_assert_str_eq(s->error_pages[1].path, "/errors/404.html");
 
     s = &cfg->sites[1];
     ck_assert_str_eq(s->name, "site example");
@@ -210,6 +229,8 @@ check_good(const struct sf_config *cfg)
     ck_assert_int_eq(s->symlinks, SF_SYMLINKS_BENEATH);
     ck_assert_str_eq(s->precompressed, "br, zstd, gzip");
     ck_assert_ptr_null(s->cache_control);
+    ck_assert_int_eq(s->expires, -1);
+    ck_assert_uint_eq(s->nrules, 0);
 }
 
 START_TEST(good_config)
@@ -334,6 +355,13 @@ static const struct {
     {"[server]\nmax_headers = 1001\n", 1, {":2: max_headers: '1001' out of range"}},
     {"[server]\nmax_ranges = 65\n", 1, {":2: max_ranges: '65' out of range"}},
     {"[server]\nfile_guard = maybe\n", 1, {":2: file_guard: 'maybe' is not lease, stat or off"}},
+    {"[site]\nroot = /\nexpires = soon\n", 1, {":3: expires: 'soon' is not a duration"}},
+    {"[site]\nroot = /\ncache_control assets = x\n", 1,
+     {":3: 'assets': expected a path prefix (/...) or an extension (*.ext)"}},
+    {"[site]\nroot = /\nerror_page = 200 /x.html\n", 1,
+     {":3: error_page: '200' is not a status from 400 to 599"}},
+    {"[site]\nroot = /\nerror_page = 404 x.html\n", 1,
+     {":3: error_page: expected 'STATUS... /PATH', got '404 x.html'"}},
     {"[server]\nopen_file_cache_max = 0\n", 1, {":2: open_file_cache_max: '0' out of range"}},
     {"[server]\nsmall_file_size = 1g\n", 1, {":2: small_file_size: '1g' out of range"}},
     {"[server]\nmax_body_size = 2g\n", 1, {":2: max_body_size: '2g' out of range"}},
