@@ -652,6 +652,13 @@ sf_fcache_on_inotify(struct sf_fcache *fc)
     }
 }
 
+void
+sf_fcache_sync(struct sf_fcache *fc)
+{
+    if (fc->ifd >= 0)
+        sf_fcache_on_inotify(fc);
+}
+
 /* Cut the users of e that still send its bytes or still have them
  * unacknowledged in their socket. Returns how many were cut. */
 static unsigned

@@ -152,6 +152,18 @@ put_json_string(struct sf_buf *b, const char *s, size_t n)
     return rc ? rc : sf_buf_append(b, "\"", 1);
 }
 
+/* Names the server would refuse to serve (control characters and
+ * backslashes get 400 from the resolver) are not listed: a link must
+ * lead somewhere. */
+static bool
+servable(const char *name)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            return false;
+    return true;
+}
+
 static int
 cmp_entry(const void *a, const void *b)
 {
@@ -212,6 +224,8 @@ collect(int dirfd, const struct sf_listing_opts *o, struct entries *es)
         const char *name = de->d_name;
         if (name[0] == '.' &&
             (!o->show_hidden || name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+            continue;
+        if (!servable(name))
             continue;
         struct stat st;
         if (fstatat(dirfd, name, &st, 0) < 0)

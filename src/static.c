@@ -529,6 +529,8 @@ sf_static_handle(const struct sf_static_in *in, struct sf_response *out)
     const struct sf_request *r = &in->p->r;
     assert(r->status == 0);
     struct ctx x = {.in = in, .out = out, .http10 = r->minor == 0};
+    /* changes the kernel has already reported must not be served stale */
+    sf_fcache_sync(in->fc);
     switch (r->method) {
     case HTTP_GET: break;
     case HTTP_HEAD: x.head = true; break;

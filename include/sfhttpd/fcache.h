@@ -79,6 +79,12 @@ void sf_fcache_free(struct sf_fcache *fc);
 int sf_fcache_inotify_fd(const struct sf_fcache *fc);
 int sf_fcache_signal_fd(const struct sf_fcache *fc);
 void sf_fcache_on_inotify(struct sf_fcache *fc);
+
+/* Apply every change the kernel has reported so far (one non-blocking
+ * read of the inotify queue). Call before serving a request: a change
+ * finished before the request arrived is then always seen, even when
+ * the event loop has not yet turned to the inotify fd. */
+void sf_fcache_sync(struct sf_fcache *fc);
 void sf_fcache_on_signal(struct sf_fcache *fc);
 
 /*

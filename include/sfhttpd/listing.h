@@ -23,7 +23,8 @@ struct sf_listing_opts {
  * sorted by name in byte order; "." and ".." omitted (the HTML page has a
  * parent link unless url_path is "/"); entries that cannot be stat'ed
  * (fstatat, following symlinks) are skipped; only directories and regular
- * files are listed. HTML: names HTML-escaped in text, percent-encoded in
+ * files are listed, and only names the server can serve (no control
+ * characters or backslashes, which requests cannot name). HTML: names HTML-escaped in text, percent-encoded in
  * hrefs, sizes exact in a title attribute and human-readable, mtime in
  * UTC. JSON: an array of {"name","type":"dir"|"file","size","mtime"}
  * (size for files only; mtime RFC 3339 UTC). Names that are not valid
