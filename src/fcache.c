@@ -590,13 +590,31 @@ has_suffix(const char *s, size_t n, const char *suf)
     return n > k && memcmp(s + n - k, suf, k) == 0;
 }
 
+/* dir (and every watched directory beneath it) was moved or deleted:
+ * their watches no longer stand for their paths. A watch kept alive by an
+ * in-flight entry must not be found again for a new directory of the same
+ * name. */
+static void
+dir_unhash_prefix(struct sf_fcache *fc, unsigned site, const char *dir)
+{
+    size_t n = strlen(dir);
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        for (struct dirw *d = fc->dbuckets[b], *next; d; d = next) {
+            next = d->hnext;
+            if (d->site == site &&
+                (n == 0 || (strncmp(d->rel, dir, n) == 0 && (!d->rel[n] || d->rel[n] == '/'))))
+                dir_unhash(fc, d);
+        }
+    }
+}
+
+/* The caller holds a reference on d: dropping entries may drop theirs. */
 static void
 on_name_event(struct sf_fcache *fc, struct dirw *d, const struct inotify_event *ev)
 {
     if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
         invalidate_prefix(fc, d->site, d->rel);
-        /* this directory's watch no longer stands for its path */
-        dir_unhash(fc, d);
+        dir_unhash_prefix(fc, d->site, d->rel);
         return;
     }
     if (!ev->len)
@@ -641,11 +659,18 @@ sf_fcache_on_inotify(struct sf_fcache *fc)
                 }
                 continue;
             }
+            /* dropping an entry can free its directory's watch (and the
+             * next one in the chain): hold both while we look */
             struct dirw *d = fc->wbuckets[(unsigned)ev->wd & (NBUCKETS - 1)];
+            if (d)
+                d->refs++;
             while (d) {
                 struct dirw *next = d->wnext;
+                if (next)
+                    next->refs++;
                 if (d->wd == ev->wd)
                     on_name_event(fc, d, ev);
+                dir_put(fc, d);
                 d = next;
             }
         }

@@ -66,12 +66,12 @@ struct sf_fcache_opts {
     enum sf_guard guard;      /* file_guard */
 };
 
-/* Create a cache; NULL when out of memory or inotify is unavailable
- * entirely (then the server works without a cache). log may be used for
- * warnings (stat-only fallback, lease breaks). */
+/* Create a cache; NULL only when out of memory. Without inotify (or
+ * when watches run out) entries are revalidated by stat on every hit.
+ * log is used for warnings (stat-only fallback, lease breaks). */
 struct sf_fcache *sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log);
-/* Release every lease, close every fd not in use; entries still
- * referenced are freed when their last user lets go. NULL-safe. */
+/* Release every lease and close every fd. Every reference (responses,
+ * users) must have been put first. NULL-safe. */
 void sf_fcache_free(struct sf_fcache *fc);
 
 /* The inotify and signalfd descriptors the worker watches for EV_READ,
