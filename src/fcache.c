@@ -321,7 +321,16 @@ sf_fcache_unchanged(const struct sf_file *f)
     if (f->guard != SF_GUARD_STAT)
         return true;
     struct stat now;
-    return fstat(f->fd, &now) == 0 && same_version(&now, &f->st);
+    if (fstat(f->fd, &now) != 0)
+        return false;
+    if (same_version(&now, &f->st))
+        return true;
+    /* A rename over the name, or an unlink, only drops a link (and so
+     * moves ctime): the bytes we send are the same, which is what a
+     * deploy by rename wants. Any other ctime change (a write, truncate,
+     * utimes) comes with a size or mtime change, or keeps the links. */
+    return now.st_size == f->st.st_size && now.st_mtim.tv_sec == f->st.st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == f->st.st_mtim.tv_nsec && now.st_nlink < f->st.st_nlink;
 }
 
 /* Read a small file whole while its lease is held: a true snapshot. */

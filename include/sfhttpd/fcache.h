@@ -119,8 +119,9 @@ void sf_fcache_detach(struct sf_fcache *fc, struct sf_file_user *u);
 
 /*
  * For SF_GUARD_STAT entries: true when f's file still has the size,
- * mtime and ctime it had when cached (checked with fstat). Always true
- * for other guards.
+ * mtime and ctime it had when cached (checked with fstat), or only lost
+ * a link (renamed over or unlinked: the bytes are unchanged). Always
+ * true for other guards.
  */
 bool sf_fcache_unchanged(const struct sf_file *f);
 

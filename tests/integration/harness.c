@@ -422,8 +422,10 @@ log_tail(const struct it_server *s, char *buf, size_t cap)
     return buf;
 }
 
-void
-it_server_start(struct it_server *s, const char *const argv[])
+/* Start path (searched in PATH when search) with argv (after the program
+ * name): the server itself, or a wrapper that execs it in place. */
+static void
+server_start(struct it_server *s, const char *prog, const char *const argv[], bool search)
 {
     char path[] = "/tmp/sfhttpd-it-log-XXXXXX";
     static const char needle[] = "listening on http://127.0.0.1:";
@@ -440,7 +442,7 @@ it_server_start(struct it_server *s, const char *const argv[])
     s->pid = fork();
     ck_assert_msg(s->pid >= 0, "fork: %s", strerror(errno));
     if (s->pid == 0)
-        child_exec(parent, s->log_fd, SFHTTPD_BIN, argv, false);
+        child_exec(parent, s->log_fd, prog, argv, search);
 
     deadline = it_now_ms() + START_WAIT_MS;
     for (;;) {
@@ -468,6 +470,32 @@ it_server_start(struct it_server *s, const char *const argv[])
         }
         it_sleep_ms(10);
     }
+}
+
+void
+it_server_start(struct it_server *s, const char *const argv[])
+{
+    server_start(s, SFHTTPD_BIN, argv, false);
+}
+
+void
+it_server_start_wrapped(struct it_server *s, const char *const wrapper[], const char *const argv[])
+{
+    const char *av[64];
+    size_t n = 0;
+
+    ck_assert_msg(wrapper != NULL && wrapper[0] != NULL, "empty wrapper");
+    for (size_t i = 1; wrapper[i] != NULL; i++) {
+        ck_assert_uint_lt(n, 60);
+        av[n++] = wrapper[i];
+    }
+    av[n++] = SFHTTPD_BIN;
+    for (size_t i = 0; argv != NULL && argv[i] != NULL; i++) {
+        ck_assert_uint_lt(n, 62);
+        av[n++] = argv[i];
+    }
+    av[n] = NULL;
+    server_start(s, wrapper[0], av, true);
 }
 
 void

@@ -98,6 +98,14 @@ struct it_server {
  * for its "listening on http://127.0.0.1:PORT/" line. Zeroes *s first.
  */
 void it_server_start(struct it_server *s, const char *const argv[]);
+/*
+ * Like it_server_start(), through a wrapper command that execs the server
+ * in place (so the PID is the server's): wrapper is NULL-terminated, its
+ * first element searched in PATH; SFHTTPD_BIN and argv follow it. For
+ * example {"setpriv", "--reuid=65534", ..., NULL}.
+ */
+void it_server_start_wrapped(struct it_server *s, const char *const wrapper[],
+                             const char *const argv[]);
 /* Quick mode: -l 127.0.0.1:0 --access-log off DIR (plus --log-level L when
  * the environment sets SFHTTPD_IT_LOG_LEVEL=L). */
 void it_server_start_dir(struct it_server *s, const char *dir);

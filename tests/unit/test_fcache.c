@@ -858,6 +858,37 @@ START_TEST(test_guard_table)
 }
 END_TEST
 
+/* Guarded by stat: losing the name (rename over, unlink) leaves the bytes
+ * alone, so an in-flight send goes on; a chmod (ctime, links kept) or a
+ * same-size rewrite does not. */
+START_TEST(test_stat_guard_keeps_renamed)
+{
+    fc = new_cache(16, 0, SF_GUARD_STAT);
+    char path[1024], other[1024];
+    put_file("r.txt", "version1");
+    put_file("new.txt", "version2");
+    struct sf_file *f = get_ok("r.txt");
+    rel_path(path, sizeof(path), "r.txt");
+    rel_path(other, sizeof(other), "new.txt");
+    ck_assert_int_eq(rename(other, path), 0);
+    ck_assert_msg(sf_fcache_unchanged(f), "rename over the name cut the old file");
+    sf_fcache_put(fc, f);
+
+    f = get_ok("r.txt");
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_msg(sf_fcache_unchanged(f), "unlink cut the file");
+    sf_fcache_put(fc, f);
+
+    put_file("c.txt", "chmoded!");
+    f = get_ok("c.txt");
+    rel_path(path, sizeof(path), "c.txt");
+    usleep(20000); /* let ctime move on a coarse clock */
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    ck_assert(!sf_fcache_unchanged(f));
+    sf_fcache_put(fc, f);
+}
+END_TEST
+
 /* No lease while someone has the file open for writing: stat instead,
  * said once in the log. */
 START_TEST(test_lease_fallback)
@@ -1242,6 +1273,7 @@ fcache_suite(void)
     tcase_add_checked_fixture(tc, setup_tree, teardown_tree);
     tcase_add_loop_test(tc, test_err_table, 0, (int)SF_ARRAY_LEN(err_cases));
     tcase_add_loop_test(tc, test_small_table, 0, (int)SF_ARRAY_LEN(small_cases));
+    tcase_add_test(tc, test_stat_guard_keeps_renamed);
     tcase_add_loop_test(tc, test_guard_table, 0, (int)SF_ARRAY_LEN(guard_cases));
     tcase_add_test(tc, test_lease_fallback);
     suite_add_tcase(s, tc);
