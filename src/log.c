@@ -1,15 +1,21 @@
 /*
  * log.c - error and access logs. Error lines are written at once with a
  * single write(2) (whole lines, never interleaved); access lines are
- * buffered and written in blocks of whole lines.
+ * formatted by a pure function (sf_log_format_access, unit-tested with
+ * hostile input), buffered per destination and written in blocks of
+ * whole lines.
  */
 #include "sfhttpd/log.h"
+#include "sfhttpd/common.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -30,30 +36,6 @@ open_append(const char *path, int *fd, bool *owned, int std_fd)
     return 0;
 }
 
-int
-sf_log_open(struct sf_log *l, const struct sf_config *cfg)
-{
-    memset(l, 0, sizeof(*l));
-    l->err_fd = 2;
-    l->access_fd = -1;
-    l->level = cfg->log_level;
-    const char *err = cfg->error_log ? cfg->error_log : "-";
-    int rc = open_append(err, &l->err_fd, &l->err_owned, 2);
-    if (rc) {
-        fprintf(stderr, "sfhttpd: error_log %s: %s\n", err, strerror(-rc));
-        return rc;
-    }
-    const char *acc = cfg->access_log ? cfg->access_log : "-";
-    if (strcmp(acc, "off") != 0) {
-        rc = open_append(acc, &l->access_fd, &l->access_owned, 1);
-        if (rc) {
-            fprintf(stderr, "sfhttpd: access_log %s: %s\n", acc, strerror(-rc));
-            return rc;
-        }
-    }
-    return 0;
-}
-
 static void
 write_all(int fd, const char *p, size_t n)
 {
@@ -69,12 +51,126 @@ write_all(int fd, const char *p, size_t n)
     }
 }
 
+/* ---- access-log destinations -------------------------------------------- */
+
+static bool
+is_pipe(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+/* The sink for path, opened on first use. Returns its index, or -errno. */
+static int
+sink_for(struct sf_log *l, const char *path)
+{
+    for (size_t i = 0; i < l->nsinks; i++)
+        if (strcmp(l->sinks[i]->path, path) == 0)
+            return (int)i;
+    if (l->nsinks == SF_ARRAY_LEN(l->sinks))
+        return -E2BIG;
+    struct sf_log_sink *s = malloc(sizeof(*s));
+    char *copy = strdup(path);
+    if (!s || !copy) {
+        free(s);
+        free(copy);
+        return -ENOMEM;
+    }
+    int rc = open_append(path, &s->fd, &s->owned, 1);
+    if (rc) {
+        free(s);
+        free(copy);
+        return rc;
+    }
+    s->pipe = is_pipe(s->fd);
+    s->path = copy;
+    s->len = 0;
+    l->sinks[l->nsinks] = s;
+    return (int)l->nsinks++;
+}
+
+/* A site's or the server's destination: -1 for off. */
+static int
+open_access(struct sf_log *l, const char *path)
+{
+    if (strcmp(path, "off") == 0)
+        return -1;
+    int rc = sink_for(l, path);
+    if (rc < 0)
+        fprintf(stderr, "sfhttpd: access_log %s: %s\n", path, strerror(-rc));
+    return rc;
+}
+
+int
+sf_log_open(struct sf_log *l, const struct sf_config *cfg)
+{
+    memset(l, 0, sizeof(*l));
+    l->err_fd = 2;
+    l->access_fd = -1;
+    l->server_sink = -1;
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
+        l->site_sink[i] = -1;
+    l->level = cfg->log_level;
+    l->format = cfg->access_log_format;
+    const char *err = cfg->error_log ? cfg->error_log : "-";
+    int rc = open_append(err, &l->err_fd, &l->err_owned, 2);
+    if (rc) {
+        fprintf(stderr, "sfhttpd: error_log %s: %s\n", err, strerror(-rc));
+        return rc;
+    }
+    if (l->err_owned && !(l->err_path = strdup(err))) {
+        sf_log_close(l);
+        return -ENOMEM;
+    }
+    l->server_sink = open_access(l, cfg->access_log ? cfg->access_log : "-");
+    if (l->server_sink < -1) {
+        rc = l->server_sink;
+        goto fail;
+    }
+    if (l->server_sink >= 0)
+        l->access_fd = l->sinks[l->server_sink]->fd;
+    for (size_t i = 0; i < cfg->nsites && i < SF_CONFIG_MAX_SITES; i++) {
+        const char *path = cfg->sites[i].access_log;
+        l->site_sink[i] = path ? open_access(l, path) : l->server_sink;
+        if (l->site_sink[i] < -1) {
+            rc = l->site_sink[i];
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    sf_log_close(l);
+    return rc;
+}
+
+/* Write a sink's buffer: whole, or on a pipe in pieces of at most
+ * PIPE_BUF bytes that end at a newline, so that each write is atomic. */
+static void
+flush_sink(struct sf_log_sink *s)
+{
+    const char *p = s->buf;
+    size_t n = s->len;
+    while (s->pipe && n > PIPE_BUF) {
+        size_t k = PIPE_BUF;
+        while (k > 0 && p[k - 1] != '\n')
+            k--;
+        if (k == 0)
+            break; /* cannot happen: lines are at most PIPE_BUF */
+        write_all(s->fd, p, k);
+        p += k;
+        n -= k;
+    }
+    if (n > 0)
+        write_all(s->fd, p, n);
+    s->len = 0;
+}
+
 void
 sf_log_flush(struct sf_log *l)
 {
-    if (l->access_fd >= 0 && l->alen > 0)
-        write_all(l->access_fd, l->abuf, l->alen);
-    l->alen = 0;
+    for (size_t i = 0; i < l->nsinks; i++)
+        if (l->sinks[i]->len)
+            flush_sink(l->sinks[i]);
 }
 
 void
@@ -83,14 +179,65 @@ sf_log_close(struct sf_log *l)
     if (!l)
         return;
     sf_log_flush(l);
-    if (l->access_owned && l->access_fd >= 0)
-        close(l->access_fd);
+    for (size_t i = 0; i < l->nsinks; i++) {
+        struct sf_log_sink *s = l->sinks[i];
+        if (s->owned)
+            close(s->fd);
+        free(s->path);
+        free(s);
+        l->sinks[i] = NULL;
+    }
+    l->nsinks = 0;
+    l->server_sink = -1;
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
+        l->site_sink[i] = -1;
     if (l->err_owned && l->err_fd >= 0)
         close(l->err_fd);
+    free(l->err_path);
+    l->err_path = NULL;
     l->access_fd = -1;
     l->err_fd = 2;
-    l->access_owned = l->err_owned = false;
+    l->err_owned = false;
 }
+
+/* Open path again and put the new descriptor in place of *fd. */
+static int
+reopen_one(struct sf_log *l, const char *what, const char *path, int *fd)
+{
+    int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (f < 0) {
+        int rc = -errno;
+        sf_log_errno(l, SF_LOG_ERROR, rc, "reopening %s %s (still writing the old file)", what,
+                     path);
+        return rc;
+    }
+    close(*fd);
+    *fd = f;
+    return 0;
+}
+
+int
+sf_log_reopen(struct sf_log *l)
+{
+    int first = 0, rc;
+    sf_log_flush(l);
+    if (l->err_owned && l->err_path) {
+        rc = reopen_one(l, "error_log", l->err_path, &l->err_fd);
+        first = first ? first : rc;
+    }
+    for (size_t i = 0; i < l->nsinks; i++) {
+        struct sf_log_sink *s = l->sinks[i];
+        if (!s->owned)
+            continue;
+        rc = reopen_one(l, "access_log", s->path, &s->fd);
+        first = first ? first : rc;
+    }
+    if (l->server_sink >= 0)
+        l->access_fd = l->sinks[l->server_sink]->fd;
+    return first;
+}
+
+/* ---- the error log ------------------------------------------------------ */
 
 static void
 vlog(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, va_list ap)
@@ -100,8 +247,8 @@ vlog(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, va_list a
     struct tm tm;
     gmtime_r(&now, &tm);
     size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    int k = snprintf(line + n, sizeof(line) - n, " [%s] sfhttpd[%d]: ", level_names[lv],
-                     (int)getpid());
+    int k =
+        snprintf(line + n, sizeof(line) - n, " [%s] sfhttpd[%d]: ", level_names[lv], (int)getpid());
     n += (size_t)k;
     k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
     n = k < 0 ? n : (n + (size_t)k < sizeof(line) ? n + (size_t)k : sizeof(line) - 1);
@@ -141,61 +288,283 @@ sf_log_errno(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, .
     va_end(ap);
 }
 
-/* Append s escaped for a quoted combined-log field. */
-static size_t
-put_escaped(char *out, size_t cap, const char *s, size_t n)
+/* ---- formatting access lines -------------------------------------------- */
+
+/*
+ * Room for each client-controlled field, escapes included. With the fixed
+ * parts (under 400 bytes) they add up to less than SF_LOG_LINE_MAX, so a
+ * line always fits and no field can crowd out the ones after it.
+ */
+#define MAX_CLIENT 64
+#define MAX_METHOD 40
+#define MAX_TARGET 1800
+#define MAX_PROTOCOL 24
+#define MAX_HOST 260
+#define MAX_REFERER 600
+#define MAX_AGENT 600
+#define FIXED_MAX 480
+
+/* A line being written; bounds come from the budgets above. */
+struct line {
+    char *p;
+    size_t n;
+};
+
+static void
+put(struct line *w, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
+    memcpy(w->p + w->n, s, n);
+    w->n += n;
+}
+
+static void
+puts_(struct line *w, const char *s)
+{
+    put(w, s, strlen(s));
+}
+
+static void putf(struct line *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+putf(struct line *w, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        put(w, tmp, (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
+}
+
+static const char hex[] = "0123456789abcdef";
+
+/* A quoted combined-log field: ", \ and bytes outside printable ASCII as
+ * \xHH, NULL as -, at most max bytes. */
+static void
+combined_field(struct line *w, const char *s, size_t n, size_t max)
+{
     if (!s) {
-        if (cap > 0)
-            out[o++] = '-';
-        return o;
+        put(w, "-", 1);
+        return;
     }
-    for (size_t i = 0; i < n && o + 4 < cap; i++) {
+    size_t end = w->n + max;
+    for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f) {
-            out[o++] = '\\';
-            out[o++] = 'x';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
+        bool esc = ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f;
+        if (w->n + (esc ? 4 : 1) > end)
+            break;
+        if (esc) {
+            char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+            put(w, e, 4);
         } else {
-            out[o++] = (char)ch;
+            w->p[w->n++] = (char)ch;
         }
     }
-    return o;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
+ * no overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* bounds of the second byte */
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+/* A JSON string (or null) of at most max bytes, quotes included. */
+static void
+json_string(struct line *w, const char *s, size_t n, size_t max)
+{
+    if (!s) {
+        puts_(w, "null");
+        return;
+    }
+    size_t end = w->n + max - 1; /* keep room for the closing quote */
+    w->p[w->n++] = '"';
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = u[i];
+        if (ch < 0x80) {
+            bool esc = ch == '"' || ch == '\\';
+            bool ctl = ch < 0x20 || ch == 0x7f;
+            size_t k = ctl ? 6 : esc ? 2 : 1;
+            if (w->n + k > end)
+                break;
+            if (ctl) {
+                char e[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+                put(w, e, 6);
+            } else {
+                if (esc)
+                    w->p[w->n++] = '\\';
+                w->p[w->n++] = (char)ch;
+            }
+            i++;
+            continue;
+        }
+        size_t k = utf8_len(u + i, n - i);
+        if (k == 0) {
+            if (w->n + 6 > end)
+                break;
+            puts_(w, "\\ufffd");
+            i++;
+            continue;
+        }
+        if (w->n + k > end)
+            break;
+        put(w, s + i, k);
+        i += k;
+    }
+    w->p[w->n++] = '"';
+}
+
+/* The parts of a request line: "METHOD TARGET PROTOCOL". A missing part
+ * stays NULL. */
+struct reqline {
+    const char *method, *target, *protocol;
+    size_t method_len, target_len, protocol_len;
+};
+
+static struct reqline
+split_line(const char *s, size_t n)
+{
+    struct reqline q = {0};
+    if (!s || n == 0)
+        return q;
+    const char *sp1 = memchr(s, ' ', n);
+    q.method = s;
+    q.method_len = sp1 ? (size_t)(sp1 - s) : n;
+    if (!sp1)
+        return q;
+    const char *rest = sp1 + 1, *end = s + n;
+    const char *sp2 = NULL;
+    for (const char *p = end; p > rest; p--) {
+        if (p[-1] == ' ') {
+            sp2 = p - 1;
+            break;
+        }
+    }
+    q.target = rest;
+    q.target_len = sp2 ? (size_t)(sp2 - rest) : (size_t)(end - rest);
+    if (sp2) {
+        q.protocol = sp2 + 1;
+        q.protocol_len = (size_t)(end - sp2 - 1);
+    }
+    return q;
+}
+
+static size_t
+format_combined(char *out, const struct sf_access *a)
+{
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct line w = {out, 0};
+    time_t t = (time_t)(a->when_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    combined_field(&w, a->client ? a->client : "-", a->client ? strlen(a->client) : 1, MAX_CLIENT);
+    putf(&w, " - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", tm.tm_mday, mon[tm.tm_mon],
+         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    combined_field(&w, a->request_line, a->request_line_len,
+                   MAX_METHOD + MAX_TARGET + MAX_PROTOCOL);
+    putf(&w, "\" %d %llu \"", a->status, (unsigned long long)a->bytes_sent);
+    combined_field(&w, a->referer, a->referer_len, MAX_REFERER);
+    puts_(&w, "\" \"");
+    combined_field(&w, a->user_agent, a->user_agent_len, MAX_AGENT);
+    puts_(&w, "\"\n");
+    return w.n;
+}
+
+static size_t
+format_json(char *out, const struct sf_access *a)
+{
+    struct line w = {out, 0};
+    time_t t = (time_t)(a->when_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    putf(&w, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\",\"client\":", tm.tm_year + 1900,
+         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+         (unsigned)(a->when_ms % 1000));
+    json_string(&w, a->client, a->client ? strlen(a->client) : 0, MAX_CLIENT);
+    struct reqline q = split_line(a->request_line, a->request_line_len);
+    puts_(&w, ",\"host\":");
+    json_string(&w, a->host, a->host_len, MAX_HOST);
+    puts_(&w, ",\"method\":");
+    json_string(&w, q.method, q.method_len, MAX_METHOD);
+    puts_(&w, ",\"target\":");
+    json_string(&w, q.target, q.target_len, MAX_TARGET);
+    puts_(&w, ",\"protocol\":");
+    json_string(&w, q.protocol, q.protocol_len, MAX_PROTOCOL);
+    putf(&w, ",\"status\":%d,\"bytes_sent\":%llu,\"body_length\":%llu", a->status,
+         (unsigned long long)a->bytes_sent, (unsigned long long)a->body_length);
+    putf(&w, ",\"duration_ms\":%llu,\"completed\":%s", (unsigned long long)a->duration_ms,
+         a->completed ? "true" : "false");
+    puts_(&w, ",\"referer\":");
+    json_string(&w, a->referer, a->referer_len, MAX_REFERER);
+    puts_(&w, ",\"user_agent\":");
+    json_string(&w, a->user_agent, a->user_agent_len, MAX_AGENT);
+    puts_(&w, "}\n");
+    return w.n;
+}
+
+_Static_assert(MAX_CLIENT + MAX_METHOD + MAX_TARGET + MAX_PROTOCOL + MAX_HOST + MAX_REFERER +
+                       MAX_AGENT + FIXED_MAX <=
+                   SF_LOG_LINE_MAX,
+               "access-log field budgets exceed the line");
+_Static_assert(SF_LOG_LINE_MAX <= PIPE_BUF, "an access line must fit one atomic pipe write");
+_Static_assert(SF_LOG_LINE_MAX <= SF_LOG_BUF, "an access line must fit the buffer");
+
+size_t
+sf_log_format_access(char *out, size_t cap, enum sf_log_format fmt, const struct sf_access *a)
+{
+    char line[SF_LOG_LINE_MAX];
+    size_t n = fmt == SF_LOG_FORMAT_JSON ? format_json(line, a) : format_combined(line, a);
+    if (n > cap) {
+        /* a short buffer gets nothing rather than half a line */
+        return 0;
+    }
+    memcpy(out, line, n);
+    return n;
+}
+
+bool
+sf_log_access_on(const struct sf_log *l, int site)
+{
+    int k = site < 0 || site >= SF_CONFIG_MAX_SITES ? l->server_sink : l->site_sink[site];
+    return k >= 0 && (size_t)k < l->nsinks;
 }
 
 void
 sf_log_access(struct sf_log *l, const struct sf_access *a)
 {
-    if (l->access_fd < 0)
+    if (!sf_log_access_on(l, a->site))
         return;
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char line[4096];
-    size_t cap = sizeof(line) - 1, n;
-    struct tm tm;
-    gmtime_r(&a->when, &tm);
-    int k = snprintf(line, cap, "%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", a->client,
-                     tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec);
-    n = k < 0 ? 0 : (size_t)k;
-    if (n > cap - 200)
-        n = cap - 200;
-    n += put_escaped(line + n, (cap - n) / 3, a->request_line, a->request_line_len);
-    k = snprintf(line + n, cap - n, "\" %d %llu \"", a->status,
-                 (unsigned long long)a->bytes_sent);
-    n += (size_t)k;
-    n += put_escaped(line + n, (cap - n) / 2, a->referer, a->referer_len);
-    line[n++] = '"';
-    line[n++] = ' ';
-    line[n++] = '"';
-    n += put_escaped(line + n, cap - n - 3, a->user_agent, a->user_agent_len);
-    line[n++] = '"';
-    line[n++] = '\n';
-    if (l->alen + n > sizeof(l->abuf))
-        sf_log_flush(l);
-    memcpy(l->abuf + l->alen, line, n);
-    l->alen += n;
+    int k = a->site < 0 || a->site >= SF_CONFIG_MAX_SITES ? l->server_sink : l->site_sink[a->site];
+    struct sf_log_sink *s = l->sinks[k];
+    if (s->len + SF_LOG_LINE_MAX > sizeof(s->buf))
+        flush_sink(s);
+    s->len += sf_log_format_access(s->buf + s->len, sizeof(s->buf) - s->len, l->format, a);
 }

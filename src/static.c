@@ -523,8 +523,8 @@ file(struct ctx *x, struct sf_file *f)
         add_body(o, f, 0, size);
 }
 
-void
-sf_static_handle(const struct sf_static_in *in, struct sf_response *out)
+static void
+route(const struct sf_static_in *in, struct sf_response *out)
 {
     const struct sf_request *r = &in->p->r;
     assert(r->status == 0);
@@ -588,4 +588,36 @@ sf_static_handle(const struct sf_static_in *in, struct sf_response *out)
     else
         error(&x, 403, NULL);
     close(dirfd);
+}
+
+/* The site's add_header lines, put into the finished head before its
+ * blank line: one place covers every response the handler builds (files,
+ * 304, ranges, listings, redirects, error pages). Too many bytes set
+ * head_overflow, which the caller turns into a 500. */
+static void
+site_headers(const struct sf_site *s, struct sf_response *o)
+{
+    if (s->nadd_headers == 0 || o->head_overflow)
+        return;
+    assert(o->head_len >= 4 && memcmp(o->head + o->head_len - 4, "\r\n\r\n", 4) == 0);
+    size_t pos = o->head_len - 2; /* where the blank line starts */
+    for (size_t i = 0; i < s->nadd_headers; i++) {
+        size_t n = strlen(s->add_headers[i]);
+        if (pos + n + 4 > sizeof(o->head)) {
+            o->head_overflow = true;
+            return;
+        }
+        memcpy(o->head + pos, s->add_headers[i], n);
+        memcpy(o->head + pos + n, "\r\n", 2);
+        pos += n + 2;
+    }
+    memcpy(o->head + pos, "\r\n", 2);
+    o->head_len = pos + 2;
+}
+
+void
+sf_static_handle(const struct sf_static_in *in, struct sf_response *out)
+{
+    route(in, out);
+    site_headers(in->site, out);
 }
