@@ -18,12 +18,16 @@
  */
 #include "sfhttpd/config.h"
 #include "sfhttpd/common.h"
+#include "sfhttpd/vhost.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <glob.h>
 #include <ini.h>
 #include <limits.h>
+#include <grp.h>
+#include <pwd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -31,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +57,11 @@ enum kind {
     K_GUARD,
     K_ACCESS_LOG,
     K_ERROR_LOG,
+    K_BOOL,
+    K_LOG_FORMAT,
+    K_MASTER,   /* auto|on|off */
+    K_NAME,     /* a user or group name */
+    K_PATH,     /* a file path made absolute */
 };
 
 struct key {
@@ -67,6 +77,12 @@ static const struct key server_keys[] = {
     {"listen", K_LISTEN, FIELD(listen), 0, 0},
     {"backlog", K_INT, FIELD(backlog), 1, 65535},
     {"workers", K_WORKERS, FIELD(workers), 0, 4096},
+    {"master", K_MASTER, FIELD(master), 0, 0},
+    {"reuseport", K_BOOL, FIELD(reuseport), 0, 0},
+    {"defer_accept", K_BOOL, FIELD(defer_accept), 0, 0},
+    {"user", K_NAME, FIELD(user), 0, 0},
+    {"group", K_NAME, FIELD(group), 0, 0},
+    {"pid_file", K_PATH, FIELD(pid_file), 0, 0},
     {"header_timeout", K_MS, FIELD(header_timeout_ms), 1, DAY_MS},
     {"keepalive_timeout", K_MS, FIELD(keepalive_timeout_ms), 1, DAY_MS},
     {"send_timeout", K_MS, FIELD(send_timeout_ms), 1, DAY_MS},
@@ -84,6 +100,8 @@ static const struct key server_keys[] = {
     {"file_guard", K_GUARD, FIELD(file_guard), 0, 0},
     {"open_file_cache_max", K_SIZE, FIELD(open_file_cache_max), 1, 1000000},
     {"small_file_size", K_SIZE, FIELD(small_file_size), 0, 16 * MIB},
+    {"strict_hosts", K_BOOL, FIELD(strict_hosts), 0, 0},
+    {"access_log_format", K_LOG_FORMAT, FIELD(access_log_format), 0, 0},
 };
 
 enum site_key {
@@ -94,17 +112,22 @@ enum site_key {
     S_SYMLINKS,
     S_PRECOMPRESSED,
     S_CACHE_CONTROL,
+    S_SERVER_NAMES,
+    S_DEFAULT,
+    S_ACCESS_LOG,
     S_COUNT
 };
 
 static const char *const site_keys[S_COUNT] = {
-    "root", "index", "listing", "dotfiles", "symlinks", "precompressed", "cache_control",
+    "root",          "index",         "listing",      "dotfiles", "symlinks",
+    "precompressed", "cache_control", "server_names", "default",  "access_log",
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const char *const guard_names[] = {"lease", "stat", "off"};
 static const char *const symlink_names[] = {"beneath", "follow", "none"};
 static const char *const coding_names[] = {"br", "zstd", "gzip"};
+static const char *const log_format_names[] = {"combined", "json"};
 
 enum section { SECT_NONE, SECT_SERVER, SECT_SITE, SECT_BAD };
 
@@ -127,8 +150,14 @@ struct loader {
     enum section sect;
     struct sf_site *site; /* the current site section */
     size_t first_site;    /* sites before this came from elsewhere */
-    int server_keys[SF_ARRAY_LEN(server_keys)];
+    int server_keys[SF_ARRAY_LEN(server_keys)]; /* -1: set in another file */
     struct site_lines sites[SF_CONFIG_MAX_SITES];
+    /* include: the file that included this one, how deep, and this
+     * file's identity for the cycle check */
+    struct loader *parent;
+    int depth;
+    dev_t dev;
+    ino_t ino;
 };
 
 /* Out of memory while loading the config: this is start-up, give up. */
@@ -372,12 +401,28 @@ parse_port(const char *s, in_port_t *port)
     return 0;
 }
 
+/* "unix:/absolute/path" into a struct sockaddr_un. */
+static int
+parse_unix(const char *path, struct sockaddr_storage *ss, unsigned *sslen)
+{
+    struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+    size_t n = strlen(path);
+    if (path[0] != '/' || n >= sizeof(sun->sun_path))
+        return -EINVAL;
+    sun->sun_family = AF_UNIX;
+    memcpy(sun->sun_path, path, n + 1);
+    *sslen = (unsigned)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    return 0;
+}
+
 int
 sf_config_parse_addr(const char *s, struct sockaddr_storage *ss, unsigned *sslen)
 {
     char host[INET6_ADDRSTRLEN + 1];
     const char *port;
     memset(ss, 0, sizeof(*ss));
+    if (strncmp(s, "unix:", 5) == 0)
+        return parse_unix(s + 5, ss, sslen);
     if (s[0] == '[') {
         const char *end = strchr(s, ']');
         if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
@@ -444,6 +489,15 @@ site_free(struct sf_site *site)
     }
     for (size_t i = 0; i < site->nerror_pages; i++)
         free(site->error_pages[i].path);
+    for (size_t i = 0; i < site->nnames; i++)
+        free(site->names[i].name);
+    for (size_t i = 0; i < site->nadd_headers; i++)
+        free(site->add_headers[i]);
+    for (size_t i = 0; i < site->nmime_types; i++) {
+        free(site->mime_types[i].ext);
+        free(site->mime_types[i].type);
+    }
+    free(site->access_log);
     *site = (struct sf_site){0};
 }
 
@@ -456,6 +510,8 @@ sf_config_defaults(struct sf_config *cfg)
     cfg->listen_is_default = true;
     cfg->backlog = 511;
     cfg->workers = 1;
+    cfg->master = -1;
+    cfg->listen_v6only[0] = true;
     cfg->header_timeout_ms = 10000;
     cfg->keepalive_timeout_ms = 15000;
     cfg->send_timeout_ms = 60000;
@@ -475,9 +531,78 @@ sf_config_defaults(struct sf_config *cfg)
     cfg->log_level = SF_LOG_INFO;
 }
 
-int
-sf_config_add_listen(struct sf_config *cfg, const char *addr)
+/* One "name=value" or bare "name" option of a listen line. */
+static int
+listen_option(const char *tok, const char *addr, struct sf_listen_opts *o, char *why,
+              size_t whycap)
 {
+    const char *eq = strchr(tok, '=');
+    size_t nlen = eq ? (size_t)(eq - tok) : strlen(tok);
+    const char *v = eq ? eq + 1 : "on";
+    unsigned long long n;
+    bool b;
+    if (nlen == 14 && strncmp(tok, "proxy_protocol", nlen) == 0 && parse_bool(v, &b) == 0) {
+        o->proxy_protocol = b;
+    } else if (nlen == 7 && eq && strncmp(tok, "backlog", nlen) == 0 && parse_number(v, &n) == 0 &&
+               n >= 1 && n <= 65535) {
+        o->backlog = (int)n;
+    } else if (nlen == 8 && strncmp(tok, "ipv6only", nlen) == 0 && parse_bool(v, &b) == 0) {
+        if (addr[0] != '[') {
+            snprintf(why, whycap, "ipv6only applies to [IPv6] addresses only");
+            return -EINVAL;
+        }
+        o->v6only = b;
+    } else {
+        snprintf(why, whycap,
+                 "'%s' is not an option (proxy_protocol, backlog=1..65535, ipv6only=on|off)", tok);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* sf_config_parse_listen, checking the address only when check_addr
+ * (sf_config_add_listen leaves that to sf_config_validate). */
+static int
+split_listen(const char *line, char *addr, size_t cap, struct sf_listen_opts *o, char *why,
+             size_t whycap, bool check_addr)
+{
+    char buf[512];
+    *o = (struct sf_listen_opts){.v6only = true};
+    if (snprintf(buf, sizeof(buf), "%s", line) >= (int)sizeof(buf)) {
+        snprintf(why, whycap, "line too long");
+        return -EINVAL;
+    }
+    char *save = NULL, *tok = strtok_r(buf, " \t", &save);
+    struct sockaddr_storage ss;
+    unsigned sslen;
+    if (!tok || (check_addr && sf_config_parse_addr(tok, &ss, &sslen)) || strlen(tok) >= cap) {
+        snprintf(why, whycap,
+                 "'%s' is not an address (IP:PORT, [IPv6]:PORT, :PORT or unix:/PATH)",
+                 tok ? tok : "");
+        return -EINVAL;
+    }
+    strcpy(addr, tok);
+    while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+        if (listen_option(tok, addr, o, why, whycap))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+int
+sf_config_parse_listen(const char *line, char *addr, size_t cap, struct sf_listen_opts *o,
+                       char *why, size_t whycap)
+{
+    return split_listen(line, addr, cap, o, why, whycap, true);
+}
+
+int
+sf_config_add_listen(struct sf_config *cfg, const char *line)
+{
+    char addr[256], why[160];
+    struct sf_listen_opts o;
+    if (split_listen(line, addr, sizeof(addr), &o, why, sizeof(why), false))
+        return -EINVAL;
     if (!cfg->listen_is_default && cfg->nlisten >= SF_CONFIG_MAX_LISTEN)
         return -E2BIG;
     char *copy = strdup(addr);
@@ -491,6 +616,9 @@ sf_config_add_listen(struct sf_config *cfg, const char *addr)
         cfg->nlisten = 0;
         cfg->listen_is_default = false;
     }
+    cfg->listen_proxy[cfg->nlisten] = o.proxy_protocol;
+    cfg->listen_backlog[cfg->nlisten] = o.backlog;
+    cfg->listen_v6only[cfg->nlisten] = o.v6only;
     cfg->listen[cfg->nlisten++] = copy;
     return 0;
 }
@@ -533,6 +661,9 @@ sf_config_free(struct sf_config *cfg)
         free(cfg->listen[i]);
     free(cfg->access_log);
     free(cfg->error_log);
+    free(cfg->user);
+    free(cfg->group);
+    free(cfg->pid_file);
     for (size_t i = 0; i < cfg->nsites; i++)
         site_free(&cfg->sites[i]);
     memset(cfg, 0, sizeof(*cfg));
@@ -549,16 +680,16 @@ field(struct sf_config *cfg, const struct key *k)
 static void
 set_listen(struct loader *l, const char *v)
 {
-    struct sockaddr_storage ss;
-    unsigned sslen;
     struct sf_config *cfg = l->cfg;
-    if (sf_config_parse_addr(v, &ss, &sslen)) {
-        err(l, l->lineno, "listen: '%s' is not an address (IP:PORT, [IPv6]:PORT or :PORT)", v);
+    char addr[256], why[160];
+    struct sf_listen_opts o;
+    if (sf_config_parse_listen(v, addr, sizeof(addr), &o, why, sizeof(why))) {
+        err(l, l->lineno, "listen: %s", why);
         return;
     }
     for (size_t i = 0; !cfg->listen_is_default && i < cfg->nlisten; i++) {
-        if (strcmp(cfg->listen[i], v) == 0) {
-            err(l, l->lineno, "listen: '%s' given twice", v);
+        if (strcmp(cfg->listen[i], addr) == 0) {
+            err(l, l->lineno, "listen: '%s' given twice", addr);
             return;
         }
     }
@@ -637,6 +768,46 @@ set_number(struct loader *l, const struct key *k, const char *v)
     }
 }
 
+/* master = auto|on|off */
+static void
+set_master(struct loader *l, const char *v)
+{
+    bool b;
+    if (strcasecmp(v, "auto") == 0)
+        l->cfg->master = -1;
+    else if (parse_bool(v, &b) == 0)
+        l->cfg->master = b;
+    else
+        err(l, l->lineno, "master: '%s' is not auto, on or off", v);
+}
+
+/* user = NAME, group = NAME: must exist now (getpwnam/getgrnam). */
+static void
+set_name(struct loader *l, const struct key *k, const char *v)
+{
+    bool user = strcmp(k->name, "user") == 0;
+    if (!*v || (user ? getpwnam(v) == NULL : getgrnam(v) == NULL)) {
+        err(l, l->lineno, "%s: no such %s '%s'", k->name, user ? "user" : "group", v);
+        return;
+    }
+    char **dst = field(l->cfg, k);
+    free(*dst);
+    *dst = xstrdup(v);
+}
+
+/* A file path, made absolute against the config folder. */
+static void
+set_path(struct loader *l, const struct key *k, const char *v)
+{
+    if (!*v) {
+        err(l, l->lineno, "%s: empty path", k->name);
+        return;
+    }
+    char **dst = field(l->cfg, k);
+    free(*dst);
+    *dst = xalloc(make_absolute(l->dir, v));
+}
+
 static void
 server_key(struct loader *l, const char *name, const char *v)
 {
@@ -648,6 +819,10 @@ server_key(struct loader *l, const char *name, const char *v)
         return;
     }
     const struct key *k = &server_keys[i];
+    if (k->kind != K_LISTEN && l->server_keys[i] < 0) {
+        err(l, l->lineno, "duplicate key '%s' (first set in another file)", name);
+        return;
+    }
     if (k->kind != K_LISTEN && l->server_keys[i]) {
         err(l, l->lineno, "duplicate key '%s' (first on line %d)", name, l->server_keys[i]);
         return;
@@ -673,6 +848,21 @@ server_key(struct loader *l, const char *name, const char *v)
     }
     case K_ACCESS_LOG:
     case K_ERROR_LOG: set_log(l, k, v); break;
+    case K_BOOL:
+        if (parse_bool(v, (bool *)field(l->cfg, k)))
+            err(l, l->lineno, "%s: '%s' is not on or off", k->name, v);
+        break;
+    case K_LOG_FORMAT: {
+        int f = lookup(v, log_format_names, SF_ARRAY_LEN(log_format_names));
+        if (f < 0)
+            err(l, l->lineno, "%s: '%s' is not combined or json", k->name, v);
+        else
+            l->cfg->access_log_format = (enum sf_log_format)f;
+        break;
+    }
+    case K_MASTER: set_master(l, v); break;
+    case K_NAME: set_name(l, k, v); break;
+    case K_PATH: set_path(l, k, v); break;
     default: set_number(l, k, v); break;
     }
 }
@@ -876,13 +1066,234 @@ add_error_page(struct loader *l, struct sf_site *site, const char *v)
     }
 }
 
+/* A site's line number for key k, or 0 when it came from elsewhere. */
+static int
+site_line(const struct loader *l, size_t site, enum site_key k)
+{
+    return site >= l->first_site ? l->sites[site].keys[k] : 0;
+}
+
+/* server_names = example.com *.example.com 192.0.2.1 [2001:db8::1] */
+static void
+set_server_names(struct loader *l, struct sf_site *site, const char *v)
+{
+    struct sf_config *cfg = l->cfg;
+    char *copy = xstrdup(v);
+    char *save = NULL;
+    bool any = false;
+    for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
+        char name[SF_VHOST_NAME_MAX + 1];
+        const char *why;
+        any = true;
+        if (sf_vhost_name_parse(t, name, &why)) {
+            err(l, l->lineno, "server_names: '%s': %s", t, why);
+            continue;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < cfg->nsites && !dup; i++) {
+            const struct sf_site *o = &cfg->sites[i];
+            for (size_t j = 0; j < o->nnames && !dup; j++) {
+                if (strcmp(o->names[j].name, name) != 0)
+                    continue;
+                dup = true;
+                int line = site_line(l, i, S_SERVER_NAMES);
+                if (o == site)
+                    err(l, l->lineno, "server_names: '%s' given twice", t);
+                else if (line)
+                    err(l, l->lineno, "server_names: '%s' already names [%s] (line %d)", t, o->name,
+                        line);
+                else
+                    err(l, l->lineno, "server_names: '%s' already names [%s]", t, o->name);
+            }
+        }
+        if (dup)
+            continue;
+        if (site->nnames == SF_CONFIG_MAX_NAMES) {
+            err(l, l->lineno, "server_names: more than %d names", SF_CONFIG_MAX_NAMES);
+            break;
+        }
+        size_t n = strlen(name);
+        site->names[site->nnames++] =
+            (struct sf_server_name){.name = xstrdup(name), .len = n, .wildcard = name[0] == '*'};
+    }
+    if (!any)
+        err(l, l->lineno, "server_names: no name");
+    free(copy);
+}
+
+static void
+set_default(struct loader *l, struct sf_site *site, const char *v)
+{
+    bool on;
+    if (parse_bool(v, &on)) {
+        err(l, l->lineno, "default: '%s' is not on or off", v);
+        return;
+    }
+    for (size_t i = 0; on && i < l->cfg->nsites; i++) {
+        const struct sf_site *o = &l->cfg->sites[i];
+        if (o == site || !o->is_default)
+            continue;
+        int line = site_line(l, i, S_DEFAULT);
+        if (line)
+            err(l, l->lineno, "default: [%s] is already the default site (line %d)", o->name, line);
+        else
+            err(l, l->lineno, "default: [%s] is already the default site", o->name);
+        return;
+    }
+    site->is_default = on;
+}
+
+/* A site's access_log: "-", "off" or a path made absolute. */
+static void
+set_site_access_log(struct loader *l, struct sf_site *site, const char *v)
+{
+    char *path;
+    if (!*v) {
+        err(l, l->lineno, "access_log: empty value (a path, '-' or 'off')");
+        return;
+    }
+    if (strcmp(v, "-") == 0 || strcasecmp(v, "off") == 0)
+        path = xstrdup(strcmp(v, "-") == 0 ? "-" : "off");
+    else
+        path = xalloc(make_absolute(l->dir, v));
+    free(site->access_log);
+    site->access_log = path;
+}
+
+/* RFC 9110 tchar */
+static bool
+is_tchar(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* add_header = Name: value. Headers that frame the message are ours. */
+static void
+add_header(struct loader *l, struct sf_site *site, const char *v)
+{
+    static const char *const reserved[] = {
+        "content-length", "transfer-encoding", "connection", "keep-alive",
+        "upgrade",        "trailer",           "te",         "content-range"};
+    const char *colon = strchr(v, ':');
+    size_t nlen = colon ? (size_t)(colon - v) : 0;
+    while (nlen > 0 && isblank((unsigned char)v[nlen - 1]))
+        nlen--;
+    if (!colon || nlen == 0) {
+        err(l, l->lineno, "add_header: expected 'Name: value', got '%s'", v);
+        return;
+    }
+    for (size_t i = 0; i < nlen; i++) {
+        if (!is_tchar((unsigned char)v[i])) {
+            err(l, l->lineno, "add_header: '%.*s' is not a header name", (int)nlen, v);
+            return;
+        }
+    }
+    for (size_t i = 0; i < SF_ARRAY_LEN(reserved); i++) {
+        if (strlen(reserved[i]) == nlen && strncasecmp(v, reserved[i], nlen) == 0) {
+            err(l, l->lineno, "add_header: %.*s is set by the server", (int)nlen, v);
+            return;
+        }
+    }
+    const char *val = colon + 1 + strspn(colon + 1, " \t");
+    if (!*val) {
+        err(l, l->lineno, "add_header: %.*s: empty value", (int)nlen, v);
+        return;
+    }
+    for (const char *p = val; *p; p++) {
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            err(l, l->lineno, "add_header: %.*s: control character in value", (int)nlen, v);
+            return;
+        }
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < site->nadd_headers; i++)
+        total += strlen(site->add_headers[i]) + 2;
+    struct sf_buf line = {0};
+    if (sf_buf_printf(&line, "%.*s: %s", (int)nlen, v, val))
+        oom();
+    if (site->nadd_headers == SF_CONFIG_MAX_ADD_HEADERS)
+        err(l, l->lineno, "add_header: more than %d headers in one site",
+            SF_CONFIG_MAX_ADD_HEADERS);
+    else if (total + line.len + 2 > SF_CONFIG_ADD_HEADERS_BYTES)
+        err(l, l->lineno, "add_header: more than %d bytes of headers in one site",
+            SF_CONFIG_ADD_HEADERS_BYTES);
+    else {
+        site->add_headers[site->nadd_headers++] = line.data;
+        return;
+    }
+    sf_buf_free(&line);
+}
+
+/* mime_types = md text/markdown */
+static void
+add_mime_type(struct loader *l, struct sf_site *site, const char *v)
+{
+    size_t elen = strcspn(v, " \t");
+    const char *type = v + elen + strspn(v + elen, " \t");
+    const char *ext = v;
+    if (elen > 0 && *ext == '.')
+        ext++, elen--;
+    if (elen == 0 || !*type) {
+        err(l, l->lineno, "mime_types: expected 'EXTENSION TYPE', got '%s'", v);
+        return;
+    }
+    bool ok = elen <= 32;
+    for (size_t i = 0; ok && i < elen; i++)
+        ok = isalnum((unsigned char)ext[i]) || strchr("-_+.", ext[i]);
+    if (!ok) {
+        err(l, l->lineno, "mime_types: '%.*s' is not a file extension", (int)elen, ext);
+        return;
+    }
+    /* type "/" subtype, each a token, then parameters or nothing */
+    size_t t1 = 0;
+    while (is_tchar((unsigned char)type[t1]))
+        t1++;
+    size_t t2 = t1 + 1;
+    while (type[t1] == '/' && is_tchar((unsigned char)type[t2]))
+        t2++;
+    size_t t3 = t2 + strspn(type + t2, " ");
+    ok = t1 > 0 && type[t1] == '/' && t2 > t1 + 1 && strlen(type) <= 200 &&
+         (!type[t2] || type[t3] == ';');
+    for (const char *p = type; ok && *p; p++)
+        ok = (unsigned char)*p >= 0x20 && *p != 0x7f;
+    if (!ok) {
+        err(l, l->lineno, "mime_types: '%s' is not a media type (type/subtype)", type);
+        return;
+    }
+    char low[33];
+    for (size_t i = 0; i < elen; i++)
+        low[i] = (char)tolower((unsigned char)ext[i]);
+    low[elen] = '\0';
+    for (size_t i = 0; i < site->nmime_types; i++) {
+        if (strcmp(site->mime_types[i].ext, low) == 0) {
+            err(l, l->lineno, "mime_types: '%s' given twice", low);
+            return;
+        }
+    }
+    if (site->nmime_types == SF_CONFIG_MAX_MIME_TYPES) {
+        err(l, l->lineno, "mime_types: more than %d in one site", SF_CONFIG_MAX_MIME_TYPES);
+        return;
+    }
+    site->mime_types[site->nmime_types++] =
+        (struct sf_mime_type){.ext = xstrdup(low), .type = xstrdup(type)};
+}
+
 /* Keys that carry an argument or repeat: "cache_control MATCH",
- * "expires MATCH", "expires", "error_page". Returns false for others. */
+ * "expires MATCH", "expires", "error_page", "add_header", "mime_types".
+ * Returns false for others. */
 static bool
 site_rule_key(struct loader *l, struct sf_site *site, const char *name, const char *v)
 {
     if (strcmp(name, "error_page") == 0) {
         add_error_page(l, site, v);
+        return true;
+    }
+    if (strcmp(name, "add_header") == 0) {
+        add_header(l, site, v);
+        return true;
+    }
+    if (strcmp(name, "mime_types") == 0) {
+        add_mime_type(l, site, v);
         return true;
     }
     long long secs;
@@ -963,6 +1374,9 @@ site_key(struct loader *l, const char *name, const char *v)
     }
     case S_PRECOMPRESSED: set_precompressed(l, site, v); break;
     case S_CACHE_CONTROL: set_cache_control(l, site, v); break;
+    case S_SERVER_NAMES: set_server_names(l, site, v); break;
+    case S_DEFAULT: set_default(l, site, v); break;
+    case S_ACCESS_LOG: set_site_access_log(l, site, v); break;
     case S_COUNT: break;
     }
 }
@@ -987,7 +1401,7 @@ begin_section(struct loader *l, const char *name)
     for (size_t i = 0; i < cfg->nsites; i++) {
         if (strcmp(cfg->sites[i].name, name) != 0)
             continue;
-        if (i >= l->first_site)
+        if (i >= l->first_site && l->sites[i].section)
             err(l, l->lineno, "duplicate section [%s] (first on line %d)", name,
                 l->sites[i].section);
         else
@@ -1098,11 +1512,135 @@ read_line(char *str, int num, void *stream)
     return str;
 }
 
+/* ---- include ------------------------------------------------------------------ */
+
+#define MAX_INCLUDE_DEPTH 8
+
+static void parse_file(struct loader *l);
+
+/* Read one included file (path absolute, from glob) with a loader of its
+ * own, so that its messages name it and its own line numbers. Returns the
+ * child's error count. */
+static int
+include_file(struct loader *parent, const char *path)
+{
+    struct loader *l = xalloc(calloc(1, sizeof(*l)));
+    struct stat st;
+    l->cfg = parent->cfg;
+    l->file = path;
+    l->errs = parent->errs;
+    l->first_site = l->cfg->nsites;
+    l->parent = parent;
+    l->depth = parent->depth + 1;
+    /* a [server] key seen in any file may not be set again in another */
+    for (size_t i = 0; i < SF_ARRAY_LEN(l->server_keys); i++)
+        l->server_keys[i] = parent->server_keys[i] ? -1 : 0;
+    l->in = fopen(path, "re");
+    if (!l->in) {
+        err(parent, parent->lineno, "include: %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (fstat(fileno(l->in), &st) < 0) {
+        err(parent, parent->lineno, "include: %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err(parent, parent->lineno, "include: %s: not a regular file", path);
+        goto out;
+    }
+    l->dev = st.st_dev;
+    l->ino = st.st_ino;
+    for (const struct loader *p = parent; p; p = p->parent) {
+        if (p->dev == st.st_dev && p->ino == st.st_ino) {
+            err(parent, parent->lineno, "include: %s is already being read (an include cycle)",
+                path);
+            goto out;
+        }
+    }
+    if (l->depth > MAX_INCLUDE_DEPTH) {
+        err(parent, parent->lineno, "include: %s: includes nested more than %d deep", path,
+            MAX_INCLUDE_DEPTH);
+        goto out;
+    }
+    l->dir = config_dir(path);
+    if (!l->dir)
+        oom(); /* path is absolute: only memory can be missing */
+    parse_file(l);
+    for (size_t i = 0; i < SF_ARRAY_LEN(l->server_keys); i++) {
+        if (l->server_keys[i] && !parent->server_keys[i])
+            parent->server_keys[i] = -1;
+    }
+out:
+    if (l->in)
+        fclose(l->in);
+    int nerr = l->nerr;
+    free(l->line);
+    free(l->dir);
+    free(l);
+    return nerr;
+}
+
+static int
+on_glob_error(const char *path, int error)
+{
+    (void)path;
+    return error != ENOENT && error != ENOTDIR; /* a missing folder: no match */
+}
+
+/*
+ * "include = PATTERN": at the top of a file or in [server]. PATTERN is a
+ * glob(3) pattern relative to this file's folder; the files it matches are
+ * read in sorted order, as if their text stood here, except that each
+ * starts outside any section and this file's section goes on afterwards.
+ * A pattern that matches nothing is fine (an empty conf.d/); a plain path
+ * without wildcards must exist.
+ */
+static void
+include(struct loader *l, const char *v)
+{
+    if (l->sect == SECT_BAD)
+        return;
+    if (l->sect != SECT_NONE && l->sect != SECT_SERVER) {
+        err(l, l->lineno, "include: only allowed at the top of a file or in [server]");
+        return;
+    }
+    if (!*v) {
+        err(l, l->lineno, "include: empty pattern");
+        return;
+    }
+    char *pattern = xalloc(make_absolute(l->dir, v));
+    bool wild = strpbrk(v, "*?[") != NULL;
+    glob_t g = {0};
+    int rc = glob(pattern, GLOB_MARK, on_glob_error, &g);
+    if (rc == GLOB_NOMATCH) {
+        if (!wild)
+            err(l, l->lineno, "include: %s: %s", pattern, strerror(ENOENT));
+    } else if (rc == GLOB_NOSPACE) {
+        oom();
+    } else if (rc != 0) {
+        err(l, l->lineno, "include: %s: a folder on the way cannot be read", pattern);
+    } else {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            const char *path = g.gl_pathv[i];
+            size_t len = strlen(path);
+            if (wild && len && path[len - 1] == '/')
+                continue; /* GLOB_MARK marks a folder that matched */
+            l->nerr += include_file(l, path);
+        }
+    }
+    globfree(&g);
+    free(pattern);
+}
+
 static int
 on_value(void *user, const char *section, const char *name, const char *value)
 {
     struct loader *l = user;
     (void)section; /* ours, from read_line, carries the line number */
+    if (strcmp(name, "include") == 0) {
+        include(l, value);
+        return 1;
+    }
     switch (l->sect) {
     case SECT_NONE:
         err(l, l->lineno, "'%s' outside a section (add [server] or [site] above it)", name);
@@ -1114,10 +1652,30 @@ on_value(void *user, const char *section, const char *name, const char *value)
     return 1;
 }
 
+/* Parse the file l->file into l->cfg. l->in is open, l->dir is set. */
+static void
+parse_file(struct loader *l)
+{
+    struct sf_config *cfg = l->cfg;
+    int rc = ini_parse_stream(read_line, l, on_value, l);
+    if (ferror(l->in))
+        err(l, 0, "read error: %s", strerror(errno));
+    else if (rc == -2)
+        oom();
+    else if (rc > 0)
+        err(l, rc, "syntax error");
+    for (size_t i = l->first_site; i < cfg->nsites; i++) {
+        /* section 0: a site of an included file, checked by its loader */
+        if (!cfg->sites[i].root && l->sites[i].section)
+            err(l, l->sites[i].section, "[%s]: missing root", cfg->sites[i].name);
+    }
+}
+
 int
 sf_config_load(struct sf_config *cfg, const char *path, FILE *errs)
 {
     struct loader *l = xalloc(calloc(1, sizeof(*l)));
+    struct stat st;
     l->cfg = cfg;
     l->file = path;
     l->errs = errs;
@@ -1127,6 +1685,10 @@ sf_config_load(struct sf_config *cfg, const char *path, FILE *errs)
         err(l, 0, "%s", strerror(errno));
         goto out;
     }
+    if (fstat(fileno(l->in), &st) == 0) {
+        l->dev = st.st_dev;
+        l->ino = st.st_ino;
+    }
     l->dir = config_dir(path);
     if (!l->dir) {
         err(l, 0, "cannot find the current directory: %s", strerror(errno));
@@ -1134,17 +1696,7 @@ sf_config_load(struct sf_config *cfg, const char *path, FILE *errs)
     }
     free(cfg->path);
     cfg->path = xstrdup(path);
-    int rc = ini_parse_stream(read_line, l, on_value, l);
-    if (ferror(l->in))
-        err(l, 0, "read error: %s", strerror(errno));
-    else if (rc == -2)
-        oom();
-    else if (rc > 0)
-        err(l, rc, "syntax error");
-    for (size_t i = l->first_site; i < cfg->nsites; i++) {
-        if (!cfg->sites[i].root)
-            err(l, l->sites[i].section, "[%s]: missing root", cfg->sites[i].name);
-    }
+    parse_file(l);
 out:
     if (l->in)
         fclose(l->in);
@@ -1170,6 +1722,26 @@ verr(FILE *errs, int *nerr, const char *fmt, ...)
     vfprintf(errs, fmt, ap);
     fputc('\n', errs);
     va_end(ap);
+}
+
+/* A server name of site i that an earlier site (or site i itself) gives. */
+static void
+validate_names(const struct sf_config *cfg, size_t i, FILE *errs, int *nerr)
+{
+    const struct sf_site *site = &cfg->sites[i];
+    const char *name = site->name ? site->name : "site";
+    for (size_t a = 0; a < site->nnames; a++) {
+        const char *n = site->names[a].name;
+        bool dup = false;
+        for (size_t j = 0; j <= i && !dup; j++) {
+            const struct sf_site *o = &cfg->sites[j];
+            size_t upto = j == i ? a : o->nnames;
+            for (size_t b = 0; b < upto && !dup; b++)
+                dup = strcmp(o->names[b].name, n) == 0;
+        }
+        if (dup)
+            verr(errs, nerr, "[%s]: server name %s given twice", name, n);
+    }
 }
 
 static unsigned long long
@@ -1207,6 +1779,10 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
                 verr(errs, &nerr, "listen: '%s' given twice", cfg->listen[i]);
         }
     }
+    if (cfg->master == 0 && cfg->workers > 1)
+        verr(errs, &nerr, "master = off needs workers = 0 or 1 (workers = %d)", cfg->workers);
+    if (cfg->master == 1 && cfg->workers == 0)
+        verr(errs, &nerr, "master = on needs workers >= 1");
     for (size_t i = 0; i < SF_ARRAY_LEN(server_keys); i++) {
         const struct key *k = &server_keys[i];
         if (!is_number_key(k))
@@ -1238,7 +1814,10 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
         for (size_t j = 0; j < i; j++) {
             if (site->name && cfg->sites[j].name && strcmp(site->name, cfg->sites[j].name) == 0)
                 verr(errs, &nerr, "duplicate site [%s]", name);
+            if (site->is_default && cfg->sites[j].is_default)
+                verr(errs, &nerr, "[%s]: a second default site", name);
         }
+        validate_names(cfg, i, errs, &nerr);
     }
     return nerr;
 }
@@ -1279,13 +1858,29 @@ sf_config_dump(const struct sf_config *cfg, FILE *out)
     fprintf(out, "; effective configuration%s%s\n", cfg->path ? " from " : "",
             cfg->path ? cfg->path : "");
     fputs("[server]\n", out);
-    for (size_t i = 0; i < cfg->nlisten; i++)
-        fprintf(out, "listen = %s\n", cfg->listen[i]);
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        fprintf(out, "listen = %s", cfg->listen[i]);
+        if (cfg->listen_proxy[i])
+            fputs(" proxy_protocol", out);
+        if (cfg->listen_backlog[i])
+            fprintf(out, " backlog=%d", cfg->listen_backlog[i]);
+        if (cfg->listen[i][0] == '[' && !cfg->listen_v6only[i])
+            fputs(" ipv6only=off", out);
+        fputc('\n', out);
+    }
     for (size_t i = 0; i < SF_ARRAY_LEN(server_keys); i++) {
         const struct key *k = &server_keys[i];
         const void *p = (const char *)cfg + k->off;
         switch (k->kind) {
         case K_LISTEN: break;
+        case K_MASTER:
+            fprintf(out, "master = %s\n", cfg->master < 0 ? "auto" : cfg->master ? "on" : "off");
+            break;
+        case K_NAME:
+        case K_PATH:
+            if (*(char *const *)p)
+                fprintf(out, "%s = %s\n", k->name, *(char *const *)p);
+            break;
         case K_MS: dump_ms(out, k->name, *(const unsigned *)p); break;
         case K_SIZE: dump_size(out, k->name, *(const size_t *)p); break;
         case K_INT:
@@ -1308,6 +1903,11 @@ sf_config_dump(const struct sf_config *cfg, FILE *out)
                     (unsigned)cfg->log_level < SF_ARRAY_LEN(level_names)
                         ? level_names[cfg->log_level]
                         : "info");
+            break;
+        case K_BOOL: fprintf(out, "%s = %s\n", k->name, *(const bool *)p ? "on" : "off"); break;
+        case K_LOG_FORMAT:
+            fprintf(out, "%s = %s\n", k->name,
+                    cfg->access_log_format == SF_LOG_FORMAT_JSON ? "json" : "combined");
             break;
         }
     }
@@ -1343,5 +1943,18 @@ sf_config_dump(const struct sf_config *cfg, FILE *out)
         for (size_t j = 0; j < site->nerror_pages; j++)
             fprintf(out, "error_page = %d %s\n", site->error_pages[j].status,
                     site->error_pages[j].path);
+        if (site->nnames) {
+            fputs("server_names =", out);
+            for (size_t j = 0; j < site->nnames; j++)
+                fprintf(out, " %s", site->names[j].name);
+            fputc('\n', out);
+        }
+        fprintf(out, "default = %s\n", site->is_default ? "on" : "off");
+        for (size_t j = 0; j < site->nadd_headers; j++)
+            fprintf(out, "add_header = %s\n", site->add_headers[j]);
+        for (size_t j = 0; j < site->nmime_types; j++)
+            fprintf(out, "mime_types = %s %s\n", site->mime_types[j].ext, site->mime_types[j].type);
+        if (site->access_log)
+            fprintf(out, "access_log = %s\n", site->access_log);
     }
 }

@@ -6,6 +6,9 @@
  *   READ -> (request parsed) HANDLE -> WRITE -> DONE -> READ (keep-alive)
  *                                                   -> LINGER -> CLOSE
  *
+ * On a listener with proxy_protocol on, a connection starts in PROXY: it
+ * reads the PROXY header (proxy.h) that names the real client, then READ.
+ *
  * Timeouts ride on the connection's own event: the header timeout is an
  * absolute deadline from the first byte of a request (a slowloris cannot
  * stretch it), the keep-alive timeout runs while idle between requests,
@@ -22,13 +25,16 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/proxy.h"
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
 #include "sfhttpd/static.h"
+#include "sfhttpd/vhost.h"
 #include "sfhttpd/worker.h"
 
 /* How long a closing connection reads and discards what the client still
@@ -38,6 +44,7 @@
 
 enum sf_conn_state {
     SF_CONN_READ = 0,
+    SF_CONN_PROXY,
     SF_CONN_HANDLE,
     SF_CONN_WRITE,
     SF_CONN_DONE,
@@ -61,13 +68,17 @@ struct sf_conn {
     uint64_t deadline_ms;     /* absolute header deadline */
     uint64_t linger_until_ms;
     size_t linger_bytes;
-    time_t started;           /* request start, for the access log */
+    uint64_t started_ms;      /* request start (wall clock, ms), for the
+                                 access log's time and duration */
+    int site;                 /* the site answering (cfg->sites index), or
+                                 -1: none chosen (parse error, 421) */
     struct sf_parser parser;
     struct sf_response resp;
     /* holds on cached files for lease breaks: the response being sent,
      * and the one before it while its bytes may still sit in the socket */
     struct sf_file_user cur, tail;
     char peer[INET6_ADDRSTRLEN];
+    bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
     TAILQ_ENTRY(sf_conn) link;
 };
 
@@ -98,7 +109,8 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
 }
 
 struct sf_conn *
-sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t salen)
+sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t salen,
+            bool proxy_protocol)
 {
     const struct sf_config *cfg = srv->cfg;
     struct sf_conn *c = calloc(1, sizeof(*c));
@@ -112,6 +124,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     }
     c->srv = srv;
     c->fd = fd;
+    c->proxy_protocol = proxy_protocol;
     c->buf = buf;
     c->cap = cfg->max_header_size + SF_REQUEST_SLACK;
     struct sf_limits lim = {
@@ -138,7 +151,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     c->tail = c->cur;
     TAILQ_INSERT_TAIL(&srv->conns, c, link);
     srv->nconns++;
-    c->state = SF_CONN_READ;
+    c->state = proxy_protocol ? SF_CONN_PROXY : SF_CONN_READ;
     c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
     sf_conn_run(c);
     if (c->state == SF_CONN_CLOSE) {
@@ -171,7 +184,8 @@ void
 sf_conn_drain(struct sf_conn *c)
 {
     c->draining = true;
-    if (c->state == SF_CONN_READ && !c->in_request && c->rpos == c->wpos) {
+    if ((c->state == SF_CONN_READ && !c->in_request && c->rpos == c->wpos) ||
+        (c->state == SF_CONN_PROXY && c->wpos == 0)) {
         sf_conn_close(c);
     }
 }
@@ -186,23 +200,43 @@ sf_conn_drain_all(struct sf_server *srv)
     }
 }
 
+/* Wall-clock milliseconds, uncached: durations of a request handled
+ * within one loop iteration must not all read 0 (vDSO, no syscall). */
+static uint64_t
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One access-log line for the response; completed: every byte of it
+ * (head and promised body) was handed to the socket. */
 static void
-access_log(struct sf_conn *c)
+access_log(struct sf_conn *c, bool completed)
 {
     struct sf_log *l = &c->srv->log;
-    if (l->access_fd < 0)
+    if (!sf_log_access_on(l, c->site))
         return;
     const struct sf_request *r = &c->parser.r;
-    size_t ref_len = 0, ua_len = 0;
+    size_t ref_len = 0, ua_len = 0, host_len = 0;
     const char *ref = sf_request_hdr(&c->parser, c->buf, SF_HDR_REFERER, &ref_len);
     const char *ua = sf_request_hdr(&c->parser, c->buf, SF_HDR_USER_AGENT, &ua_len);
+    const char *host = sf_vhost_request_host(&c->parser, c->buf, &host_len);
+    uint64_t now = wall_ms();
     struct sf_access a = {
+        .site = c->site,
         .client = c->peer,
-        .when = c->started,
+        .when_ms = c->started_ms,
+        .duration_ms = now > c->started_ms ? now - c->started_ms : 0,
         .request_line = r->line.len ? c->buf + r->line.off : NULL,
         .request_line_len = r->line.len,
+        .host = host,
+        .host_len = host_len,
         .status = c->resp.status,
         .bytes_sent = c->resp.body_sent,
+        .body_length = c->resp.content_length,
+        .completed = completed,
         .referer = ref,
         .referer_len = ref_len,
         .user_agent = ua,
@@ -233,14 +267,25 @@ handle(struct sf_conn *c)
     sf_worker_update_date(srv);
     bool ka = c->parser.r.keep_alive && !c->draining && !srv->stopping;
     c->parser.r.keep_alive = ka;
-    /* one site until virtual hosts come: the first */
+    /* the site: by the Host header, or the authority of an absolute URL */
+    size_t hlen;
+    const char *host = sf_vhost_request_host(&c->parser, c->buf, &hlen);
+    c->site = sf_vhost_select(srv->cfg, host, hlen);
+    if (c->site < 0) {
+        /* strict_hosts: no site answers for this host */
+        sf_response_error(&c->resp, 421, srv->date, ka, c->parser.r.minor == 0,
+                          c->parser.r.method == HTTP_HEAD, NULL);
+        c->state = SF_CONN_WRITE;
+        return;
+    }
+    unsigned site = (unsigned)c->site;
     struct sf_static_in in = {
         .cfg = srv->cfg,
-        .site = &srv->cfg->sites[0],
-        .site_index = 0,
-        .rootfd = srv->rootfd[0],
+        .site = &srv->cfg->sites[site],
+        .site_index = site,
+        .rootfd = srv->rootfd[site],
         .fc = srv->fc,
-        .mime = srv->mime,
+        .mime = srv->site_mime[site] ? srv->site_mime[site] : srv->mime,
         .date = srv->date,
         .now = srv->date_sec,
         .rng = &srv->rng,
@@ -276,9 +321,90 @@ on_file_abort(void *arg)
                    c->peer, (int)c->parser.r.target.len, c->buf + c->parser.r.target.off,
                    (unsigned long long)c->resp.body_sent,
                    (unsigned long long)c->resp.content_length);
-        access_log(c);
+        access_log(c, false);
     }
     sf_conn_close(c);
+}
+
+/* Take the client's address from a PROXY header; v2 LOCAL (a health
+ * check), v1 UNKNOWN and non-TCP families keep the socket's. */
+static void
+proxy_peer(struct sf_conn *c, const struct sf_proxy_info *info)
+{
+    char peer[INET6_ADDRSTRLEN];
+    if (info->family == AF_UNSPEC || !inet_ntop(info->family, &info->src, peer, sizeof(peer)))
+        return;
+    if (sf_log_enabled(&c->srv->log, SF_LOG_DEBUG))
+        sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: PROXY v%u header: client %s", c->peer,
+                   info->version, peer);
+    memcpy(c->peer, peer, sizeof(c->peer));
+}
+
+/*
+ * A listener with proxy_protocol on: the connection opens with a PROXY
+ * header. Read it into the header buffer; the request usually comes in
+ * the same segment, so what follows the header stays as the start of the
+ * request. A malformed header (a client talking to us directly, or a
+ * misconfigured proxy) gets no HTTP response, only a close: we cannot
+ * know whom we would be answering.
+ */
+static enum sf_io
+step_proxy(struct sf_conn *c)
+{
+    assert(c->state == SF_CONN_PROXY);
+    for (;;) {
+        struct sf_proxy_info info;
+        size_t used = 0;
+        enum sf_proxy_result pr = sf_proxy_parse(c->buf, c->wpos, &info, &used);
+        if (pr == SF_PROXY_OK) {
+            proxy_peer(c, &info);
+            c->wpos -= used;
+            memmove(c->buf, c->buf + used, c->wpos);
+            c->rpos = 0;
+            c->site = -1;
+            c->state = SF_CONN_READ;
+            if (c->wpos) {
+                c->in_request = true;
+                c->started_ms = wall_ms();
+                c->deadline_ms = now_ms(c) + c->srv->cfg->header_timeout_ms;
+            }
+            return SF_IO_OK;
+        }
+        if (pr == SF_PROXY_BAD || c->wpos == c->cap) {
+            sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: bad PROXY protocol header: closing",
+                       c->peer);
+            /* a FIN rather than a reset, and what the client still sends
+             * is read and dropped for a moment, as after a response */
+            shutdown(c->fd, SHUT_WR);
+            c->linger_until_ms = now_ms(c) + LINGER_MS;
+            c->linger_bytes = 0;
+            c->state = SF_CONN_LINGER;
+            return SF_IO_OK;
+        }
+        ssize_t n = read(c->fd, c->buf + c->wpos, c->cap - c->wpos);
+        if (n > 0) {
+            c->wpos += (size_t)n;
+            continue;
+        }
+        if (n == 0) {
+            if (c->wpos)
+                sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: client closed in the PROXY header",
+                           c->peer);
+            c->state = SF_CONN_CLOSE;
+            return SF_IO_OK;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            /* the header deadline runs from the accept */
+            uint64_t now = now_ms(c);
+            wait_for(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 1);
+            return SF_IO_AGAIN;
+        }
+        sf_log_errno(&c->srv->log, SF_LOG_DEBUG, errno, "%s: read", c->peer);
+        c->state = SF_CONN_CLOSE;
+        return SF_IO_OK;
+    }
 }
 
 /* Read and parse until a request is complete or the socket runs dry. */
@@ -327,7 +453,8 @@ step_read(struct sf_conn *c)
         if (n > 0) {
             if (!c->in_request) {
                 c->in_request = true;
-                c->started = time(NULL);
+                c->site = -1;
+                c->started_ms = wall_ms();
                 c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
             }
             c->wpos += (size_t)n;
@@ -384,7 +511,7 @@ step_write(struct sf_conn *c)
         sf_log_errno(&c->srv->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
                      (unsigned long long)c->resp.body_sent);
     }
-    access_log(c);
+    access_log(c, false);
     c->state = SF_CONN_CLOSE;
     return SF_IO_OK;
 }
@@ -393,7 +520,7 @@ static void
 step_done(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_DONE);
-    access_log(c);
+    access_log(c, true);
     bool ka = c->parser.r.keep_alive && !c->draining && !c->srv->stopping;
     if (c->cur.file) {
         /* sent, but maybe not yet acknowledged: keep watching it */
@@ -421,8 +548,9 @@ step_done(struct sf_conn *c)
     c->feed_pending = false;
     c->state = SF_CONN_READ;
     uint64_t now = now_ms(c);
+    c->site = -1;
     if (left) {
-        c->started = time(NULL);
+        c->started_ms = wall_ms();
         c->deadline_ms = now + c->srv->cfg->header_timeout_ms;
         return;
     }
@@ -468,6 +596,7 @@ sf_conn_run(struct sf_conn *c)
         enum sf_io rc = SF_IO_OK;
         switch (c->state) {
         case SF_CONN_READ: rc = step_read(c); break;
+        case SF_CONN_PROXY: rc = step_proxy(c); break;
         case SF_CONN_HANDLE: handle(c); break;
         case SF_CONN_WRITE: rc = step_write(c); break;
         case SF_CONN_DONE: step_done(c); break;
@@ -491,10 +620,15 @@ on_event(evutil_socket_t fd, short what, void *arg)
                 sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: request header timeout", c->peer);
             c->state = SF_CONN_CLOSE;
             break;
+        case SF_CONN_PROXY:
+            sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: no PROXY protocol header within %u ms",
+                       c->peer, c->srv->cfg->header_timeout_ms);
+            c->state = SF_CONN_CLOSE;
+            break;
         case SF_CONN_WRITE:
             sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
                        (unsigned long long)c->resp.body_sent);
-            access_log(c);
+            access_log(c, false);
             c->state = SF_CONN_CLOSE;
             break;
         default:

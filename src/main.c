@@ -1,6 +1,7 @@
 /*
  * main.c - the command line: parse flags, load or synthesise the
- * configuration, apply overrides, and run.
+ * configuration, apply overrides, and run (master.h). The same steps
+ * build the configuration again on a reload.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -8,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "sfhttpd/config.h"
-#include "sfhttpd/worker.h"
+#include "sfhttpd/master.h"
 
 static void
 usage(FILE *out)
@@ -27,7 +29,9 @@ usage(FILE *out)
             "  -T, --dump             print the effective configuration and exit\n"
             "  -l, --listen ADDR:PORT listen here (repeatable; port 0 picks a free port);\n"
             "                         default 127.0.0.1:8080\n"
-            "  -w, --workers N        worker processes (accepted; one process for now)\n"
+            "  -w, --workers N        worker processes: N, auto (one per CPU) or 0 (one\n"
+            "                         process, no master)\n"
+            "      --daemon           detach from the terminal once listening\n"
             "      --access-log F     access log file, '-' for stdout, 'off'\n"
             "      --error-log F      error log file, '-' for stderr\n"
             "      --log-level L      error, warn, info (default) or debug\n"
@@ -59,117 +63,162 @@ replace_str(char **dst, const char *src)
     return 0;
 }
 
+/* The command line, kept for building the configuration again. */
+struct cli {
+    const char *config, *access, *errlog, *level, *workers, *dir;
+    const char *listens[SF_CONFIG_MAX_LISTEN];
+    size_t nlisten;
+};
+
+static int
+apply_listens(const struct cli *cli, struct sf_config *cfg, FILE *errs)
+{
+    int errors = 0;
+    for (size_t i = 0; i < cli->nlisten; i++) {
+        if (i == 0)
+            cfg->listen_is_default = true; /* the command line replaces the file */
+        char addr[256], why[160];
+        struct sf_listen_opts o;
+        int rc = sf_config_parse_listen(cli->listens[i], addr, sizeof(addr), &o, why, sizeof(why));
+        if (rc == 0)
+            rc = sf_config_add_listen(cfg, cli->listens[i]);
+        if (rc == -EINVAL)
+            fprintf(errs, "sfhttpd: -l %s: %s\n", cli->listens[i], why);
+        else if (rc)
+            fprintf(errs, "sfhttpd: -l %s: too many listen addresses\n", cli->listens[i]);
+        errors += rc != 0;
+    }
+    return errors;
+}
+
+static int
+apply_workers(const char *w, struct sf_config *cfg, FILE *errs)
+{
+    char *end;
+    long n = strtol(w, &end, 10);
+    if (strcmp(w, "auto") == 0) {
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        n = n < 1 ? 1 : n > 4096 ? 4096 : n;
+    } else if (!*w || *end || n < 0 || n > 4096) {
+        fprintf(errs, "sfhttpd: -w %s: expected a number 0..4096 or auto\n", w);
+        return 1;
+    }
+    cfg->workers = (int)n;
+    return 0;
+}
+
+/* Defaults, the file or quick-mode site, the command line, validation.
+ * Returns the number of errors (written to errs). */
+static int
+build_config(struct sf_config *cfg, void *arg, FILE *errs)
+{
+    const struct cli *cli = arg;
+    int errors = 0;
+    sf_config_defaults(cfg);
+    if (cli->config) {
+        errors = sf_config_load(cfg, cli->config, errs);
+    } else {
+        int rc = sf_config_add_quick_site(cfg, cli->dir);
+        if (rc) {
+            fprintf(errs, "sfhttpd: %s: %s\n", cli->dir, strerror(-rc));
+            errors++;
+        }
+    }
+    errors += apply_listens(cli, cfg, errs);
+    if (cli->workers)
+        errors += apply_workers(cli->workers, cfg, errs);
+    if (cli->access && replace_str(&cfg->access_log, cli->access) != 0)
+        errors++;
+    if (cli->errlog && replace_str(&cfg->error_log, cli->errlog) != 0)
+        errors++;
+    if (cli->level && parse_level(cli->level, &cfg->log_level) != 0) {
+        fprintf(errs, "sfhttpd: --log-level %s: expected error, warn, info or debug\n",
+                cli->level);
+        errors++;
+    }
+    if (!errors)
+        errors = sf_config_validate(cfg, errs);
+    return errors;
+}
+
 int
 main(int argc, char **argv)
 {
-    enum { OPT_ACCESS = 256, OPT_ERROR, OPT_LEVEL };
+    enum { OPT_ACCESS = 256, OPT_ERROR, OPT_LEVEL, OPT_DAEMON };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},  {"test", no_argument, NULL, 't'},
         {"dump", no_argument, NULL, 'T'},          {"listen", required_argument, NULL, 'l'},
         {"workers", required_argument, NULL, 'w'}, {"access-log", required_argument, NULL, OPT_ACCESS},
         {"error-log", required_argument, NULL, OPT_ERROR},
         {"log-level", required_argument, NULL, OPT_LEVEL},
+        {"daemon", no_argument, NULL, OPT_DAEMON},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    const char *config = NULL, *access = NULL, *errlog = NULL, *level = NULL, *workers = NULL;
-    const char *listens[SF_CONFIG_MAX_LISTEN];
-    size_t nlisten = 0;
+    struct cli cli = {.dir = "."};
+    struct sf_master_opts mo = {.load = build_config, .load_arg = &cli};
     bool test = false, dump = false;
     int ch;
     while ((ch = getopt_long(argc, argv, "c:tTl:w:hV", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': config = optarg; break;
+        case 'c': cli.config = optarg; break;
         case 't': test = true; break;
         case 'T': dump = true; break;
         case 'l':
-            if (nlisten == SF_CONFIG_MAX_LISTEN) {
+            if (cli.nlisten == SF_CONFIG_MAX_LISTEN) {
                 fprintf(stderr, "sfhttpd: at most %d -l options\n", SF_CONFIG_MAX_LISTEN);
                 return 1;
             }
-            listens[nlisten++] = optarg;
+            cli.listens[cli.nlisten++] = optarg;
             break;
-        case 'w': workers = optarg; break;
-        case OPT_ACCESS: access = optarg; break;
-        case OPT_ERROR: errlog = optarg; break;
-        case OPT_LEVEL: level = optarg; break;
+        case 'w': cli.workers = optarg; break;
+        case OPT_ACCESS: cli.access = optarg; break;
+        case OPT_ERROR: cli.errlog = optarg; break;
+        case OPT_LEVEL: cli.level = optarg; break;
+        case OPT_DAEMON: mo.daemon = true; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("sfhttpd " SFHTTPD_VERSION "\n"); return 0;
         default: usage(stderr); return 1;
         }
     }
-    if (argc - optind > 1 || (config && argc - optind > 0)) {
+    if (argc - optind > 1 || (cli.config && argc - optind > 0)) {
         fprintf(stderr, "sfhttpd: %s\n",
-                config ? "a DIR argument cannot be combined with -c" : "only one DIR");
+                cli.config ? "a DIR argument cannot be combined with -c" : "only one DIR");
         return 1;
     }
+    if (optind < argc)
+        cli.dir = argv[optind];
+    /* a daemon runs in /: a reload must still find the file and folder */
+    char *abs_config = NULL, *abs_dir = NULL;
+    if (mo.daemon && cli.config && (abs_config = realpath(cli.config, NULL)))
+        cli.config = abs_config;
+    if (mo.daemon && !cli.config && (abs_dir = realpath(cli.dir, NULL)))
+        cli.dir = abs_dir;
 
     struct sf_config cfg;
-    sf_config_defaults(&cfg);
-    int errors = 0;
-    if (config) {
-        errors = sf_config_load(&cfg, config, stderr);
-    } else {
-        const char *dir = optind < argc ? argv[optind] : ".";
-        int rc = sf_config_add_quick_site(&cfg, dir);
-        if (rc) {
-            fprintf(stderr, "sfhttpd: %s: %s\n", dir, strerror(-rc));
-            errors++;
-        }
-    }
-    for (size_t i = 0; i < nlisten; i++) {
-        struct sockaddr_storage ss;
-        unsigned sslen;
-        if (sf_config_parse_addr(listens[i], &ss, &sslen) != 0) {
-            fprintf(stderr, "sfhttpd: -l %s: expected ADDR:PORT, [V6ADDR]:PORT or PORT\n",
-                    listens[i]);
-            errors++;
-            continue;
-        }
-        if (i == 0)
-            cfg.listen_is_default = true; /* the command line replaces the file */
-        if (sf_config_add_listen(&cfg, listens[i]) != 0) {
-            fprintf(stderr, "sfhttpd: -l %s: too many listen addresses\n", listens[i]);
-            errors++;
-        }
-    }
-    if (workers) {
-        char *end;
-        long n = strtol(workers, &end, 10);
-        if (strcmp(workers, "auto") == 0)
-            n = 1;
-        else if (*end || n < 0 || n > 1024) {
-            fprintf(stderr, "sfhttpd: -w %s: expected a number 0..1024 or auto\n", workers);
-            errors++;
-        }
-        cfg.workers = (int)n;
-    }
-    if (access && replace_str(&cfg.access_log, access) != 0)
-        errors++;
-    if (errlog && replace_str(&cfg.error_log, errlog) != 0)
-        errors++;
-    if (level && parse_level(level, &cfg.log_level) != 0) {
-        fprintf(stderr, "sfhttpd: --log-level %s: expected error, warn, info or debug\n", level);
-        errors++;
-    }
-    if (!errors)
-        errors = sf_config_validate(&cfg, stderr);
+    int errors = build_config(&cfg, &cli, stderr);
     if (errors) {
         if (test)
             fprintf(stderr, "sfhttpd: configuration has %d error%s\n", errors,
                     errors == 1 ? "" : "s");
         sf_config_free(&cfg);
+        free(abs_config);
+        free(abs_dir);
         return 1;
     }
     if (test || dump) {
         if (dump)
             sf_config_dump(&cfg, stdout);
         if (test)
-            printf("sfhttpd: configuration %s OK\n", config ? config : "(command line)");
+            printf("sfhttpd: configuration %s OK\n", cli.config ? cli.config : "(command line)");
         sf_config_free(&cfg);
+        free(abs_config);
+        free(abs_dir);
         return 0;
     }
-    int status = sf_worker_run(&cfg);
+    int status = sf_master_run(&cfg, &mo);
     sf_config_free(&cfg);
+    free(abs_config);
+    free(abs_dir);
     return status;
 }

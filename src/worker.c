@@ -1,7 +1,9 @@
 /*
  * worker.c - one event loop: listeners, the connection list, signals for
- * a graceful stop, the per-second tick (date, access-log flush), and
- * accept throttling (max_connections, EMFILE).
+ * a graceful stop (SIGQUIT: at once; SIGUSR1: reopen logs), the
+ * per-second tick (date, access-log flush), and accept throttling
+ * (max_connections, EMFILE). The listening sockets come open from
+ * listen.c: a worker never binds.
  */
 #include "sfhttpd/worker.h"
 
@@ -19,7 +21,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "sfhttpd/conn.h"
+#include "sfhttpd/listen.h"
 #include "sfhttpd/fcache.h"
 #include "sfhttpd/mime.h"
 
@@ -67,12 +72,15 @@ static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     struct sf_server *srv = arg;
-    (void)l;
+    bool proxy = false;
     if (srv->stopping) {
         close(fd);
         return;
     }
-    sf_conn_new(srv, fd, sa, (socklen_t)salen);
+    for (size_t i = 0; i < srv->nlis; i++)
+        if (srv->lis[i] == l)
+            proxy = srv->lis_proxy[i];
+    sf_conn_new(srv, fd, sa, (socklen_t)salen, proxy);
     if (srv->nconns >= srv->cfg->max_connections) {
         if (!srv->accept_error_logged)
             sf_log_msg(&srv->log, SF_LOG_WARN,
@@ -134,11 +142,34 @@ on_stop_timeout(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(srv->base, NULL);
 }
 
+/* SIGQUIT: stop now; SIGUSR1: reopen the logs; SIGHUP: a single process
+ * has no master to reload it. */
+static void
+on_other_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct sf_server *srv = arg;
+    (void)what;
+    if (sig == SIGQUIT) {
+        sf_log_msg(&srv->log, SF_LOG_INFO, "signal %d: stopping now", (int)sig);
+        event_base_loopexit(srv->base, NULL);
+    } else if (sig == SIGUSR1) {
+        if (sf_log_reopen(&srv->log) == 0)
+            sf_log_msg(&srv->log, SF_LOG_INFO, "log files reopened");
+    } else {
+        sf_log_msg(&srv->log, SF_LOG_INFO,
+                   "signal %d: reloading needs a master process (workers >= 2, master = on "
+                   "or --daemon); ignored",
+                   (int)sig);
+    }
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct sf_server *srv = arg;
     (void)what;
+    if (!srv->under_master)
+        sd_notify(0, "STOPPING=1");
     if (srv->stopping) {
         sf_log_msg(&srv->log, SF_LOG_INFO, "signal %d again: stopping now", (int)sig);
         event_base_loopexit(srv->base, NULL);
@@ -205,50 +236,104 @@ start_cache(struct sf_server *srv)
     return 0;
 }
 
-/* Open, bind and listen on one address; log the URL. Returns fd or -1. */
+/* A MIME table of its own for each site with mime_types overrides. */
 static int
-open_listener(struct sf_server *srv, const char *spec)
+start_site_mime(struct sf_server *srv)
 {
-    struct sockaddr_storage ss;
-    unsigned sslen;
-    if (sf_config_parse_addr(spec, &ss, &sslen) != 0) {
-        sf_log_msg(&srv->log, SF_LOG_ERROR, "listen %s: not an address", spec);
-        return -1;
+    const struct sf_config *cfg = srv->cfg;
+    for (size_t i = 0; i < cfg->nsites; i++) {
+        const struct sf_site *site = &cfg->sites[i];
+        if (site->nmime_types == 0)
+            continue;
+        srv->site_mime[i] = sf_mime_new(NULL);
+        if (!srv->site_mime[i]) {
+            sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory loading MIME types");
+            return -1;
+        }
+        for (size_t j = 0; j < site->nmime_types; j++) {
+            int rc = sf_mime_add(srv->site_mime[i], site->mime_types[j].ext,
+                                 site->mime_types[j].type);
+            if (rc) {
+                sf_log_errno(&srv->log, SF_LOG_ERROR, rc, "[%s]: mime_types %s %s", site->name,
+                             site->mime_types[j].ext, site->mime_types[j].type);
+                return -1;
+            }
+        }
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        sf_log_errno(&srv->log, SF_LOG_ERROR, errno, "listen %s: socket", spec);
-        return -1;
+    return 0;
+}
+
+/* Watch the listeners of our slot (taking their fds out of the set);
+ * close the other slots' sockets, which are not ours to accept on. */
+static int
+take_listeners(struct sf_server *srv, struct sf_listen_set *set, int slot)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        struct sf_listener *l = &set->l[i];
+        if (l->fd < 0)
+            continue;
+        if ((l->slot >= 0 && l->slot != slot) || srv->nlis == SF_CONFIG_MAX_LISTEN) {
+            close(l->fd);
+            l->fd = -1;
+            continue;
+        }
+        struct evconnlistener *el = evconnlistener_new(
+            srv->base, on_accept, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+        if (!el) {
+            sf_log_msg(&srv->log, SF_LOG_ERROR, "listen %s: cannot watch socket", l->name);
+            return -1;
+        }
+        l->fd = -1;
+        evconnlistener_set_error_cb(el, on_accept_error);
+        srv->lis_proxy[srv->nlis] = l->proxy_protocol;
+        srv->lis[srv->nlis++] = el;
     }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (ss.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, srv->cfg->backlog) < 0) {
-        sf_log_errno(&srv->log, SF_LOG_ERROR, errno, "listen %s", spec);
-        close(fd);
-        return -1;
+    return 0;
+}
+
+/* libevent handles these now: let them through (the lease signals stay
+ * blocked: fcache reads them from a signalfd). Under a master, SIGINT
+ * (a terminal's Ctrl-C reaches the whole group) and SIGHUP are the
+ * master's. */
+static void
+unblock_signals(bool under_master)
+{
+    static const int sigs[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGCHLD};
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaddset(&set, sigs[i]);
+    if (under_master) {
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
     }
-    socklen_t len = sizeof(ss);
-    getsockname(fd, (struct sockaddr *)&ss, &len);
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-        sf_log_msg(&srv->log, SF_LOG_INFO, "listening on http://%s:%u/", host, port);
-    } else {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-        sf_log_msg(&srv->log, SF_LOG_INFO, "listening on http://[%s]:%u/", host, port);
-    }
-    return fd;
+    signal(SIGCHLD, SIG_DFL);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 static int
-start(struct sf_server *srv)
+add_signal(struct sf_server *srv, struct event **ev, int sig, event_callback_fn fn)
+{
+    *ev = evsignal_new(srv->base, sig, fn, srv);
+    return *ev && evsignal_add(*ev, NULL) == 0 ? 0 : -1;
+}
+
+static int
+start_signals(struct sf_server *srv)
+{
+    if (add_signal(srv, &srv->sig_term, SIGTERM, on_signal) ||
+        add_signal(srv, &srv->sig_quit, SIGQUIT, on_other_signal) ||
+        add_signal(srv, &srv->sig_usr1, SIGUSR1, on_other_signal))
+        return -1;
+    if (!srv->under_master && (add_signal(srv, &srv->sig_int, SIGINT, on_signal) ||
+                               add_signal(srv, &srv->sig_hup, SIGHUP, on_other_signal)))
+        return -1;
+    unblock_signals(srv->under_master);
+    return 0;
+}
+
+static int
+start(struct sf_server *srv, const struct sf_worker_opts *o)
 {
     const struct sf_config *cfg = srv->cfg;
     for (size_t i = 0; i < cfg->nsites; i++) {
@@ -263,45 +348,32 @@ start(struct sf_server *srv)
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory loading MIME types");
         return -1;
     }
+    if (start_site_mime(srv) != 0)
+        return -1;
     if (start_cache(srv) != 0)
         return -1;
-    for (size_t i = 0; i < cfg->nlisten; i++) {
-        int fd = open_listener(srv, cfg->listen[i]);
-        if (fd < 0)
-            return -1;
-        srv->lis[i] = evconnlistener_new(srv->base, on_accept, srv,
-                                         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-        if (!srv->lis[i]) {
-            close(fd);
-            sf_log_msg(&srv->log, SF_LOG_ERROR, "listen %s: cannot watch socket", cfg->listen[i]);
-            return -1;
-        }
-        evconnlistener_set_error_cb(srv->lis[i], on_accept_error);
-        srv->nlis++;
-    }
+    if (take_listeners(srv, o->lis, o->slot) != 0)
+        return -1;
     srv->accepting = true;
-    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
-    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
     srv->stop_timer = evtimer_new(srv->base, on_stop_timeout, srv);
     srv->resume_accept = evtimer_new(srv->base, on_resume_accept, srv);
-    if (!srv->sig_int || !srv->sig_term || !srv->tick || !srv->stop_timer || !srv->resume_accept) {
+    if (!srv->tick || !srv->stop_timer || !srv->resume_accept || start_signals(srv) != 0) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating events");
         return -1;
     }
     struct timeval sec = {1, 0};
-    evsignal_add(srv->sig_int, NULL);
-    evsignal_add(srv->sig_term, NULL);
     event_add(srv->tick, &sec);
     return 0;
 }
 
 int
-sf_worker_run(const struct sf_config *cfg)
+sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
 {
     struct sf_server srv;
     memset(&srv, 0, sizeof(srv));
     srv.cfg = cfg;
+    srv.under_master = o->under_master;
     for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
         srv.rootfd[i] = -1;
     TAILQ_INIT(&srv.conns);
@@ -324,7 +396,7 @@ sf_worker_run(const struct sf_config *cfg)
         goto out;
     }
     sf_worker_update_date(&srv);
-    if (start(&srv) != 0)
+    if (start(&srv, o) != 0)
         goto out;
     event_base_dispatch(srv.base);
     status = 0;
@@ -356,6 +428,12 @@ out:
         event_free(srv.sig_int);
     if (srv.sig_term)
         event_free(srv.sig_term);
+    if (srv.sig_quit)
+        event_free(srv.sig_quit);
+    if (srv.sig_usr1)
+        event_free(srv.sig_usr1);
+    if (srv.sig_hup)
+        event_free(srv.sig_hup);
     if (srv.tick)
         event_free(srv.tick);
     if (srv.stop_timer)
@@ -366,6 +444,8 @@ out:
         if (srv.rootfd[i] >= 0)
             close(srv.rootfd[i]);
     sf_mime_free(srv.mime);
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
+        sf_mime_free(srv.site_mime[i]);
     if (srv.base)
         event_base_free(srv.base);
     sf_log_close(&srv.log);

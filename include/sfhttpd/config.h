@@ -15,6 +15,11 @@
 #define SF_CONFIG_MAX_SITES 64
 #define SF_CONFIG_MAX_RULES 32
 #define SF_CONFIG_MAX_ERROR_PAGES 16
+#define SF_CONFIG_MAX_NAMES 32        /* server_names of one site */
+#define SF_CONFIG_MAX_ADD_HEADERS 32  /* add_header lines of one site */
+#define SF_CONFIG_ADD_HEADERS_BYTES 2048 /* their total size, so that a
+                                            response head still fits */
+#define SF_CONFIG_MAX_MIME_TYPES 64   /* mime_types lines of one site */
 
 /* Cache headers for part of a site: "cache_control /assets/ = ..." (a
  * path prefix) or "expires *.css = 7d" (an extension). */
@@ -31,6 +36,24 @@ struct sf_error_page {
 };
 
 enum sf_log_level { SF_LOG_ERROR = 0, SF_LOG_WARN, SF_LOG_INFO, SF_LOG_DEBUG };
+
+/* access_log_format: the combined format of Apache and nginx, or one JSON
+ * object per line (log.h). */
+enum sf_log_format { SF_LOG_FORMAT_COMBINED = 0, SF_LOG_FORMAT_JSON };
+
+/* One server_names entry: "example.com", "*.example.com" (any subdomain,
+ * not the bare domain), "192.0.2.1" or "[2001:db8::1]"; stored lower-case. */
+struct sf_server_name {
+    char *name;
+    size_t len;
+    bool wildcard;        /* name starts with "*." */
+};
+
+/* mime_types = EXT TYPE: a per-site Content-Type override. */
+struct sf_mime_type {
+    char *ext;            /* without the dot, lower-case */
+    char *type;           /* "text/markdown" (mime.c adds the charset) */
+};
 
 /* What protects a file being sent against changes (fcache.h). */
 enum sf_guard {
@@ -55,6 +78,17 @@ struct sf_site {
     size_t nrules;
     struct sf_error_page error_pages[SF_CONFIG_MAX_ERROR_PAGES];
     size_t nerror_pages;
+    /* virtual hosts (vhost.h) */
+    struct sf_server_name names[SF_CONFIG_MAX_NAMES]; /* server_names */
+    size_t nnames;
+    bool is_default;     /* default = on: unknown hosts come here (else
+                            the first site) */
+    char *add_headers[SF_CONFIG_MAX_ADD_HEADERS]; /* "Name: value" lines
+                            added to every response of the site */
+    size_t nadd_headers;
+    struct sf_mime_type mime_types[SF_CONFIG_MAX_MIME_TYPES];
+    size_t nmime_types;
+    char *access_log;    /* path, "-", "off", or NULL: the server's */
 };
 
 struct sf_config {
@@ -64,8 +98,25 @@ struct sf_config {
     bool listen_is_default;              /* listen[] still holds only the
                                             default: the next
                                             sf_config_add_listen replaces it */
+    /* per listen line, the options after the address (listen.h) */
+    bool listen_proxy[SF_CONFIG_MAX_LISTEN];  /* "proxy_protocol": the PROXY
+                                                 header comes first */
+    int listen_backlog[SF_CONFIG_MAX_LISTEN]; /* "backlog=N", 0 = backlog */
+    bool listen_v6only[SF_CONFIG_MAX_LISTEN]; /* "ipv6only=on|off", default
+                                                 on (IPv6 addresses only) */
     int backlog;                         /* default 511 */
     int workers;                         /* default 1; 0 = single process */
+    int master;                          /* master = auto (-1, default: a
+                                            master when workers >= 2 or
+                                            --daemon) | on (1) | off (0) */
+    bool reuseport;                      /* reuseport: one SO_REUSEPORT
+                                            socket per worker, default off */
+    bool defer_accept;                   /* defer_accept: TCP_DEFER_ACCEPT,
+                                            default off */
+    char *user;                          /* user: workers switch to it when
+                                            started as root; NULL = unset */
+    char *group;                         /* group: default the user's own */
+    char *pid_file;                      /* pid_file: NULL = none */
     /* timeouts in milliseconds (config keys take seconds, fractions ok) */
     unsigned header_timeout_ms;          /* header_timeout, default 10 s */
     unsigned keepalive_timeout_ms;       /* keepalive_timeout, default 15 s */
@@ -94,6 +145,10 @@ struct sf_config {
                                             "off" */
     char *error_log;                     /* path or "-" (stderr, default) */
     enum sf_log_level log_level;         /* default SF_LOG_INFO */
+    enum sf_log_format access_log_format; /* access_log_format =
+                                            combined (default) | json */
+    bool strict_hosts;                   /* strict_hosts: 421 for a Host no
+                                            site names, default off */
     struct sf_site sites[SF_CONFIG_MAX_SITES];
     size_t nsites;
 };
@@ -109,7 +164,15 @@ void sf_config_defaults(struct sf_config *cfg);
  * (allow|deny), symlinks (beneath|follow|none), precompressed (list or
  * off), cache_control, expires (a duration: 30s, 10m, 1h, 7d, or off),
  * "cache_control MATCH" / "expires MATCH" for a path prefix ("/assets/")
- * or an extension ("*.css"), and error_page = STATUS... /PATH (repeatable)).
+ * or an extension ("*.css"), error_page = STATUS... /PATH (repeatable),
+ * server_names (space separated list), default (on|off), add_header =
+ * NAME: VALUE (repeatable), mime_types = EXT TYPE (repeatable) and
+ * access_log (path, - or off)). A server name given in two sites, or a
+ * second default site, is an error at the line that repeats it.
+ * "include = PATTERN" (at the top of a file or in [server]) reads the
+ * files a glob(3) pattern matches, relative to the including file's folder,
+ * in sorted order, each starting outside any section; at most 8 levels
+ * deep, a cycle is an error, no match is not (a plain missing path is).
  * Every problem (unknown section or key, bad value,
  * missing root, unreadable file) is reported to errs as
  * "FILE:LINE: message" (one line each, all of them). Returns the number of
@@ -122,12 +185,31 @@ int sf_config_load(struct sf_config *cfg, const char *path, FILE *errs);
  * dotfiles denied, symlinks beneath. Returns 0 or -ENOMEM/-E2BIG. */
 int sf_config_add_quick_site(struct sf_config *cfg, const char *root);
 
-/* Append a listen address (replacing the default on first call after
- * defaults if replace_default). Returns 0, -E2BIG or -ENOMEM. */
-int sf_config_add_listen(struct sf_config *cfg, const char *addr);
+/* Append a listen line "ADDR [option...]" (replacing the default on
+ * the first call after sf_config_defaults). Returns 0, -EINVAL (a bad
+ * address or option), -E2BIG or -ENOMEM. */
+int sf_config_add_listen(struct sf_config *cfg, const char *line);
 
-/* Parse "host:port", "[v6]:port" or ":port"/"port" (127.0.0.1) into a
- * sockaddr (struct sockaddr_storage *); returns 0 or -EINVAL. */
+/* The options of one listen line (after the address, space separated):
+ * "proxy_protocol" (or proxy_protocol=on|off), "backlog=N" (1..65535),
+ * "ipv6only=on|off" (IPv6 addresses only). */
+struct sf_listen_opts {
+    bool proxy_protocol; /* default false */
+    int backlog;         /* default 0: the [server] backlog */
+    bool v6only;         /* default true */
+};
+
+/*
+ * Split a listen line into its address (copied to addr, at most cap - 1
+ * bytes) and options. Returns 0, or -EINVAL with a reason in why (e.g.
+ * "unknown option 'x'", "'x' is not an address").
+ */
+int sf_config_parse_listen(const char *line, char *addr, size_t cap,
+                           struct sf_listen_opts *o, char *why, size_t whycap);
+
+/* Parse "host:port", "[v6]:port", ":port"/"port" (127.0.0.1) or
+ * "unix:/absolute/path" into a sockaddr (struct sockaddr_storage *);
+ * returns 0 or -EINVAL. */
 struct sockaddr_storage;
 int sf_config_parse_addr(const char *s, struct sockaddr_storage *ss,
                          unsigned *sslen);

@@ -12,10 +12,13 @@
 struct sf_server;
 struct sf_conn;
 
+#include <stdbool.h>
+
 /* Take ownership of the accepted, non-blocking socket fd and start
- * serving it. Returns NULL (and closes fd) when out of memory. */
+ * serving it. proxy_protocol: the listener expects a PROXY header before
+ * the first request. Returns NULL (and closes fd) when out of memory. */
 struct sf_conn *sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa,
-                            socklen_t salen);
+                            socklen_t salen, bool proxy_protocol);
 
 /* Free the connection and close its socket. */
 void sf_conn_close(struct sf_conn *c);

@@ -29,13 +29,18 @@ struct sf_server {
     struct event_base *base;
     struct sf_log log;
     struct sf_mime *mime;
+    struct sf_mime *site_mime[SF_CONFIG_MAX_SITES]; /* a site's own table
+                                 when it has mime_types, else NULL: mime */
     struct sf_fcache *fc;
     struct event *fc_inotify, *fc_signal;
     int rootfd[SF_CONFIG_MAX_SITES];
     struct evconnlistener *lis[SF_CONFIG_MAX_LISTEN];
+    bool lis_proxy[SF_CONFIG_MAX_LISTEN]; /* PROXY header on lis[i] */
     size_t nlis;
     bool accepting;
+    bool under_master;      /* signals come from the master */
     struct event *sig_int, *sig_term, *tick, *stop_timer, *resume_accept;
+    struct event *sig_quit, *sig_usr1, *sig_hup;
     char date[SF_HTTPDATE_LEN + 1];
     time_t date_sec;
     uint64_t rng;
@@ -45,14 +50,27 @@ struct sf_server {
     bool accept_error_logged;
 };
 
+struct sf_listen_set;
+
+struct sf_worker_opts {
+    struct sf_listen_set *lis; /* the open listeners (listen.h) */
+    int slot;                  /* this worker's slot: it serves the
+                                  listeners of slot -1 and of slot */
+    bool under_master;         /* a master runs it: SIGINT and SIGHUP are
+                                  the master's, SIGTERM comes from it */
+};
+
 /*
- * Run a worker in this process until SIGINT/SIGTERM and a graceful drain
- * (bounded by shutdown_timeout). Opens the listeners from cfg, prints
- * "listening on http://ADDR:PORT/" per listener at info level. Returns
- * the process exit status (0 after a clean stop, 1 when start-up failed,
- * with the reason logged).
+ * Run a worker in this process until SIGTERM (or SIGINT in a single
+ * process) and a graceful drain (bounded by shutdown_timeout); SIGQUIT
+ * stops at once; SIGUSR1 reopens the log files. Takes the listeners of
+ * its slot out of o->lis (their fds become -1 there; the worker closes
+ * them when it stops accepting) and closes the other slots' sockets.
+ * Opens the logs from cfg. The signals above may be blocked on entry;
+ * they are unblocked once handled. Returns the process exit status (0
+ * after a clean stop, 1 when start-up failed, with the reason logged).
  */
-int sf_worker_run(const struct sf_config *cfg);
+int sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o);
 
 /* Refresh srv->date when the second changed. */
 void sf_worker_update_date(struct sf_server *srv);

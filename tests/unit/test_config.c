@@ -1,7 +1,8 @@
 /*
  * test_config.c - the config module: defaults, a good file with every key,
  * relative paths, a table of bad files and the "FILE:LINE: message" each
- * must produce, listen addresses, quick mode, validation and the dump.
+ * must produce, include (nesting, errors naming the included file, cycles,
+ * depth), listen addresses, quick mode, validation and the dump.
  */
 #include "sfhttpd/config.h"
 
@@ -144,6 +145,8 @@ static const char good_conf[] =
     "access_log = logs/access.log\n"
     "error_log = /var/log/sfhttpd.log\n"
     "log_level = debug\n"
+    "strict_hosts = on\n"
+    "access_log_format = json\n"
     "\n"
     "[site]\n"
     "root = www/\n"
@@ -158,10 +161,50 @@ static const char good_conf[] =
     "expires *.css = 7d\n"
     "expires /assets/ = 30d\n"
     "error_page = 404 410 /errors/404.html\n"
+    "server_names = Example.COM *.example.com 192.0.2.1 [2001:DB8::1] www.example.com.\n"
+    "add_header = X-Frame-Options: DENY\n"
+    "add_header = Access-Control-Allow-Origin:*\n"
+    "add_header = Content-Security-Policy: default-src 'self'; img-src *\n"
+    "mime_types = md text/markdown\n"
+    "mime_types = .WASM application/wasm\n"
+    "access_log = logs/site.log\n"
     "\n"
     "[ site example ]\n"
-    "root = /\n";
+    "root = /\n"
+    "server_names = other.test\n"
+    "default = on\n"
+    "access_log = off\n";
 /* clang-format on */
+
+/* The keys of virtual hosts, headers, MIME types and logs in good_conf. */
+static void
+check_good_vhosts(const struct sf_config *cfg)
+{
+    char want[PATH_MAX + 64];
+    ck_assert(cfg->strict_hosts);
+    ck_assert_int_eq(cfg->access_log_format, SF_LOG_FORMAT_JSON);
+    const struct sf_site *s = &cfg->sites[0];
+    static const char *const names[] = {"example.com", "*.example.com", "192.0.2.1",
+                                        "[2001:db8::1]", "www.example.com"};
+    ck_assert_uint_eq(s->nnames, 5);
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_str_eq(s->names[i].name, names[i]);
+        ck_assert_uint_eq(s->names[i].len, strlen(names[i]));
+        ck_assert(s->names[i].wildcard == (i == 1));
+    }
+    ck_assert(!s->is_default);
+    ck_assert_uint_eq(s->nadd_headers, 3);
+    ck_assert_str_eq(s->add_headers[0], "X-Frame-Options: DENY");
+    ck_assert_str_eq(s->add_headers[1], "Access-Control-Allow-Origin: *");
+    ck_assert_str_eq(s->add_headers[2], "Content-Security-Policy: default-src 'self'; img-src *");
+    ck_assert_uint_eq(s->nmime_types, 2);
+    ck_assert_str_eq(s->mime_types[0].ext, "md");
+    ck_assert_str_eq(s->mime_types[0].type, "text/markdown");
+    ck_assert_str_eq(s->mime_types[1].ext, "wasm");
+    ck_assert_str_eq(s->mime_types[1].type, "application/wasm");
+    snprintf(want, sizeof(want), "%s/logs/site.log", tmpdir);
+    ck_assert_str_eq(s->access_log, want);
+}
 
 static void
 check_good(const struct sf_config *cfg)
@@ -231,6 +274,13 @@ check_good(const struct sf_config *cfg)
     ck_assert_ptr_null(s->cache_control);
     ck_assert_int_eq(s->expires, -1);
     ck_assert_uint_eq(s->nrules, 0);
+    ck_assert_uint_eq(s->nnames, 1);
+    ck_assert_str_eq(s->names[0].name, "other.test");
+    ck_assert(s->is_default);
+    ck_assert_uint_eq(s->nadd_headers, 0);
+    ck_assert_uint_eq(s->nmime_types, 0);
+    ck_assert_str_eq(s->access_log, "off");
+    check_good_vhosts(cfg);
 }
 
 START_TEST(good_config)
@@ -332,6 +382,56 @@ static const struct {
     int nerr;
     const char *want[4]; /* each appears after the file name */
 } bad_cases[] = {
+    /* virtual hosts, add_header, mime_types, access logs */
+    {"[server]\nstrict_hosts = maybe\n", 1, {":2: strict_hosts: 'maybe' is not on or off"}},
+    {"[server]\naccess_log_format = xml\n", 1,
+     {":2: access_log_format: 'xml' is not combined or json"}},
+    {"[site]\nroot = /\nserver_names = ok.test bad..test\n", 1,
+     {":3: server_names: 'bad..test': not a host name or IP address"}},
+    {"[site]\nroot = /\nserver_names = a.test:80\n", 1,
+     {":3: server_names: 'a.test:80': no port in server names"}},
+    {"[site]\nroot = /\nserver_names = a.*.test\n", 1,
+     {":3: server_names: 'a.*.test': a wildcard must be a leading \"*.\""}},
+    {"[site]\nroot = /\nserver_names = [::1\n", 1,
+     {":3: server_names: '[::1': an IPv6 address needs brackets"}},
+    {"[site]\nroot = /\nserver_names =\n", 1, {":3: server_names: no name"}},
+    {"[site]\nroot = /\nserver_names = a.test A.TEST\n", 1,
+     {":3: server_names: 'A.TEST' given twice"}},
+    {"[site a]\nroot = /\nserver_names = a.test *.a.test\n\n[site b]\nroot = /\n"
+     "server_names = b.test *.A.test\n",
+     1,
+     {":7: server_names: '*.A.test' already names [site a] (line 3)"}},
+    {"[site]\nroot = /\nserver_names = a.test\nserver_names = b.test\n", 1,
+     {":4: duplicate key 'server_names' (first on line 3)"}},
+    {"[site a]\nroot = /\ndefault = on\n[site b]\nroot = /\ndefault = yes\n", 1,
+     {":6: default: [site a] is already the default site (line 3)"}},
+    {"[site a]\nroot = /\ndefault = on\n[site b]\nroot = /\ndefault = off\n", 0, {NULL}},
+    {"[site]\nroot = /\ndefault = maybe\n", 1, {":3: default: 'maybe' is not on or off"}},
+    {"[site]\nroot = /\nadd_header = X-Foo\n", 1,
+     {":3: add_header: expected 'Name: value', got 'X-Foo'"}},
+    {"[site]\nroot = /\nadd_header = : x\n", 1, {":3: add_header: expected 'Name: value'"}},
+    {"[site]\nroot = /\nadd_header = Bad Name: x\n", 1,
+     {":3: add_header: 'Bad Name' is not a header name"}},
+    {"[site]\nroot = /\nadd_header = X(1): x\n", 1,
+     {":3: add_header: 'X(1)' is not a header name"}},
+    {"[site]\nroot = /\nadd_header = content-length: 5\n", 1,
+     {":3: add_header: content-length is set by the server"}},
+    {"[site]\nroot = /\nadd_header = Connection: close\n", 1,
+     {":3: add_header: Connection is set by the server"}},
+    {"[site]\nroot = /\nadd_header = X-A:\n", 1, {":3: add_header: X-A: empty value"}},
+    {"[site]\nroot = /\nadd_header = X-A: a\x01b\n", 1,
+     {":3: add_header: X-A: control character in value"}},
+    {"[site]\nroot = /\nmime_types = md\n", 1,
+     {":3: mime_types: expected 'EXTENSION TYPE', got 'md'"}},
+    {"[site]\nroot = /\nmime_types = m/d text/plain\n", 1,
+     {":3: mime_types: 'm/d' is not a file extension"}},
+    {"[site]\nroot = /\nmime_types = md text\n", 1,
+     {":3: mime_types: 'text' is not a media type (type/subtype)"}},
+    {"[site]\nroot = /\nmime_types = md text/plain junk\n", 1,
+     {":3: mime_types: 'text/plain junk' is not a media type"}},
+    {"[site]\nroot = /\nmime_types = md text/markdown\nmime_types = MD text/plain\n", 1,
+     {":4: mime_types: 'md' given twice"}},
+    {"[site]\nroot = /\naccess_log =\n", 1, {":3: access_log: empty value"}},
     {"[server]\nfoo = 1\n", 1, {":2: unknown key 'foo' in [server]"}},
     {"[bogus]\nx = 1\n", 1, {":1: unknown section [bogus]"}},
     {"backlog = 5\n", 1, {":1: 'backlog' outside a section"}},
@@ -373,6 +473,25 @@ static const struct {
      1,
      {":3: listen: '1.2.3.4:80' given twice"}},
     {"[site]\nindex = index.html\n", 1, {":1: [site]: missing root"}},
+    /* processes, listeners, privileges */
+    {"[server]\nmaster = maybe\n", 1, {":2: master: 'maybe' is not auto, on or off"}},
+    {"[server]\nreuseport = sometimes\n", 1, {":2: reuseport: 'sometimes' is not on or off"}},
+    {"[server]\ndefer_accept = 2\n", 1, {":2: defer_accept: '2' is not on or off"}},
+    {"[server]\nuser = no-such-user-sf\n", 1, {":2: user: no such user 'no-such-user-sf'"}},
+    {"[server]\ngroup = no-such-group-sf\n", 1, {":2: group: no such group 'no-such-group-sf'"}},
+    {"[server]\npid_file =\n", 1, {":2: pid_file: empty path"}},
+    {"[server]\nuser = root\nuser = root\n", 1, {":3: duplicate key 'user' (first on line 2)"}},
+    {"[server]\nlisten = 1.2.3.4:80 fast\n", 1, {":2: listen: 'fast' is not an option"}},
+    {"[server]\nlisten = 1.2.3.4:80 backlog=0\n", 1, {":2: listen: 'backlog=0' is not an option"}},
+    {"[server]\nlisten = 1.2.3.4:80 backlog\n", 1, {":2: listen: 'backlog' is not an option"}},
+    {"[server]\nlisten = 1.2.3.4:80 ipv6only=off\n", 1,
+     {":2: listen: ipv6only applies to [IPv6] addresses only"}},
+    {"[server]\nlisten = [::1]:80 ipv6only=maybe\n", 1, {":2: listen: 'ipv6only=maybe' is not"}},
+    {"[server]\nlisten = 1.2.3.4:80 proxy_protocol=yes please\n", 1,
+     {":2: listen: 'please' is not an option"}},
+    {"[server]\nlisten = unix:relative.sock\n", 1, {":2: listen: 'unix:relative.sock' is not"}},
+    {"[server]\nlisten = unix:/a.sock\nlisten = unix:/a.sock proxy_protocol\n", 1,
+     {":3: listen: 'unix:/a.sock' given twice"}},
     {"[site]\nroot = /nonexistent/dir\n",
      1,
      {":2: root: /nonexistent/dir: No such file or directory"}},
@@ -424,6 +543,55 @@ START_TEST(bad_config)
         lines++;
     }
     ck_assert_int_eq(lines, n);
+    sf_config_free(&cfg);
+    free(out);
+}
+END_TEST
+
+START_TEST(add_header_bytes)
+{
+    /* headers of 177 bytes (179 with CRLF): the twelfth passes 2048 */
+    char conf[8192], value[171];
+    memset(value, 'v', sizeof(value) - 1);
+    value[sizeof(value) - 1] = '\0';
+    int n = snprintf(conf, sizeof(conf), "[site]\nroot = /\n");
+    for (int i = 0; i < 12; i++)
+        n += snprintf(conf + n, sizeof(conf) - (size_t)n, "add_header = X-H%02d: %s\n", i, value);
+    struct sf_config cfg;
+    char *out = NULL;
+    const char *path;
+    int nerr = load_string(&cfg, conf, (size_t)n, &path, &out);
+    ck_assert_msg(nerr == 1, "%s", out);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof(want), "%s:14: add_header: more than 2048 bytes of headers", path);
+    ck_assert_msg(strstr(out, want), "want %s in %s", want, out);
+    ck_assert_uint_eq(cfg.sites[0].nadd_headers, 11);
+    sf_config_free(&cfg);
+    free(out);
+}
+END_TEST
+
+START_TEST(validate_vhosts)
+{
+    make_dir("www");
+    static const char conf[] = "[site a]\nroot = www\nserver_names = a.test\n"
+                               "[site b]\nroot = www\nserver_names = b.test\n";
+    struct sf_config cfg;
+    char *out = NULL;
+    ck_assert_int_eq(load_string(&cfg, conf, sizeof(conf) - 1, NULL, &out), 0);
+    ck_assert_int_eq(sf_config_validate(&cfg, NULL), 0);
+    /* changed after loading: validate catches what the loader would have */
+    cfg.sites[0].is_default = cfg.sites[1].is_default = true;
+    free(cfg.sites[1].names[0].name);
+    cfg.sites[1].names[0].name = strdup("a.test");
+    char *msgs = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&msgs, &len);
+    ck_assert_int_eq(sf_config_validate(&cfg, f), 2);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(msgs, "[site b]: a second default site"));
+    ck_assert_ptr_nonnull(strstr(msgs, "[site b]: server name a.test given twice"));
+    free(msgs);
     sf_config_free(&cfg);
     free(out);
 }
@@ -497,6 +665,183 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/* ---- include ------------------------------------------------------------------ */
+
+/* Load tmpdir/name; errors into *out (caller frees). */
+static int
+load_path(struct sf_config *cfg, const char *name, char **out)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    size_t outlen = 0;
+    FILE *errs = open_memstream(out, &outlen);
+    ck_assert_ptr_nonnull(errs);
+    sf_config_defaults(cfg);
+    int n = sf_config_load(cfg, path, errs);
+    fclose(errs);
+    return n;
+}
+
+/* want "tmpdir/NAME:REST" somewhere in out */
+static void
+assert_error(const char *out, const char *name, const char *rest)
+{
+    char want[PATH_MAX + 256];
+    snprintf(want, sizeof(want), "%s/%s%s", tmpdir, name, rest);
+    ck_assert_msg(strstr(out, want), "want \"%s\" in:\n%s", want, out);
+}
+
+#define PUT(name, text) write_file(name, text, sizeof(text) - 1)
+
+START_TEST(include_nested)
+{
+    make_dir("www");
+    make_dir("conf.d");
+    make_dir("conf.d/more");
+    make_dir("conf.d/sub.conf"); /* a folder that matches: skipped */
+    PUT("main.conf", "include = conf.d/*.conf\n"
+                     "[server]\nbacklog = 77\ninclude = conf.d/none-*.conf\n"
+                     "max_ranges = 3\n");
+    /* read in sorted order: a before b; relative paths from their folder */
+    PUT("conf.d/b.conf", "[site b]\nroot = ../www\n");
+    PUT("conf.d/a.conf", "include = more/*.conf\n[site a]\nroot = ../www\nlisting = on\n");
+    PUT("conf.d/more/x.conf", "[server]\naccess_log = x.log\n[site x]\nroot = /\n");
+    PUT("conf.d/b.conf.off", "[nope]\n");
+    struct sf_config cfg;
+    char *out = NULL;
+    int n = load_path(&cfg, "main.conf", &out);
+    ck_assert_msg(n == 0, "%s", out);
+    ck_assert_int_eq(cfg.backlog, 77);
+    ck_assert_uint_eq(cfg.max_ranges, 3);
+    ck_assert_uint_eq(cfg.nsites, 3);
+    ck_assert_str_eq(cfg.sites[0].name, "site x");
+    ck_assert_str_eq(cfg.sites[1].name, "site a");
+    ck_assert(cfg.sites[1].listing);
+    ck_assert_str_eq(cfg.sites[2].name, "site b");
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof(want), "%s/conf.d/../www", tmpdir);
+    ck_assert_str_eq(cfg.sites[1].root, want);
+    ck_assert_str_eq(cfg.sites[2].root, want);
+    snprintf(want, sizeof(want), "%s/conf.d/more/x.log", tmpdir);
+    ck_assert_str_eq(cfg.access_log, want);
+    snprintf(want, sizeof(want), "%s/main.conf", tmpdir);
+    ck_assert_str_eq(cfg.path, want);
+    ck_assert_int_eq(sf_config_validate(&cfg, stderr), 0);
+    sf_config_free(&cfg);
+    free(out);
+}
+END_TEST
+
+START_TEST(include_error_names_file)
+{
+    make_dir("conf.d");
+    PUT("main.conf", "[server]\nbacklog = 5\ninclude = conf.d/*.conf\nfoo = 1\n");
+    PUT("conf.d/site.conf", "; a site\n[site]\nroot = /\nlisting = maybe\n");
+    PUT("conf.d/srv.conf", "[server]\nbacklog = 6\n[site two]\nindex = x\n[site]\nroot = /\n");
+    struct sf_config cfg;
+    char *out = NULL;
+    int n = load_path(&cfg, "main.conf", &out);
+    ck_assert_msg(n == 5, "%s", out);
+    assert_error(out, "conf.d/srv.conf", ":5: duplicate section [site]\n");
+    assert_error(out, "conf.d/site.conf", ":4: listing: 'maybe' is not on or off\n");
+    assert_error(out, "conf.d/srv.conf",
+                 ":2: duplicate key 'backlog' (first set in another file)\n");
+    assert_error(out, "conf.d/srv.conf", ":3: [site two]: missing root\n");
+    /* the including file's own line numbers go on after the include */
+    assert_error(out, "main.conf", ":4: unknown key 'foo' in [server]\n");
+    ck_assert_int_eq(cfg.backlog, 5);
+    sf_config_free(&cfg);
+    free(out);
+}
+END_TEST
+
+START_TEST(include_cycle)
+{
+    make_dir("conf.d");
+    PUT("main.conf", "include = conf.d/a.conf\n[site]\nroot = /\n");
+    PUT("conf.d/a.conf", "include = b.conf\n");
+    PUT("conf.d/b.conf", "\ninclude = ../main.conf\n");
+    struct sf_config cfg;
+    char *out = NULL;
+    int n = load_path(&cfg, "main.conf", &out);
+    ck_assert_msg(n == 1, "%s", out);
+    assert_error(out, "conf.d/b.conf", ":2: include: ");
+    ck_assert_ptr_nonnull(strstr(out, "main.conf is already being read (an include cycle)"));
+    sf_config_free(&cfg);
+    free(out);
+
+    /* a file that includes itself */
+    PUT("self.conf", "include = self.conf\n");
+    n = load_path(&cfg, "self.conf", &out);
+    ck_assert_msg(n == 1, "%s", out);
+    assert_error(out, "self.conf", ":1: include: ");
+    sf_config_free(&cfg);
+    free(out);
+}
+END_TEST
+
+START_TEST(include_depth)
+{
+    /* d0 includes d1 ... includes d9: the ninth level is too deep */
+    for (int i = 0; i < 10; i++) {
+        char name[32], text[64];
+        snprintf(name, sizeof(name), "d%d.conf", i);
+        int len = snprintf(text, sizeof(text), "include = d%d.conf\n", i + 1);
+        write_file(name, text, (size_t)len);
+    }
+    struct sf_config cfg;
+    char *out = NULL;
+    int n = load_path(&cfg, "d0.conf", &out);
+    ck_assert_msg(n == 1, "%s", out);
+    assert_error(out, "d8.conf", ":1: include: ");
+    ck_assert_ptr_nonnull(strstr(out, "d9.conf: includes nested more than 8 deep"));
+    sf_config_free(&cfg);
+    free(out);
+}
+END_TEST
+
+static const struct {
+    const char *conf;
+    const char *want; /* after the file name */
+} include_bad[] = {
+    {"[site]\nroot = /\ninclude = x/*.conf\n",
+     ":3: include: only allowed at the top of a file or in [server]"},
+    {"include =\n", ":1: include: empty pattern"},
+    {"include = missing.conf\n", ":1: include: "},
+    {"include = .\n", ":1: include: "},
+};
+
+START_TEST(include_bad_values)
+{
+    struct sf_config cfg;
+    char *out = NULL;
+    const char *path;
+    const char *conf = include_bad[_i].conf;
+    int n = load_string(&cfg, conf, strlen(conf), &path, &out);
+    ck_assert_msg(n == 1, "case %d: %s", _i, out);
+    char want[PATH_MAX + 256];
+    snprintf(want, sizeof(want), "%s%s", path, include_bad[_i].want);
+    ck_assert_msg(strstr(out, want), "case %d: want \"%s\" in:\n%s", _i, want, out);
+    sf_config_free(&cfg);
+    free(out);
+}
+END_TEST
+
+START_TEST(include_no_match)
+{
+    /* no conf.d at all, and an empty one: neither is an error */
+    PUT("main.conf", "include = conf.d/*.conf\ninclude = empty/*.conf\n[site]\nroot = /\n");
+    make_dir("empty");
+    struct sf_config cfg;
+    char *out = NULL;
+    ck_assert_int_eq(load_path(&cfg, "main.conf", &out), 0);
+    ck_assert_str_eq(out, "");
+    ck_assert_uint_eq(cfg.nsites, 1);
+    sf_config_free(&cfg);
+    free(out);
+}
+END_TEST
+
 /* ---- listen addresses --------------------------------------------------------- */
 
 static const struct {
@@ -535,7 +880,124 @@ static const struct {
     {"[127.0.0.1]:80", 0, NULL, 0},
     {"[fe80::1%eth0]:80", 0, NULL, 0},
     {"[::1:80", 0, NULL, 0},
+    {"unix:", 0, NULL, 0},
+    {"unix:relative/path.sock", 0, NULL, 0},
 };
+
+/* listen lines: address and options */
+static const struct {
+    const char *in;
+    const char *addr; /* NULL: rejected, why contains err */
+    bool proxy;
+    int backlog;
+    bool v6only;
+    const char *err;
+} listen_cases[] = {
+    {"127.0.0.1:80", "127.0.0.1:80", false, 0, true, NULL},
+    {"127.0.0.1:80 proxy_protocol", "127.0.0.1:80", true, 0, true, NULL},
+    {"127.0.0.1:80  proxy_protocol=off\tbacklog=100", "127.0.0.1:80", false, 100, true, NULL},
+    {"[::]:80 ipv6only=off", "[::]:80", false, 0, false, NULL},
+    {"[::]:80 ipv6only=on backlog=65535 proxy_protocol=on", "[::]:80", true, 65535, true, NULL},
+    {"unix:/run/sfhttpd.sock", "unix:/run/sfhttpd.sock", false, 0, true, NULL},
+    {"unix:/run/sfhttpd.sock proxy_protocol backlog=7", "unix:/run/sfhttpd.sock", true, 7, true,
+     NULL},
+    {"", NULL, false, 0, true, "is not an address"},
+    {"nonsense", NULL, false, 0, true, "'nonsense' is not an address"},
+    {"1.2.3.4:80 backlog=65536", NULL, false, 0, true, "'backlog=65536' is not an option"},
+    {"1.2.3.4:80 backlog=x", NULL, false, 0, true, "'backlog=x' is not an option"},
+    {"1.2.3.4:80 ipv6only=off", NULL, false, 0, true, "ipv6only applies to [IPv6]"},
+    {"1.2.3.4:80 proxy_protocol=2", NULL, false, 0, true, "'proxy_protocol=2' is not an option"},
+    {"1.2.3.4:80 reuseport", NULL, false, 0, true, "'reuseport' is not an option"},
+};
+
+START_TEST(parse_listen)
+{
+    char addr[256], why[160] = "";
+    struct sf_listen_opts o;
+    int rc = sf_config_parse_listen(listen_cases[_i].in, addr, sizeof(addr), &o, why, sizeof(why));
+    if (!listen_cases[_i].addr) {
+        ck_assert_msg(rc == -EINVAL, "'%s' accepted", listen_cases[_i].in);
+        ck_assert_msg(strstr(why, listen_cases[_i].err) != NULL, "'%s': %s", listen_cases[_i].in,
+                      why);
+        return;
+    }
+    ck_assert_msg(rc == 0, "'%s' rejected: %s", listen_cases[_i].in, why);
+    ck_assert_str_eq(addr, listen_cases[_i].addr);
+    ck_assert_int_eq(o.proxy_protocol, listen_cases[_i].proxy);
+    ck_assert_int_eq(o.backlog, listen_cases[_i].backlog);
+    ck_assert_int_eq(o.v6only, listen_cases[_i].v6only);
+}
+END_TEST
+
+/* The [server] keys of the process model, and listen options in the
+ * config, the -T dump and back. */
+START_TEST(process_keys)
+{
+    static const char conf[] = "[server]\n"
+                               "listen = 127.0.0.1:8080 proxy_protocol backlog=64\n"
+                               "listen = [::]:8080 ipv6only=off\n"
+                               "listen = unix:/run/x.sock\n"
+                               "workers = 3\nmaster = on\nreuseport = on\ndefer_accept = on\n"
+                               "user = root\ngroup = root\npid_file = run/sf.pid\n"
+                               "[site]\nroot = .\n";
+    struct sf_config cfg, again;
+    char *out = NULL, *dump = NULL;
+    size_t dlen = 0;
+    const char *path;
+    ck_assert_int_eq(load_string(&cfg, conf, sizeof(conf) - 1, &path, &out), 0);
+    free(out);
+    ck_assert_uint_eq(cfg.nlisten, 3);
+    ck_assert_str_eq(cfg.listen[0], "127.0.0.1:8080");
+    ck_assert(cfg.listen_proxy[0] && !cfg.listen_proxy[1] && !cfg.listen_proxy[2]);
+    ck_assert_int_eq(cfg.listen_backlog[0], 64);
+    ck_assert(!cfg.listen_v6only[1]);
+    ck_assert_str_eq(cfg.listen[2], "unix:/run/x.sock");
+    ck_assert_int_eq(cfg.workers, 3);
+    ck_assert_int_eq(cfg.master, 1);
+    ck_assert(cfg.reuseport && cfg.defer_accept);
+    ck_assert_str_eq(cfg.user, "root");
+    ck_assert_str_eq(cfg.group, "root");
+    ck_assert_ptr_nonnull(strstr(cfg.pid_file, "/run/sf.pid"));
+    ck_assert_int_eq(cfg.pid_file[0], '/');
+    FILE *f = open_memstream(&dump, &dlen);
+    sf_config_dump(&cfg, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(dump, "listen = 127.0.0.1:8080 proxy_protocol backlog=64\n"));
+    ck_assert_ptr_nonnull(strstr(dump, "listen = [::]:8080 ipv6only=off\n"));
+    ck_assert_ptr_nonnull(strstr(dump, "master = on\n"));
+    ck_assert_ptr_nonnull(strstr(dump, "user = root\n"));
+    ck_assert_int_eq(load_string(&again, dump, dlen, NULL, &out), 0);
+    free(out);
+    ck_assert_int_eq(again.listen_backlog[0], 64);
+    ck_assert(again.listen_proxy[0] && !again.listen_v6only[1]);
+    ck_assert_int_eq(again.master, 1);
+    free(dump);
+    sf_config_free(&again);
+    sf_config_free(&cfg);
+
+    /* defaults, and master/workers consistency */
+    sf_config_defaults(&cfg);
+    ck_assert_int_eq(cfg.master, -1);
+    ck_assert(!cfg.reuseport && !cfg.defer_accept && cfg.listen_v6only[0]);
+    ck_assert_ptr_null(cfg.user);
+    ck_assert_ptr_null(cfg.pid_file);
+    ck_assert_int_eq(sf_config_add_quick_site(&cfg, "/"), 0);
+    cfg.master = 0;
+    cfg.workers = 2;
+    char *verr = NULL;
+    size_t vlen = 0;
+    f = open_memstream(&verr, &vlen);
+    ck_assert_int_eq(sf_config_validate(&cfg, f), 1);
+    cfg.master = 1;
+    cfg.workers = 0;
+    ck_assert_int_eq(sf_config_validate(&cfg, f), 1);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(verr, "master = off needs workers = 0 or 1"));
+    ck_assert_ptr_nonnull(strstr(verr, "master = on needs workers >= 1"));
+    free(verr);
+    sf_config_free(&cfg);
+}
+END_TEST
 
 START_TEST(parse_addr)
 {
@@ -652,16 +1114,31 @@ config_suite(void)
     tcase_add_test(tc, dump_round_trip);
     tcase_add_test(tc, relative_paths);
     tcase_add_test(tc, workers_auto);
+    tcase_add_test(tc, process_keys);
     tcase_add_loop_test(tc, bad_config, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+    tcase_add_test(tc, add_header_bytes);
+    tcase_add_test(tc, validate_vhosts);
     tcase_add_test(tc, long_line);
     tcase_add_test(tc, nul_byte);
     tcase_add_test(tc, bom_and_crlf);
     tcase_add_test(tc, missing_file);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("include");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, include_nested);
+    tcase_add_test(tc, include_error_names_file);
+    tcase_add_test(tc, include_cycle);
+    tcase_add_test(tc, include_depth);
+    tcase_add_loop_test(tc, include_bad_values, 0,
+                        (int)(sizeof(include_bad) / sizeof(include_bad[0])));
+    tcase_add_test(tc, include_no_match);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("api");
     tcase_add_loop_test(tc, parse_addr, 0, (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
     tcase_add_test(tc, add_listen);
+    tcase_add_loop_test(tc, parse_listen, 0, (int)(sizeof(listen_cases) / sizeof(listen_cases[0])));
     tcase_add_test(tc, quick_site);
     tcase_add_test(tc, validate);
     suite_add_tcase(s, tc);
