@@ -21,6 +21,11 @@ string(REGEX REPLACE "\nroot = \\.\\./www\n"
 if(sf_top STREQUAL "" AND conf MATCHES "\n[;#]? *user *= *[^\n]*\n")
   string(REGEX REPLACE "\n[;#]? *user *= *[^\n]*\n" "\nuser = sfhttpd\n" conf "${conf}")
 endif()
+# A service is reloaded with SIGHUP, which needs the master process even
+# with one worker.
+if(sf_top STREQUAL "")
+  string(REGEX REPLACE "\nmaster = auto\n" "\nmaster = on\n" conf "${conf}")
+endif()
 file(WRITE "${SF_BIN}/install-etc/sfhttpd.conf" "${conf}")
 
 file(INSTALL DESTINATION "${sf_top}/etc/sfhttpd" TYPE FILE

@@ -90,6 +90,10 @@ dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg 
     fail "dpkg-query does not show sfhttpd $version installed"
 [ -x /usr/sbin/sfhttpd ] || fail "/usr/sbin/sfhttpd missing"
 /usr/sbin/sfhttpd -V | grep -q "^sfhttpd " || fail "sfhttpd -V"
+# the packaged config runs workers as the package's user, under a master
+# (so that `systemctl reload` works)
+grep -qx 'user = sfhttpd' /etc/sfhttpd/sfhttpd.conf || fail "packaged config: no user = sfhttpd"
+grep -qx 'master = on' /etc/sfhttpd/sfhttpd.conf || fail "packaged config: no master = on"
 /usr/sbin/sfhttpd -t -c /etc/sfhttpd/sfhttpd.conf >"$work/t.log" 2>&1 ||
     { cat "$work/t.log" >&2; fail "sfhttpd -t -c /etc/sfhttpd/sfhttpd.conf"; }
 getent passwd sfhttpd >/dev/null || fail "postinst did not create the user sfhttpd"
