@@ -525,7 +525,7 @@ sf_config_defaults(struct sf_config *cfg)
     cfg->max_body_size = MIB;
     cfg->file_guard = SF_GUARD_LEASE;
     cfg->open_file_cache_max = 10000;
-    cfg->small_file_size = 16 * KIB;
+    cfg->small_file_size = 4 * KIB;
     cfg->access_log = xstrdup("-");
     cfg->error_log = xstrdup("-");
     cfg->log_level = SF_LOG_INFO;

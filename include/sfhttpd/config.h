@@ -139,7 +139,10 @@ struct sf_config {
                                             10000 entries */
     size_t small_file_size;              /* small_file_size: files up to
                                             this are sent from a snapshot
-                                            in memory, default 16k */
+                                            in memory, default 4k (measured: a
+                                            16 KiB file goes faster by
+                                            sendfile, a 1 KiB one from
+                                            memory) */
     /* logs */
     char *access_log;                    /* path, "-" (stdout, default) or
                                             "off" */

@@ -105,7 +105,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.max_body_size, 1024 * 1024);
     ck_assert_int_eq(cfg.file_guard, SF_GUARD_LEASE);
     ck_assert_uint_eq(cfg.open_file_cache_max, 10000);
-    ck_assert_uint_eq(cfg.small_file_size, 16 * 1024);
+    ck_assert_uint_eq(cfg.small_file_size, 4 * 1024);
     ck_assert_str_eq(cfg.access_log, "-");
     ck_assert_str_eq(cfg.error_log, "-");
     ck_assert_int_eq(cfg.log_level, SF_LOG_INFO);
