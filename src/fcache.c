@@ -632,6 +632,8 @@ on_name_event(struct sf_fcache *fc, struct dirw *d, const struct inotify_event *
     int n = snprintf(rel, sizeof(rel), "%s%s%s", d->rel, d->rel[0] ? "/" : "", ev->name);
     if (n < 0 || (size_t)n >= sizeof(rel))
         return;
+    if (sf_log_enabled(fc->log, SF_LOG_DEBUG))
+        sf_log_msg(fc->log, SF_LOG_DEBUG, "inotify: %s changed (mask %#x)", rel, ev->mask);
     invalidate(fc, d->site, rel);
     /* a folder (or a symlink to one) that changed: everything beneath */
     if (ev->mask & (IN_ISDIR | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))

@@ -225,12 +225,14 @@ start_cache(struct sf_server *srv)
     int ifd = sf_fcache_inotify_fd(srv->fc), sfd = sf_fcache_signal_fd(srv->fc);
     if (ifd >= 0) {
         srv->fc_inotify = event_new(srv->base, ifd, EV_READ | EV_PERSIST, on_fc_inotify, srv);
-        if (!srv->fc_inotify || event_add(srv->fc_inotify, NULL) != 0)
+        if (!srv->fc_inotify || event_priority_set(srv->fc_inotify, 0) != 0 ||
+            event_add(srv->fc_inotify, NULL) != 0)
             return -1;
     }
     if (sfd >= 0) {
         srv->fc_signal = event_new(srv->base, sfd, EV_READ | EV_PERSIST, on_fc_signal, srv);
-        if (!srv->fc_signal || event_add(srv->fc_signal, NULL) != 0)
+        if (!srv->fc_signal || event_priority_set(srv->fc_signal, 0) != 0 ||
+            event_add(srv->fc_signal, NULL) != 0)
             return -1;
     }
     return 0;
@@ -391,7 +393,10 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
         srv.base = event_base_new_with_config(ec);
         event_config_free(ec);
     }
-    if (!srv.base) {
+    /* two priorities: file-change news (inotify, lease breaks) before
+     * connections, so that a lease break is acted on before more bytes of
+     * that file are sent */
+    if (!srv.base || event_base_priority_init(srv.base, 2) != 0) {
         sf_log_msg(&srv.log, SF_LOG_ERROR, "cannot create the event loop");
         goto out;
     }
