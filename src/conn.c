@@ -341,6 +341,40 @@ proxy_peer(struct sf_conn *c, const struct sf_proxy_info *info)
 }
 
 /*
+ * Read what the socket has into the header buffer after wpos. SF_IO_OK:
+ * bytes arrived. SF_IO_AGAIN: none yet; the event now waits until the
+ * connection's deadline. SF_IO_EOF / SF_IO_ERR: the client closed or the
+ * read failed; the state is CLOSE (when is names what was cut short by a
+ * close, for the debug log, or is NULL).
+ */
+static enum sf_io
+read_more(struct sf_conn *c, const char *when)
+{
+    for (;;) {
+        ssize_t n = read(c->fd, c->buf + c->wpos, c->cap - c->wpos);
+        if (n > 0) {
+            c->wpos += (size_t)n;
+            return SF_IO_OK;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            uint64_t now = now_ms(c);
+            wait_for(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 1);
+            return SF_IO_AGAIN;
+        }
+        if (n == 0) {
+            if (when)
+                sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: client closed %s", c->peer, when);
+        } else {
+            sf_log_errno(&c->srv->log, SF_LOG_DEBUG, errno, "%s: read", c->peer);
+        }
+        c->state = SF_CONN_CLOSE;
+        return n == 0 ? SF_IO_EOF : SF_IO_ERR;
+    }
+}
+
+/*
  * A listener with proxy_protocol on: the connection opens with a PROXY
  * header. Read it into the header buffer; the request usually comes in
  * the same segment, so what follows the header stays as the start of the
@@ -381,29 +415,10 @@ step_proxy(struct sf_conn *c)
             c->state = SF_CONN_LINGER;
             return SF_IO_OK;
         }
-        ssize_t n = read(c->fd, c->buf + c->wpos, c->cap - c->wpos);
-        if (n > 0) {
-            c->wpos += (size_t)n;
-            continue;
-        }
-        if (n == 0) {
-            if (c->wpos)
-                sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: client closed in the PROXY header",
-                           c->peer);
-            c->state = SF_CONN_CLOSE;
-            return SF_IO_OK;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            /* the header deadline runs from the accept */
-            uint64_t now = now_ms(c);
-            wait_for(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 1);
-            return SF_IO_AGAIN;
-        }
-        sf_log_errno(&c->srv->log, SF_LOG_DEBUG, errno, "%s: read", c->peer);
-        c->state = SF_CONN_CLOSE;
-        return SF_IO_OK;
+        /* the header deadline runs from the accept */
+        enum sf_io rc = read_more(c, "in the PROXY header");
+        if (rc != SF_IO_OK)
+            return rc == SF_IO_AGAIN ? SF_IO_AGAIN : SF_IO_OK;
     }
 }
 
@@ -449,38 +464,17 @@ step_read(struct sf_conn *c)
             parse_error(c, sf_request_overflow(&c->parser));
             return SF_IO_OK;
         }
-        ssize_t n = read(c->fd, c->buf + c->wpos, c->cap - c->wpos);
-        if (n > 0) {
-            if (!c->in_request) {
-                c->in_request = true;
-                c->site = -1;
-                c->started_ms = wall_ms();
-                c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
-            }
-            c->wpos += (size_t)n;
-            continue;
+        size_t before = c->wpos;
+        enum sf_io rc = read_more(c, c->in_request ? "mid-request" : NULL);
+        if (rc != SF_IO_OK)
+            return rc == SF_IO_AGAIN ? SF_IO_AGAIN : SF_IO_OK;
+        if (!c->in_request && c->wpos > before) {
+            /* the first byte of a request starts its clock */
+            c->in_request = true;
+            c->site = -1;
+            c->started_ms = wall_ms();
+            c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
         }
-        if (n == 0) {
-            if (c->in_request)
-                sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: client closed mid-request", c->peer);
-            c->state = SF_CONN_CLOSE;
-            return SF_IO_OK;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            uint64_t now = now_ms(c);
-            uint64_t ms;
-            if (c->in_request)
-                ms = c->deadline_ms > now ? c->deadline_ms - now : 1;
-            else
-                ms = c->deadline_ms > now ? c->deadline_ms - now : 1;
-            wait_for(c, EV_READ, ms);
-            return SF_IO_AGAIN;
-        }
-        sf_log_errno(&c->srv->log, SF_LOG_DEBUG, errno, "%s: read", c->peer);
-        c->state = SF_CONN_CLOSE;
-        return SF_IO_OK;
     }
 }
 

@@ -141,6 +141,18 @@ dir_put(struct sf_fcache *fc, struct dirw *d)
     }
 }
 
+/* The folder part of a root-relative path: "a/b" for "a/b/c", "" for "c". */
+static void
+dirname_of(const char *rel, char out[SF_PATH_MAX + 1])
+{
+    snprintf(out, SF_PATH_MAX + 1, "%s", rel);
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        out[0] = '\0';
+}
+
 /* The watch of directory rel (site root-relative) and all its ancestors,
  * referenced; NULL when a watch cannot be had. */
 static struct dirw *
@@ -158,12 +170,7 @@ dir_get(struct sf_fcache *fc, unsigned site, const char *root_path, const char *
     struct dirw *parent = NULL;
     if (rel[0]) {
         char up[SF_PATH_MAX + 1];
-        snprintf(up, sizeof(up), "%s", rel);
-        char *slash = strrchr(up, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            up[0] = '\0';
+        dirname_of(rel, up);
         parent = dir_get(fc, site, root_path, up);
         if (!parent)
             return NULL;
@@ -515,12 +522,7 @@ sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_
     /* watch the directories first, so that no change after the open is
      * missed */
     char dir[SF_PATH_MAX + 1];
-    snprintf(dir, sizeof(dir), "%s", rel);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        dir[0] = '\0';
+    dirname_of(rel, dir);
     struct dirw *d = dir_get(fc, site, root_path, dir);
 
     int fd;
