@@ -40,6 +40,9 @@
 /* How long a closing connection reads and discards what the client still
  * sends, so that our last response is not destroyed by a reset. */
 #define LINGER_MS 2000
+/* How long a graceful stop waits for the first request of a connection
+ * that was accepted but has sent nothing yet. */
+#define DRAIN_GRACE_MS 1000
 #define LINGER_MAX_BYTES (256 * 1024)
 
 enum sf_conn_state {
@@ -65,6 +68,7 @@ struct sf_conn {
     bool feed_pending;        /* the parser may progress without new bytes */
     bool in_request;          /* some byte of the current request arrived */
     bool draining;            /* graceful stop: close after this response */
+    unsigned served;          /* responses completed on this connection */
     uint64_t deadline_ms;     /* absolute header deadline */
     uint64_t linger_until_ms;
     size_t linger_bytes;
@@ -184,10 +188,23 @@ void
 sf_conn_drain(struct sf_conn *c)
 {
     c->draining = true;
-    if ((c->state == SF_CONN_READ && !c->in_request && c->rpos == c->wpos) ||
-        (c->state == SF_CONN_PROXY && c->wpos == 0)) {
+    bool idle = (c->state == SF_CONN_READ && !c->in_request && c->rpos == c->wpos) ||
+                (c->state == SF_CONN_PROXY && c->wpos == 0);
+    if (!idle)
+        return; /* its response finishes, then it closes */
+    if (c->served > 0) {
+        /* between requests on a kept-alive connection: a client that
+         * reuses it now sees the close and retries, as HTTP allows */
         sf_conn_close(c);
+        return;
     }
+    /* Just accepted, its request not read yet (during a reload the old
+     * worker may have taken it a moment before it stopped accepting):
+     * closing now would lose that request. Give it a short grace. */
+    uint64_t now = now_ms(c);
+    if (c->deadline_ms > now + DRAIN_GRACE_MS)
+        c->deadline_ms = now + DRAIN_GRACE_MS;
+    wait_for(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 1);
 }
 
 void
@@ -515,6 +532,7 @@ step_done(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_DONE);
     access_log(c, true);
+    c->served++;
     bool ka = c->parser.r.keep_alive && !c->draining && !c->srv->stopping;
     if (c->cur.file) {
         /* sent, but maybe not yet acknowledged: keep watching it */

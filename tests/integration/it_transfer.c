@@ -479,6 +479,29 @@ START_TEST(t_stop_with_idle_connections)
 }
 END_TEST
 
+/* A connection accepted just before a graceful stop, whose request comes
+ * a moment later (what a reload's retiring worker sees): it is answered,
+ * with Connection: close, not dropped. */
+START_TEST(t_stop_serves_fresh_connection)
+{
+    struct it_conn fresh;
+    struct it_response r;
+
+    it_conn_open(&fresh, srv.port);
+    it_sleep_ms(100); /* accepted by now */
+    it_server_term(&srv);
+    it_sleep_ms(100);
+    it_conn_send_str(&fresh, "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(it_read_response(&fresh, &r, false), IT_OK);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(it_header_has(&r, "Connection", "close"));
+    it_response_free(&r);
+    ck_assert_msg(it_conn_wait_closed(&fresh, 5000, NULL), "not closed after its response");
+    it_server_stop(&srv);
+    it_conn_close(&fresh);
+}
+END_TEST
+
 /* The file shrinks while it is sent: the client gets a short body and a
  * close (never a hang), the server warns once and carries on. With the
  * default file_guard the warning is the lease break's, before the
@@ -600,6 +623,7 @@ transfer_suite(void)
     tcase_add_test(tc, t_pipelined_big_and_small);
     tcase_add_test(tc, t_graceful_stop_finishes_transfer);
     tcase_add_test(tc, t_stop_with_idle_connections);
+    tcase_add_test(tc, t_stop_serves_fresh_connection);
     tcase_add_test(tc, t_file_shrinks_mid_transfer);
     suite_add_tcase(s, tc);
 
