@@ -330,6 +330,11 @@ sf_request_feed(struct sf_parser *p, const char *buf, size_t from, size_t to, si
     }
     p->base = buf;
     size_t start = p->r.line.len ? p->r.line.off : from;
+    /* an incomplete head is never parsed past the limit: what a client
+     * sent beyond it must not change the answer, however reads split it */
+    size_t lim = p->limits.max_header_size;
+    if (!p->r.head_done && to > lim)
+        to = from > lim ? from : lim;
     llhttp_errno_t e = llhttp_execute(&p->ll, buf + from, to - from);
     if (e == HPE_OK) {
         *pos = to;

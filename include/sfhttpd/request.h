@@ -79,7 +79,10 @@ struct sf_parser {
 };
 
 enum sf_parse {
-    SF_PARSE_MORE = 0, /* every byte consumed; need more */
+    SF_PARSE_MORE = 0, /* every byte consumed, need more; or, while the
+                          head is incomplete, bytes up to max_header_size
+                          consumed and the rest left (sf_request_full
+                          then tells the caller to give up) */
     SF_PARSE_HEAD,     /* head complete: *pos is r.head_end */
     SF_PARSE_DONE,     /* message complete: *pos is just past it */
     SF_PARSE_ERROR     /* r.status holds the answer (400, 413, 414, 431,

@@ -233,7 +233,9 @@ drv_run(const char *in, size_t len, size_t chunk, const struct sf_limits *lim,
                 sf_request_reset(p);
                 continue;
             case SF_PARSE_MORE:
-                if (pos != wpos) {
+                /* bytes may be left only where an incomplete head met the
+                 * limit */
+                if (pos != wpos && (p->r.head_done || pos < lim->max_header_size)) {
                     out->bad = "SF_PARSE_MORE with bytes left";
                     goto out;
                 }
