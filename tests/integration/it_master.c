@@ -475,6 +475,78 @@ START_TEST(t_graceful_stop_finishes_download)
 }
 END_TEST
 
+/* SIGQUIT: stop at once; a download in progress is cut, not finished. */
+START_TEST(t_sigquit_stops_now)
+{
+    struct it_server s;
+    struct it_conn c;
+    struct it_response r;
+
+    start_conf(&s, 2, "", "");
+    it_conn_open_opts(&c, s.port, 4096, 10000);
+    it_conn_send_str(&c, "GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(it_read_head(&c, &r, false), IT_OK);
+    ck_assert_int_eq(it_read_body(&c, &r, 65536), IT_OK);
+    ck_assert_int_eq(kill(s.pid, SIGQUIT), 0);
+    /* the slow reader had most of the file still to come */
+    ck_assert_int_ne(it_read_body(&c, &r, UINT64_MAX), IT_OK);
+    ck_assert(!r.complete);
+    ck_assert_uint_lt(r.body_len, BIG_SIZE);
+    it_response_free(&r);
+    it_conn_close(&c);
+    it_server_stop(&s); /* reaps it: exit status 0 */
+}
+END_TEST
+
+/* An IPv6 listener beside an IPv4 one (skipped where ::1 is missing). */
+START_TEST(t_ipv6_listener)
+{
+    struct it_server s;
+    char *log = malloc(1 << 16);
+    const char *at;
+    int port6 = 0, fd;
+
+    fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 probe = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    if (fd < 0 || bind(fd, (struct sockaddr *)&probe, sizeof(probe)) != 0) {
+        fprintf(stderr, "it_master: no ::1 here, IPv6 listener test skipped\n");
+        if (fd >= 0)
+            close(fd);
+        free(log);
+        return;
+    }
+    close(fd);
+    start_conf(&s, 2, "listen = [::1]:0\n", "");
+    ck_assert_ptr_nonnull(log);
+    ck_assert(wait_log(&s, "listening on http://[::1]:", 5000));
+    it_server_log(&s, log, 1 << 16);
+    at = strstr(log, "listening on http://[::1]:");
+    ck_assert_ptr_nonnull(at);
+    port6 = atoi(at + strlen("listening on http://[::1]:"));
+    ck_assert_int_gt(port6, 0);
+
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port6),
+                              .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    struct timeval tv = {5, 0};
+    char buf[4096];
+    size_t got = 0;
+    static const char req[] = "GET /a.txt HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n";
+    fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    ck_assert_int_eq(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+    for (ssize_t n; got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0;)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(fd);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200 ", 13) == 0, "over IPv6: %.80s", buf);
+    ck_assert_ptr_nonnull(strstr(buf, "\r\n\r\nalpha\n"));
+    free(log);
+    it_server_stop(&s);
+}
+END_TEST
+
 /* ---- logs, pid file ----------------------------------------------------- */
 
 static bool
@@ -722,6 +794,8 @@ master_suite(void)
     tcase_add_test(tc, t_reload_under_load);
     tcase_add_test(tc, t_reload_bad_config_keeps_old);
     tcase_add_test(tc, t_graceful_stop_finishes_download);
+    tcase_add_test(tc, t_sigquit_stops_now);
+    tcase_add_test(tc, t_ipv6_listener);
     tcase_add_test(tc, t_usr1_reopens_logs);
     tcase_add_test(tc, t_pid_file);
     tcase_add_test(tc, t_socket_activation);
