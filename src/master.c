@@ -191,7 +191,7 @@ run_single(const struct sf_config *cfg, const struct sf_master_opts *o)
     block_signals(&handled); /* sf_worker_run unblocks them */
     if (sf_log_open(&log, cfg) != 0)
         return 1;
-    if (sf_privs_resolve(cfg, false, &ids, &log) != 0 ||
+    if (sf_privs_resolve(cfg, &ids, &log) != 0 ||
         open_listeners(&set, cfg, &log, &inherited) != 0)
         goto out;
     if (o->daemon && daemonize(&log) != 0)
@@ -462,7 +462,7 @@ load_new(struct master *m, struct sf_ids *ids)
         sf_log_msg(&m->log, SF_LOG_ERROR, "reload: workers = 0 needs a restart, not a reload");
         n++;
     }
-    if (n == 0 && sf_privs_resolve(cfg, true, ids, &m->log) != 0)
+    if (n == 0 && sf_privs_resolve(cfg, ids, &m->log) != 0)
         n++;
     if (n) {
         sf_config_free(cfg);
@@ -600,7 +600,7 @@ run_master(const struct sf_config *cfg, const struct sf_master_opts *o)
     signal(SIGPIPE, SIG_IGN);
     if (block_signals(&handled) != 0 || sf_log_open(&m.log, cfg) != 0)
         return 1;
-    if (gen_init(&m.cur, cfg, &m.log) != 0 || sf_privs_resolve(cfg, true, &m.ids, &m.log) != 0 ||
+    if (gen_init(&m.cur, cfg, &m.log) != 0 || sf_privs_resolve(cfg, &m.ids, &m.log) != 0 ||
         open_listeners(&m.cur.lis, cfg, &m.log, &m.inherited) != 0)
         goto out;
     if (o->daemon && daemonize(&m.log) != 0)

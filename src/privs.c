@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 int
-sf_privs_resolve(const struct sf_config *cfg, bool master, struct sf_ids *ids,
+sf_privs_resolve(const struct sf_config *cfg, struct sf_ids *ids,
                  struct sf_log *log)
 {
     memset(ids, 0, sizeof(*ids));
@@ -26,7 +26,7 @@ sf_privs_resolve(const struct sf_config *cfg, bool master, struct sf_ids *ids,
             sf_log_msg(log, SF_LOG_ERROR, "group = %s needs user = NAME too", cfg->group);
             return -1;
         }
-        if (root && master && cfg->path) {
+        if (root && cfg->path) {
             sf_log_msg(log, SF_LOG_ERROR,
                        "%s: started as root without a user: set user = NAME in [server] "
                        "(user = root to run the workers as root)",

@@ -21,12 +21,13 @@ struct sf_ids {
 };
 
 /*
- * Decide who the workers run as. master: a master will run them (with a
- * config file and no user, root is refused). Logs at info when staying
- * root. Returns 0, or -1 with the reason logged (unknown user or group,
- * a user other than ours without root, root refused).
+ * Decide who the workers run as. Started as root with a config file and
+ * no user, it refuses (user = root must be said); quick mode (no config
+ * file) stays root with an info line. Returns 0, or -1 with the reason
+ * logged (unknown user or group, a user other than ours without root,
+ * root refused).
  */
-int sf_privs_resolve(const struct sf_config *cfg, bool master, struct sf_ids *ids,
+int sf_privs_resolve(const struct sf_config *cfg, struct sf_ids *ids,
                      struct sf_log *log);
 
 /* Create the configured log files that do not exist yet and give them to

@@ -8,6 +8,8 @@
  */
 #include "harness.h"
 
+#include <unistd.h>
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -616,8 +618,8 @@ start_timeout_server(struct it_server *s)
     snprintf(conf, sizeof(conf), "%s/timeout.conf", g_base);
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0\nheader_timeout = 1\nkeepalive_timeout = 1\n"
-             "send_timeout = 1\naccess_log = off\n\n[site]\nroot = %s\n",
-             g_root);
+             "send_timeout = 1\naccess_log = off\n%s\n[site]\nroot = %s\n",
+             getuid() == 0 ? "user = root\n" : "", g_root);
     it_write_str(conf, text);
     it_server_start_conf(s, conf);
 }

@@ -47,9 +47,9 @@ setup(void)
     it_join(conf, sizeof(conf), g_base, "proxy.conf");
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0 proxy_protocol\naccess_log = %s\n"
-             "header_timeout = 1.5\n\n"
+             "header_timeout = 1.5\n%s\n"
              "[site]\nroot = %s\n",
-             g_access, root);
+             g_access, getuid() == 0 ? "user = root\n" : "", root);
     it_write_str(conf, text);
     it_server_start_conf(&srv, conf);
 }

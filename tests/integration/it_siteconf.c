@@ -4,6 +4,7 @@
  * expires, for the site, a path prefix and an extension), also on 304.
  */
 #include <check.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,14 +39,14 @@ setup(void)
     it_write_str(p, "<h1>not here</h1>\n");
     it_join(conf, sizeof(conf), g_base, "site.conf");
     snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n\n"
+             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s\n"
              "[site]\nroot = %s\n"
              "cache_control = public, max-age=60\n"
              "cache_control /assets/ = public, max-age=31536000, immutable\n"
              "expires *.css = 7d\n"
              "error_page = 404 410 /errors/404.html\n"
              "error_page = 403 /errors/missing.html\n",
-             root);
+             getuid() == 0 ? "user = root\n" : "", root);
     it_write_str(conf, text);
     it_server_start_conf(&srv, conf);
 }

@@ -50,7 +50,7 @@ start_with(const char *server_extra)
     write_tree();
     it_join(conf, sizeof(conf), g_base, "vhost.conf");
     snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\naccess_log = server.log\n%s\n"
+             "[server]\nlisten = 127.0.0.1:0\naccess_log = server.log\n%s%s\n"
              "[site a]\nroot = www-a\nserver_names = a.test www.a.test\n"
              "add_header = X-Frame-Options: DENY\n"
              "add_header = Access-Control-Allow-Origin: *\n"
@@ -58,7 +58,7 @@ start_with(const char *server_extra)
              "access_log = a.log\n\n"
              "[site b]\nroot = www-b\nserver_names = *.b.test [::1] 127.0.0.2\n\n"
              "[site c]\nroot = www-c\ndefault = on\n",
-             server_extra);
+             getuid() == 0 ? "user = root\n" : "", server_extra);
     it_write_str(conf, text);
     it_server_start_conf(&srv, conf);
 }
