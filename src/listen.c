@@ -186,6 +186,16 @@ open_line(struct sf_listen_set *set, const struct sf_config *cfg, size_t i, int 
         return -1;
     if (rc > 0) {
         apply_live_opts(l->fd, l->family, cfg, i);
+        /* the slots opened anew after it (more workers than before) must
+         * join the port it holds, not pick another for port 0 */
+        struct sockaddr_storage got;
+        socklen_t glen = sizeof(got);
+        if (getsockname(l->fd, (struct sockaddr *)&got, &glen) == 0) {
+            if (got.ss_family == AF_INET)
+                *port = ((struct sockaddr_in *)&got)->sin_port;
+            else if (got.ss_family == AF_INET6)
+                *port = ((struct sockaddr_in6 *)&got)->sin6_port;
+        }
         return 0;
     }
     struct sockaddr_storage ss;
