@@ -95,6 +95,9 @@ int
 sf_buf_url_escape(struct sf_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
+    /* n * 3 must not wrap, or the loop below writes past the reservation */
+    if (n > SIZE_MAX / 3)
+        return -ENOMEM;
     int rc = sf_buf_reserve(b, n * 3);
     if (rc)
         return rc;

@@ -118,7 +118,7 @@ sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...
     head_vappend(r, fmt, ap);
     va_end(ap);
     head_append(r, "\r\n");
-    /* a value must never split the head: refuse CR/LF/NUL */
+    /* a value must never split the head: refuse CR and LF */
     for (size_t i = mark; i + 2 < r->head_len; i++) {
         if (r->head[i] == '\r' || r->head[i] == '\n') {
             assert(!"header value with CR or LF");
@@ -204,8 +204,6 @@ sf_response_error(struct sf_response *r, int status, const char *date, bool keep
     if (r->mem.len > 0) {
         sf_response_header(r, "Content-Type", "text/html; charset=utf-8");
         sf_response_header(r, "Content-Length", "%zu", r->mem.len);
-    } else if (status == 204) {
-        /* no Content-Length on 204 */
     }
     sf_response_end_head(r, keep_alive, http10);
     r->content_length = r->mem.len;

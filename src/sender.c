@@ -41,6 +41,16 @@ send_mem(struct sf_response *r, int sock, size_t *budget, int *err)
     }
     if (n == 0)
         return SF_IO_OK;
+    /* at most the budget, as for file ranges: cut the batch there */
+    if (total > *budget) {
+        size_t keep = *budget;
+        int k = 0;
+        while (iov[k].iov_len < keep)
+            keep -= iov[k++].iov_len;
+        iov[k].iov_len = keep;
+        n = k + 1;
+        total = *budget;
+    }
     /* MSG_MORE when a file range follows, so the head and the first file
      * bytes can leave in one packet */
     bool more = !r->no_body && i < r->nseg;
