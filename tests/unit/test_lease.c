@@ -9,6 +9,8 @@
 #include "sfhttpd/common.h"
 
 #include <check.h>
+
+#include "unit_util.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -83,29 +85,6 @@ teardown_file(void)
     unlink(file);
 }
 
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool
-readable(int fd, int ms)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    long long end = now_ms() + ms;
-    for (;;) {
-        int left = (int)(end - now_ms());
-        int r = poll(&p, 1, left > 0 ? left : 0);
-        if (r > 0)
-            return true;
-        if (r == 0 || errno != EINTR)
-            return false;
-    }
-}
-
 /* A child that opens path for writing (blocking while a lease is held),
  * writes a byte and exits 0. */
 static pid_t
@@ -123,30 +102,6 @@ spawn_writer(const char *path)
         _exit(0);
     }
     return pid;
-}
-
-/* The child's exit status, or -1 when it is still running after ms
- * (then it is killed and reaped when kill_on_timeout). */
-static int
-wait_child(pid_t pid, int ms, bool kill_on_timeout)
-{
-    long long end = now_ms() + ms;
-    for (;;) {
-        int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (r < 0 && errno != EINTR)
-            return -2;
-        if (now_ms() >= end)
-            break;
-        usleep(5000);
-    }
-    if (kill_on_timeout) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    return -1;
 }
 
 /* ------------------------------------------------------------ take */
