@@ -634,6 +634,71 @@ START_TEST(t_pid_file)
 }
 END_TEST
 
+/* --daemon: the command returns at once, a detached master (parent 1,
+ * its own session) serves, writes its pid file and removes it on SIGTERM. */
+START_TEST(t_daemon)
+{
+    char pidf[PATH_MAX], errf[PATH_MAX], extra[3 * PATH_MAX], buf[64] = "";
+    struct stat st;
+    long pid = 0;
+    int port = 0;
+
+    it_join(pidf, sizeof(pidf), g_base, "daemon.pid");
+    it_join(errf, sizeof(errf), g_base, "daemon.log");
+    /* a daemon's output goes nowhere we read: pick a free port up front */
+    {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(sa);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+        port = ntohs(sa.sin_port);
+        close(fd);
+    }
+    snprintf(extra, sizeof(extra), "pid_file = %s\nerror_log = %s\n", pidf, errf);
+    write_conf(1, extra, "");
+    {
+        /* the listen line of write_conf is port 0: name ours instead */
+        char text[4 * PATH_MAX], line[64];
+        FILE *f = fopen(g_conf, "re");
+        size_t n;
+        ck_assert_ptr_nonnull(f);
+        n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        char *at = strstr(text, "listen = 127.0.0.1:0\n");
+        ck_assert_ptr_nonnull(at);
+        snprintf(line, sizeof(line), "listen = 127.0.0.1:%d\n", port);
+        char out[4 * PATH_MAX];
+        snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text, line,
+                 at + strlen("listen = 127.0.0.1:0\n"));
+        it_write_str(g_conf, out);
+    }
+    const char *argv[] = {SFHTTPD_BIN, "--daemon", "-c", g_conf, NULL};
+    ck_assert_int_eq(it_run(argv, 10, NULL), 0);
+    for (int64_t end = it_now_ms() + 5000; it_now_ms() < end && pid == 0; it_sleep_ms(10)) {
+        FILE *f = fopen(pidf, "re");
+        if (f != NULL) {
+            if (fgets(buf, sizeof(buf), f) != NULL)
+                pid = atol(buf);
+            fclose(f);
+        }
+    }
+    ck_assert_int_gt(pid, 1);
+    /* detached: not our child */
+    ck_assert_int_eq(waitpid((pid_t)pid, NULL, WNOHANG), -1);
+    expect_body(port, "/a.txt", "alpha\n");
+    ck_assert_int_eq(kill((pid_t)pid, SIGTERM), 0);
+    bool gone = false;
+    for (int64_t end = it_now_ms() + 10000; it_now_ms() < end && !gone; it_sleep_ms(20))
+        gone = kill((pid_t)pid, 0) != 0 && stat(pidf, &st) != 0;
+    if (!gone)
+        kill((pid_t)pid, SIGKILL);
+    ck_assert_msg(gone, "daemon still running or pid file left 10 s after SIGTERM");
+}
+END_TEST
+
 /* ---- listeners ---------------------------------------------------------- */
 
 START_TEST(t_socket_activation)
@@ -795,6 +860,7 @@ master_suite(void)
     tcase_add_test(tc, t_reload_bad_config_keeps_old);
     tcase_add_test(tc, t_graceful_stop_finishes_download);
     tcase_add_test(tc, t_sigquit_stops_now);
+    tcase_add_test(tc, t_daemon);
     tcase_add_test(tc, t_ipv6_listener);
     tcase_add_test(tc, t_usr1_reopens_logs);
     tcase_add_test(tc, t_pid_file);
