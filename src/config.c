@@ -111,6 +111,9 @@ site_free(struct sf_site *site)
         free(site->mime_types[i].type);
     }
     free(site->access_log);
+    free(site->at);
+    free(site->root_at);
+    free(site->access_log_at);
     *site = (struct sf_site){0};
 }
 
@@ -159,7 +162,9 @@ sf_config_add_listen(struct sf_config *cfg, const char *line)
     if (cfg->listen_is_default) {
         for (size_t i = 0; i < cfg->nlisten; i++) {
             free(cfg->listen[i]);
+            free(cfg->listen_at[i]);
             cfg->listen[i] = NULL;
+            cfg->listen_at[i] = NULL;
         }
         cfg->nlisten = 0;
         cfg->listen_is_default = false;
@@ -205,8 +210,16 @@ sf_config_free(struct sf_config *cfg)
     if (!cfg)
         return;
     free(cfg->path);
-    for (size_t i = 0; i < cfg->nlisten; i++)
+    for (size_t i = 0; i < cfg->nlisten; i++) {
         free(cfg->listen[i]);
+        free(cfg->listen_at[i]);
+    }
+    free(cfg->server_at);
+    free(cfg->user_at);
+    free(cfg->group_at);
+    free(cfg->pid_file_at);
+    free(cfg->access_log_at);
+    free(cfg->error_log_at);
     free(cfg->access_log);
     free(cfg->error_log);
     free(cfg->user);
@@ -219,6 +232,18 @@ sf_config_free(struct sf_config *cfg)
 
 /* ---- sections and lines ----------------------------------------------------- */
 
+/* Remember the current line as "FILE:LINE" in *dst (the start-up checks
+ * name it when they refuse a value). */
+static void
+note_at(struct loader *l, char **dst)
+{
+    char *at;
+    if (asprintf(&at, "%s:%d", l->file, l->lineno) < 0)
+        config_oom();
+    free(*dst);
+    *dst = at;
+}
+
 static void
 begin_section(struct loader *l, const char *name)
 {
@@ -227,6 +252,8 @@ begin_section(struct loader *l, const char *name)
     l->sect = SECT_BAD; /* keys of a bad section are skipped quietly */
     if (strcmp(name, "server") == 0) {
         l->sect = SECT_SERVER;
+        if (!cfg->server_at)
+            note_at(l, &cfg->server_at);
         return;
     }
     /* the name is trimmed, so "site " is always followed by a name */
@@ -251,6 +278,7 @@ begin_section(struct loader *l, const char *name)
     l->site = &cfg->sites[cfg->nsites];
     site_defaults(l->site);
     l->site->name = config_xstrdup(name);
+    note_at(l, &l->site->at);
     l->sites[cfg->nsites] = (struct site_lines){.section = l->lineno};
     cfg->nsites++;
     l->sect = SECT_SITE;
@@ -272,6 +300,44 @@ find_before_comment(char *s, const char *chars)
         was_space = isspace((unsigned char)*s);
     }
     return NULL;
+}
+
+/*
+ * A line with no separator, or a ':' after a key of several words:
+ * "expected KEY = VALUE", and when it reads "WORD VALUE" (a key without
+ * its '='), the line it probably meant.
+ */
+static void
+expected_key_value(struct loader *l, const char *p, const char *eq)
+{
+    size_t word = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+    const char *v = p + word + strspn(p + word, " \t");
+    bool apart = v > p + word; /* "WORD VALUE" or "WORD: VALUE" */
+    if (*v == ':') {
+        apart = true;
+        v++;
+    }
+    v += strspn(v, " \t");
+    const char *end = v + strcspn(v, "\r\n");
+    /* the value ends before an inline comment (" ;"), as inih has it */
+    for (const char *c = v; c < end; c++) {
+        if (*c == ';' && c > v && isblank((unsigned char)c[-1])) {
+            end = c;
+            break;
+        }
+    }
+    while (end > v && isblank((unsigned char)end[-1]))
+        end--;
+    if (eq) {
+        config_err(l, l->lineno, "expected KEY = VALUE (a key cannot hold ':')");
+        return;
+    }
+    if (word == 0 || !apart || v == end || *v == ';' || *v == '#' || end - v > 100) {
+        config_err(l, l->lineno, "expected KEY = VALUE");
+        return;
+    }
+    config_err(l, l->lineno, "expected KEY = VALUE (did you mean '%.*s = %.*s'?)", (int)word, p,
+               (int)(end - v), v);
 }
 
 /* Check one line (leading blanks gone) before inih sees it: handle a
@@ -311,13 +377,25 @@ check_line(struct loader *l, char *p)
         begin_section(l, name);
         return true;
     }
-    char *eq = find_before_comment(p, "=:");
-    if (!eq) {
-        config_err(l, l->lineno, "expected 'key = value' or '[section]'");
+    /* inih splits at the first '=' or ':'. A ':' first is fine after a
+     * one-word key ("listen: 127.0.0.1:80"); after more words it would
+     * make "listen 127.0.0.1:80" the key "listen 127.0.0.1" */
+    char *eq = find_before_comment(p, "=");
+    char *colon = find_before_comment(p, ":");
+    char *sep = colon && (!eq || colon < eq) ? colon : eq;
+    if (!sep) {
+        expected_key_value(l, p, NULL);
         return false;
     }
-    if (eq == p) {
-        config_err(l, l->lineno, "missing key before '%c'", *eq);
+    if (sep == p) {
+        config_err(l, l->lineno, "missing key before '%c'", *sep);
+        return false;
+    }
+    char *e = sep;
+    while (e > p && isblank((unsigned char)e[-1]))
+        e--;
+    if (sep == colon && (memchr(p, ' ', (size_t)(e - p)) || memchr(p, '\t', (size_t)(e - p)))) {
+        expected_key_value(l, p, eq);
         return false;
     }
     return true;
@@ -468,6 +546,40 @@ include(struct loader *l, const char *v)
     free(pattern);
 }
 
+/* After a key was taken: remember its line for the values whose
+ * problems only the start-up checks can see (startup.h). */
+static void
+note_value_at(struct loader *l, const char *name)
+{
+    struct sf_config *cfg = l->cfg;
+    if (l->sect == SECT_SITE) {
+        if (strcmp(name, "root") == 0)
+            note_at(l, &l->site->root_at);
+        else if (strcmp(name, "access_log") == 0)
+            note_at(l, &l->site->access_log_at);
+        return;
+    }
+    static const struct {
+        const char *name;
+        size_t off;
+    } keys[] = {
+        {"user", offsetof(struct sf_config, user_at)},
+        {"group", offsetof(struct sf_config, group_at)},
+        {"pid_file", offsetof(struct sf_config, pid_file_at)},
+        {"access_log", offsetof(struct sf_config, access_log_at)},
+        {"error_log", offsetof(struct sf_config, error_log_at)},
+    };
+    if (l->sect != SECT_SERVER)
+        return;
+    if (strcmp(name, "listen") == 0 && cfg->nlisten > 0) {
+        note_at(l, &cfg->listen_at[cfg->nlisten - 1]);
+        return;
+    }
+    for (size_t i = 0; i < SF_ARRAY_LEN(keys); i++)
+        if (strcmp(name, keys[i].name) == 0)
+            note_at(l, (char **)((char *)cfg + keys[i].off));
+}
+
 static int
 on_value(void *user, const char *section, const char *name, const char *value)
 {
@@ -477,6 +589,7 @@ on_value(void *user, const char *section, const char *name, const char *value)
         include(l, value);
         return 1;
     }
+    int nerr = l->nerr;
     switch (l->sect) {
     case SECT_NONE:
         config_err(l, l->lineno, "'%s' outside a section (add [server] or [site] above it)", name);
@@ -485,6 +598,8 @@ on_value(void *user, const char *section, const char *name, const char *value)
     case SECT_SITE: config_site_key(l, name, value); break;
     case SECT_BAD: break;
     }
+    if (l->nerr == nerr)
+        note_value_at(l, name);
     return 1;
 }
 

@@ -28,6 +28,76 @@ verr(FILE *errs, int *nerr, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A command-line flag ("-l", "--error-log"), not a place in a file: flags
+ * never hold ':', places always do once they have a line. */
+static bool
+is_flag(const char *at)
+{
+    return at[0] == '-' && at[1] && !strchr(at, ':');
+}
+
+void
+sf_config_problem(FILE *errs, const char *at, const char *key, const char *value, const char *fmt,
+                  ...)
+{
+    if (!errs)
+        return;
+    if (!at)
+        fputs("sfhttpd: ", errs);
+    else if (is_flag(at))
+        fprintf(errs, "sfhttpd: %s%s", at, value ? " " : ": ");
+    else
+        fprintf(errs, "%s: ", at);
+    if (at && is_flag(at)) {
+        if (value)
+            fprintf(errs, "%s: ", value);
+    } else if (key) {
+        fprintf(errs, "%s%s%s: ", key, value ? " " : "", value ? value : "");
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(errs, fmt, ap);
+    va_end(ap);
+    fputc('\n', errs);
+}
+
+/* The root of a site: missing, relative, not a folder. Quick mode (no
+ * config file) says it in its own words: the folder on the command line. */
+static void
+validate_root(const struct sf_config *cfg, const struct sf_site *site, FILE *errs, int *nerr)
+{
+    const char *name = site->name ? site->name : "site";
+    struct stat st;
+    int err = 0;
+    if (!site->root) {
+        verr(errs, nerr, "[%s]: missing root", name);
+        return;
+    }
+    if (site->root[0] != '/') {
+        verr(errs, nerr, "[%s]: root %s is not an absolute path", name, site->root);
+        return;
+    }
+    if (stat(site->root, &st) < 0)
+        err = errno;
+    else if (!S_ISDIR(st.st_mode))
+        err = ENOTDIR;
+    if (!err)
+        return;
+    if (cfg->path && !site->root_at) {
+        verr(errs, nerr, "[%s]: root %s: %s", name, site->root, strerror(err));
+        return;
+    }
+    (*nerr)++;
+    if (cfg->path)
+        sf_config_problem(errs, site->root_at, "root", site->root, "%s", strerror(err));
+    else if (err == ENOENT)
+        sf_config_problem(errs, NULL, NULL, NULL, "no such folder: %s", site->root);
+    else if (err == ENOTDIR)
+        sf_config_problem(errs, NULL, NULL, NULL, "not a folder: %s", site->root);
+    else
+        sf_config_problem(errs, NULL, NULL, NULL, "cannot serve %s: %s", site->root, strerror(err));
+}
+
 /* A server name of site i that an earlier site (or site i itself) gives. */
 static void
 validate_names(const struct sf_config *cfg, size_t i, FILE *errs, int *nerr)
@@ -76,8 +146,12 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
     for (size_t i = 0; i < cfg->nlisten; i++) {
         struct sockaddr_storage ss;
         unsigned sslen;
-        if (sf_config_parse_addr(cfg->listen[i], &ss, &sslen))
+        if (sf_config_parse_addr(cfg->listen[i], &ss, &sslen) && cfg->listen_at[i]) {
+            nerr++;
+            sf_config_problem(errs, cfg->listen_at[i], "listen", cfg->listen[i], "not an address");
+        } else if (sf_config_parse_addr(cfg->listen[i], &ss, &sslen)) {
             verr(errs, &nerr, "listen: '%s' is not an address", cfg->listen[i]);
+        }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cfg->listen[i], cfg->listen[j]) == 0)
                 verr(errs, &nerr, "listen: '%s' given twice", cfg->listen[i]);
@@ -104,15 +178,7 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
     for (size_t i = 0; i < cfg->nsites; i++) {
         const struct sf_site *site = &cfg->sites[i];
         const char *name = site->name ? site->name : "site";
-        struct stat st;
-        if (!site->root)
-            verr(errs, &nerr, "[%s]: missing root", name);
-        else if (site->root[0] != '/')
-            verr(errs, &nerr, "[%s]: root %s is not an absolute path", name, site->root);
-        else if (stat(site->root, &st) < 0)
-            verr(errs, &nerr, "[%s]: root %s: %s", name, site->root, strerror(errno));
-        else if (!S_ISDIR(st.st_mode))
-            verr(errs, &nerr, "[%s]: root %s: %s", name, site->root, strerror(ENOTDIR));
+        validate_root(cfg, site, errs, &nerr);
         if (site->nindex > SF_CONFIG_MAX_INDEX)
             verr(errs, &nerr, "[%s]: more than %d index names", name, SF_CONFIG_MAX_INDEX);
         for (size_t j = 0; j < i; j++) {

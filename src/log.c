@@ -143,6 +143,20 @@ fail:
     return rc;
 }
 
+int
+sf_log_open_errors(struct sf_log *l, const struct sf_config *cfg)
+{
+    memset(l, 0, sizeof(*l));
+    l->err_fd = 2;
+    l->access_fd = -1;
+    l->server_sink = -1;
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
+        l->site_sink[i] = -1;
+    l->level = cfg->log_level;
+    const char *err = cfg->error_log ? cfg->error_log : "-";
+    return open_append(err, &l->err_fd, &l->err_owned, 2);
+}
+
 /* Write a sink's buffer: whole, or on a pipe in pieces of at most
  * PIPE_BUF bytes that end at a newline, so that each write is atomic. */
 static void
@@ -198,6 +212,7 @@ sf_log_close(struct sf_log *l)
     l->access_fd = -1;
     l->err_fd = 2;
     l->err_owned = false;
+    l->tee = false;
 }
 
 /* Open path again and put the new descriptor in place of *fd. */
@@ -239,6 +254,15 @@ sf_log_reopen(struct sf_log *l)
 
 /* ---- the error log ------------------------------------------------------ */
 
+void
+sf_log_tee(struct sf_log *l, bool on)
+{
+    struct stat a, b;
+    bool same = l->err_fd == 2 || (fstat(l->err_fd, &a) == 0 && fstat(2, &b) == 0 &&
+                                   a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+    l->tee = on && !same;
+}
+
 static void
 vlog(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, va_list ap)
 {
@@ -250,6 +274,7 @@ vlog(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, va_list a
     int k =
         snprintf(line + n, sizeof(line) - n, " [%s] sfhttpd[%d]: ", level_names[lv], (int)getpid());
     n += (size_t)k;
+    size_t head = n; /* the message starts here */
     k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
     n = k < 0 ? n : (n + (size_t)k < sizeof(line) ? n + (size_t)k : sizeof(line) - 1);
     if (err) {
@@ -264,6 +289,13 @@ vlog(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, va_list a
         n = sizeof(line) - 2;
     line[n++] = '\n';
     write_all(l->err_fd, line, n);
+    if (l->tee && lv <= SF_LOG_WARN) {
+        static const char name[] = "sfhttpd: ";
+        char copy[sizeof(line) + sizeof(name)];
+        memcpy(copy, name, sizeof(name) - 1);
+        memcpy(copy + sizeof(name) - 1, line + head, n - head);
+        write_all(2, copy, sizeof(name) - 1 + n - head);
+    }
 }
 
 void

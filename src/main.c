@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 
 #include "sfhttpd/config.h"
 #include "sfhttpd/master.h"
+#include "sfhttpd/startup.h"
 
 static void
 usage(FILE *out)
@@ -25,12 +28,17 @@ usage(FILE *out)
             "of a configuration file.\n"
             "\n"
             "  -c, --config FILE      load FILE (INI; see conf/sfhttpd.conf)\n"
-            "  -t, --test             check the configuration and exit (0 good, 1 bad)\n"
+            "  -t, --test             check the configuration and what a start checks\n"
+            "                         (users, folders, addresses), then exit (0 good, 1 bad)\n"
             "  -T, --dump             print the effective configuration and exit\n"
             "  -l, --listen ADDR:PORT listen here (repeatable; port 0 picks a free port);\n"
             "                         default 127.0.0.1:8080\n"
             "  -w, --workers N        worker processes: N, auto (one per CPU) or 0 (one\n"
             "                         process, no master)\n"
+            "  -u, --user USER[:GROUP]\n"
+            "                         started as root, serve as USER (replaces the file's\n"
+            "                         user and group; without one, root serves as nobody\n"
+            "                         with a config file, as root in quick mode)\n"
             "      --daemon           detach from the terminal once listening\n"
             "      --access-log F     access log file, '-' for stdout, 'off'\n"
             "      --error-log F      error log file, '-' for stderr\n"
@@ -65,7 +73,7 @@ replace_str(char **dst, const char *src)
 
 /* The command line, kept for building the configuration again. */
 struct cli {
-    const char *config, *access, *errlog, *level, *workers, *dir;
+    const char *config, *access, *errlog, *level, *workers, *dir, *user;
     const char *listens[SF_CONFIG_MAX_LISTEN];
     size_t nlisten;
 };
@@ -82,6 +90,8 @@ apply_listens(const struct cli *cli, struct sf_config *cfg, FILE *errs)
         int rc = sf_config_parse_listen(cli->listens[i], addr, sizeof(addr), &o, why, sizeof(why));
         if (rc == 0)
             rc = sf_config_add_listen(cfg, cli->listens[i]);
+        if (rc == 0 && replace_str(&cfg->listen_at[cfg->nlisten - 1], "-l") != 0)
+            rc = -ENOMEM;
         if (rc == -EINVAL)
             fprintf(errs, "sfhttpd: -l %s: %s\n", cli->listens[i], why);
         else if (rc)
@@ -107,6 +117,40 @@ apply_workers(const char *w, struct sf_config *cfg, FILE *errs)
     return 0;
 }
 
+/* -u USER[:GROUP]: both replace the file's (a group left out is the
+ * user's own). */
+static int
+apply_user(const char *spec, struct sf_config *cfg, FILE *errs)
+{
+    const char *colon = strchr(spec, ':');
+    size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
+    char user[64], group[64] = "";
+    if (ulen == 0 || ulen >= sizeof(user) || (colon && (!colon[1] || strlen(colon + 1) >= 64))) {
+        fprintf(errs, "sfhttpd: -u %s: expected USER or USER:GROUP\n", spec);
+        return 1;
+    }
+    memcpy(user, spec, ulen);
+    user[ulen] = '\0';
+    if (colon)
+        snprintf(group, sizeof(group), "%s", colon + 1);
+    if (!getpwnam(user)) {
+        fprintf(errs, "sfhttpd: -u %s: no such user\n", user);
+        return 1;
+    }
+    if (group[0] && !getgrnam(group)) {
+        fprintf(errs, "sfhttpd: -u %s: no such group %s\n", spec, group);
+        return 1;
+    }
+    free(cfg->group);
+    free(cfg->group_at);
+    cfg->group = NULL;
+    cfg->group_at = NULL;
+    if (replace_str(&cfg->user, user) || replace_str(&cfg->user_at, "-u") ||
+        (group[0] && (replace_str(&cfg->group, group) || replace_str(&cfg->group_at, "-u"))))
+        return 1;
+    return 0;
+}
+
 /* Defaults, the file or quick-mode site, the command line, validation.
  * Returns the number of errors (written to errs). */
 static int
@@ -127,10 +171,14 @@ build_config(struct sf_config *cfg, void *arg, FILE *errs)
     errors += apply_listens(cli, cfg, errs);
     if (cli->workers)
         errors += apply_workers(cli->workers, cfg, errs);
-    if (cli->access && replace_str(&cfg->access_log, cli->access) != 0)
+    if (cli->access && (replace_str(&cfg->access_log, cli->access) != 0 ||
+                        replace_str(&cfg->access_log_at, "--access-log") != 0))
         errors++;
-    if (cli->errlog && replace_str(&cfg->error_log, cli->errlog) != 0)
+    if (cli->errlog && (replace_str(&cfg->error_log, cli->errlog) != 0 ||
+                        replace_str(&cfg->error_log_at, "--error-log") != 0))
         errors++;
+    if (cli->user)
+        errors += apply_user(cli->user, cfg, errs);
     if (cli->level && parse_level(cli->level, &cfg->log_level) != 0) {
         fprintf(errs, "sfhttpd: --log-level %s: expected error, warn, info or debug\n",
                 cli->level);
@@ -151,7 +199,7 @@ main(int argc, char **argv)
         {"workers", required_argument, NULL, 'w'}, {"access-log", required_argument, NULL, OPT_ACCESS},
         {"error-log", required_argument, NULL, OPT_ERROR},
         {"log-level", required_argument, NULL, OPT_LEVEL},
-        {"daemon", no_argument, NULL, OPT_DAEMON},
+        {"daemon", no_argument, NULL, OPT_DAEMON}, {"user", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -159,7 +207,7 @@ main(int argc, char **argv)
     struct sf_master_opts mo = {.load = build_config, .load_arg = &cli};
     bool test = false, dump = false;
     int ch;
-    while ((ch = getopt_long(argc, argv, "c:tTl:w:hV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:tTl:w:u:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': cli.config = optarg; break;
         case 't': test = true; break;
@@ -172,6 +220,7 @@ main(int argc, char **argv)
             cli.listens[cli.nlisten++] = optarg;
             break;
         case 'w': cli.workers = optarg; break;
+        case 'u': cli.user = optarg; break;
         case OPT_ACCESS: cli.access = optarg; break;
         case OPT_ERROR: cli.errlog = optarg; break;
         case OPT_LEVEL: cli.level = optarg; break;
@@ -196,7 +245,14 @@ main(int argc, char **argv)
         cli.dir = abs_dir;
 
     struct sf_config cfg;
+    struct sf_ids ids;
+    char note[256] = "";
     int errors = build_config(&cfg, &cli, stderr);
+    if (!errors && test) {
+        /* what a start would check on this machine, as it would */
+        errors = sf_startup_check(&cfg, &ids, stderr);
+        sf_startup_note(&cfg, &ids, note, sizeof(note));
+    }
     if (errors) {
         if (test)
             fprintf(stderr, "sfhttpd: configuration has %d error%s\n", errors,
@@ -209,6 +265,8 @@ main(int argc, char **argv)
     if (test || dump) {
         if (dump)
             sf_config_dump(&cfg, stdout);
+        if (test && note[0])
+            printf("sfhttpd: %s\n", note);
         if (test)
             printf("sfhttpd: configuration %s OK\n", cli.config ? cli.config : "(command line)");
         sf_config_free(&cfg);

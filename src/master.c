@@ -34,6 +34,7 @@
 #include "sfhttpd/listen.h"
 #include "sfhttpd/log.h"
 #include "sfhttpd/privs.h"
+#include "sfhttpd/startup.h"
 #include "sfhttpd/worker.h"
 
 #define KILL_GRACE_MS 2000      /* after a deadline, before SIGKILL */
@@ -168,6 +169,24 @@ daemonize(struct sf_log *log)
 
 /* ---- one process --------------------------------------------------------- */
 
+/* The logs of a start, errors copied to stderr until it is done. When
+ * they cannot all be opened, still tell every reason the start fails
+ * (startup.h): in the error log if that one opens, and on stderr. */
+static int
+open_start_logs(struct sf_log *log, const struct sf_config *cfg, struct sf_ids *ids)
+{
+    if (sf_log_open(log, cfg) == 0) {
+        sf_log_tee(log, true);
+        return 0;
+    }
+    bool have = sf_log_open_errors(log, cfg) == 0;
+    if (have)
+        sf_log_tee(log, true);
+    sf_startup_prepare(cfg, ids, have ? log : NULL);
+    sf_log_close(log);
+    return -1;
+}
+
 static int
 open_listeners(struct sf_listen_set *set, const struct sf_config *cfg, struct sf_log *log,
                bool *inherited)
@@ -189,11 +208,12 @@ run_single(const struct sf_config *cfg, const struct sf_master_opts *o)
     int status = 1;
     sigset_t handled;
     block_signals(&handled); /* sf_worker_run unblocks them */
-    if (sf_log_open(&log, cfg) != 0)
+    if (open_start_logs(&log, cfg, &ids) != 0)
         return 1;
-    if (sf_privs_resolve(cfg, &ids, &log) != 0 ||
+    if (sf_startup_prepare(cfg, &ids, &log) != 0 ||
         open_listeners(&set, cfg, &log, &inherited) != 0)
         goto out;
+    sf_startup_announce(cfg, &set, &log);
     if (o->daemon && daemonize(&log) != 0)
         goto out;
     if (write_pid_file(cfg->pid_file, &log) != 0)
@@ -455,6 +475,8 @@ load_new(struct master *m, struct sf_ids *ids)
         return NULL;
     }
     int n = m->o->load(cfg, m->o->load_arg, errs);
+    if (n == 0 && cfg->workers > 0)
+        n = sf_startup_check(cfg, ids, errs);
     fclose(errs);
     log_lines(&m->log, text);
     free(text);
@@ -462,8 +484,6 @@ load_new(struct master *m, struct sf_ids *ids)
         sf_log_msg(&m->log, SF_LOG_ERROR, "reload: workers = 0 needs a restart, not a reload");
         n++;
     }
-    if (n == 0 && sf_privs_resolve(cfg, ids, &m->log) != 0)
-        n++;
     if (n) {
         sf_config_free(cfg);
         free(cfg);
@@ -598,11 +618,14 @@ run_master(const struct sf_config *cfg, const struct sf_master_opts *o)
     int status = 1;
     sigset_t handled;
     signal(SIGPIPE, SIG_IGN);
-    if (block_signals(&handled) != 0 || sf_log_open(&m.log, cfg) != 0)
+    if (block_signals(&handled) != 0)
         return 1;
-    if (gen_init(&m.cur, cfg, &m.log) != 0 || sf_privs_resolve(cfg, &m.ids, &m.log) != 0 ||
+    if (open_start_logs(&m.log, cfg, &m.ids) != 0)
+        return 1;
+    if (gen_init(&m.cur, cfg, &m.log) != 0 || sf_startup_prepare(cfg, &m.ids, &m.log) != 0 ||
         open_listeners(&m.cur.lis, cfg, &m.log, &m.inherited) != 0)
         goto out;
+    sf_startup_announce(cfg, &m.cur.lis, &m.log);
     if (o->daemon && daemonize(&m.log) != 0)
         goto out;
     m.self = getpid();
@@ -618,6 +641,7 @@ run_master(const struct sf_config *cfg, const struct sf_master_opts *o)
     for (int s = 0; s < m.cur.n; s++)
         spawn(&m, s);
     sf_log_msg(&m.log, SF_LOG_INFO, "master running with %d worker(s)", m.cur.n);
+    sf_log_tee(&m.log, false);
     sd_notifyf(0, "READY=1\nMAINPID=%ld", (long)m.self);
     loop(&m);
     status = 0;

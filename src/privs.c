@@ -15,31 +15,62 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The place of the rule "as root, say who the workers run as": the
+ * [server] header, else the file. */
+static const char *
+server_place(const struct sf_config *cfg)
+{
+    return cfg->server_at ? cfg->server_at : cfg->path;
+}
+
+/* nobody:nogroup (Debian's names; nobody's own group elsewhere). */
+static int
+fallback_ids(const struct sf_config *cfg, struct sf_ids *ids, FILE *errs)
+{
+    const struct passwd *pw = getpwnam(SF_PRIVS_FALLBACK_USER);
+    if (!pw || pw->pw_uid == 0) {
+        sf_config_problem(errs, server_place(cfg), NULL, NULL,
+                          "started as root without a user, and there is no user "
+                          SF_PRIVS_FALLBACK_USER " to run the workers as: set user = NAME in "
+                          "[server] (or -u NAME; user = root keeps root)");
+        return -1;
+    }
+    ids->uid = pw->pw_uid;
+    ids->gid = pw->pw_gid;
+    snprintf(ids->user, sizeof(ids->user), "%s", SF_PRIVS_FALLBACK_USER);
+    const struct group *gr = getgrnam(SF_PRIVS_FALLBACK_GROUP);
+    if (gr) {
+        ids->gid = gr->gr_gid;
+        snprintf(ids->group, sizeof(ids->group), "%s", SF_PRIVS_FALLBACK_GROUP);
+    } else if ((gr = getgrgid(ids->gid)) != NULL) {
+        snprintf(ids->group, sizeof(ids->group), "%s", gr->gr_name);
+    } else {
+        snprintf(ids->group, sizeof(ids->group), "%ld", (long)ids->gid);
+    }
+    ids->drop = true;
+    ids->fallback = true;
+    return 0;
+}
+
 int
-sf_privs_resolve(const struct sf_config *cfg, struct sf_ids *ids,
-                 struct sf_log *log)
+sf_privs_resolve(const struct sf_config *cfg, struct sf_ids *ids, FILE *errs)
 {
     memset(ids, 0, sizeof(*ids));
     bool root = geteuid() == 0;
+    ids->uid = geteuid();
+    ids->gid = getegid();
     if (!cfg->user) {
         if (cfg->group) {
-            sf_log_msg(log, SF_LOG_ERROR, "group = %s needs user = NAME too", cfg->group);
+            sf_config_problem(errs, cfg->group_at, "group", cfg->group, "needs user = NAME too");
             return -1;
         }
-        if (root && cfg->path) {
-            sf_log_msg(log, SF_LOG_ERROR,
-                       "%s: started as root without a user: set user = NAME in [server] "
-                       "(user = root to run the workers as root)",
-                       cfg->path);
-            return -1;
-        }
-        if (root)
-            sf_log_msg(log, SF_LOG_INFO, "running as root (no user set)");
-        return 0;
+        if (root && cfg->path)
+            return fallback_ids(cfg, ids, errs);
+        return 0; /* quick mode as root stays root (the caller says so) */
     }
     const struct passwd *pw = getpwnam(cfg->user);
     if (!pw) {
-        sf_log_msg(log, SF_LOG_ERROR, "user %s: no such user", cfg->user);
+        sf_config_problem(errs, cfg->user_at, "user", cfg->user, "no such user");
         return -1;
     }
     ids->uid = pw->pw_uid;
@@ -48,20 +79,33 @@ sf_privs_resolve(const struct sf_config *cfg, struct sf_ids *ids,
     if (cfg->group) {
         const struct group *gr = getgrnam(cfg->group);
         if (!gr) {
-            sf_log_msg(log, SF_LOG_ERROR, "group %s: no such group", cfg->group);
+            sf_config_problem(errs, cfg->group_at, "group", cfg->group, "no such group");
             return -1;
         }
         ids->gid = gr->gr_gid;
+        snprintf(ids->group, sizeof(ids->group), "%s", cfg->group);
     }
     if (root) {
         ids->drop = ids->uid != 0 || ids->gid != 0;
         return 0;
     }
     if (ids->uid != geteuid()) {
-        sf_log_msg(log, SF_LOG_ERROR, "user %s: running as uid %ld, not root: cannot switch",
-                   cfg->user, (long)geteuid());
+        sf_config_problem(errs, cfg->user_at, "user", cfg->user,
+                          "running as uid %ld, not root: cannot switch (start as root, or "
+                          "leave user out)",
+                          (long)geteuid());
         return -1;
     }
+    return 0;
+}
+
+int
+sf_privs_become(const struct sf_ids *ids)
+{
+    gid_t gid = ids->gid;
+    if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+        setresuid(ids->uid, ids->uid, ids->uid) != 0)
+        return -errno;
     return 0;
 }
 

@@ -401,8 +401,10 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
         goto out;
     }
     sf_worker_update_date(&srv);
+    sf_log_tee(&srv.log, true); /* a failing start is told on stderr too */
     if (start(&srv, o) != 0)
         goto out;
+    sf_log_tee(&srv.log, false);
     event_base_dispatch(srv.base);
     status = 0;
 

@@ -89,6 +89,11 @@ struct sf_site {
     struct sf_mime_type mime_types[SF_CONFIG_MAX_MIME_TYPES];
     size_t nmime_types;
     char *access_log;    /* path, "-", "off", or NULL: the server's */
+    /* where values came from, for the start-up checks' messages (see
+     * sf_config_problem): "FILE:LINE", or NULL */
+    char *at;            /* the section header */
+    char *root_at;
+    char *access_log_at;
 };
 
 struct sf_config {
@@ -154,6 +159,17 @@ struct sf_config {
                                             site names, default off */
     struct sf_site sites[SF_CONFIG_MAX_SITES];
     size_t nsites;
+    /* Where values came from, for the messages of the start-up checks
+     * (sf_config_problem): "FILE:LINE" for a file's line, the flag ("-l",
+     * "-u", "--error-log", "--access-log") for the command line, NULL for
+     * a default. Owned strings. */
+    char *server_at;                     /* the [server] header */
+    char *listen_at[SF_CONFIG_MAX_LISTEN];
+    char *user_at;
+    char *group_at;
+    char *pid_file_at;
+    char *access_log_at;
+    char *error_log_at;
 };
 
 /* Fill cfg with the defaults listed above and no sites. */
@@ -218,9 +234,24 @@ int sf_config_parse_addr(const char *s, struct sockaddr_storage *ss,
                          unsigned *sslen);
 
 /* Final checks after load + overrides (at least one site, one listen, a
- * root that is a directory...), errors to errs without file:line. Returns
- * the number of errors. */
+ * root that is a directory...), errors to errs, with FILE:LINE where the
+ * value came from a file (sf_config_problem); a quick-mode folder that is
+ * missing says "no such folder: PATH". Returns the number of errors. The
+ * checks of the machine a start makes (users, folders, addresses) are
+ * startup.h's. */
 int sf_config_validate(const struct sf_config *cfg, FILE *errs);
+
+/*
+ * Print one problem with a configured value to errs (nothing when errs is
+ * NULL), as one line:
+ *   "FILE:LINE: KEY VALUE: message"   at is a place in a file
+ *   "sfhttpd: FLAG VALUE: message"    at is a command-line flag ("-l")
+ *   "sfhttpd: KEY VALUE: message"     at is NULL (a default)
+ * key and value may be NULL (then "AT: message"); a place without a line
+ * ("FILE") works too.
+ */
+void sf_config_problem(FILE *errs, const char *at, const char *key, const char *value,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Print the effective configuration as INI (for -T). */
 void sf_config_dump(const struct sf_config *cfg, FILE *out);

@@ -46,12 +46,17 @@ struct sf_log {
     size_t nsinks;
     int server_sink;                    /* index in sinks, or -1: off */
     int site_sink[SF_CONFIG_MAX_SITES]; /* per site, or -1: off */
+    bool tee;                           /* errors and warnings also to
+                                           stderr (sf_log_tee) */
 };
 
 /* Open the logs named by cfg ("-" for stdout/stderr, "off" for no access
  * log; a site without access_log uses the server's). Returns 0, or
  * -errno with the reason written to stderr (what was opened is closed). */
 int sf_log_open(struct sf_log *l, const struct sf_config *cfg);
+/* Only the error log (no access log), quietly: to tell why a start
+ * failed when sf_log_open could not open everything. 0 or -errno. */
+int sf_log_open_errors(struct sf_log *l, const struct sf_config *cfg);
 /* Flush and close; NULL-safe, and safe on a zeroed struct. */
 void sf_log_close(struct sf_log *l);
 /* Write buffered access lines now (called every second and at exit). */
@@ -60,6 +65,12 @@ void sf_log_flush(struct sf_log *l);
  * it). A file that cannot be opened keeps its old descriptor, and the
  * reason is logged. Returns 0 or the first -errno. */
 int sf_log_reopen(struct sf_log *l);
+
+/* While starting (on = true), errors and warnings also go to stderr as
+ * "sfhttpd: MESSAGE", so that the reason a start fails reaches the person
+ * who started it even when error_log is a file. Nothing changes when the
+ * error log already is stderr (error_log = -, or the same file). */
+void sf_log_tee(struct sf_log *l, bool on);
 
 void sf_log_msg(struct sf_log *l, enum sf_log_level lv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

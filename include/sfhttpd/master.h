@@ -18,8 +18,15 @@
  *
  * Root: with user set, workers (or the single process, after binding)
  * switch to it keeping only CAP_LEASE; user = root keeps root. Without
- * user, a master started as root with a config file refuses to start;
- * quick mode and the single process run on as root with an info line.
+ * user, started as root with a config file, they switch to nobody:nogroup
+ * when it can reach every root, and the start is refused otherwise;
+ * quick mode runs on as root with an info line (startup.h).
+ *
+ * Before binding, a start runs the checks of startup.h (the same as -t);
+ * until it serves, errors and warnings also go to stderr (sf_log_tee), so
+ * that the reason a start fails reaches the terminal when error_log is a
+ * file. A reload runs the same checks and keeps the old configuration
+ * when they fail.
  */
 #ifndef SFHTTPD_MASTER_H
 #define SFHTTPD_MASTER_H

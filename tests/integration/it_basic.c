@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DATED_MTIME 1000000000 /* Sun, 09 Sep 2001 01:46:40 GMT */
 
@@ -508,7 +509,10 @@ START_TEST(t_config_check)
     it_join(good, sizeof(good), g_base, "good.conf");
     it_join(bad, sizeof(bad), g_base, "bad.conf");
     it_join(out, sizeof(out), g_base, "check.out");
-    snprintf(text, sizeof(text), "[server]\nlisten = 127.0.0.1:0\n\n[site]\nroot = %s\n", g_root);
+    /* as root, a start needs a user that can reach the root (and the
+     * temporary folder is the test's own): -t checks that too */
+    snprintf(text, sizeof(text), "[server]\nlisten = 127.0.0.1:0\n%s\n[site]\nroot = %s\n",
+             getuid() == 0 ? "user = root\n" : "", g_root);
     it_write_str(good, text);
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0\nno_such_key = 1\n\n[site]\nroot = %s\n", g_root);

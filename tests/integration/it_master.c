@@ -821,31 +821,6 @@ START_TEST(t_privilege_drop)
 }
 END_TEST
 
-START_TEST(t_root_without_user_refused)
-{
-    char text[2 * PATH_MAX], out[PATH_MAX], buf[4096] = "";
-    FILE *f;
-
-    if (getuid() != 0) {
-        fprintf(stderr, "it_master: t_root_without_user_refused SKIPPED: not root\n");
-        return;
-    }
-    snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\nworkers = 2\n\n[site]\nroot = %s\n",
-             g_root);
-    it_write_str(g_conf, text);
-    it_join(out, sizeof(out), g_base, "refused.out");
-    const char *argv[] = {SFHTTPD_BIN, "-c", g_conf, NULL};
-    ck_assert_int_eq(it_run(argv, 10, out), 1);
-    f = fopen(out, "re");
-    ck_assert_ptr_nonnull(f);
-    buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
-    fclose(f);
-    ck_assert_msg(strstr(buf, "started as root without a user: set user = NAME") != NULL, "%s",
-                  buf);
-}
-END_TEST
-
 static Suite *
 master_suite(void)
 {
@@ -867,7 +842,6 @@ master_suite(void)
     tcase_add_test(tc, t_socket_activation);
     tcase_add_test(tc, t_unix_socket);
     tcase_add_test(tc, t_privilege_drop);
-    tcase_add_test(tc, t_root_without_user_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stddef.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -513,9 +514,22 @@ static const struct {
      {":4: duplicate section [site] (first on line 1)"}},
     {"[site \n", 1, {":1: section header without ']'"}},
     {"[server] junk\n", 1, {":1: text after section header"}},
-    {"[server]\njust words\n", 1, {":2: expected 'key = value' or '[section]'"}},
+    {"[server]\njust words\n", 1, {":2: expected KEY = VALUE (did you mean 'just = words'?)\n"}},
     {"[server]\n= 5\n", 1, {":2: missing key before '='"}},
-    {"[server]\nbacklog ; = 5\n", 1, {":2: expected 'key = value'"}},
+    {"[server]\nbacklog ; = 5\n", 1, {":2: expected KEY = VALUE\n"}},
+    /* a key without its '=': inih would split "listen 127.0.0.1:80" at
+     * the ':' into an unknown key */
+    {"[server]\nlisten 127.0.0.1:80\n", 1,
+     {":2: expected KEY = VALUE (did you mean 'listen = 127.0.0.1:80'?)\n"}},
+    {"[server]\nlisten 127.0.0.1:80 ; the port\n", 1,
+     {":2: expected KEY = VALUE (did you mean 'listen = 127.0.0.1:80'?)\n"}},
+    {"[server]\n: 5\n", 1, {":2: missing key before ':'"}},
+    {"[server]\nlisten\n", 1, {":2: expected KEY = VALUE\n"}},
+    {"[server]\nLISTEN 127.0.0.1:80\n", 1, {":2: expected KEY = VALUE\n"}},
+    {"[site]\nroot = /\ncache_control /a:b/ = x\n", 1,
+     {":3: expected KEY = VALUE (a key cannot hold ':')\n"}},
+    {"[site]\nroot = /\nadd_header X-A: b\n", 1,
+     {":3: expected KEY = VALUE (did you mean 'add_header = X-A: b'?)\n"}},
     {"[server]\nbacklog = 0\nfoo = 1\n[nope]\nbar = 2\n[site]\nlisting = on\n",
      4,
      {":2: backlog: '0' out of range", ":3: unknown key 'foo'", ":4: unknown section [nope]",
@@ -1097,9 +1111,155 @@ START_TEST(validate)
     ck_assert_int_eq(validate_to_string(&cfg, &out), 3);
     ck_assert_ptr_nonnull(strstr(out, "listen: 'bogus' is not an address\n"));
     ck_assert_ptr_nonnull(strstr(out, "backlog: 0 out of range"));
-    ck_assert_ptr_nonnull(strstr(out, "[site]: root /nonexistent/www: No such file"));
+    /* quick mode: the folder of the command line, in its own words */
+    ck_assert_ptr_nonnull(strstr(out, "sfhttpd: no such folder: /nonexistent/www\n"));
+    ck_assert_ptr_null(strstr(out, "[site]"));
     free(out);
     sf_config_free(&cfg);
+
+    /* a file given as the quick-mode folder */
+    sf_config_defaults(&cfg);
+    ck_assert_int_eq(sf_config_add_quick_site(&cfg, write_file("f", "x", 1)), 0);
+    ck_assert_int_eq(validate_to_string(&cfg, &out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "sfhttpd: not a folder: "));
+    free(out);
+    sf_config_free(&cfg);
+}
+END_TEST
+
+/* A root that went missing after the file was read: FILE:LINE of its
+ * root line, not "[site]: ...". */
+START_TEST(validate_root_line)
+{
+    struct sf_config cfg;
+    char *out = NULL, conf[PATH_MAX + 64], want[2 * PATH_MAX];
+    const char *path;
+    make_dir("www");
+    snprintf(conf, sizeof(conf), "[site]\n\nroot = %s/www\n", tmpdir);
+    ck_assert_int_eq(load_string(&cfg, conf, strlen(conf), &path, &out), 0);
+    free(out);
+    snprintf(want, sizeof(want), "%s/www", tmpdir);
+    ck_assert_int_eq(rmdir(want), 0);
+    ck_assert_int_eq(validate_to_string(&cfg, &out), 1);
+    snprintf(want, sizeof(want), "%s:3: root %s/www: No such file or directory\n", path, tmpdir);
+    ck_assert_str_eq(out, want);
+    free(out);
+    sf_config_free(&cfg);
+}
+END_TEST
+
+/* The loader remembers where the values that start-up checks came from. */
+START_TEST(value_places)
+{
+    struct sf_config cfg;
+    char *out = NULL, want[PATH_MAX + 16];
+    const char *path;
+    static const char conf[] = "; top\n"
+                               "[server]\n"
+                               "listen = 127.0.0.1:1\n"
+                               "listen = 127.0.0.1:2\n"
+                               "user = root\n"
+                               "group = root\n"
+                               "pid_file = run/x.pid\n"
+                               "access_log = a.log\n"
+                               "error_log = e.log\n"
+                               "backlog = 5\n"
+                               "\n"
+                               "[site]\n"
+                               "root = /\n"
+                               "access_log = s.log\n";
+    ck_assert_int_eq(load_string(&cfg, conf, strlen(conf), &path, &out), 0);
+    free(out);
+    static const struct {
+        size_t off;
+        int line;
+    } want_at[] = {
+        {offsetof(struct sf_config, server_at), 2},
+        {offsetof(struct sf_config, listen_at[0]), 3},
+        {offsetof(struct sf_config, listen_at[1]), 4},
+        {offsetof(struct sf_config, user_at), 5},
+        {offsetof(struct sf_config, group_at), 6},
+        {offsetof(struct sf_config, pid_file_at), 7},
+        {offsetof(struct sf_config, access_log_at), 8},
+        {offsetof(struct sf_config, error_log_at), 9},
+    };
+    for (size_t i = 0; i < sizeof(want_at) / sizeof(want_at[0]); i++) {
+        const char *at = *(char *const *)((const char *)&cfg + want_at[i].off);
+        snprintf(want, sizeof(want), "%s:%d", path, want_at[i].line);
+        ck_assert_msg(at && strcmp(at, want) == 0, "entry %zu: want %s, got %s", i, want,
+                      at ? at : "(null)");
+    }
+    snprintf(want, sizeof(want), "%s:12", path);
+    ck_assert_str_eq(cfg.sites[0].at, want);
+    snprintf(want, sizeof(want), "%s:13", path);
+    ck_assert_str_eq(cfg.sites[0].root_at, want);
+    snprintf(want, sizeof(want), "%s:14", path);
+    ck_assert_str_eq(cfg.sites[0].access_log_at, want);
+    /* a listen added later (the command line) replaces the file's lines
+     * and their places */
+    cfg.listen_is_default = true;
+    ck_assert_int_eq(sf_config_add_listen(&cfg, "127.0.0.1:3"), 0);
+    ck_assert_uint_eq(cfg.nlisten, 1);
+    ck_assert_ptr_null(cfg.listen_at[0]);
+    ck_assert_ptr_null(cfg.listen_at[1]);
+    sf_config_free(&cfg);
+
+    /* a value refused is not remembered; a default has no place */
+    static const char bad[] = "[server]\nerror_log = off\n[site]\nroot = /\n";
+    ck_assert_int_eq(load_string(&cfg, bad, strlen(bad), &path, &out), 1);
+    free(out);
+    ck_assert_ptr_null(cfg.error_log_at);
+    ck_assert_ptr_null(cfg.listen_at[0]);
+    ck_assert_ptr_null(cfg.user_at);
+    sf_config_free(&cfg);
+}
+END_TEST
+
+/* "key: value" still reads as inih has it, after a one-word key. */
+START_TEST(colon_separator)
+{
+    struct sf_config cfg;
+    char *out = NULL;
+    const char *path;
+    static const char conf[] = "[server]\nlisten: 127.0.0.1:81\nbacklog:7\n[site]\nroot : /\n";
+    ck_assert_int_eq(load_string(&cfg, conf, strlen(conf), &path, &out), 0);
+    ck_assert_str_eq(out, "");
+    ck_assert_uint_eq(cfg.nlisten, 1);
+    ck_assert_str_eq(cfg.listen[0], "127.0.0.1:81");
+    ck_assert_int_eq(cfg.backlog, 7);
+    ck_assert_str_eq(cfg.sites[0].root, "/");
+    free(out);
+    sf_config_free(&cfg);
+}
+END_TEST
+
+/* sf_config_problem: one line, in the words of where the value came from. */
+static const struct {
+    const char *at, *key, *value, *want;
+} problem_cases[] = {
+    {"a.conf:7", "listen", "10.0.0.1:80", "a.conf:7: listen 10.0.0.1:80: MSG\n"},
+    {"a.conf:7", NULL, NULL, "a.conf:7: MSG\n"},
+    {"a.conf", NULL, NULL, "a.conf: MSG\n"},
+    {"a.conf:7", "group", NULL, "a.conf:7: group: MSG\n"},
+    {"-l", "listen", "10.0.0.1:80", "sfhttpd: -l 10.0.0.1:80: MSG\n"},
+    {"-u", "user", NULL, "sfhttpd: -u: MSG\n"},
+    {NULL, "listen", "127.0.0.1:8080", "sfhttpd: listen 127.0.0.1:8080: MSG\n"},
+    {NULL, NULL, NULL, "sfhttpd: MSG\n"},
+    {"-odd.conf:3", "root", "/x", "-odd.conf:3: root /x: MSG\n"},
+};
+
+START_TEST(problem_lines)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    ck_assert_ptr_nonnull(f);
+    sf_config_problem(f, problem_cases[_i].at, problem_cases[_i].key, problem_cases[_i].value,
+                      "%s", "MSG");
+    fclose(f);
+    ck_assert_str_eq(out, problem_cases[_i].want);
+    free(out);
+    sf_config_problem(NULL, "a", "b", "c", "nothing to print to");
 }
 END_TEST
 
@@ -1136,11 +1296,16 @@ config_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("api");
+    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_loop_test(tc, parse_addr, 0, (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
     tcase_add_test(tc, add_listen);
     tcase_add_loop_test(tc, parse_listen, 0, (int)(sizeof(listen_cases) / sizeof(listen_cases[0])));
     tcase_add_test(tc, quick_site);
     tcase_add_test(tc, validate);
+    tcase_add_test(tc, validate_root_line);
+    tcase_add_test(tc, value_places);
+    tcase_add_test(tc, colon_separator);
+    tcase_add_loop_test(tc, problem_lines, 0, (int)(sizeof(problem_cases) / sizeof(problem_cases[0])));
     suite_add_tcase(s, tc);
     return s;
 }
