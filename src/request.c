@@ -2,9 +2,12 @@
  * request.c - the llhttp wrapper. Turns bytes into one request head at a
  * time: method, target, version and the headers a file server needs, as
  * spans into the connection's buffer, with the limits that protect the
- * worker (header size, URI length, header count, body size). Pure: no I/O.
+ * worker (header size, URI length, header count, body size). Every head
+ * byte passes our own scanner (request_syntax.c) before llhttp sees it;
+ * the framing headers are judged here, and the body is decoded here too
+ * (llhttp parses heads only: it is reset for each message). Pure: no I/O.
  */
-#include "sfhttpd/request.h"
+#include "request_int.h"
 
 #include <assert.h>
 #include <string.h>
@@ -98,11 +101,14 @@ static int
 on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     struct sf_parser *p = parser_of(ll);
-    /* a chunked body's trailer: its bytes are being discarded */
-    if (p->r.head_done)
-        return 0;
     span_add(p, &p->r.field, at, len);
     return 0;
+}
+
+static bool
+name_is(const struct sf_parser *p, const char *name, size_t len)
+{
+    return p->r.field.len == len && strncasecmp(p->base + p->r.field.off, name, len) == 0;
 }
 
 static int
@@ -112,13 +118,8 @@ on_header_field_complete(llhttp_t *ll)
     if (++p->r.nheaders > p->limits.max_headers)
         return fail(p, 431);
     p->r.cur = -1;
-    /* trailer fields count against the limit but are never captured: the
-     * caller discards body bytes, so their spans would not last */
-    if (p->r.head_done)
-        return 0;
-    const char *f = p->base + p->r.field.off;
     for (int h = 0; h < SF_HDR_COUNT; h++) {
-        if (hdr_names[h].len == p->r.field.len && strncasecmp(f, hdr_names[h].name, p->r.field.len) == 0) {
+        if (name_is(p, hdr_names[h].name, hdr_names[h].len)) {
             p->r.cur = h;
             break;
         }
@@ -130,6 +131,10 @@ on_header_field_complete(llhttp_t *ll)
         p->r.cur = -1;
     if (p->r.cur >= 0)
         p->r.hdr[p->r.cur] = (struct sf_span){0, 0};
+    /* the framing headers: every line counts, not the first */
+    struct sf_framing *f = &p->r.frame;
+    f->cur = name_is(p, "transfer-encoding", 17) ? 'T' : name_is(p, "content-length", 14) ? 'C' : 0;
+    f->val = (struct sf_span){0, 0};
     return 0;
 }
 
@@ -139,7 +144,18 @@ on_header_value(llhttp_t *ll, const char *at, size_t len)
     struct sf_parser *p = parser_of(ll);
     if (p->r.cur >= 0)
         span_add(p, &p->r.hdr[p->r.cur], at, len);
+    if (p->r.frame.cur)
+        span_add(p, &p->r.frame.val, at, len);
     return 0;
+}
+
+/* Drop trailing OWS (llhttp drops the leading one). */
+static void
+trim(const struct sf_parser *p, struct sf_span *s)
+{
+    while (s->len > 0 &&
+           (p->base[s->off + s->len - 1] == ' ' || p->base[s->off + s->len - 1] == '\t'))
+        s->len--;
 }
 
 static int
@@ -147,14 +163,59 @@ on_header_value_complete(llhttp_t *ll)
 {
     struct sf_parser *p = parser_of(ll);
     if (p->r.cur >= 0) {
-        struct sf_span *s = &p->r.hdr[p->r.cur];
-        while (s->len > 0 && (p->base[s->off + s->len - 1] == ' ' ||
-                              p->base[s->off + s->len - 1] == '\t'))
-            s->len--;
+        trim(p, &p->r.hdr[p->r.cur]);
         p->r.present |= 1u << p->r.cur;
+    }
+    struct sf_framing *f = &p->r.frame;
+    if (f->cur) {
+        trim(p, &f->val);
+        const char *v = p->base + f->val.off;
+        if (f->cur == 'T') {
+            f->te_lines++;
+            sf_request_read_te(f, v, f->val.len);
+        } else {
+            f->cl_lines++;
+            sf_request_read_cl(f, v, f->val.len);
+        }
+        f->cur = 0;
     }
     p->r.cur = -1;
     p->r.field = (struct sf_span){0, 0};
+    return 0;
+}
+
+/*
+ * How the body is framed (RFC 9112 §6.1-6.3), with nothing a proxy could
+ * read differently: 0 with r->body set, or the status to answer.
+ */
+static int
+framing(struct sf_parser *p)
+{
+    struct sf_request *r = &p->r;
+    const struct sf_framing *f = &r->frame;
+    if (f->te_lines) {
+        if (r->minor == 0)
+            return 400; /* §6.1: Transfer-Encoding in HTTP/1.0 */
+        if (f->cl_lines)
+            return 400; /* §6.3: both: refuse rather than guess */
+        if (f->te_bad || !f->te_last_chunked || f->te_chunked > 1)
+            return 400; /* §6.3: chunked not last: length unknown */
+        if (f->te_codings > 1)
+            return 501; /* a coding we do not implement before chunked */
+        r->body = SF_BODY_CHUNKED;
+        sf_request_chunked_start(&r->syn);
+        return 0;
+    }
+    if (f->cl_lines) {
+        if (f->cl_lines > 1 || f->cl_bad)
+            return 400;
+        if (f->cl > p->limits.max_body_size)
+            return 413;
+        if (f->cl) {
+            r->body = SF_BODY_LENGTH;
+            r->body_left = f->cl;
+        }
+    }
     return 0;
 }
 
@@ -221,38 +282,22 @@ on_headers_complete(llhttp_t *ll)
     if (r->nhost == 1 && !sf_request_host_valid(p->base + r->hdr[SF_HDR_HOST].off,
                                                 r->hdr[SF_HDR_HOST].len))
         return fail(p, 400);
-    if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->limits.max_body_size)
-        return fail(p, 413);
+    rc = framing(p);
+    if (rc)
+        return fail(p, rc);
     /* no protocol switch here: answer, then close, for the bytes after an
-     * Upgrade or CONNECT request belong to the other protocol (and llhttp
-     * would stop on them with HPE_PAUSED_UPGRADE) */
+     * Upgrade or CONNECT request belong to the other protocol */
     r->keep_alive = llhttp_should_keep_alive(ll) && !ll->upgrade;
-    bool body = (ll->flags & F_CHUNKED) || ((ll->flags & F_CONTENT_LENGTH) && ll->content_length);
-    if (body && (r->present & (1u << SF_HDR_EXPECT)) && r->hdr[SF_HDR_EXPECT].len == 12 &&
+    if (ll->upgrade)
+        r->body = SF_BODY_NONE;
+    if (r->body != SF_BODY_NONE && (r->present & (1u << SF_HDR_EXPECT)) &&
+        r->hdr[SF_HDR_EXPECT].len == 12 &&
         strncasecmp(p->base + r->hdr[SF_HDR_EXPECT].off, "100-continue", 12) == 0) {
         /* a file server wants no body: send the final answer instead of
          * 100 Continue (RFC 9110 §10.1.1), and close rather than read it */
         r->expect_continue = true;
         r->keep_alive = false;
     }
-    return HPE_PAUSED;
-}
-
-static int
-on_body(llhttp_t *ll, const char *at, size_t len)
-{
-    struct sf_parser *p = parser_of(ll);
-    (void)at;
-    p->r.body_seen += len;
-    if (p->r.body_seen > p->limits.max_body_size)
-        return fail(p, 413);
-    return 0;
-}
-
-static int
-on_message_complete(llhttp_t *ll)
-{
-    (void)ll;
     return HPE_PAUSED;
 }
 
@@ -271,8 +316,6 @@ sf_request_init(struct sf_parser *p, const struct sf_limits *lim)
     p->settings.on_header_value = on_header_value;
     p->settings.on_header_value_complete = on_header_value_complete;
     p->settings.on_headers_complete = on_headers_complete;
-    p->settings.on_body = on_body;
-    p->settings.on_message_complete = on_message_complete;
     llhttp_init(&p->ll, HTTP_REQUEST, &p->settings);
     p->ll.data = p;
     sf_request_reset(p);
@@ -283,114 +326,131 @@ sf_request_reset(struct sf_parser *p)
 {
     memset(&p->r, 0, sizeof(p->r));
     p->r.cur = -1;
+    /* llhttp saw the last head only: start it afresh for the next */
+    llhttp_reset(&p->ll);
 }
 
 /*
- * A method token that llhttp does not know: 501, where garbage is 400.
- * Returns 0 while the token runs to the end of the data, for the answer
- * depends on the byte after it; *tok is where the token starts.
+ * llhttp stopped on a method it does not know. The answer waits for the
+ * whole request line: 501 (or 505) when it is well-formed, 400 when not.
  */
-static int
-unknown_method_status(const char *buf, size_t from, size_t to, size_t *tok)
+static enum sf_parse
+method_verdict(struct sf_parser *p, enum sf_scan sc, size_t stop, size_t *pos)
 {
-    size_t i = from;
-    while (i < to && (buf[i] == '\r' || buf[i] == '\n'))
-        i++;
-    size_t start = i;
-    static const char tchar[] = "!#$%&'*+-.^_`|~";
-    while (i < to && ((buf[i] >= 'A' && buf[i] <= 'Z') || (buf[i] >= 'a' && buf[i] <= 'z') ||
-                      (buf[i] >= '0' && buf[i] <= '9') || (buf[i] && strchr(tchar, buf[i]))))
-        i++;
-    *tok = start;
-    if (i > start && i == to)
-        return 0;
-    return (i > start && buf[i] == ' ') ? 501 : 400;
+    struct sf_request *r = &p->r;
+    const struct sf_syntax *y = &r->syn;
+    *pos = stop;
+    if (y->line_done) {
+        r->line = (struct sf_span){y->line_off, y->line_len};
+        r->status = y->major == 1 && y->minor <= 1 ? 501 : y->major >= 2 ? 505 : 400;
+    } else if (sc == SF_SCAN_BAD) {
+        r->status = 400;
+    } else {
+        return SF_PARSE_MORE;
+    }
+    r->keep_alive = false;
+    return SF_PARSE_ERROR;
 }
 
-/* llhttp rejects "HTTP/2.0" itself; answer 505 for a well-formed newer version. */
-static int
-bad_version_status(const char *buf, size_t from, size_t to)
+static enum sf_parse
+stop_with(struct sf_parser *p, int status, size_t at, size_t *pos)
 {
-    for (size_t i = from; i + 6 < to; i++) {
-        if (memcmp(buf + i, " HTTP/", 6) == 0) {
-            char d = buf[i + 6];
-            return (d >= '2' && d <= '9') ? 505 : 400;
-        }
+    if (!p->r.status)
+        p->r.status = status;
+    p->r.keep_alive = false;
+    *pos = at;
+    return SF_PARSE_ERROR;
+}
+
+/* Body bytes buf[from, to), after the head: skipped, framing checked. */
+static enum sf_parse
+feed_body(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
+{
+    struct sf_request *r = &p->r;
+    switch (r->body) {
+    case SF_BODY_NONE:
+        *pos = from;
+        return SF_PARSE_DONE;
+    case SF_BODY_LENGTH: {
+        uint64_t n = to - from;
+        if (n > r->body_left)
+            n = r->body_left;
+        r->body_left -= n;
+        r->body_seen += n;
+        *pos = from + (size_t)n;
+        return r->body_left ? SF_PARSE_MORE : SF_PARSE_DONE;
     }
-    return 400;
+    case SF_BODY_CHUNKED: {
+        size_t stop;
+        int status;
+        unsigned left =
+            p->limits.max_headers > r->nheaders ? p->limits.max_headers - r->nheaders : 0;
+        enum sf_scan sc = sf_request_scan_chunked(&r->syn, buf, from, to, p->limits.max_body_size,
+                                                  left, &stop, &status);
+        r->body_seen = r->syn.data;
+        if (sc == SF_SCAN_BAD)
+            return stop_with(p, status, stop, pos);
+        *pos = stop;
+        if (sc == SF_SCAN_END) {
+            r->nheaders += r->syn.fields;
+            return SF_PARSE_DONE;
+        }
+        return SF_PARSE_MORE;
+    }
+    }
+    return stop_with(p, 400, from, pos);
 }
 
 enum sf_parse
 sf_request_feed(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
 {
     assert(from <= to);
-    if (p->r.status) {
+    struct sf_request *r = &p->r;
+    if (r->status) {
         *pos = from;
         return SF_PARSE_ERROR;
     }
     p->base = buf;
-    size_t start = p->r.line.len ? p->r.line.off : from;
+    if (r->head_done)
+        return feed_body(p, buf, from, to, pos);
     /* an incomplete head is never parsed past the limit: what a client
      * sent beyond it must not change the answer, however reads split it */
     size_t lim = p->limits.max_header_size;
-    if (!p->r.head_done && to > lim)
+    if (to > lim)
         to = from > lim ? from : lim;
-    llhttp_errno_t e = llhttp_execute(&p->ll, buf + from, to - from);
+    /* our scanner first: llhttp sees only the bytes it accepted */
+    size_t stop;
+    enum sf_scan sc = sf_request_scan_head(&r->syn, buf, from, to, &stop);
+    if (r->bad_method)
+        return method_verdict(p, sc, stop, pos);
+    llhttp_errno_t e = llhttp_execute(&p->ll, buf + from, stop - from);
+    if (e == HPE_PAUSED) {
+        /* the head is complete: both parsers must agree where it ends */
+        *pos = (size_t)(llhttp_get_error_pos(&p->ll) - buf);
+        if (sc != SF_SCAN_END || *pos != stop)
+            return stop_with(p, 400, *pos, pos);
+        r->head_done = true;
+        r->head_end = (uint32_t)*pos;
+        return SF_PARSE_HEAD;
+    }
     if (e == HPE_OK) {
-        *pos = to;
+        if (sc == SF_SCAN_BAD || sc == SF_SCAN_END)
+            return stop_with(p, 400, stop, pos); /* END: llhttp disagrees */
+        *pos = stop;
         return SF_PARSE_MORE;
     }
-    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
-        *pos = (size_t)(llhttp_get_error_pos(&p->ll) - buf);
-        if (e == HPE_PAUSED)
-            llhttp_resume(&p->ll);
-        else
-            p->r.keep_alive = false; /* no protocol switch here: answer, then close */
-        if (!p->r.head_done) {
-            p->r.head_done = true;
-            p->r.head_end = (uint32_t)*pos;
-            if (*pos > p->limits.max_header_size) {
-                /* it completed inside the slack: still over the limit */
-                p->r.status = 431;
-                p->r.keep_alive = false;
-                return SF_PARSE_ERROR;
-            }
-            /* a message without a body completes at once */
-            if (e == HPE_PAUSED_UPGRADE)
-                return SF_PARSE_DONE;
-            return SF_PARSE_HEAD;
-        }
-        return SF_PARSE_DONE;
-    }
     const char *ep = llhttp_get_error_pos(&p->ll);
-    *pos = ep ? (size_t)(ep - buf) : to;
-    if (!p->r.status) {
-        switch (e) {
-        case HPE_INVALID_METHOD: {
-            size_t tok;
-            int st = unknown_method_status(buf, start, to, &tok);
-            if (st == 0) {
-                /* llhttp stops at the first byte no method it knows has,
-                 * which may come before the token ends: wait for more.
-                 * Its error is sticky, so the next feed lands here again
-                 * and rescans from the token's start, kept in r.line. */
-                p->r.line = (struct sf_span){(uint32_t)tok, (uint32_t)(to - tok)};
-                *pos = to;
-                return SF_PARSE_MORE;
-            }
-            p->r.status = st;
-            break;
-        }
-        case HPE_INVALID_VERSION:
-            /* look no further than the byte llhttp stopped at: what comes
-             * after may not have arrived yet, and is another line anyway */
-            p->r.status = bad_version_status(buf, start, *pos < to ? *pos + 1 : to);
-            break;
-        default: p->r.status = 400; break;
-        }
+    size_t at = ep ? (size_t)(ep - buf) : stop;
+    switch (e) {
+    case HPE_INVALID_METHOD:
+        r->bad_method = true;
+        return method_verdict(p, sc, stop, pos);
+    case HPE_INVALID_VERSION:
+        /* llhttp stopped inside a version our scanner accepted so far */
+        return stop_with(p, r->syn.major >= 2 ? 505 : 400, at, pos);
+    default:
+        return stop_with(p, 400, at, pos);
     }
-    p->r.keep_alive = false;
-    return SF_PARSE_ERROR;
 }
 
 int

@@ -6,7 +6,9 @@
  * and fuzz_request.c so both exercise exactly the connection's call
  * pattern: feed the new bytes; after SF_PARSE_HEAD feed again from *pos
  * even with nothing new; after SF_PARSE_MORE with the head done, drop the
- * body bytes by moving rpos and wpos back to head_end; with the buffer full,
+ * body bytes by moving rpos and wpos back to head_end (while the head is
+ * incomplete, keep what the parser left: a final CR, or bytes past the
+ * limit); with the buffer full,
  * sf_request_overflow; after SF_PARSE_DONE, keep the pipelined bytes at
  * the front, sf_request_reset, and go on while the request is keep-alive.
  *
@@ -232,14 +234,18 @@ drv_run(const char *in, size_t len, size_t chunk, const struct sf_limits *lim,
                 rpos = 0;
                 sf_request_reset(p);
                 continue;
-            case SF_PARSE_MORE:
+            case SF_PARSE_MORE: {
                 /* bytes may be left only where an incomplete head met the
-                 * limit */
-                if (pos != wpos && (p->r.head_done || pos < lim->max_header_size)) {
+                 * limit, or a head's last byte is a CR (judged with the
+                 * byte after it) */
+                bool capped = !p->r.head_done && wpos > lim->max_header_size;
+                size_t end = capped ? lim->max_header_size : wpos;
+                if (pos != end && !(!p->r.head_done && pos + 1 == end && buf[pos] == '\r')) {
                     out->bad = "SF_PARSE_MORE with bytes left";
                     goto out;
                 }
                 break;
+            }
             default:
                 out->bad = "unknown sf_parse value";
                 goto out;

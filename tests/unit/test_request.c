@@ -3,14 +3,16 @@
  * input against the expected outcome. Every row runs through the
  * connection's own call pattern (request_driver.h) three times: the input
  * whole, one byte per read and seven bytes per read; the three runs must
- * agree with each other and with the row. Plus a table for
- * sf_request_host_valid.
+ * agree with each other and with the row. Plus the shared table of
+ * request-framing shapes (tests/smuggle_cases.h), run under more read
+ * sizes, and a table for sf_request_host_valid.
  */
 #include "sfhttpd/request.h"
 
 #include "sfhttpd/common.h"
 
 #include "request_driver.h"
+#include "../smuggle_cases.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -286,6 +288,133 @@ START_TEST(test_flow)
 }
 END_TEST
 
+/* ---- The shared table of framing shapes (smuggling). ---- */
+
+/* More read sizes than the other tables: 2 and 3 put a CR and its LF in
+ * different reads at every offset. */
+static const size_t smuggle_chunks[] = {0, 1, 2, 3, 5, 7, 13};
+
+/* Run one row plus SMUGGLE_TAIL under every read size; all must agree. */
+static void
+smuggle_run(const struct smuggle_case *sc, struct drv_result *out)
+{
+    static struct drv_result other;
+    size_t tail = sizeof(SMUGGLE_TAIL) - 1;
+    char *in = malloc(sc->len + tail);
+    ck_assert(in != NULL);
+    memcpy(in, sc->in, sc->len);
+    memcpy(in + sc->len, SMUGGLE_TAIL, tail);
+    for (size_t k = 0; k < SF_ARRAY_LEN(smuggle_chunks); k++) {
+        struct drv_result *r = k == 0 ? out : &other;
+        drv_run(in, sc->len + tail, smuggle_chunks[k], &limits[L_DEF], r);
+        ck_assert_msg(r->bad == NULL, "%s, read size %zu: %s", sc->name, smuggle_chunks[k], r->bad);
+        ck_assert_msg(r->status == out->status && r->n == out->n && r->eof == out->eof &&
+                          r->closed == out->closed,
+                      "%s: read size %zu: status %d after %u requests, whole: %d after %u",
+                      sc->name, smuggle_chunks[k], r->status, r->n, out->status, out->n);
+    }
+    free(in);
+}
+
+START_TEST(test_smuggle_bad)
+{
+    const struct smuggle_case *sc = &smuggle_bad[_i];
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(r != NULL);
+    smuggle_run(sc, r);
+    /* the answer, an error (so the connection closes), and the smuggled
+     * tail never parsed as a request */
+    ck_assert_msg(r->status == sc->status, "%s: status %d, want %d", sc->name, r->status,
+                  sc->status);
+    ck_assert_msg(!r->eof && !r->closed, "%s: the parse did not end in an error", sc->name);
+    ck_assert_msg(r->n == sc->ok, "%s: %u requests before the error, want %u", sc->name, r->n,
+                  sc->ok);
+    for (unsigned i = 0; i < r->n; i++)
+        ck_assert_msg(strcmp(r->req[i].target.s, "/a.txt") == 0, "%s: request %u for %s", sc->name,
+                      i, r->req[i].target.s);
+    free(r);
+}
+END_TEST
+
+START_TEST(test_smuggle_good)
+{
+    const struct smuggle_case *sc = &smuggle_good[_i];
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(r != NULL);
+    smuggle_run(sc, r);
+    ck_assert_msg(r->status == 0 && r->eof, "%s: status %d (closed %d), want it accepted", sc->name,
+                  r->status, r->closed);
+    ck_assert_msg(r->n == sc->ok + 1, "%s: %u requests, want %u and the tail", sc->name, r->n,
+                  sc->ok);
+    for (unsigned i = 0; i < sc->ok; i++)
+        ck_assert_msg(strcmp(r->req[i].path.s, "/a.txt") == 0, "%s: request %u for %s", sc->name, i,
+                      r->req[i].path.s);
+    ck_assert_str_eq(r->req[sc->ok].target.s, "/next.txt");
+    ck_assert(r->req[sc->ok].keep_alive);
+    free(r);
+}
+END_TEST
+
+/* Every byte value in a field name and in a field value: only tchar in a
+ * name (':' ends it), only HTAB / SP / VCHAR / obs-text in a value. */
+START_TEST(test_field_bytes)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    unsigned char c = (unsigned char)_i;
+    char in[64], what[64];
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(r != NULL);
+
+    int n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: h\r\nXcY: v\r\n\r\n");
+    in[26] = (char)c; /* the c of XcY */
+    snprintf(what, sizeof(what), "byte 0x%02x in a name", c);
+    run_all(what, in, (size_t)n, L_DEF, r);
+    bool ok = (c && strchr(tchar, c)) || c == ':';
+    ck_assert_msg(ok ? r->n == 1 && r->status == 0 : r->status == 400, "%s: n %u status %d",
+                  what, r->n, r->status);
+
+    n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: h\r\nX: acb\r\n\r\n");
+    in[29] = (char)c; /* the c of acb */
+    snprintf(what, sizeof(what), "byte 0x%02x in a value", c);
+    run_all(what, in, (size_t)n, L_DEF, r);
+    ok = c == '\t' || (c >= 0x20 && c != 0x7f);
+    ck_assert_msg(ok ? r->n == 1 && r->status == 0 : r->status == 400, "%s: n %u status %d",
+                  what, r->n, r->status);
+    free(r);
+}
+END_TEST
+
+/* Framing field lines are counted without wrapping: 255 codings, then
+ * chunked, is a list naming other codings (501), not "no
+ * Transfer-Encoding" (which would read the body as the next request). */
+START_TEST(test_many_framing_lines)
+{
+    static const struct sf_limits lim = {16384, 512, 1000, 1000};
+    static const char line[] = "Transfer-Encoding: gzip\r\n";
+    static const char end[] = "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" SMUGGLE_TAIL;
+    size_t cap = 64 + 255 * (sizeof(line) - 1) + sizeof(end);
+    char *in = malloc(cap);
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(in != NULL && r != NULL);
+    size_t n = (size_t)snprintf(in, cap, "GET / HTTP/1.1\r\nHost: h\r\n");
+    for (int i = 0; i < 255; i++) {
+        memcpy(in + n, line, sizeof(line) - 1);
+        n += sizeof(line) - 1;
+    }
+    memcpy(in + n, end, sizeof(end) - 1);
+    n += sizeof(end) - 1;
+    for (size_t k = 0; k < SF_ARRAY_LEN(chunks); k++) {
+        drv_run(in, n, chunks[k], &lim, r);
+        ck_assert_msg(r->bad == NULL, "chunk %zu: %s", chunks[k], r->bad);
+        ck_assert_msg(r->status == 501 && r->n == 0, "chunk %zu: status %d after %u requests",
+                      chunks[k], r->status, r->n);
+    }
+    free(r);
+    free(in);
+}
+END_TEST
+
 /* ---- Spans of the request line and the target's parts. ---- */
 
 static const struct {
@@ -525,6 +654,12 @@ request_suite(void)
     tcase_add_loop_test(tc, test_headers, 0, (int)SF_ARRAY_LEN(headers));
     tcase_add_test(tc, test_hdr_accessor);
     suite_add_tcase(s, tc);
+    TCase *ts = tcase_create("smuggle");
+    tcase_add_loop_test(ts, test_smuggle_bad, 0, (int)SF_ARRAY_LEN(smuggle_bad));
+    tcase_add_loop_test(ts, test_smuggle_good, 0, (int)SF_ARRAY_LEN(smuggle_good));
+    tcase_add_loop_test(ts, test_field_bytes, 0, 256);
+    tcase_add_test(ts, test_many_framing_lines);
+    suite_add_tcase(s, ts);
     TCase *th = tcase_create("host");
     tcase_add_loop_test(th, test_host_valid, 0, (int)SF_ARRAY_LEN(hosts));
     tcase_add_test(th, test_host_nul);
