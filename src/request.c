@@ -390,6 +390,12 @@ feed_body(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *
         r->body_seen = r->syn.data;
         if (sc == SF_SCAN_BAD)
             return stop_with(p, status, stop, pos);
+        /* chunk extensions and trailers are not data, but a client must
+         * not stream them forever either: the whole chunked body may be
+         * max_body_size plus a head's worth of framing */
+        r->body_wire += stop - from;
+        if (r->body_wire > p->limits.max_body_size + p->limits.max_header_size)
+            return stop_with(p, 413, stop, pos);
         *pos = stop;
         if (sc == SF_SCAN_END) {
             r->nheaders += r->syn.fields;

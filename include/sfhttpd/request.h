@@ -108,6 +108,8 @@ struct sf_request {
     enum sf_body body;       /* set with head_done */
     uint64_t body_left;      /* SF_BODY_LENGTH: bytes still to come */
     uint64_t body_seen;      /* body (chunk data) bytes read and discarded */
+    uint64_t body_wire;      /* bytes of a chunked body as sent: data, sizes,
+                                extensions and trailers (bounded too) */
     int status;              /* 0, or the error status to answer with */
     /* parser scratch */
     int cur;                 /* header being read, or -1 */

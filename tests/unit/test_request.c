@@ -415,6 +415,44 @@ START_TEST(test_many_framing_lines)
 }
 END_TEST
 
+/* Chunk extensions count against the body limit: a client cannot
+ * stream framing bytes forever while sending no data. */
+START_TEST(test_chunk_ext_bounded)
+{
+    static const struct sf_limits lim = {4096, 512, 100, 1000};
+    static const char head[] = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+    size_t ext = 8000; /* > max_body_size + max_header_size */
+    size_t cap = sizeof(head) + ext + 64;
+    char *in = malloc(cap);
+    struct drv_result *r = malloc(sizeof(*r));
+    ck_assert(in != NULL && r != NULL);
+    size_t n = sizeof(head) - 1;
+    memcpy(in, head, n);
+    memcpy(in + n, "1;a=", 4);
+    n += 4;
+    memset(in + n, 'x', ext);
+    n += ext;
+    n += (size_t)snprintf(in + n, cap - n, "\r\nx\r\n0\r\n\r\n");
+    for (size_t k = 0; k < SF_ARRAY_LEN(chunks); k++) {
+        drv_run(in, n, chunks[k], &lim, r);
+        ck_assert_msg(r->bad == NULL, "chunk %zu: %s", chunks[k], r->bad);
+        ck_assert_msg(r->status == 413 && r->n == 0, "chunk %zu: status %d after %u requests",
+                      chunks[k], r->status, r->n);
+    }
+    /* the same extension within the bound is fine */
+    n = sizeof(head) - 1 + 4 + 1000;
+    n += (size_t)snprintf(in + n, cap - n, "\r\nx\r\n0\r\n\r\n");
+    for (size_t k = 0; k < SF_ARRAY_LEN(chunks); k++) {
+        drv_run(in, n, chunks[k], &lim, r);
+        ck_assert_msg(r->bad == NULL, "chunk %zu: %s", chunks[k], r->bad);
+        ck_assert_msg(r->status == 0 && r->n == 1, "chunk %zu: status %d after %u requests",
+                      chunks[k], r->status, r->n);
+    }
+    free(r);
+    free(in);
+}
+END_TEST
+
 /* ---- Spans of the request line and the target's parts. ---- */
 
 static const struct {
@@ -659,6 +697,7 @@ request_suite(void)
     tcase_add_loop_test(ts, test_smuggle_good, 0, (int)SF_ARRAY_LEN(smuggle_good));
     tcase_add_loop_test(ts, test_field_bytes, 0, 256);
     tcase_add_test(ts, test_many_framing_lines);
+    tcase_add_test(ts, test_chunk_ext_bounded);
     suite_add_tcase(s, ts);
     TCase *th = tcase_create("host");
     tcase_add_loop_test(th, test_host_valid, 0, (int)SF_ARRAY_LEN(hosts));
