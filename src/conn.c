@@ -174,8 +174,8 @@ sf_conn_close(struct sf_conn *c)
     if (c->ev_what)
         event_del(&c->ev);
     close(c->fd);
-    sf_fcache_detach(srv->fc, &c->cur);
-    sf_fcache_detach(srv->fc, &c->tail);
+    sf_fcache_detach(&c->cur);
+    sf_fcache_detach(&c->tail);
     sf_response_free(&c->resp);
     free(c->buf);
     TAILQ_REMOVE(&srv->conns, c, link);
@@ -320,19 +320,51 @@ handle(struct sf_conn *c)
         /* from here until its bytes are acknowledged, a lease break on
          * this file must cut this connection */
         c->cur.sending = true;
-        sf_fcache_attach(srv->fc, c->resp.file, &c->cur);
+        sf_fcache_attach(c->resp.file, &c->cur);
     }
     c->state = SF_CONN_WRITE;
 }
 
-/* A lease break: the file being sent is about to change. Reset the
- * connection so that its queued bytes are dropped, not delivered. */
+/*
+ * Reset the socket at once but keep its fd (the close waits for the
+ * connection's own callback): SO_LINGER 0 makes the close a reset, and a
+ * connect to AF_UNSPEC disconnects a TCP socket now (Linux's
+ * tcp_disconnect: a RST, and the send queue purged). A Unix socket
+ * refuses the disconnect; its bytes already sit in the peer's receive
+ * queue, where no close could recall them either.
+ */
+static void
+reset_now(struct sf_conn *c)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    struct sockaddr sa = {.sa_family = AF_UNSPEC};
+    connect(c->fd, &sa, sizeof(sa));
+}
+
+/* Make the connection's own callback run soon, from the event loop. */
+static void
+wake(struct sf_conn *c)
+{
+    if (!c->ev_what) {
+        event_assign(&c->ev, c->srv->base, c->fd, EV_READ | EV_PERSIST, on_event, c);
+        c->ev_what = EV_READ;
+    }
+    event_active(&c->ev, c->ev_what, 0);
+}
+
+/*
+ * A lease break: the file being sent is about to change, and its lease
+ * goes as soon as the cut returns. Reset the connection now, so that its
+ * queued bytes are dropped, not delivered, and mark it for closing; it
+ * is freed when its own callback unwinds. This runs inside the cache's
+ * pass over the file's users: it detaches nothing, only marks both of
+ * its users as done, so that neither is cut again.
+ */
 static void
 on_file_abort(void *arg)
 {
     struct sf_conn *c = arg;
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     if (c->state == SF_CONN_WRITE) {
         sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
                    c->peer, (int)c->parser.r.target.len, c->buf + c->parser.r.target.off,
@@ -340,7 +372,11 @@ on_file_abort(void *arg)
                    (unsigned long long)c->resp.content_length);
         access_log(c, false);
     }
-    sf_conn_close(c);
+    reset_now(c);
+    c->cur.sending = c->tail.sending = false;
+    c->cur.sock = c->tail.sock = -1;
+    c->state = SF_CONN_CLOSE;
+    wake(c);
 }
 
 /* Take the client's address from a PROXY header; v2 LOCAL (a health
@@ -536,10 +572,10 @@ step_done(struct sf_conn *c)
     bool ka = c->parser.r.keep_alive && !c->draining && !c->srv->stopping;
     if (c->cur.file) {
         /* sent, but maybe not yet acknowledged: keep watching it */
-        sf_fcache_detach(c->srv->fc, &c->tail);
+        sf_fcache_detach(&c->tail);
         c->tail.sending = false;
-        sf_fcache_attach(c->srv->fc, c->cur.file, &c->tail);
-        sf_fcache_detach(c->srv->fc, &c->cur);
+        sf_fcache_attach(c->cur.file, &c->tail);
+        sf_fcache_detach(&c->cur);
     }
     sf_response_reset(&c->resp);
     if (!ka) {

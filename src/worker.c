@@ -196,7 +196,7 @@ on_fc_inotify(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    sf_fcache_on_inotify(((struct sf_server *)arg)->fc);
+    sf_fcache_sync(((struct sf_server *)arg)->fc);
 }
 
 static void
@@ -294,7 +294,7 @@ take_listeners(struct sf_server *srv, struct sf_listen_set *set, int slot)
 }
 
 /* libevent handles these now: let them through (the lease signals stay
- * blocked: fcache reads them from a signalfd). Under a master, SIGINT
+ * blocked: lbreak reads them from a signalfd). Under a master, SIGINT
  * (a terminal's Ctrl-C reaches the whole group) and SIGHUP are the
  * master's. */
 static void
