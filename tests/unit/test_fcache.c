@@ -17,7 +17,6 @@
 #include "sfhttpd/lease.h"
 #include "sfhttpd/log.h"
 
-#include <arpa/inet.h>
 #include <check.h>
 
 #include "unit_util.h"
@@ -26,15 +25,12 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <linux/sockios.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
