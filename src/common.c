@@ -1,6 +1,6 @@
 /*
  * common.c - the growable buffer used for generated bodies (listings,
- * error pages) and its escaping helpers.
+ * error pages) and its escaping helpers; the tables' string hash.
  */
 #include "sfhttpd/common.h"
 
@@ -122,4 +122,12 @@ sf_buf_free(struct sf_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+uint32_t
+sf_hash_str(uint32_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
 }

@@ -33,9 +33,8 @@
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
-#include "sfhttpd/static.h"
+#include "sfhttpd/server.h"
 #include "sfhttpd/vhost.h"
-#include "sfhttpd/worker.h"
 
 /* How long a closing connection reads and discards what the client still
  * sends, so that our last response is not destroyed by a reset. */
@@ -56,7 +55,10 @@ enum sf_conn_state {
 };
 
 struct sf_conn {
-    struct sf_server *srv;
+    struct sf_server *srv;    /* dispatch and bookkeeping only */
+    struct event_base *base;
+    const struct sf_config *cfg;
+    struct sf_log *log;
     int fd;
     struct event ev;
     short ev_what;            /* what ev is registered for, 0 = not yet */
@@ -83,7 +85,7 @@ struct sf_conn {
     struct sf_file_user cur, tail;
     char peer[INET6_ADDRSTRLEN];
     bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
-    TAILQ_ENTRY(sf_conn) link;
+    struct sf_server_conn sc; /* the worker's hold on it */
 };
 
 static void on_event(evutil_socket_t fd, short what, void *arg);
@@ -94,7 +96,7 @@ static uint64_t
 now_ms(struct sf_conn *c)
 {
     struct timeval tv;
-    event_base_gettimeofday_cached(c->srv->base, &tv);
+    event_base_gettimeofday_cached(c->base, &tv);
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
@@ -106,7 +108,7 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
     if (c->ev_what != what) {
         if (c->ev_what)
             event_del(&c->ev);
-        event_assign(&c->ev, c->srv->base, c->fd, what | EV_PERSIST, on_event, c);
+        event_assign(&c->ev, c->base, c->fd, what | EV_PERSIST, on_event, c);
         c->ev_what = what;
     }
     event_add(&c->ev, &tv);
@@ -127,6 +129,9 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
         return NULL;
     }
     c->srv = srv;
+    c->base = srv->base;
+    c->cfg = cfg;
+    c->log = &srv->log;
     c->fd = fd;
     c->proxy_protocol = proxy_protocol;
     c->buf = buf;
@@ -153,8 +158,8 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->cur = (struct sf_file_user){.sock = fd, .abort = on_file_abort, .arg = c};
     c->tail = c->cur;
-    TAILQ_INSERT_TAIL(&srv->conns, c, link);
-    srv->nconns++;
+    c->sc.c = c;
+    sf_server_conn_added(srv, &c->sc);
     c->state = proxy_protocol ? SF_CONN_PROXY : SF_CONN_READ;
     c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
     sf_conn_run(c);
@@ -170,18 +175,15 @@ sf_conn_close(struct sf_conn *c)
 {
     if (!c)
         return;
-    struct sf_server *srv = c->srv;
     if (c->ev_what)
         event_del(&c->ev);
     close(c->fd);
-    sf_fcache_detach(srv->fc, &c->cur);
-    sf_fcache_detach(srv->fc, &c->tail);
+    sf_fcache_detach(&c->cur);
+    sf_fcache_detach(&c->tail);
     sf_response_free(&c->resp);
     free(c->buf);
-    TAILQ_REMOVE(&srv->conns, c, link);
-    srv->nconns--;
+    sf_server_conn_gone(c->srv, &c->sc);
     free(c);
-    sf_worker_conn_gone(srv);
 }
 
 void
@@ -207,16 +209,6 @@ sf_conn_drain(struct sf_conn *c)
     wait_for(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 1);
 }
 
-void
-sf_conn_drain_all(struct sf_server *srv)
-{
-    struct sf_conn *c, *next;
-    for (c = TAILQ_FIRST(&srv->conns); c; c = next) {
-        next = TAILQ_NEXT(c, link);
-        sf_conn_drain(c);
-    }
-}
-
 /* Wall-clock milliseconds, uncached: durations of a request handled
  * within one loop iteration must not all read 0 (vDSO, no syscall). */
 static uint64_t
@@ -232,7 +224,7 @@ wall_ms(void)
 static void
 access_log(struct sf_conn *c, bool completed)
 {
-    struct sf_log *l = &c->srv->log;
+    struct sf_log *l = c->log;
     if (!sf_log_access_on(l, c->site))
         return;
     const struct sf_request *r = &c->parser.r;
@@ -266,13 +258,9 @@ access_log(struct sf_conn *c, bool completed)
 static void
 parse_error(struct sf_conn *c, int status)
 {
-    sf_worker_update_date(c->srv);
     c->parser.r.keep_alive = false;
-    bool http10 = c->parser.r.major == 1 && c->parser.r.minor == 0;
-    sf_response_error(&c->resp, status, c->srv->date, false, http10, false, NULL);
-    if (sf_log_enabled(&c->srv->log, SF_LOG_DEBUG))
-        sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: bad request: %d %s", c->peer, status,
-                   sf_response_reason(status));
+    struct sf_dispatch d = {.buf = c->buf, .p = &c->parser, .error = status, .peer = c->peer};
+    c->site = sf_server_dispatch(c->srv, &d, &c->resp);
     c->state = SF_CONN_WRITE;
 }
 
@@ -280,67 +268,71 @@ static void
 handle(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_HANDLE);
-    struct sf_server *srv = c->srv;
-    sf_worker_update_date(srv);
-    bool ka = c->parser.r.keep_alive && !c->draining && !srv->stopping;
+    bool ka = c->parser.r.keep_alive && !c->draining;
     c->parser.r.keep_alive = ka;
-    /* the site: by the Host header, or the authority of an absolute URL */
-    size_t hlen;
-    const char *host = sf_vhost_request_host(&c->parser, c->buf, &hlen);
-    c->site = sf_vhost_select(srv->cfg, host, hlen);
-    if (c->site < 0) {
-        /* strict_hosts: no site answers for this host */
-        sf_response_error(&c->resp, 421, srv->date, ka, c->parser.r.minor == 0,
-                          c->parser.r.method == HTTP_HEAD, NULL);
-        c->state = SF_CONN_WRITE;
-        return;
-    }
-    unsigned site = (unsigned)c->site;
-    struct sf_static_in in = {
-        .cfg = srv->cfg,
-        .site = &srv->cfg->sites[site],
-        .site_index = site,
-        .rootfd = srv->rootfd[site],
-        .fc = srv->fc,
-        .mime = srv->site_mime[site] ? srv->site_mime[site] : srv->mime,
-        .date = srv->date,
-        .now = srv->date_sec,
-        .rng = &srv->rng,
-        .buf = c->buf,
-        .p = &c->parser,
-        .keep_alive = ka,
-    };
-    sf_static_handle(&in, &c->resp);
-    if (c->resp.head_overflow) {
-        sf_log_msg(&srv->log, SF_LOG_ERROR, "response head too large for %.*s",
-                   (int)c->parser.r.target.len, c->buf + c->parser.r.target.off);
-        sf_response_error(&c->resp, 500, srv->date, ka, c->parser.r.minor == 0, false, NULL);
-    }
+    struct sf_dispatch d = {.buf = c->buf, .p = &c->parser, .keep_alive = ka, .peer = c->peer};
+    c->site = sf_server_dispatch(c->srv, &d, &c->resp);
     if (c->resp.file && !c->resp.no_body) {
         /* from here until its bytes are acknowledged, a lease break on
          * this file must cut this connection */
         c->cur.sending = true;
-        sf_fcache_attach(srv->fc, c->resp.file, &c->cur);
+        sf_fcache_attach(c->resp.file, &c->cur);
     }
     c->state = SF_CONN_WRITE;
 }
 
-/* A lease break: the file being sent is about to change. Reset the
- * connection so that its queued bytes are dropped, not delivered. */
+/*
+ * Reset the socket at once but keep its fd (the close waits for the
+ * connection's own callback): SO_LINGER 0 makes the close a reset, and a
+ * connect to AF_UNSPEC disconnects a TCP socket now (Linux's
+ * tcp_disconnect: a RST, and the send queue purged). A Unix socket
+ * refuses the disconnect; its bytes already sit in the peer's receive
+ * queue, where no close could recall them either.
+ */
+static void
+reset_now(struct sf_conn *c)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    struct sockaddr sa = {.sa_family = AF_UNSPEC};
+    connect(c->fd, &sa, sizeof(sa));
+}
+
+/* Make the connection's own callback run soon, from the event loop. */
+static void
+wake(struct sf_conn *c)
+{
+    if (!c->ev_what) {
+        event_assign(&c->ev, c->base, c->fd, EV_READ | EV_PERSIST, on_event, c);
+        c->ev_what = EV_READ;
+    }
+    event_active(&c->ev, c->ev_what, 0);
+}
+
+/*
+ * A lease break: the file being sent is about to change, and its lease
+ * goes as soon as the cut returns. Reset the connection now, so that its
+ * queued bytes are dropped, not delivered, and mark it for closing; it
+ * is freed when its own callback unwinds. This runs inside the cache's
+ * pass over the file's users: it detaches nothing, only marks both of
+ * its users as done, so that neither is cut again.
+ */
 static void
 on_file_abort(void *arg)
 {
     struct sf_conn *c = arg;
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     if (c->state == SF_CONN_WRITE) {
-        sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
+        sf_log_msg(c->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
                    c->peer, (int)c->parser.r.target.len, c->buf + c->parser.r.target.off,
                    (unsigned long long)c->resp.body_sent,
                    (unsigned long long)c->resp.content_length);
         access_log(c, false);
     }
-    sf_conn_close(c);
+    reset_now(c);
+    c->cur.sending = c->tail.sending = false;
+    c->cur.sock = c->tail.sock = -1;
+    c->state = SF_CONN_CLOSE;
+    wake(c);
 }
 
 /* Take the client's address from a PROXY header; v2 LOCAL (a health
@@ -351,8 +343,8 @@ proxy_peer(struct sf_conn *c, const struct sf_proxy_info *info)
     char peer[INET6_ADDRSTRLEN];
     if (info->family == AF_UNSPEC || !inet_ntop(info->family, &info->src, peer, sizeof(peer)))
         return;
-    if (sf_log_enabled(&c->srv->log, SF_LOG_DEBUG))
-        sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: PROXY v%u header: client %s", c->peer,
+    if (sf_log_enabled(c->log, SF_LOG_DEBUG))
+        sf_log_msg(c->log, SF_LOG_DEBUG, "%s: PROXY v%u header: client %s", c->peer,
                    info->version, peer);
     memcpy(c->peer, peer, sizeof(c->peer));
 }
@@ -382,9 +374,9 @@ read_more(struct sf_conn *c, const char *when)
         }
         if (n == 0) {
             if (when)
-                sf_log_msg(&c->srv->log, SF_LOG_DEBUG, "%s: client closed %s", c->peer, when);
+                sf_log_msg(c->log, SF_LOG_DEBUG, "%s: client closed %s", c->peer, when);
         } else {
-            sf_log_errno(&c->srv->log, SF_LOG_DEBUG, errno, "%s: read", c->peer);
+            sf_log_errno(c->log, SF_LOG_DEBUG, errno, "%s: read", c->peer);
         }
         c->state = SF_CONN_CLOSE;
         return n == 0 ? SF_IO_EOF : SF_IO_ERR;
@@ -417,12 +409,12 @@ step_proxy(struct sf_conn *c)
             if (c->wpos) {
                 c->in_request = true;
                 c->started_ms = wall_ms();
-                c->deadline_ms = now_ms(c) + c->srv->cfg->header_timeout_ms;
+                c->deadline_ms = now_ms(c) + c->cfg->header_timeout_ms;
             }
             return SF_IO_OK;
         }
         if (pr == SF_PROXY_BAD || c->wpos == c->cap) {
-            sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: bad PROXY protocol header: closing",
+            sf_log_msg(c->log, SF_LOG_INFO, "%s: bad PROXY protocol header: closing",
                        c->peer);
             /* a FIN rather than a reset, and what the client still sends
              * is read and dropped for a moment, as after a response */
@@ -444,7 +436,7 @@ static enum sf_io
 step_read(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_READ);
-    const struct sf_config *cfg = c->srv->cfg;
+    const struct sf_config *cfg = c->cfg;
     for (;;) {
         if (c->rpos < c->wpos || c->feed_pending) {
             size_t pos;
@@ -500,17 +492,17 @@ step_write(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_WRITE);
     int err = 0;
-    enum sf_io rc = sf_sender_send(&c->resp, c->fd, c->srv->cfg->send_chunk, &err);
+    enum sf_io rc = sf_sender_send(&c->resp, c->fd, c->cfg->send_chunk, &err);
     if (rc == SF_IO_OK) {
         c->state = SF_CONN_DONE;
         return SF_IO_OK;
     }
     if (rc == SF_IO_AGAIN) {
-        wait_for(c, EV_WRITE, c->srv->cfg->send_timeout_ms);
+        wait_for(c, EV_WRITE, c->cfg->send_timeout_ms);
         return SF_IO_AGAIN;
     }
     if (err == -ENODATA || err == -ESTALE) {
-        sf_log_msg(&c->srv->log, SF_LOG_WARN,
+        sf_log_msg(c->log, SF_LOG_WARN,
                    "%s: file %s while sending %.*s: response cut after %llu of %llu bytes",
                    c->peer, err == -ENODATA ? "shrank" : "changed", (int)c->parser.r.target.len,
                    c->buf + c->parser.r.target.off, (unsigned long long)c->resp.body_sent,
@@ -519,7 +511,7 @@ step_write(struct sf_conn *c)
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     } else {
-        sf_log_errno(&c->srv->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
+        sf_log_errno(c->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
                      (unsigned long long)c->resp.body_sent);
     }
     access_log(c, false);
@@ -533,13 +525,13 @@ step_done(struct sf_conn *c)
     assert(c->state == SF_CONN_DONE);
     access_log(c, true);
     c->served++;
-    bool ka = c->parser.r.keep_alive && !c->draining && !c->srv->stopping;
+    bool ka = c->parser.r.keep_alive && !c->draining;
     if (c->cur.file) {
         /* sent, but maybe not yet acknowledged: keep watching it */
-        sf_fcache_detach(c->srv->fc, &c->tail);
+        sf_fcache_detach(&c->tail);
         c->tail.sending = false;
-        sf_fcache_attach(c->srv->fc, c->cur.file, &c->tail);
-        sf_fcache_detach(c->srv->fc, &c->cur);
+        sf_fcache_attach(c->cur.file, &c->tail);
+        sf_fcache_detach(&c->cur);
     }
     sf_response_reset(&c->resp);
     if (!ka) {
@@ -563,13 +555,13 @@ step_done(struct sf_conn *c)
     c->site = -1;
     if (left) {
         c->started_ms = wall_ms();
-        c->deadline_ms = now + c->srv->cfg->header_timeout_ms;
+        c->deadline_ms = now + c->cfg->header_timeout_ms;
         return;
     }
     /* idle: wait for the next request under the keep-alive timeout rather
      * than trying a read that would almost always find nothing */
-    c->deadline_ms = now + c->srv->cfg->keepalive_timeout_ms;
-    wait_for(c, EV_READ, c->srv->cfg->keepalive_timeout_ms);
+    c->deadline_ms = now + c->cfg->keepalive_timeout_ms;
+    wait_for(c, EV_READ, c->cfg->keepalive_timeout_ms);
 }
 
 /* Read and drop what the client still sends, until EOF or a bound. */
@@ -629,16 +621,16 @@ on_event(evutil_socket_t fd, short what, void *arg)
         switch (c->state) {
         case SF_CONN_READ:
             if (c->in_request)
-                sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: request header timeout", c->peer);
+                sf_log_msg(c->log, SF_LOG_INFO, "%s: request header timeout", c->peer);
             c->state = SF_CONN_CLOSE;
             break;
         case SF_CONN_PROXY:
-            sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: no PROXY protocol header within %u ms",
-                       c->peer, c->srv->cfg->header_timeout_ms);
+            sf_log_msg(c->log, SF_LOG_INFO, "%s: no PROXY protocol header within %u ms",
+                       c->peer, c->cfg->header_timeout_ms);
             c->state = SF_CONN_CLOSE;
             break;
         case SF_CONN_WRITE:
-            sf_log_msg(&c->srv->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
+            sf_log_msg(c->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
                        (unsigned long long)c->resp.body_sent);
             access_log(c, false);
             c->state = SF_CONN_CLOSE;

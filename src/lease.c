@@ -1,6 +1,6 @@
 /*
  * lease.c - read leases and the signalfd that reports their breaks.
- * Thin wrappers: the policy (what to cut, when to release) is fcache's.
+ * Thin wrappers: the policy (what to cut, when to release) is lbreak's.
  */
 #include "sfhttpd/lease.h"
 

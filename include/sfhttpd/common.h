@@ -1,6 +1,7 @@
 /*
- * common.h - small types shared by every module: the I/O step result and
- * a growable byte buffer for generated bodies (listings, error pages).
+ * common.h - small types shared by every module: the I/O step result, a
+ * growable byte buffer for generated bodies (listings, error pages) and
+ * the string hash of the in-memory tables.
  */
 #ifndef SFHTTPD_COMMON_H
 #define SFHTTPD_COMMON_H
@@ -35,6 +36,12 @@ int sf_buf_html_escape(struct sf_buf *b, const char *s, size_t n);
  * bytes >= 0x80) becomes %XX with upper-case hex. */
 int sf_buf_url_escape(struct sf_buf *b, const char *s, size_t n);
 void sf_buf_free(struct sf_buf *b);
+
+/* FNV-1a over the bytes of s, continuing from h: start from
+ * SF_HASH_INIT (or SF_HASH_INIT mixed with a small key, such as a site
+ * number). For hash tables, not for anything an attacker must not steer. */
+#define SF_HASH_INIT 2166136261u
+uint32_t sf_hash_str(uint32_t h, const char *s);
 
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

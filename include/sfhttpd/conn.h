@@ -1,6 +1,6 @@
 /*
  * conn.h - one client connection and its state machine: read a request
- * head into a fixed buffer, hand it to the file handler, send the
+ * head into a fixed buffer, hand it to the server (server.h), send the
  * response, then keep-alive or close. sf_conn_new and sf_conn_close are
  * the only constructor and destructor.
  */
@@ -15,18 +15,21 @@ struct sf_conn;
 #include <stdbool.h>
 
 /* Take ownership of the accepted, non-blocking socket fd and start
- * serving it. proxy_protocol: the listener expects a PROXY header before
- * the first request. Returns NULL (and closes fd) when out of memory. */
+ * serving it with srv's loop, config and log, dispatching each request to
+ * srv (server.h); reported to srv's owner as added, and as gone when
+ * freed. proxy_protocol: the listener expects a PROXY header before the
+ * first request. Returns NULL (and closes fd) when out of memory, or when
+ * the connection already ended. */
 struct sf_conn *sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa,
                             socklen_t salen, bool proxy_protocol);
 
-/* Free the connection and close its socket. */
+/* Free the connection and close its socket. Only its owner and its own
+ * event callback call this, never code running inside its state machine
+ * (which sets the state to close instead). */
 void sf_conn_close(struct sf_conn *c);
 
 /* Graceful stop: close the connection now when idle between requests,
  * else let the current response finish and close after it. */
 void sf_conn_drain(struct sf_conn *c);
-/* sf_conn_drain for every connection of srv. */
-void sf_conn_drain_all(struct sf_server *srv);
 
 #endif

@@ -4,13 +4,14 @@
  * small files, an in-memory snapshot. Every connection sending a file
  * shares its entry (reference-counted) and its one read lease.
  *
- * Freshness: the directories of cached files are watched with inotify,
- * and an entry leaves the cache as soon as its name is created, deleted,
- * moved, written or touched; where no watch can be had the entry is
- * revalidated by stat on every hit. A lease break (another process opens
- * the file for writing or truncates it) cuts every response still sending
- * from the file, or whose socket still holds unacknowledged bytes of it,
- * releases the lease at once so the writer proceeds, and drops the entry.
+ * Freshness: the directories of cached files are watched with inotify
+ * (fwatch.h), and an entry leaves the cache as soon as its name is
+ * created, deleted, moved, written or touched; where no watch can be had
+ * the entry is revalidated by stat on every hit. A lease break (another
+ * process opens the file for writing or truncates it) cuts every response
+ * still sending from the file, or whose socket still holds unacknowledged
+ * bytes of it, releases the lease at once so the writer proceeds
+ * (lbreak.h), and drops the entry.
  */
 #ifndef SFHTTPD_FCACHE_H
 #define SFHTTPD_FCACHE_H
@@ -21,28 +22,11 @@
 #include <sys/stat.h>
 
 #include "sfhttpd/config.h"
+#include "sfhttpd/lbreak.h"
 #include "sfhttpd/resolve.h"
 
 struct sf_log;
 struct sf_fcache;
-struct sf_file;
-
-/* Called when a lease break must cut a response (see sf_file_user). */
-typedef void (*sf_file_abort_fn)(void *arg);
-
-/*
- * A response's hold on a file: while attached it keeps the entry (and its
- * fd) alive and tells the cache whom to cut on a lease break: a user that
- * is sending, or whose socket (sock) still has unacknowledged bytes.
- */
-struct sf_file_user {
-    struct sf_file *file;
-    struct sf_file_user *prev, *next;
-    bool sending;
-    int sock;
-    sf_file_abort_fn abort;
-    void *arg;
-};
 
 /* Read-only for users. */
 struct sf_file {
@@ -74,18 +58,19 @@ struct sf_fcache *sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *l
  * users) must have been put first. NULL-safe. */
 void sf_fcache_free(struct sf_fcache *fc);
 
-/* The inotify and signalfd descriptors the worker watches for EV_READ,
- * and their handlers. */
+/* The inotify and signalfd descriptors the worker watches for EV_READ
+ * (-1 when there is none), and their handlers. */
 int sf_fcache_inotify_fd(const struct sf_fcache *fc);
 int sf_fcache_signal_fd(const struct sf_fcache *fc);
-void sf_fcache_on_inotify(struct sf_fcache *fc);
 
 /* Apply every change the kernel has reported so far (one non-blocking
- * read of the inotify queue). Called before serving each request: a
- * change finished before the request arrived is then always seen, even
- * when the event loop has not turned to the inotify fd yet (event
- * priorities alone were measured not to be enough). */
+ * read of the inotify queue): on EV_READ of the inotify fd, and before
+ * serving each request: a change finished before the request arrived is
+ * then always seen, even when the event loop has not turned to the
+ * inotify fd yet (event priorities alone were measured not to be
+ * enough). */
 void sf_fcache_sync(struct sf_fcache *fc);
+/* Act on the lease breaks reported so far (lbreak.h). */
 void sf_fcache_on_signal(struct sf_fcache *fc);
 
 /*
@@ -111,12 +96,13 @@ void sf_fcache_set_type(struct sf_file *f, const char *ctype);
 void sf_fcache_set_variants(struct sf_file *f, unsigned mask);
 
 /*
- * Attach u to f (taking a reference): u->sending, u->sock, u->abort and
- * u->arg must be set. Detach drops it (and the reference); NULL-safe on
- * a detached user (u->file == NULL).
+ * Attach u to f (taking a reference), so that a lease break on f cuts it
+ * (lbreak.h): u->sending, u->sock, u->abort and u->arg must be set.
+ * Detach drops it (and the reference); NULL-safe on a detached user
+ * (u->file == NULL). A cut user stays attached until detached.
  */
-void sf_fcache_attach(struct sf_fcache *fc, struct sf_file *f, struct sf_file_user *u);
-void sf_fcache_detach(struct sf_fcache *fc, struct sf_file_user *u);
+void sf_fcache_attach(struct sf_file *f, struct sf_file_user *u);
+void sf_fcache_detach(struct sf_file_user *u);
 
 /*
  * For SF_GUARD_STAT entries: true when f's file still has the size,

@@ -29,7 +29,10 @@
  *  - also cut: a response the server has wholly queued in its socket but
  *    the client has not yet acknowledged (Connection: close and
  *    keep-alive), a range response, a precompressed variant, and a
- *    response whose file is merely touched (an open for writing).
+ *    response whose file is merely touched (an open for writing);
+ *  - one break cuts fifty downloads of its file, each once: one "lease
+ *    broken" line reporting fifty, one "cut" line each, and every
+ *    connection is freed (the server's sockets go back to its listener).
  * The writer's blocking time is measured and printed (asserted only to be
  * far below the kernel's 45 s lease-break-time); t_writer_block_times
  * prints its median and maximum over TRIALS trials.
@@ -481,6 +484,35 @@ count_fds(pid_t pid, const char *target, bool under)
             continue;
         link[k] = '\0';
         if (under ? strncmp(link, target, tl) == 0 && link[tl] == '/' : strcmp(link, target) == 0)
+            n++;
+    }
+    closedir(dir);
+    return n;
+}
+
+/* Sockets the process pid has open (its listeners and connections). */
+static int
+count_sockets(pid_t pid)
+{
+    char dpath[64], lpath[PATH_MAX], link[PATH_MAX];
+    struct dirent *de;
+    DIR *dir;
+    int n = 0;
+
+    snprintf(dpath, sizeof(dpath), "/proc/%d/fd", (int)pid);
+    dir = opendir(dpath);
+    ck_assert_msg(dir != NULL, "opendir %s: %s", dpath, strerror(errno));
+    while ((de = readdir(dir)) != NULL) {
+        ssize_t k;
+
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(lpath, sizeof(lpath), "%s/%s", dpath, de->d_name);
+        k = readlink(lpath, link, sizeof(link) - 1);
+        if (k <= 0)
+            continue;
+        link[k] = '\0';
+        if (strncmp(link, "socket:", 7) == 0)
             n++;
     }
     closedir(dir);
@@ -1503,6 +1535,83 @@ START_TEST(t_touch_cuts)
 }
 END_TEST
 
+/*
+ * (j) Fifty downloads of one file, one break. Each is mid-transfer when
+ * the file is truncated: every one is cut, with only original bytes and,
+ * after the writer's call returned, at most its own receive buffer. The
+ * server cuts them in one pass (one "lease broken" line reporting 50, one
+ * "cut after" line per download), frees each connection (its sockets go
+ * back to the listener alone), serves the new content at once, and
+ * counts 50 responses cut when it stops.
+ */
+START_TEST(t_fifty_downloads_one_break)
+{
+    enum { N = 50 };
+    char dir[PATH_MAX], root[PATH_MAX], p[PATH_MAX], line[1024];
+    const char *what = "(j) fifty downloads";
+    struct it_server srv;
+    struct dl *d[N];
+    uint64_t before[N];
+    int socks0, socks;
+    int64_t deadline;
+    double ms;
+
+    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_join(p, sizeof(p), root, "many.bin");
+    it_write_pattern(p, TRIAL_SIZE, 14);
+    start_quick(&srv, root);
+    it_server_expect(&srv, "lease broken");
+    socks0 = count_sockets(srv.pid);
+
+    for (int i = 0; i < N; i++)
+        d[i] = dl_start(srv.port, "/many.bin", TRIAL_SIZE, 14);
+    for (int i = 0; i < N; i++) {
+        dl_read(d[i], 256 * KIB, false);
+        ck_assert_msg(d[i]->end == DL_OPEN, "%s: download %d ended early (%s)", what, i,
+                      dl_end_name[d[i]->end]);
+    }
+    ck_assert_int_eq(count_sockets(srv.pid), socks0 + N);
+    it_sleep_ms(50);
+    for (int i = 0; i < N; i++)
+        before[i] = d[i]->got;
+    ms = timed_truncate(p, TRUNC_OPEN);
+    for (int i = 0; i < N; i++)
+        dl_drain(d[i]);
+    note("%s: writer blocked %.3f ms; the first got %llu of %lld bytes, ended by %s", what, ms,
+         (unsigned long long)d[0]->got, (long long)d[0]->cl, dl_end_name[d[0]->end]);
+    for (int i = 0; i < N; i++) {
+        char name[64];
+
+        snprintf(name, sizeof(name), "%s, download %d", what, i);
+        assert_cut(d[i], name);
+        assert_all_original(d[i], name);
+        assert_after_within_rcvbuf(d[i], before[i], name);
+        dl_free(d[i]);
+    }
+    assert_writer_fast(ms, what);
+    assert_one_break(&srv, "many.bin", N);
+    ck_assert_uint_eq(log_wait(&srv, "cut after", "/many.bin", N, NULL, 0), N);
+    ck_assert_uint_eq(log_count(&srv, "cut after", "/many.bin", NULL, 0), N);
+
+    /* every connection freed: only the listener's sockets are left */
+    deadline = it_now_ms() + 5000;
+    while ((socks = count_sockets(srv.pid)) != socks0 && it_now_ms() < deadline)
+        it_sleep_ms(10);
+    ck_assert_msg(socks == socks0, "%s: the server has %d sockets, %d before the downloads", what,
+                  socks, socks0);
+
+    it_write_pattern(p, TRIAL_SIZE, 15);
+    get_pattern(srv.port, "/many.bin", TRIAL_SIZE, 15, NULL, 0);
+
+    it_server_term(&srv);
+    ck_assert_msg(log_wait(&srv, "file cache:", NULL, 1, line, sizeof(line)) == 1,
+                  "%s: no file-cache line at the stop", what);
+    ck_assert_msg(strstr(line, " 1 lease breaks, 50 responses cut") != NULL,
+                  "%s: the stop line does not count 50 cuts: %s", what, line);
+    it_server_stop(&srv);
+}
+END_TEST
+
 static Suite *
 lease_suite(void)
 {
@@ -1525,6 +1634,7 @@ lease_suite(void)
     tcase_add_loop_test(tc, t_cached_path_swapped, 0, 3);
     tcase_add_test(tc, t_thousand_cached_one_break);
     tcase_add_test(tc, t_touch_cuts);
+    tcase_add_test(tc, t_fifty_downloads_one_break);
     tcase_add_test(tc, t_writer_block_times);
     suite_add_tcase(s, tc);
     return s;

@@ -3,8 +3,10 @@
  * mkdtemp directory: reference counts and fd lifetime, LRU eviction,
  * invalidation by inotify (rename over, write in place, unlink, sidecar,
  * parent rename), directories and other non-files, small-file snapshots,
- * guards, lease breaks cutting users (forked writers blocked in
- * open(O_WRONLY)), stale break signals and the SIGIO overflow path.
+ * guards, and what the cache does on a lease break (forked writers
+ * blocked in open(O_WRONLY)) and on a stale break signal. Whom a break
+ * cuts is lbreak's (test_lbreak.c); the watch tree is fwatch's
+ * (test_fwatch.c).
  *
  * The error log goes to a file outside the docroot so tests can assert
  * on its lines. Every wait is bounded; only children forked here are
@@ -15,7 +17,6 @@
 #include "sfhttpd/lease.h"
 #include "sfhttpd/log.h"
 
-#include <arpa/inet.h>
 #include <check.h>
 
 #include "unit_util.h"
@@ -24,15 +25,12 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <linux/sockios.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -223,7 +221,7 @@ static void
 pump_inotify(void)
 {
     ck_assert_msg(readable(sf_fcache_inotify_fd(fc), WAIT_MS), "no inotify event");
-    sf_fcache_on_inotify(fc);
+    sf_fcache_sync(fc);
 }
 
 static bool
@@ -307,12 +305,10 @@ START_TEST(test_refcount_hit)
 END_TEST
 
 
-/* An abort callback: counts its calls and (unless told not to) detaches
- * its user, as closing the connection would. */
+/* An abort callback: counts its calls. Like a connection's, it detaches
+ * nothing (lbreak.h): the owner detaches later. */
 struct rec {
-    struct sf_file_user *u;
     int calls;
-    bool keep; /* do not detach */
 };
 
 static void
@@ -320,8 +316,6 @@ on_abort(void *arg)
 {
     struct rec *r = arg;
     r->calls++;
-    if (!r->keep)
-        sf_fcache_detach(fc, r->u);
 }
 
 /* How a reference outlives the entry's place in the cache. */
@@ -351,12 +345,11 @@ START_TEST(test_dropped_while_held)
     struct sf_file *f = get_ok("d/a.txt");
     struct rec r = {0};
     struct sf_file_user u = {.sending = true, .sock = -1, .abort = on_abort, .arg = &r};
-    r.u = &u;
     if (c->hold == HOLD_REF) {
         sf_fcache_ref(f);
         sf_fcache_put(fc, f);
     } else if (c->hold == HOLD_USER) {
-        sf_fcache_attach(fc, f, &u);
+        sf_fcache_attach(f, &u);
         ck_assert_ptr_eq(u.file, f);
         sf_fcache_put(fc, f);
     }
@@ -393,12 +386,12 @@ START_TEST(test_dropped_while_held)
     ck_assert_int_eq(r.calls, 0);
 
     if (c->hold == HOLD_USER)
-        sf_fcache_detach(fc, &u);
+        sf_fcache_detach(&u);
     else
         sf_fcache_put(fc, f);
     ck_assert(!fd_open(fd));
     ck_assert_ptr_null(u.file);
-    sf_fcache_detach(fc, &u); /* NULL-safe once detached */
+    sf_fcache_detach(&u); /* NULL-safe once detached */
 }
 END_TEST
 
@@ -623,7 +616,7 @@ START_TEST(test_moved_dir_rewatched)
     rel_path(b, sizeof(b), "d/e/f.txt");
     ck_assert_int_eq(rename(a, b), 0);
     if (readable(sf_fcache_inotify_fd(fc), 1000))
-        sf_fcache_on_inotify(fc);
+        sf_fcache_sync(fc);
     g = get_ok("d/e/f.txt");
     ck_assert_msg(fd_has(g->fd, "three"), "stale entry served after the directory was replaced");
     sf_fcache_put(fc, g);
@@ -872,96 +865,50 @@ END_TEST
 
 /* ------------------------------------------------------ lease breaks */
 
-enum sockkind { SK_NONE, SK_UNIX_UNREAD, SK_UNIX_READ, SK_TCP_READ };
-
-struct cut_case {
+/* What the cache does on a break, whomever lbreak cuts: the entry leaves
+ * at once, the lease goes (the writer proceeds), the break is counted and
+ * logged, a cut user stays attached (holding the old fd) until its owner
+ * detaches it, and the next request opens the file anew. */
+struct break_case {
     const char *name;
     bool sending;
-    enum sockkind sk;
     bool snapshot;
-    bool cut;
+    unsigned cut;
 };
 
-static const struct cut_case cut_cases[] = {
-    {"sending", true, SK_NONE, false, true},
-    {"sending, socket drained", true, SK_UNIX_READ, false, true},
-    {"idle, no socket", false, SK_NONE, false, false},
-    {"idle, bytes unread in a unix socket", false, SK_UNIX_UNREAD, false, true},
-    {"idle, unix socket drained", false, SK_UNIX_READ, false, false},
-    {"idle, tcp socket acknowledged", false, SK_TCP_READ, false, false},
-    {"sending from a snapshot", true, SK_NONE, true, false},
+static const struct break_case break_cases[] = {
+    {"a user sending", true, false, 1},
+    {"an idle user, no socket", false, false, 0},
+    {"a user sending from a snapshot", true, true, 0},
 };
 
-/* A connected loopback TCP pair: sv[0] the server's end. */
-static void
-tcp_pair(int sv[2])
+START_TEST(test_break_table)
 {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(l, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-    ck_assert_int_eq(listen(l, 1), 0);
-    ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
-    sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(sv[1], 0);
-    ck_assert_int_eq(connect(sv[1], (struct sockaddr *)&a, sizeof(a)), 0);
-    sv[0] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-    ck_assert_int_ge(sv[0], 0);
-    close(l);
-}
-
-static int
-outq(int s)
-{
-    int q = -1;
-    ck_assert_int_eq(ioctl(s, SIOCOUTQ, &q), 0);
-    return q;
-}
-
-START_TEST(test_cut_table)
-{
-    const struct cut_case *c = &cut_cases[_i];
+    const struct break_case *c = &break_cases[_i];
     fc = new_cache(16, c->snapshot ? 4096 : 0, SF_GUARD_LEASE);
     put_file("big.bin", "0123456789");
-
-    int sv[2] = {-1, -1};
-    char buf[16];
-    if (c->sk == SK_UNIX_UNREAD || c->sk == SK_UNIX_READ)
-        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    else if (c->sk == SK_TCP_READ)
-        tcp_pair(sv);
-    if (sv[0] >= 0) {
-        ck_assert_int_eq(write(sv[0], "0123", 4), 4);
-        if (c->sk != SK_UNIX_UNREAD)
-            ck_assert_int_eq(read(sv[1], buf, sizeof(buf)), 4);
-        long long end = now_ms() + WAIT_MS; /* wait for the ACK */
-        while (c->sk == SK_TCP_READ && outq(sv[0]) != 0 && now_ms() < end)
-            usleep(1000);
-        ck_assert_int_eq(outq(sv[0]) != 0, c->sk == SK_UNIX_UNREAD);
-    }
 
     /* the test keeps a reference so it can look at the fd afterwards */
     struct sf_file *f = get_ok("big.bin");
     ck_assert_int_eq(fcntl(f->fd, F_GETLEASE), F_RDLCK);
     ck_assert_int_eq(f->mem != NULL, c->snapshot);
     struct rec r = {0};
-    struct sf_file_user u = {.sending = c->sending, .sock = sv[0], .abort = on_abort, .arg = &r};
-    r.u = &u;
-    sf_fcache_attach(fc, f, &u);
+    struct sf_file_user u = {.sending = c->sending, .sock = -1, .abort = on_abort, .arg = &r};
+    sf_fcache_attach(f, &u);
 
     pid_t pid = spawn_writer("big.bin", NULL);
     ck_assert_msg(readable(sf_fcache_signal_fd(fc), WAIT_MS), "no lease-break signal");
     ck_assert_int_eq(wait_child(pid, 50, false), -1); /* the writer waits for us */
     sf_fcache_on_signal(fc);
 
-    ck_assert_msg(r.calls == (c->cut ? 1 : 0), "%s: abort called %d times", c->name, r.calls);
-    ck_assert_ptr_eq(u.file, c->cut ? NULL : f);
+    ck_assert_msg(r.calls == (int)c->cut, "%s: abort called %d times", c->name, r.calls);
+    ck_assert_ptr_eq(u.file, f); /* still attached: its owner detaches */
+    ck_assert_int_eq(u.sending, c->sending && !c->cut);
     ck_assert_int_eq(fcntl(f->fd, F_GETLEASE), F_UNLCK);
     ck_assert_int_eq(wait_child(pid, WAIT_MS, true), 0); /* released at once */
     struct sf_fcache_stats s = stats();
     ck_assert_int_eq(s.lease_breaks, 1);
-    ck_assert_int_eq(s.responses_cut, c->cut ? 1 : 0);
+    ck_assert_int_eq(s.responses_cut, c->cut);
     ck_assert_int_eq(s.entries, 0);
     ck_assert(log_has(c->cut ? "[warn]" : "[info]"));
     ck_assert(log_has(c->cut ? "lease broken: big.bin is being changed: 1 response(s) cut"
@@ -970,7 +917,7 @@ START_TEST(test_cut_table)
     /* nothing more to read: a second call changes nothing */
     sf_fcache_on_signal(fc);
     ck_assert_int_eq(stats().lease_breaks, 1);
-    ck_assert_int_eq(r.calls, c->cut ? 1 : 0);
+    ck_assert_int_eq(r.calls, (int)c->cut);
 
     /* the next request opens the file anew, with a new lease */
     struct sf_file *g = get_ok("big.bin");
@@ -980,33 +927,30 @@ START_TEST(test_cut_table)
     sf_fcache_put(fc, g);
 
     int fd = f->fd;
-    sf_fcache_detach(fc, &u);
     sf_fcache_put(fc, f);
+    ck_assert(fd_open(fd)); /* the user's reference */
+    sf_fcache_detach(&u);
     ck_assert(!fd_open(fd));
-    if (sv[0] >= 0) {
-        close(sv[0]);
-        close(sv[1]);
-    }
 }
 END_TEST
 
-/* Several users: each one that must go is aborted exactly once, even
- * one whose abort does not detach it. */
-START_TEST(test_cut_many)
+/* Several users of one file, as several connections downloading it: one
+ * break cuts every one that sends, each once; all stay attached, and the
+ * fd closes with the last detach. */
+START_TEST(test_break_many_users)
 {
+    enum { N = 50 };
     fc = new_cache(16, 0, SF_GUARD_LEASE);
     put_file("m.bin", "many users");
     struct sf_file *f = get_ok("m.bin");
-    struct rec r[4] = {{0}, {0}, {.keep = true}, {0}};
-    struct sf_file_user u[4] = {
-        {.sending = true, .sock = -1, .abort = on_abort, .arg = &r[0]},
-        {.sending = true, .sock = -1, .abort = on_abort, .arg = &r[1]},
-        {.sending = true, .sock = -1, .abort = on_abort, .arg = &r[2]},
-        {.sending = false, .sock = -1, .abort = on_abort, .arg = &r[3]},
-    };
-    for (int i = 0; i < 4; i++) {
-        r[i].u = &u[i];
-        sf_fcache_attach(fc, f, &u[i]);
+    int fd = f->fd;
+    static struct rec r[N];
+    static struct sf_file_user u[N];
+    for (int i = 0; i < N; i++) {
+        r[i].calls = 0;
+        u[i] = (struct sf_file_user){.sending = i % 5 != 4, .sock = -1, .abort = on_abort,
+                                     .arg = &r[i]};
+        sf_fcache_attach(f, &u[i]);
     }
     sf_fcache_put(fc, f);
 
@@ -1014,51 +958,18 @@ START_TEST(test_cut_many)
     ck_assert(readable(sf_fcache_signal_fd(fc), WAIT_MS));
     sf_fcache_on_signal(fc);
     ck_assert_int_eq(wait_child(pid, WAIT_MS, true), 0);
-    ck_assert_int_eq(r[0].calls, 1);
-    ck_assert_int_eq(r[1].calls, 1);
-    ck_assert_int_eq(r[2].calls, 1);
-    ck_assert_int_eq(r[3].calls, 0);
-    ck_assert_int_eq(stats().responses_cut, 3);
-    ck_assert_int_eq(stats().lease_breaks, 1);
-    ck_assert_ptr_null(u[0].file);
-    ck_assert_ptr_null(u[1].file);
-    ck_assert_ptr_eq(u[2].file, f);
-    ck_assert_ptr_eq(u[3].file, f);
-    int fd = f->fd;
-    sf_fcache_detach(fc, &u[2]);
-    ck_assert(fd_open(fd));
-    sf_fcache_detach(fc, &u[3]);
-    ck_assert(!fd_open(fd));
-}
-END_TEST
-
-/* A break on an fd above the first size of the fd table. */
-START_TEST(test_cut_high_fd)
-{
-    fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("h.bin", "high");
-    int pad[600], npad = 0;
-    while (npad < 600) {
-        pad[npad] = dup(rootfd);
-        ck_assert_int_ge(pad[npad], 0);
-        if (pad[npad++] >= 520)
-            break;
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(r[i].calls == (i % 5 != 4), "user %d: abort called %d times", i, r[i].calls);
+        ck_assert_ptr_eq(u[i].file, f);
     }
-    struct sf_file *f = get_ok("h.bin");
-    ck_assert_int_gt(f->fd, 512);
-    struct rec r = {0};
-    struct sf_file_user u = {.sending = true, .sock = -1, .abort = on_abort, .arg = &r};
-    r.u = &u;
-    sf_fcache_attach(fc, f, &u);
-    sf_fcache_put(fc, f);
-    pid_t pid = spawn_writer("h.bin", NULL);
-    ck_assert(readable(sf_fcache_signal_fd(fc), WAIT_MS));
-    sf_fcache_on_signal(fc);
-    ck_assert_int_eq(wait_child(pid, WAIT_MS, true), 0);
-    ck_assert_int_eq(r.calls, 1);
+    ck_assert_int_eq(stats().responses_cut, N - N / 5);
     ck_assert_int_eq(stats().lease_breaks, 1);
-    for (int i = 0; i < npad; i++)
-        close(pad[i]);
+    ck_assert(log_has("lease broken: m.bin is being changed: 40 response(s) cut"));
+    for (int i = 0; i < N; i++) {
+        ck_assert(fd_open(fd));
+        sf_fcache_detach(&u[i]);
+    }
+    ck_assert(!fd_open(fd));
 }
 END_TEST
 
@@ -1126,57 +1037,6 @@ START_TEST(test_stale_no_lease)
 }
 END_TEST
 
-/* SIGIO (the realtime queue overflowed): every lease is checked. */
-START_TEST(test_overflow)
-{
-    bool consume_rt = _i;
-    fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("o.bin", "overflow");
-    put_file("p.bin", "untouched");
-    struct sf_file *f = get_ok("o.bin");
-    struct sf_file *p = get_ok("p.bin");
-    struct rec r = {0};
-    struct sf_file_user u = {.sending = true, .sock = -1, .abort = on_abort, .arg = &r};
-    r.u = &u;
-    sf_fcache_attach(fc, f, &u);
-    sf_fcache_put(fc, f);
-
-    ck_assert_int_eq(raise(SIGIO), 0); /* blocked: pending */
-    pid_t pid = spawn_writer("o.bin", NULL);
-    /* wait until the break's own signal is pending too */
-    sigset_t pend;
-    long long end = now_ms() + WAIT_MS;
-    do {
-        ck_assert_int_eq(sigpending(&pend), 0);
-        if (sigismember(&pend, sf_lease_signal()))
-            break;
-        usleep(1000);
-    } while (now_ms() < end);
-    ck_assert(sigismember(&pend, sf_lease_signal()));
-    ck_assert(sigismember(&pend, SIGIO));
-    if (consume_rt) {
-        /* as if the queue had overflowed: only SIGIO is left */
-        sigset_t rt;
-        sigemptyset(&rt);
-        sigaddset(&rt, sf_lease_signal());
-        siginfo_t si;
-        struct timespec zero = {0, 0};
-        ck_assert_int_eq(sigtimedwait(&rt, &si, &zero), sf_lease_signal());
-        ck_assert_int_eq(si.si_fd, f->fd);
-    }
-    sf_fcache_on_signal(fc);
-    ck_assert_int_eq(r.calls, 1);
-    ck_assert_ptr_null(u.file);
-    ck_assert_int_eq(wait_child(pid, WAIT_MS, true), 0);
-    ck_assert_int_eq(stats().lease_breaks, 1);
-    ck_assert_int_eq(stats().responses_cut, 1);
-    /* the other lease is untouched */
-    ck_assert_int_eq(fcntl(p->fd, F_GETLEASE), F_RDLCK);
-    ck_assert_int_eq(stats().entries, 1);
-    sf_fcache_put(fc, p);
-}
-END_TEST
-
 /* ------------------------------------------------------------- free */
 
 START_TEST(test_free_closes_all)
@@ -1237,12 +1097,10 @@ fcache_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_unchecked_fixture(tc, setup_base, teardown_base);
     tcase_add_checked_fixture(tc, setup_tree, teardown_tree);
-    tcase_add_loop_test(tc, test_cut_table, 0, (int)SF_ARRAY_LEN(cut_cases));
-    tcase_add_test(tc, test_cut_many);
-    tcase_add_test(tc, test_cut_high_fd);
+    tcase_add_loop_test(tc, test_break_table, 0, (int)SF_ARRAY_LEN(break_cases));
+    tcase_add_test(tc, test_break_many_users);
     tcase_add_test(tc, test_stale_signal_reused_fd);
     tcase_add_test(tc, test_stale_no_lease);
-    tcase_add_loop_test(tc, test_overflow, 0, 2);
     suite_add_tcase(s, tc);
 
     return s;

@@ -1,0 +1,93 @@
+/*
+ * lbreak.h - acting on lease breaks: which leased fd stands for which
+ * file, who is sending from each file, and the cut.
+ *
+ * When another process opens a leased file for writing or truncates it
+ * (lease.h has the kernel side), every user still sending from the file,
+ * or whose socket still holds unacknowledged bytes of it, is cut: its
+ * abort callback runs, once. Then the lease is released, so the writer
+ * proceeds at once, and the file's owner is told. The decision is "bytes
+ * still to send", never fstat: the writer has not acted yet when the
+ * signal arrives, and bytes queued by sendfile still reference the page
+ * cache.
+ */
+#ifndef SFHTTPD_LBREAK_H
+#define SFHTTPD_LBREAK_H
+
+#include <stdbool.h>
+
+struct sf_file;
+struct sf_lbreak;
+
+/*
+ * A cut: stop the response at once (reset its socket, so that what is
+ * queued is dropped, not delivered: the lease is released right after)
+ * and mark it for closing. It runs inside the break handler's one pass
+ * over the file's users, so it must not detach or free any user, its own
+ * included: the owner detaches it later, from its own event. It may mark
+ * other users of its own as cut (sending = false, sock = -1).
+ */
+typedef void (*sf_file_abort_fn)(void *arg);
+
+/*
+ * A response's hold on a file (attached with sf_fcache_attach): whom to
+ * cut on a lease break. A user is cut when sending, or when its socket
+ * sock still has unacknowledged bytes; once cut it reads sending = false
+ * and sock = -1 and is never cut again.
+ */
+struct sf_file_user {
+    struct sf_file *file;             /* while attached (fcache.h) */
+    struct sf_file_user *prev, *next;
+    bool sending;
+    int sock;
+    sf_file_abort_fn abort;
+    void *arg;
+};
+
+/* A file as the break handler sees it; embedded in its owner's record,
+ * zeroed, then fd = -1. Read-only for the owner. */
+struct sf_lbreak_file {
+    int fd;                           /* the leased fd, or -1: no lease */
+    bool snapshot;                    /* the owner set it: users send a copy
+                                         read under the lease, a break cuts
+                                         nobody */
+    struct sf_file_user *users;
+};
+
+/* Told after a break: lf's users were cut (cut of them) and its lease
+ * released. The owner may now drop the file, lf included. */
+typedef void (*sf_lbreak_fn)(void *arg, struct sf_lbreak_file *lf, unsigned cut);
+
+/* A break handler with its own signalfd (sf_lease_open_signalfd), telling
+ * broken(arg, ...). NULL with *err = -errno when the signalfd cannot be
+ * had (or out of memory). */
+struct sf_lbreak *sf_lbreak_new(sf_lbreak_fn broken, void *arg, int *err);
+/* Close the signalfd. Every lease must have been released first.
+ * NULL-safe. */
+void sf_lbreak_free(struct sf_lbreak *lb);
+
+/* The signalfd to poll for EV_READ. */
+int sf_lbreak_fd(const struct sf_lbreak *lb);
+
+/* Take a read lease on fd (sf_lease_take) for lf and watch it for
+ * breaks. Returns 0, or -errno (lf unchanged): sf_lease_take's errors,
+ * or -ENOMEM. */
+int sf_lbreak_take(struct sf_lbreak *lb, struct sf_lbreak_file *lf, int fd);
+/* Release lf's lease (the writer proceeds) and stop watching it; lf->fd
+ * becomes -1. A no-op when lf holds no lease. */
+void sf_lbreak_release(struct sf_lbreak *lb, struct sf_lbreak_file *lf);
+
+/* Add u to lf's users / take it out. The owner keeps u->file. */
+void sf_lbreak_attach(struct sf_lbreak_file *lf, struct sf_file_user *u);
+void sf_lbreak_detach(struct sf_lbreak_file *lf, struct sf_file_user *u);
+
+/*
+ * Read the pending break notifications and act on each that is real (a
+ * signal can name an fd that was closed and reused: only a lease we hold
+ * that is breaking counts; SIGIO means the queue overflowed, and every
+ * lease is checked): cut, release, tell the owner. One pass over the
+ * users of each file.
+ */
+void sf_lbreak_on_signal(struct sf_lbreak *lb);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * server.h - what one worker serves requests with, and request dispatch.
+ * struct sf_server holds the worker's serving state (config, event loop,
+ * logs, site root fds, MIME tables, the open-file cache, the date cache,
+ * the PRNG); it is the only mutable state of a worker besides its
+ * connections, listeners and signals (worker.c). Connections (conn.h)
+ * need from it only the loop, the config and the log, plus two calls:
+ * sf_server_dispatch for each request, and the added / gone reports that
+ * let the worker keep its connections.
+ */
+#ifndef SFHTTPD_SERVER_H
+#define SFHTTPD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "sfhttpd/config.h"
+#include "sfhttpd/httpdate.h"
+#include "sfhttpd/log.h"
+
+struct event;
+struct event_base;
+struct sf_conn;
+struct sf_fcache;
+struct sf_mime;
+struct sf_parser;
+struct sf_response;
+
+/* A connection as its owner keeps it: conn embeds one, fills c, and hands
+ * it over with sf_server_conn_added; only the owner uses link. */
+struct sf_server_conn {
+    struct sf_conn *c;
+    TAILQ_ENTRY(sf_server_conn) link;
+};
+
+/* The owner's bookkeeping: told of every connection started and freed. */
+typedef void (*sf_server_conn_fn)(void *owner, struct sf_server_conn *sc);
+
+struct sf_server {
+    /* set by the owner before sf_server_open */
+    const struct sf_config *cfg;
+    struct event_base *base;
+    struct sf_log log;        /* open */
+    sf_server_conn_fn conn_added, conn_gone;
+    void *owner;
+    /* opened by sf_server_open */
+    int rootfd[SF_CONFIG_MAX_SITES];
+    struct sf_mime *mime;
+    struct sf_mime *site_mime[SF_CONFIG_MAX_SITES]; /* a site's own table
+                                 when it has mime_types, else NULL: mime */
+    struct sf_fcache *fc;
+    struct event *fc_inotify, *fc_signal;
+    char date[SF_HTTPDATE_LEN + 1];
+    time_t date_sec;
+    uint64_t rng;
+};
+
+/*
+ * Open what serving needs: every site's root (O_PATH), the MIME tables,
+ * the open-file cache and its two events on srv->base (at priority 0,
+ * before connections). The fields marked above must be set; the rest
+ * zeroed. Returns 0, or -1 with the reason logged; either way
+ * sf_server_close (called only after sf_server_open) undoes it.
+ */
+int sf_server_open(struct sf_server *srv);
+/* Log the file cache's counters and close what sf_server_open opened.
+ * Every connection must be closed first. Leaves cfg, base and log. */
+void sf_server_close(struct sf_server *srv);
+
+/* What conn hands over for one request. */
+struct sf_dispatch {
+    const char *buf;           /* the bytes the parser's spans index */
+    const struct sf_parser *p;
+    int error;                 /* 0: p holds a request whose head parsed;
+                                  else the status for one that did not */
+    bool keep_alive;           /* the connection may stay open after it */
+    const char *peer;          /* the client, for the log */
+};
+
+/*
+ * Build the whole response to one request into out (reset): pick the
+ * site by Host (or an absolute URL's authority), 421 when none answers
+ * (strict_hosts), else the file handler with that site's root, MIME
+ * table and the cache; a head too large becomes a 500. For d->error, the
+ * error page for that status (never keep-alive). Returns the index of
+ * the answering site in cfg->sites, or -1. Never fails.
+ */
+int sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d,
+                       struct sf_response *out);
+
+/* Report a connection started / freed to the owner (conn.c calls these,
+ * once each per connection). */
+void sf_server_conn_added(struct sf_server *srv, struct sf_server_conn *sc);
+void sf_server_conn_gone(struct sf_server *srv, struct sf_server_conn *sc);
+
+#endif

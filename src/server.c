@@ -1,0 +1,225 @@
+/*
+ * server.c - a worker's serving state and request dispatch (see
+ * server.h): opening the site roots, the MIME tables and the open-file
+ * cache, and turning one parsed request into a response plan by picking
+ * its site and handing it to the file handler.
+ */
+#include "sfhttpd/server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "sfhttpd/fcache.h"
+#include "sfhttpd/mime.h"
+#include "sfhttpd/request.h"
+#include "sfhttpd/response.h"
+#include "sfhttpd/static.h"
+#include "sfhttpd/vhost.h"
+
+/* Refresh srv->date when the second changed. */
+static void
+update_date(struct sf_server *srv)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(srv->base, &tv);
+    if (tv.tv_sec != srv->date_sec) {
+        srv->date_sec = tv.tv_sec;
+        sf_httpdate_format(tv.tv_sec, srv->date);
+    }
+}
+
+static void
+on_fc_inotify(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sf_fcache_sync(((struct sf_server *)arg)->fc);
+}
+
+static void
+on_fc_signal(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sf_fcache_on_signal(((struct sf_server *)arg)->fc);
+}
+
+/* fd's event at priority 0 (file-change news before connections), or
+ * none for fd -1. */
+static int
+watch_fd(struct sf_server *srv, struct event **ev, int fd, event_callback_fn fn)
+{
+    if (fd < 0)
+        return 0;
+    *ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, fn, srv);
+    return *ev && event_priority_set(*ev, 0) == 0 && event_add(*ev, NULL) == 0 ? 0 : -1;
+}
+
+/* The open-file cache, its inotify fd and its lease-break signalfd. */
+static int
+start_cache(struct sf_server *srv)
+{
+    const struct sf_config *cfg = srv->cfg;
+    struct sf_fcache_opts o = {
+        .max_entries = cfg->open_file_cache_max,
+        .small_file_size = cfg->small_file_size,
+        .guard = cfg->file_guard,
+    };
+    srv->fc = sf_fcache_new(&o, &srv->log);
+    if (!srv->fc) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
+        return -1;
+    }
+    if (watch_fd(srv, &srv->fc_inotify, sf_fcache_inotify_fd(srv->fc), on_fc_inotify) != 0 ||
+        watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0)
+        return -1;
+    return 0;
+}
+
+/* A MIME table of its own for each site with mime_types overrides. */
+static int
+start_site_mime(struct sf_server *srv)
+{
+    const struct sf_config *cfg = srv->cfg;
+    for (size_t i = 0; i < cfg->nsites; i++) {
+        const struct sf_site *site = &cfg->sites[i];
+        if (site->nmime_types == 0)
+            continue;
+        srv->site_mime[i] = sf_mime_new(NULL);
+        if (!srv->site_mime[i]) {
+            sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory loading MIME types");
+            return -1;
+        }
+        for (size_t j = 0; j < site->nmime_types; j++) {
+            int rc = sf_mime_add(srv->site_mime[i], site->mime_types[j].ext,
+                                 site->mime_types[j].type);
+            if (rc) {
+                sf_log_errno(&srv->log, SF_LOG_ERROR, rc, "[%s]: mime_types %s %s", site->name,
+                             site->mime_types[j].ext, site->mime_types[j].type);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int
+sf_server_open(struct sf_server *srv)
+{
+    const struct sf_config *cfg = srv->cfg;
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
+        srv->rootfd[i] = -1;
+    if (getrandom(&srv->rng, sizeof(srv->rng), 0) != sizeof(srv->rng))
+        srv->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    update_date(srv);
+    for (size_t i = 0; i < cfg->nsites; i++) {
+        srv->rootfd[i] = open(cfg->sites[i].root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (srv->rootfd[i] < 0) {
+            sf_log_errno(&srv->log, SF_LOG_ERROR, errno, "root %s", cfg->sites[i].root);
+            return -1;
+        }
+    }
+    srv->mime = sf_mime_new(NULL);
+    if (!srv->mime) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory loading MIME types");
+        return -1;
+    }
+    if (start_site_mime(srv) != 0)
+        return -1;
+    return start_cache(srv);
+}
+
+void
+sf_server_close(struct sf_server *srv)
+{
+    if (srv->fc) {
+        struct sf_fcache_stats st;
+        sf_fcache_stats(srv->fc, &st);
+        sf_log_msg(&srv->log, SF_LOG_INFO,
+                   "file cache: %llu hits, %llu misses, %llu invalidations, %llu evictions, "
+                   "%llu lease breaks, %llu responses cut, %llu files guarded by stat",
+                   (unsigned long long)st.hits, (unsigned long long)st.misses,
+                   (unsigned long long)st.invalidations, (unsigned long long)st.evictions,
+                   (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
+                   (unsigned long long)st.stat_fallbacks);
+    }
+    if (srv->fc_inotify)
+        event_free(srv->fc_inotify);
+    if (srv->fc_signal)
+        event_free(srv->fc_signal);
+    srv->fc_inotify = srv->fc_signal = NULL;
+    sf_fcache_free(srv->fc);
+    srv->fc = NULL;
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++) {
+        if (srv->rootfd[i] >= 0)
+            close(srv->rootfd[i]);
+        srv->rootfd[i] = -1;
+    }
+    sf_mime_free(srv->mime);
+    srv->mime = NULL;
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++) {
+        sf_mime_free(srv->site_mime[i]);
+        srv->site_mime[i] = NULL;
+    }
+}
+
+int
+sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf_response *out)
+{
+    const struct sf_request *r = &d->p->r;
+    update_date(srv);
+    if (d->error) {
+        bool http10 = r->major == 1 && r->minor == 0;
+        sf_response_error(out, d->error, srv->date, false, http10, false, NULL);
+        if (sf_log_enabled(&srv->log, SF_LOG_DEBUG))
+            sf_log_msg(&srv->log, SF_LOG_DEBUG, "%s: bad request: %d %s", d->peer, d->error,
+                       sf_response_reason(d->error));
+        return -1;
+    }
+    /* the site: by the Host header, or the authority of an absolute URL */
+    size_t hlen;
+    const char *host = sf_vhost_request_host(d->p, d->buf, &hlen);
+    int site = sf_vhost_select(srv->cfg, host, hlen);
+    if (site < 0) {
+        /* strict_hosts: no site answers for this host */
+        sf_response_error(out, 421, srv->date, d->keep_alive, r->minor == 0,
+                          r->method == HTTP_HEAD, NULL);
+        return -1;
+    }
+    struct sf_static_in in = {
+        .cfg = srv->cfg,
+        .site = &srv->cfg->sites[site],
+        .site_index = (unsigned)site,
+        .rootfd = srv->rootfd[site],
+        .fc = srv->fc,
+        .mime = srv->site_mime[site] ? srv->site_mime[site] : srv->mime,
+        .date = srv->date,
+        .now = srv->date_sec,
+        .rng = &srv->rng,
+        .buf = d->buf,
+        .p = d->p,
+        .keep_alive = d->keep_alive,
+    };
+    sf_static_handle(&in, out);
+    if (out->head_overflow) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "response head too large for %.*s",
+                   (int)r->target.len, d->buf + r->target.off);
+        sf_response_error(out, 500, srv->date, d->keep_alive, r->minor == 0, false, NULL);
+    }
+    return site;
+}
+
+void
+sf_server_conn_added(struct sf_server *srv, struct sf_server_conn *sc)
+{
+    srv->conn_added(srv->owner, sc);
+}
+
+void
+sf_server_conn_gone(struct sf_server *srv, struct sf_server_conn *sc)
+{
+    srv->conn_gone(srv->owner, sc);
+}
