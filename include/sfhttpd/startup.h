@@ -42,6 +42,17 @@
 #include "sfhttpd/privs.h"
 
 /*
+ * First thing at start: close every descriptor inherited above stderr
+ * (close_range; /proc/self/fd where the kernel has none), except the
+ * sockets systemd passes for this process (LISTEN_PID, LISTEN_FDS from
+ * fd 3 on, left for sf_listen_inherit), so that neither the master nor a
+ * worker holds a file of whoever started it. Opens /dev/null on 0, 1 or
+ * 2 when one is closed. Every descriptor sfhttpd opens afterwards is
+ * close-on-exec.
+ */
+void sf_startup_close_fds(void);
+
+/*
  * Run every check above for cfg (validated) and decide ids (privs.h).
  * Each problem goes to errs as one line. Returns the number of problems
  * (0: a start can go ahead with ids).
