@@ -20,6 +20,18 @@
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
+/* O_NOFOLLOW: a link planted at a log's path (by whoever can write its
+ * folder, perhaps the workers' user) must not make root write elsewhere. */
+#define LOG_OPEN_FLAGS (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)
+
+/* The reason a log could not be opened, in words: ELOOP from O_NOFOLLOW
+ * means a symbolic link, not a loop. */
+static const char *
+open_error(int rc)
+{
+    return rc == -ELOOP ? "is a symbolic link (logs are never opened through one)" : strerror(-rc);
+}
+
 static int
 open_append(const char *path, int *fd, bool *owned, int std_fd)
 {
@@ -28,7 +40,7 @@ open_append(const char *path, int *fd, bool *owned, int std_fd)
         *owned = false;
         return 0;
     }
-    int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int f = open(path, LOG_OPEN_FLAGS, 0644);
     if (f < 0)
         return -errno;
     *fd = f;
@@ -97,7 +109,7 @@ open_access(struct sf_log *l, const char *path)
         return -1;
     int rc = sink_for(l, path);
     if (rc < 0)
-        fprintf(stderr, "sfhttpd: access_log %s: %s\n", path, strerror(-rc));
+        fprintf(stderr, "sfhttpd: access_log %s: %s\n", path, open_error(rc));
     return rc;
 }
 
@@ -115,7 +127,7 @@ sf_log_open(struct sf_log *l, const struct sf_config *cfg)
     const char *err = cfg->error_log ? cfg->error_log : "-";
     int rc = open_append(err, &l->err_fd, &l->err_owned, 2);
     if (rc) {
-        fprintf(stderr, "sfhttpd: error_log %s: %s\n", err, strerror(-rc));
+        fprintf(stderr, "sfhttpd: error_log %s: %s\n", err, open_error(rc));
         return rc;
     }
     if (l->err_owned && !(l->err_path = strdup(err))) {
@@ -219,11 +231,11 @@ sf_log_close(struct sf_log *l)
 static int
 reopen_one(struct sf_log *l, const char *what, const char *path, int *fd)
 {
-    int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int f = open(path, LOG_OPEN_FLAGS, 0644);
     if (f < 0) {
         int rc = -errno;
-        sf_log_errno(l, SF_LOG_ERROR, rc, "reopening %s %s (still writing the old file)", what,
-                     path);
+        sf_log_msg(l, SF_LOG_ERROR, "reopening %s %s (still writing the old file): %s", what, path,
+                   open_error(rc));
         return rc;
     }
     close(*fd);

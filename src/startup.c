@@ -83,6 +83,13 @@ check_writable(FILE *errs, const char *at, const char *key, const char *path, bo
         return 1;
     }
     me(who, sizeof(who));
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* opened with O_NOFOLLOW (log.h): name the file itself */
+        sf_config_problem(errs, at, key, path,
+                          "is a symbolic link (log and pid files are never opened through one: "
+                          "name the file itself)");
+        return 1;
+    }
     bool exists = stat(path, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) {
         sf_config_problem(errs, at, key, path, "is a folder, not a file");

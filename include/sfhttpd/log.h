@@ -10,6 +10,10 @@
  * workers never interleave (on a pipe, in pieces of at most PIPE_BUF
  * bytes, cut between lines). Buffers are flushed when full, by
  * sf_log_flush (the worker calls it every second) and at close.
+ *
+ * Log and pid files are opened with O_NOFOLLOW: a symbolic link planted
+ * at their path is refused (ELOOP, reported as "is a symbolic link"),
+ * so a process running as root never writes through one.
  */
 #ifndef SFHTTPD_LOG_H
 #define SFHTTPD_LOG_H
@@ -52,7 +56,8 @@ struct sf_log {
 
 /* Open the logs named by cfg ("-" for stdout/stderr, "off" for no access
  * log; a site without access_log uses the server's). Returns 0, or
- * -errno with the reason written to stderr (what was opened is closed). */
+ * -errno with the reason written to stderr (what was opened is closed):
+ * -ELOOP for a symbolic link at a log's path. */
 int sf_log_open(struct sf_log *l, const struct sf_config *cfg);
 /* Only the error log (no access log), quietly: to tell why a start
  * failed when sf_log_open could not open everything. 0 or -errno. */
@@ -62,8 +67,9 @@ void sf_log_close(struct sf_log *l);
 /* Write buffered access lines now (called every second and at exit). */
 void sf_log_flush(struct sf_log *l);
 /* Flush, then reopen every log file by its path (after logrotate moved
- * it). A file that cannot be opened keeps its old descriptor, and the
- * reason is logged. Returns 0 or the first -errno. */
+ * it), never through a symbolic link. A file that cannot be opened keeps
+ * its old descriptor, and the reason is logged. Returns 0 or the first
+ * -errno. */
 int sf_log_reopen(struct sf_log *l);
 
 /* While starting (on = true), errors and warnings also go to stderr as

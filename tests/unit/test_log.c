@@ -4,12 +4,13 @@
  * invalid UTF-8) and their escaped forms, long fields cut within their
  * budgets, and random bytes that must always give one valid line (a
  * small strict JSON checker lives here). Then the destinations: the
- * server's log, per-site logs, a shared file opened once, "off", and
- * reopening after a rename.
+ * server's log, per-site logs, a shared file opened once, "off",
+ * symbolic links refused, and reopening after a rename.
  */
 #include "sfhttpd/log.h"
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -608,6 +609,50 @@ START_TEST(buffer_full_writes_whole_lines)
 }
 END_TEST
 
+/* A symbolic link planted at a log's path is refused, for the access log,
+ * the error log and a reopen; its target is never written. */
+START_TEST(symlinks_refused)
+{
+    struct sf_config cfg;
+    struct stat st;
+    char *target = path_in("target"), *link_path = path_in("link.log");
+    ck_assert_int_eq(symlink(target, link_path), 0);
+    for (int k = 0; k < 2; k++) {
+        sf_config_defaults(&cfg);
+        char **slot = k == 0 ? &cfg.access_log : &cfg.error_log;
+        free(*slot);
+        *slot = strdup(link_path);
+        struct sf_log l;
+        ck_assert_int_eq(sf_log_open(&l, &cfg), -ELOOP);
+        sf_log_close(&l);
+        ck_assert_int_ne(stat(target, &st), 0); /* not created through the link */
+        sf_config_free(&cfg);
+    }
+    /* a reopen (after logrotate) that finds a link keeps the old file */
+    sf_config_defaults(&cfg);
+    free(cfg.access_log);
+    cfg.access_log = path_in("real.log");
+    free(cfg.error_log);
+    cfg.error_log = path_in("error.log");
+    struct sf_log l;
+    ck_assert_int_eq(sf_log_open(&l, &cfg), 0);
+    char *real = path_in("real.log"), *moved = path_in("real.log.1");
+    ck_assert_int_eq(rename(real, moved), 0);
+    ck_assert_int_eq(symlink(target, real), 0);
+    ck_assert_int_eq(sf_log_reopen(&l), -ELOOP);
+    log_one(&l, -1, "still-old");
+    sf_log_close(&l);
+    ck_assert_int_ne(stat(target, &st), 0);
+    ck_assert_int_eq(count_lines(slurp("real.log.1"), "still-old"), 1);
+    ck_assert_int_eq(count_lines(slurp("error.log"), "is a symbolic link"), 1);
+    free(real);
+    free(moved);
+    free(target);
+    free(link_path);
+    sf_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(open_failure)
 {
     struct sf_config cfg;
@@ -655,6 +700,7 @@ log_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, sinks);
     tcase_add_test(tc, buffer_full_writes_whole_lines);
+    tcase_add_test(tc, symlinks_refused);
     tcase_add_test(tc, open_failure);
     tcase_add_test(tc, zeroed_log_is_safe);
     suite_add_tcase(s, tc);
