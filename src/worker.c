@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -121,13 +122,23 @@ on_resume_accept(evutil_socket_t fd, short what, void *arg)
         set_accepting(srv, true);
 }
 
+/* The tick runs just after each second boundary of the wall clock, so
+ * that the access lines of a second leave every worker together (log.h).
+ * Re-armed from the wall clock each time: libevent's timers run on a
+ * coarse monotonic clock, and a tick that fires a little early finds the
+ * second not over yet and comes back just after it. */
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct sf_server *srv = arg;
+    struct timespec now;
     (void)fd;
     (void)what;
-    sf_log_flush(&srv->log);
+    clock_gettime(CLOCK_REALTIME, &now);
+    sf_log_tick(&srv->log, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+    long us = 1000000L - now.tv_nsec / 1000 + 1000; /* 1 ms past it */
+    struct timeval tv = {us / 1000000L, (suseconds_t)(us % 1000000L)};
+    evtimer_add(srv->tick, &tv);
 }
 
 static void
@@ -357,15 +368,14 @@ start(struct sf_server *srv, const struct sf_worker_opts *o)
     if (take_listeners(srv, o->lis, o->slot) != 0)
         return -1;
     srv->accepting = true;
-    srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
+    srv->tick = evtimer_new(srv->base, on_tick, srv);
     srv->stop_timer = evtimer_new(srv->base, on_stop_timeout, srv);
     srv->resume_accept = evtimer_new(srv->base, on_resume_accept, srv);
     if (!srv->tick || !srv->stop_timer || !srv->resume_accept || start_signals(srv) != 0) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating events");
         return -1;
     }
-    struct timeval sec = {1, 0};
-    event_add(srv->tick, &sec);
+    on_tick(-1, 0, srv);
     return 0;
 }
 
