@@ -118,6 +118,48 @@ validate_names(const struct sf_config *cfg, size_t i, FILE *errs, int *nerr)
     }
 }
 
+/* Where site i's access lines go, in which format ("off": nowhere). */
+static const char *
+site_log(const struct sf_config *cfg, size_t i, enum sf_log_format *fmt)
+{
+    const struct sf_site *site = &cfg->sites[i];
+    *fmt = site->access_log_format_set ? site->access_log_format : cfg->access_log_format;
+    return site->access_log ? site->access_log : cfg->access_log;
+}
+
+/* One access log, one format: site i must not write its destination in
+ * another format than the server (whose lines with no site go to its
+ * access_log) or an earlier site. */
+static void
+validate_log_format(const struct sf_config *cfg, size_t i, FILE *errs, int *nerr)
+{
+    const struct sf_site *site = &cfg->sites[i];
+    enum sf_log_format fmt, other;
+    const char *path = site_log(cfg, i, &fmt);
+    if (!path || !cfg->access_log || strcmp(path, "off") == 0)
+        return;
+    const char *by = NULL;
+    if (strcmp(path, cfg->access_log) == 0 && fmt != cfg->access_log_format) {
+        other = cfg->access_log_format;
+        by = "[server]";
+    }
+    for (size_t j = 0; !by && j < i; j++) {
+        const char *p = site_log(cfg, j, &other);
+        if (strcmp(p, path) == 0 && other != fmt)
+            by = cfg->sites[j].name ? cfg->sites[j].name : "site";
+    }
+    if (!by)
+        return;
+    (*nerr)++;
+    sf_config_problem(errs, site->at, NULL, NULL,
+                      "[%s]: access_log_format %s, but its access log %s is written in %s by "
+                      "%s%s%s: one file takes one format (give the site its own access_log)",
+                      site->name ? site->name : "site", config_log_format_names[fmt],
+                      strcmp(path, "-") == 0 ? "- (standard output)" : path,
+                      config_log_format_names[other], by[0] == '[' ? "" : "[", by,
+                      by[0] == '[' ? "" : "]");
+}
+
 static unsigned long long
 number_of(const struct sf_config *cfg, const struct key *k)
 {
@@ -188,6 +230,7 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
                 verr(errs, &nerr, "[%s]: a second default site", name);
         }
         validate_names(cfg, i, errs, &nerr);
+        validate_log_format(cfg, i, errs, &nerr);
     }
     return nerr;
 }
@@ -277,7 +320,9 @@ sf_config_dump(const struct sf_config *cfg, FILE *out)
         case K_BOOL: fprintf(out, "%s = %s\n", k->name, *(const bool *)p ? "on" : "off"); break;
         case K_LOG_FORMAT:
             fprintf(out, "%s = %s\n", k->name,
-                    cfg->access_log_format == SF_LOG_FORMAT_JSON ? "json" : "combined");
+                    (unsigned)cfg->access_log_format < SF_ARRAY_LEN(config_log_format_names)
+                        ? config_log_format_names[cfg->access_log_format]
+                        : "combined");
             break;
         }
     }
@@ -325,5 +370,9 @@ sf_config_dump(const struct sf_config *cfg, FILE *out)
             fprintf(out, "mime_types = %s %s\n", site->mime_types[j].ext, site->mime_types[j].type);
         if (site->access_log)
             fprintf(out, "access_log = %s\n", site->access_log);
+        if (site->access_log_format_set &&
+            (unsigned)site->access_log_format < SF_ARRAY_LEN(config_log_format_names))
+            fprintf(out, "access_log_format = %s\n",
+                    config_log_format_names[site->access_log_format]);
     }
 }

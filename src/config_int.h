@@ -67,6 +67,9 @@ extern const struct key config_server_keys[CONFIG_NSERVER_KEYS];
 extern const char *const config_level_names[4];
 extern const char *const config_guard_names[3];
 extern const char *const config_symlink_names[3];
+/* Indexed by enum sf_log_format: the [server] and site parsers and
+ * sf_config_dump share it. */
+extern const char *const config_log_format_names[3];
 
 /* ---- the loader (config.c) ----------------------------------------------- */
 
@@ -81,6 +84,7 @@ enum site_key {
     S_SERVER_NAMES,
     S_DEFAULT,
     S_ACCESS_LOG,
+    S_ACCESS_LOG_FORMAT,
     S_COUNT
 };
 

@@ -52,7 +52,7 @@ _Static_assert(SF_ARRAY_LEN(config_server_keys) == CONFIG_NSERVER_KEYS,
 
 const char *const config_level_names[] = {"error", "warn", "info", "debug"};
 const char *const config_guard_names[] = {"lease", "stat", "off"};
-static const char *const log_format_names[] = {"combined", "json"};
+const char *const config_log_format_names[] = {"combined", "json", "vhost_combined"};
 
 static void *
 field(struct sf_config *cfg, const struct key *k)
@@ -238,9 +238,10 @@ config_server_key(struct loader *l, const char *name, const char *v)
             config_err(l, l->lineno, "%s: '%s' is not on or off", k->name, v);
         break;
     case K_LOG_FORMAT: {
-        int f = config_lookup(v, log_format_names, SF_ARRAY_LEN(log_format_names));
+        int f = config_lookup(v, config_log_format_names, SF_ARRAY_LEN(config_log_format_names));
         if (f < 0)
-            config_err(l, l->lineno, "%s: '%s' is not combined or json", k->name, v);
+            config_err(l, l->lineno, "%s: '%s' is not combined, vhost_combined or json", k->name,
+                       v);
         else
             l->cfg->access_log_format = (enum sf_log_format)f;
         break;

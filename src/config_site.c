@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 
 static const char *const site_keys[S_COUNT] = {
-    "root",          "index",         "listing",      "dotfiles", "symlinks",
-    "precompressed", "cache_control", "server_names", "default",  "access_log",
+    "root",          "index",        "listing", "dotfiles",   "symlinks",          "precompressed",
+    "cache_control", "server_names", "default", "access_log", "access_log_format",
 };
 
 const char *const config_symlink_names[] = {"beneath", "follow", "none"};
@@ -507,6 +507,17 @@ config_site_key(struct loader *l, const char *name, const char *v)
     case S_SERVER_NAMES: set_server_names(l, site, v); break;
     case S_DEFAULT: set_default(l, site, v); break;
     case S_ACCESS_LOG: set_site_access_log(l, site, v); break;
+    case S_ACCESS_LOG_FORMAT: {
+        int f = config_lookup(v, config_log_format_names, SF_ARRAY_LEN(config_log_format_names));
+        if (f < 0) {
+            config_err(l, l->lineno,
+                       "access_log_format: '%s' is not combined, vhost_combined or json", v);
+        } else {
+            site->access_log_format = (enum sf_log_format)f;
+            site->access_log_format_set = true;
+        }
+        break;
+    }
     case S_COUNT: break;
     }
 }

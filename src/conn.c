@@ -86,6 +86,8 @@ struct sf_conn {
     char peer[INET6_ADDRSTRLEN];
     bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
     struct sf_server_conn sc; /* the worker's hold on it */
+    int local_port;           /* our port, for vhost_combined: -1 until
+                                 asked, 0 for none (a Unix socket) */
 };
 
 static void on_event(evutil_socket_t fd, short what, void *arg);
@@ -134,6 +136,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     c->log = &srv->log;
     c->fd = fd;
     c->proxy_protocol = proxy_protocol;
+    c->local_port = -1;
     c->buf = buf;
     c->cap = cfg->max_header_size + SF_REQUEST_SLACK;
     struct sf_limits lim = {
@@ -219,6 +222,24 @@ wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The local port of c, asked once per connection (vhost_combined). */
+static unsigned
+local_port(struct sf_conn *c)
+{
+    if (c->local_port < 0) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        c->local_port = 0;
+        if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+            if (ss.ss_family == AF_INET)
+                c->local_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            else if (ss.ss_family == AF_INET6)
+                c->local_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    return (unsigned)c->local_port;
+}
+
 /* One access-log line for the response; completed: every byte of it
  * (head and promised body) was handed to the socket. */
 static void
@@ -251,6 +272,8 @@ access_log(struct sf_conn *c, bool completed)
         .user_agent = ua,
         .user_agent_len = ua_len,
     };
+    if (sf_log_access_format(l, c->site) == SF_LOG_FORMAT_VHOST_COMBINED)
+        a.port = local_port(c);
     sf_log_access(l, &a);
 }
 

@@ -3,11 +3,12 @@
  * single write(2) (whole lines, never interleaved); access lines are
  * formatted by a pure function (sf_log_format_access, unit-tested with
  * hostile input), buffered per destination and written in blocks of
- * whole lines.
+ * whole lines of one second (log.h).
  */
 #include "sfhttpd/log.h"
 #include "sfhttpd/common.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,6 +21,18 @@
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
+/* O_NOFOLLOW: a link planted at a log's path (by whoever can write its
+ * folder, perhaps the workers' user) must not make root write elsewhere. */
+#define LOG_OPEN_FLAGS (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)
+
+/* The reason a log could not be opened, in words: ELOOP from O_NOFOLLOW
+ * means a symbolic link, not a loop. */
+static const char *
+open_error(int rc)
+{
+    return rc == -ELOOP ? "is a symbolic link (logs are never opened through one)" : strerror(-rc);
+}
+
 static int
 open_append(const char *path, int *fd, bool *owned, int std_fd)
 {
@@ -28,7 +41,7 @@ open_append(const char *path, int *fd, bool *owned, int std_fd)
         *owned = false;
         return 0;
     }
-    int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int f = open(path, LOG_OPEN_FLAGS, 0644);
     if (f < 0)
         return -errno;
     *fd = f;
@@ -60,13 +73,14 @@ is_pipe(int fd)
     return fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 }
 
-/* The sink for path, opened on first use. Returns its index, or -errno. */
+/* The sink for path, opened on first use. Returns its index, or -errno
+ * (-EINVAL: it is already written in another format). */
 static int
-sink_for(struct sf_log *l, const char *path)
+sink_for(struct sf_log *l, const char *path, enum sf_log_format fmt)
 {
     for (size_t i = 0; i < l->nsinks; i++)
         if (strcmp(l->sinks[i]->path, path) == 0)
-            return (int)i;
+            return l->sinks[i]->format == fmt ? (int)i : -EINVAL;
     if (l->nsinks == SF_ARRAY_LEN(l->sinks))
         return -E2BIG;
     struct sf_log_sink *s = malloc(sizeof(*s));
@@ -84,6 +98,8 @@ sink_for(struct sf_log *l, const char *path)
     }
     s->pipe = is_pipe(s->fd);
     s->path = copy;
+    s->format = fmt;
+    s->sec = 0;
     s->len = 0;
     l->sinks[l->nsinks] = s;
     return (int)l->nsinks++;
@@ -91,13 +107,15 @@ sink_for(struct sf_log *l, const char *path)
 
 /* A site's or the server's destination: -1 for off. */
 static int
-open_access(struct sf_log *l, const char *path)
+open_access(struct sf_log *l, const char *path, enum sf_log_format fmt)
 {
     if (strcmp(path, "off") == 0)
         return -1;
-    int rc = sink_for(l, path);
-    if (rc < 0)
-        fprintf(stderr, "sfhttpd: access_log %s: %s\n", path, strerror(-rc));
+    int rc = sink_for(l, path, fmt);
+    if (rc == -EINVAL)
+        fprintf(stderr, "sfhttpd: access_log %s: written in two formats\n", path);
+    else if (rc < 0)
+        fprintf(stderr, "sfhttpd: access_log %s: %s\n", path, open_error(rc));
     return rc;
 }
 
@@ -111,18 +129,18 @@ sf_log_open(struct sf_log *l, const struct sf_config *cfg)
     for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
         l->site_sink[i] = -1;
     l->level = cfg->log_level;
-    l->format = cfg->access_log_format;
     const char *err = cfg->error_log ? cfg->error_log : "-";
     int rc = open_append(err, &l->err_fd, &l->err_owned, 2);
     if (rc) {
-        fprintf(stderr, "sfhttpd: error_log %s: %s\n", err, strerror(-rc));
+        fprintf(stderr, "sfhttpd: error_log %s: %s\n", err, open_error(rc));
         return rc;
     }
     if (l->err_owned && !(l->err_path = strdup(err))) {
         sf_log_close(l);
         return -ENOMEM;
     }
-    l->server_sink = open_access(l, cfg->access_log ? cfg->access_log : "-");
+    l->server_sink =
+        open_access(l, cfg->access_log ? cfg->access_log : "-", cfg->access_log_format);
     if (l->server_sink < -1) {
         rc = l->server_sink;
         goto fail;
@@ -130,11 +148,22 @@ sf_log_open(struct sf_log *l, const struct sf_config *cfg)
     if (l->server_sink >= 0)
         l->access_fd = l->sinks[l->server_sink]->fd;
     for (size_t i = 0; i < cfg->nsites && i < SF_CONFIG_MAX_SITES; i++) {
-        const char *path = cfg->sites[i].access_log;
-        l->site_sink[i] = path ? open_access(l, path) : l->server_sink;
+        const struct sf_site *site = &cfg->sites[i];
+        const char *path = site->access_log ? site->access_log : cfg->access_log;
+        enum sf_log_format fmt =
+            site->access_log_format_set ? site->access_log_format : cfg->access_log_format;
+        l->site_sink[i] = open_access(l, path ? path : "-", fmt);
         if (l->site_sink[i] < -1) {
             rc = l->site_sink[i];
             goto fail;
+        }
+        if (fmt == SF_LOG_FORMAT_VHOST_COMBINED) {
+            char name[SF_LOG_VHOST_MAX];
+            sf_log_vhost_name(site, name, sizeof(name));
+            if (!(l->site_vhost[i] = strdup(name))) {
+                rc = -ENOMEM;
+                goto fail;
+            }
         }
     }
     return 0;
@@ -188,6 +217,14 @@ sf_log_flush(struct sf_log *l)
 }
 
 void
+sf_log_tick(struct sf_log *l, uint64_t now_ms)
+{
+    for (size_t i = 0; i < l->nsinks; i++)
+        if (l->sinks[i]->len && l->sinks[i]->sec < now_ms / 1000)
+            flush_sink(l->sinks[i]);
+}
+
+void
 sf_log_close(struct sf_log *l)
 {
     if (!l)
@@ -203,8 +240,11 @@ sf_log_close(struct sf_log *l)
     }
     l->nsinks = 0;
     l->server_sink = -1;
-    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
+    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++) {
         l->site_sink[i] = -1;
+        free(l->site_vhost[i]);
+        l->site_vhost[i] = NULL;
+    }
     if (l->err_owned && l->err_fd >= 0)
         close(l->err_fd);
     free(l->err_path);
@@ -219,11 +259,11 @@ sf_log_close(struct sf_log *l)
 static int
 reopen_one(struct sf_log *l, const char *what, const char *path, int *fd)
 {
-    int f = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int f = open(path, LOG_OPEN_FLAGS, 0644);
     if (f < 0) {
         int rc = -errno;
-        sf_log_errno(l, SF_LOG_ERROR, rc, "reopening %s %s (still writing the old file)", what,
-                     path);
+        sf_log_msg(l, SF_LOG_ERROR, "reopening %s %s (still writing the old file): %s", what, path,
+                   open_error(rc));
         return rc;
     }
     close(*fd);
@@ -331,7 +371,7 @@ sf_log_errno(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, .
 #define MAX_METHOD 40
 #define MAX_TARGET 1800
 #define MAX_PROTOCOL 24
-#define MAX_HOST 260
+#define MAX_HOST 272
 #define MAX_REFERER 600
 #define MAX_AGENT 600
 #define FIXED_MAX 480
@@ -508,8 +548,51 @@ split_line(const char *s, size_t n)
     return q;
 }
 
+/* A bare (unquoted) field: also space and ':' as \xHH, so that the field
+ * ends at the first space and a ':' after it is the separator. Stops
+ * before cap - 1 bytes (NUL included). Returns the length. */
 static size_t
-format_combined(char *out, const struct sf_access *a)
+bare_field(char *out, size_t cap, const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        bool esc = ch <= ' ' || ch == ':' || ch == '"' || ch == '\\' || ch >= 0x7f;
+        if (k + (esc ? 4 : 1) >= cap)
+            break;
+        if (esc) {
+            out[k++] = '\\';
+            out[k++] = 'x';
+            out[k++] = hex[ch >> 4];
+            out[k++] = hex[ch & 15];
+        } else {
+            out[k++] = (char)ch;
+        }
+    }
+    out[k] = '\0';
+    return k;
+}
+
+void
+sf_log_vhost_name(const struct sf_site *site, char *out, size_t cap)
+{
+    assert(cap >= 2);
+    for (size_t i = 0; i < site->nnames; i++) {
+        const struct sf_server_name *n = &site->names[i];
+        if (!n->wildcard && n->name[0] != '[' && n->len > 0) {
+            bare_field(out, cap, n->name, n->len);
+            return;
+        }
+    }
+    const char *label = site->name && strncmp(site->name, "site ", 5) == 0 ? site->name + 5 : "";
+    while (*label == ' ')
+        label++;
+    if (!*label || bare_field(out, cap, label, strlen(label)) == 0)
+        snprintf(out, cap, "-");
+}
+
+static size_t
+format_combined(char *out, const struct sf_access *a, bool vhost)
 {
     static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -517,6 +600,15 @@ format_combined(char *out, const struct sf_access *a)
     time_t t = (time_t)(a->when_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
+    if (vhost) {
+        /* escaped already, and cut to its budget */
+        const char *v = a->vhost && a->vhost[0] ? a->vhost : "-";
+        put(&w, v, strnlen(v, SF_LOG_VHOST_MAX - 1));
+        if (a->port)
+            putf(&w, ":%u ", a->port);
+        else
+            puts_(&w, ":- ");
+    }
     combined_field(&w, a->client ? a->client : "-", a->client ? strlen(a->client) : 1, MAX_CLIENT);
     putf(&w, " - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", tm.tm_mday, mon[tm.tm_mon],
          tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -566,6 +658,8 @@ _Static_assert(MAX_CLIENT + MAX_METHOD + MAX_TARGET + MAX_PROTOCOL + MAX_HOST + 
                        MAX_AGENT + FIXED_MAX <=
                    SF_LOG_LINE_MAX,
                "access-log field budgets exceed the line");
+_Static_assert(SF_LOG_VHOST_MAX + 8 <= MAX_HOST,
+               "vhost_combined's VHOST:PORT must fit the budget of the host combined leaves out");
 _Static_assert(SF_LOG_LINE_MAX <= PIPE_BUF, "an access line must fit one atomic pipe write");
 _Static_assert(SF_LOG_LINE_MAX <= SF_LOG_BUF, "an access line must fit the buffer");
 
@@ -573,7 +667,9 @@ size_t
 sf_log_format_access(char *out, size_t cap, enum sf_log_format fmt, const struct sf_access *a)
 {
     char line[SF_LOG_LINE_MAX];
-    size_t n = fmt == SF_LOG_FORMAT_JSON ? format_json(line, a) : format_combined(line, a);
+    size_t n = fmt == SF_LOG_FORMAT_JSON
+                   ? format_json(line, a)
+                   : format_combined(line, a, fmt == SF_LOG_FORMAT_VHOST_COMBINED);
     if (n > cap) {
         /* a short buffer gets nothing rather than half a line */
         return 0;
@@ -589,14 +685,44 @@ sf_log_access_on(const struct sf_log *l, int site)
     return k >= 0 && (size_t)k < l->nsinks;
 }
 
+enum sf_log_format
+sf_log_access_format(const struct sf_log *l, int site)
+{
+    if (!sf_log_access_on(l, site))
+        return SF_LOG_FORMAT_COMBINED;
+    int k = site < 0 || site >= SF_CONFIG_MAX_SITES ? l->server_sink : l->site_sink[site];
+    return l->sinks[k]->format;
+}
+
 void
 sf_log_access(struct sf_log *l, const struct sf_access *a)
 {
     if (!sf_log_access_on(l, a->site))
         return;
-    int k = a->site < 0 || a->site >= SF_CONFIG_MAX_SITES ? l->server_sink : l->site_sink[a->site];
-    struct sf_log_sink *s = l->sinks[k];
-    if (s->len + SF_LOG_LINE_MAX > sizeof(s->buf))
+    bool server = a->site < 0 || a->site >= SF_CONFIG_MAX_SITES;
+    struct sf_log_sink *s = l->sinks[server ? l->server_sink : l->site_sink[a->site]];
+    struct sf_access v;
+    if (s->format == SF_LOG_FORMAT_VHOST_COMBINED && !a->vhost) {
+        v = *a;
+        v.vhost = server ? NULL : l->site_vhost[a->site];
+        a = &v;
+    }
+    uint64_t sec = a->when_ms / 1000;
+    /* logged after its second ended (its request started before): the
+     * write at that boundary is past, so it goes now, and ahead of lines
+     * of a newer second, which wait for theirs */
+    bool late = (a->when_ms + a->duration_ms) / 1000 > sec;
+    if (late && s->len && s->sec > sec) {
+        char line[SF_LOG_LINE_MAX];
+        write_all(s->fd, line, sf_log_format_access(line, sizeof(line), s->format, a));
+        return;
+    }
+    /* one second per buffer (log.h): a line of another second, or one
+     * that does not fit, sends what waits first */
+    if (s->len && (s->sec != sec || s->len + SF_LOG_LINE_MAX > sizeof(s->buf)))
         flush_sink(s);
-    s->len += sf_log_format_access(s->buf + s->len, sizeof(s->buf) - s->len, l->format, a);
+    s->sec = sec;
+    s->len += sf_log_format_access(s->buf + s->len, sizeof(s->buf) - s->len, s->format, a);
+    if (late)
+        flush_sink(s);
 }

@@ -207,6 +207,7 @@ main(int argc, char **argv)
     struct sf_master_opts mo = {.load = build_config, .load_arg = &cli};
     bool test = false, dump = false;
     int ch;
+    sf_startup_close_fds(); /* nothing of whoever started us stays open */
     while ((ch = getopt_long(argc, argv, "c:tTl:w:u:hV", opts, NULL)) != -1) {
         switch (ch) {
         case 'c': cli.config = optarg; break;

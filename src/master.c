@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -104,18 +105,30 @@ block_signals(sigset_t *handled)
 
 /* ---- pid file, daemon ------------------------------------------------- */
 
-/* Written to a temporary name and renamed: a reader never sees it empty. */
+/* Written to a temporary name and renamed: a reader never sees it empty.
+ * Never through a symbolic link: the temporary file is created new
+ * (O_EXCL, O_NOFOLLOW), and a link at the pid file's own path is refused
+ * rather than replaced (startup.h checks it too). */
 static int
 write_pid_file(const char *path, struct sf_log *log)
 {
     char tmp[4096];
+    struct stat st;
     if (!path)
         return 0;
     if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp)) {
         sf_log_msg(log, SF_LOG_ERROR, "pid_file %s: path too long", path);
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        sf_log_msg(log, SF_LOG_ERROR,
+                   "pid_file %s: is a symbolic link (log and pid files are never opened through "
+                   "one: name the file itself)",
+                   path);
+        return -1;
+    }
+    unlink(tmp); /* a stale one of an earlier process with our pid */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
     if (fd < 0) {
         sf_log_errno(log, SF_LOG_ERROR, errno, "pid_file %s", tmp);
         return -1;

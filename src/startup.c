@@ -9,8 +9,10 @@
  * ACLs, supplementary groups and mount options all count.
  */
 #include "sfhttpd/startup.h"
+#include "sfhttpd/common.h"
 
 #include <cap-ng.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -81,6 +83,13 @@ check_writable(FILE *errs, const char *at, const char *key, const char *path, bo
         return 1;
     }
     me(who, sizeof(who));
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* opened with O_NOFOLLOW (log.h): name the file itself */
+        sf_config_problem(errs, at, key, path,
+                          "is a symbolic link (log and pid files are never opened through one: "
+                          "name the file itself)");
+        return 1;
+    }
     bool exists = stat(path, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) {
         sf_config_problem(errs, at, key, path, "is a folder, not a file");
@@ -374,6 +383,60 @@ check_roots(const struct sf_config *cfg, const struct sf_ids *ids, FILE *errs)
     }
     free(buf);
     return n;
+}
+
+/* ---- inherited descriptors --------------------------------------------------------- */
+
+/* Close every descriptor from first up, by reading /proc/self/fd (for a
+ * kernel without close_range). */
+static void
+close_from_proc(int first)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int own = dirfd(d);
+    int fds[256];
+    size_t n = 0;
+    struct dirent *e;
+    bool more = false;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end || end == e->d_name || fd < first || fd == own)
+            continue;
+        if (n == SF_ARRAY_LEN(fds)) {
+            more = true;
+            break;
+        }
+        fds[n++] = (int)fd;
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+    if (more)
+        close_from_proc(first); /* closing while reading would skip some */
+}
+
+void
+sf_startup_close_fds(void)
+{
+    /* 0, 1 and 2 open, so that no file we open takes their place and gets
+     * what is written to stdout or stderr */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int nul = open("/dev/null", O_RDWR | O_NOCTTY);
+        if (nul >= 0 && nul != fd) {
+            dup2(nul, fd);
+            close(nul);
+        }
+    }
+    /* systemd's sockets (LISTEN_FDS, for this pid) start at 3: keep them */
+    int n = sd_listen_fds(0);
+    int first = 3 + (n > 0 ? n : 0);
+    if (close_range((unsigned)first, ~0U, 0) != 0)
+        close_from_proc(first);
 }
 
 /* ---- the whole check ------------------------------------------------------------ */

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -139,13 +140,23 @@ on_resume_accept(evutil_socket_t fd, short what, void *arg)
         set_accepting(w, true);
 }
 
+/* The tick runs just after each second boundary of the wall clock, so
+ * that the access lines of a second leave every worker together (log.h).
+ * Re-armed from the wall clock each time: libevent's timers run on a
+ * coarse monotonic clock, and a tick that fires a little early finds the
+ * second not over yet and comes back just after it. */
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
+    struct timespec now;
     (void)fd;
     (void)what;
-    sf_log_flush(&w->srv.log);
+    clock_gettime(CLOCK_REALTIME, &now);
+    sf_log_tick(&w->srv.log, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+    long us = 1000000L - now.tv_nsec / 1000 + 1000; /* 1 ms past it */
+    struct timeval tv = {us / 1000000L, (suseconds_t)(us % 1000000L)};
+    evtimer_add(w->tick, &tv);
 }
 
 static void
@@ -290,15 +301,14 @@ start(struct worker *w, const struct sf_worker_opts *o)
     if (take_listeners(w, o->lis, o->slot) != 0)
         return -1;
     w->accepting = true;
-    w->tick = event_new(w->srv.base, -1, EV_PERSIST, on_tick, w);
+    w->tick = evtimer_new(w->srv.base, on_tick, w);
     w->stop_timer = evtimer_new(w->srv.base, on_stop_timeout, w);
     w->resume_accept = evtimer_new(w->srv.base, on_resume_accept, w);
     if (!w->tick || !w->stop_timer || !w->resume_accept || start_signals(w) != 0) {
         sf_log_msg(&w->srv.log, SF_LOG_ERROR, "out of memory creating events");
         return -1;
     }
-    struct timeval sec = {1, 0};
-    event_add(w->tick, &sec);
+    on_tick(-1, 0, w);
     return 0;
 }
 

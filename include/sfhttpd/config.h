@@ -37,9 +37,14 @@ struct sf_error_page {
 
 enum sf_log_level { SF_LOG_ERROR = 0, SF_LOG_WARN, SF_LOG_INFO, SF_LOG_DEBUG };
 
-/* access_log_format: the combined format of Apache and nginx, or one JSON
- * object per line (log.h). */
-enum sf_log_format { SF_LOG_FORMAT_COMBINED = 0, SF_LOG_FORMAT_JSON };
+/* access_log_format: the combined format of Apache and nginx, one JSON
+ * object per line, or combined behind "SITE:PORT " as Apache's
+ * vhost_combined (log.h). */
+enum sf_log_format {
+    SF_LOG_FORMAT_COMBINED = 0,
+    SF_LOG_FORMAT_JSON,
+    SF_LOG_FORMAT_VHOST_COMBINED
+};
 
 /* One server_names entry: "example.com", "*.example.com" (any subdomain,
  * not the bare domain), "192.0.2.1" or "[2001:db8::1]"; stored lower-case. */
@@ -89,6 +94,8 @@ struct sf_site {
     struct sf_mime_type mime_types[SF_CONFIG_MAX_MIME_TYPES];
     size_t nmime_types;
     char *access_log;    /* path, "-", "off", or NULL: the server's */
+    enum sf_log_format access_log_format; /* when access_log_format_set */
+    bool access_log_format_set; /* else the server's access_log_format */
     /* where values came from, for the start-up checks' messages (see
      * sf_config_problem): "FILE:LINE", or NULL */
     char *at;            /* the section header */
@@ -154,7 +161,8 @@ struct sf_config {
     char *error_log;                     /* path or "-" (stderr, default) */
     enum sf_log_level log_level;         /* default SF_LOG_INFO */
     enum sf_log_format access_log_format; /* access_log_format =
-                                            combined (default) | json */
+                                            combined (default) | json |
+                                            vhost_combined */
     bool strict_hosts;                   /* strict_hosts: 421 for a Host no
                                             site names, default off */
     struct sf_site sites[SF_CONFIG_MAX_SITES];
@@ -185,8 +193,8 @@ void sf_config_defaults(struct sf_config *cfg);
  * "cache_control MATCH" / "expires MATCH" for a path prefix ("/assets/")
  * or an extension ("*.css"), error_page = STATUS... /PATH (repeatable),
  * server_names (space separated list), default (on|off), add_header =
- * NAME: VALUE (repeatable), mime_types = EXT TYPE (repeatable) and
- * access_log (path, - or off)). A server name given in two sites, or a
+ * NAME: VALUE (repeatable), mime_types = EXT TYPE (repeatable),
+ * access_log (path, - or off) and access_log_format). A server name given in two sites, or a
  * second default site, is an error at the line that repeats it.
  * "include = PATTERN" (at the top of a file or in [server]) reads the
  * files a glob(3) pattern matches, relative to the including file's folder,

@@ -1,15 +1,32 @@
 /*
  * log.h - the error log (levelled, printf-checked, one line per call) and
- * the access logs (combined or JSON lines, one per response, buffered).
- * Each worker owns one struct sf_log; nothing here is global.
+ * the access logs (combined, vhost_combined or JSON lines, one per
+ * response, buffered). Each worker owns one struct sf_log; nothing here
+ * is global.
  *
  * Access lines go to the server's access_log or to their site's own; one
- * destination named by several sites is opened once. Lines are buffered
- * per destination and written whole: a buffer holds whole lines only and
- * goes out with write(2) on an O_APPEND file, so lines from several
- * workers never interleave (on a pipe, in pieces of at most PIPE_BUF
- * bytes, cut between lines). Buffers are flushed when full, by
- * sf_log_flush (the worker calls it every second) and at close.
+ * destination named by several sites is opened once, and has one format
+ * (sf_config_validate refuses two). Lines are buffered per destination
+ * and written whole: a buffer holds whole lines only and goes out with
+ * write(2) on an O_APPEND file, so lines from several workers never
+ * interleave (on a pipe, in pieces of at most PIPE_BUF bytes, cut between
+ * lines).
+ *
+ * When lines are written: a buffer holds the lines of one second only
+ * (the second of their time, the request's start). It is written when a
+ * line of another second arrives, when it is full, by sf_log_tick just
+ * after the end of its second, and at close; a line whose second was
+ * already over when it was logged (its request started in an earlier
+ * second) is written at once, ahead of any newer lines that wait. So a
+ * line reaches the file at most about a second after its response ended,
+ * and with several workers the seconds of the lines never go backwards in
+ * the file, except for a request that lasted past the end of its second
+ * (a long download is logged with its start time, when it ends) and for
+ * a worker held up for a second or more.
+ *
+ * Log and pid files are opened with O_NOFOLLOW: a symbolic link planted
+ * at their path is refused (ELOOP, reported as "is a symbolic link"),
+ * so a process running as root never writes through one.
  */
 #ifndef SFHTTPD_LOG_H
 #define SFHTTPD_LOG_H
@@ -23,6 +40,8 @@
 /* Longest access-log line, newline included; longer fields are cut. */
 #define SF_LOG_LINE_MAX 4096
 #define SF_LOG_BUF 16384
+/* Longest vhost_combined VHOST, escapes and the NUL included. */
+#define SF_LOG_VHOST_MAX 256
 
 /* One access-log destination. */
 struct sf_log_sink {
@@ -30,7 +49,9 @@ struct sf_log_sink {
     bool owned; /* fd is ours to close (a file) */
     bool pipe;  /* not a regular file: write <= PIPE_BUF */
     char *path; /* "-" or an absolute path */
-    size_t len; /* bytes waiting in buf */
+    enum sf_log_format format;
+    uint64_t sec; /* the second (since the epoch) of the lines in buf */
+    size_t len;   /* bytes waiting in buf */
     char buf[SF_LOG_BUF];
 };
 
@@ -41,29 +62,38 @@ struct sf_log {
     enum sf_log_level level;
     int access_fd; /* the server's access log, -1 when off
                       (informational: sinks own the fds) */
-    enum sf_log_format format;
     struct sf_log_sink *sinks[SF_CONFIG_MAX_SITES + 1];
     size_t nsinks;
-    int server_sink;                    /* index in sinks, or -1: off */
-    int site_sink[SF_CONFIG_MAX_SITES]; /* per site, or -1: off */
-    bool tee;                           /* errors and warnings also to
-                                           stderr (sf_log_tee) */
+    int server_sink;                       /* index in sinks, or -1: off */
+    int site_sink[SF_CONFIG_MAX_SITES];    /* per site, or -1: off */
+    char *site_vhost[SF_CONFIG_MAX_SITES]; /* per site, the %v of
+                                              vhost_combined, escaped */
+    bool tee;                              /* errors and warnings also to
+                                              stderr (sf_log_tee) */
 };
 
 /* Open the logs named by cfg ("-" for stdout/stderr, "off" for no access
- * log; a site without access_log uses the server's). Returns 0, or
- * -errno with the reason written to stderr (what was opened is closed). */
+ * log; a site without access_log uses the server's, a site without
+ * access_log_format the server's). Returns 0, or -errno with the reason
+ * written to stderr (what was opened is closed): -ELOOP for a symbolic
+ * link at a log's path, -EINVAL for one destination in two formats. */
 int sf_log_open(struct sf_log *l, const struct sf_config *cfg);
 /* Only the error log (no access log), quietly: to tell why a start
  * failed when sf_log_open could not open everything. 0 or -errno. */
 int sf_log_open_errors(struct sf_log *l, const struct sf_config *cfg);
 /* Flush and close; NULL-safe, and safe on a zeroed struct. */
 void sf_log_close(struct sf_log *l);
-/* Write buffered access lines now (called every second and at exit). */
+/* Write every buffered access line now (at exit, before a reopen). */
 void sf_log_flush(struct sf_log *l);
+/* Write the buffered lines whose second is over at now_ms (wall clock, ms
+ * since the epoch); the lines of the current second wait for its end, so
+ * that they never overtake another worker's lines of the second before.
+ * The worker calls it just after every second boundary. */
+void sf_log_tick(struct sf_log *l, uint64_t now_ms);
 /* Flush, then reopen every log file by its path (after logrotate moved
- * it). A file that cannot be opened keeps its old descriptor, and the
- * reason is logged. Returns 0 or the first -errno. */
+ * it), never through a symbolic link. A file that cannot be opened keeps
+ * its old descriptor, and the reason is logged. Returns 0 or the first
+ * -errno. */
 int sf_log_reopen(struct sf_log *l);
 
 /* While starting (on = true), errors and warnings also go to stderr as
@@ -89,6 +119,10 @@ sf_log_enabled(const struct sf_log *l, enum sf_log_level lv)
 struct sf_access {
     int site;             /* index in cfg->sites, or -1: the server's
                              log (no site was chosen) */
+    const char *vhost;    /* vhost_combined's %v, already escaped (NULL:
+                             "-"); sf_log_access sets it from site */
+    unsigned port;        /* the local port the request came in on; 0:
+                             none (a Unix socket), logged as "-" */
     const char *client;   /* text address */
     uint64_t when_ms;     /* request start, ms since the epoch */
     uint64_t duration_ms; /* start to last byte (or to the failure) */
@@ -115,7 +149,12 @@ struct sf_access {
  *
  * combined: CLIENT - - [02/Jan/2006:15:04:05 +0000] "REQUEST" STATUS
  * BYTES "REFERER" "USER-AGENT", with ", \ and bytes outside printable
- * ASCII as \xHH.
+ * ASCII as \xHH. BYTES counts the body bytes sent (nginx's
+ * $body_bytes_sent).
+ *
+ * vhost_combined: VHOST:PORT then the combined line, as Apache's
+ * "%v:%p %h %l %u %t \"%r\" %>s %O ..." (goaccess --log-format=VCOMBINED).
+ * VHOST is a->vhost (sf_log_vhost_name), PORT a->port or "-".
  *
  * json: {"time":"2006-01-02T15:04:05.000Z","client":..,"host":..,
  * "method":..,"target":..,"protocol":..,"status":N,"bytes_sent":N,
@@ -128,11 +167,24 @@ struct sf_access {
 size_t sf_log_format_access(char *out, size_t cap, enum sf_log_format fmt,
                             const struct sf_access *a);
 
-/* Format a line (sf_log_format_access, in l->format) and queue it for
- * the site's destination; nothing when that log is off. */
+/*
+ * vhost_combined's VHOST for a site, into out (cap bytes, NUL-terminated):
+ * the site's canonical name, the first of its server_names that is
+ * neither a wildcard nor an IPv6 literal; else the label of its section
+ * ("docs" for [site docs]); else "-". Space, ':', '"', '\\' and bytes
+ * outside printable ASCII are written as \xHH, so the field holds no
+ * space and its first ':' ends it.
+ */
+void sf_log_vhost_name(const struct sf_site *site, char *out, size_t cap);
+
+/* Format a line (sf_log_format_access, in the format of the site's
+ * destination) and queue it for that destination; nothing when that log
+ * is off. */
 void sf_log_access(struct sf_log *l, const struct sf_access *a);
 
 /* True when a response of site (or -1: the server) would be logged. */
 bool sf_log_access_on(const struct sf_log *l, int site);
+/* The format its line would take (only meaningful when sf_log_access_on). */
+enum sf_log_format sf_log_access_format(const struct sf_log *l, int site);
 
 #endif

@@ -9,10 +9,11 @@
  *     no user, nobody:nogroup, provided that it can reach every root
  *     (else the start is refused, naming the root and the fix);
  *   - error_log, access_log (server and sites) and pid_file: the folder
- *     exists, and the file (or, to create it, the folder) is writable by
- *     the starting user, who opens them before any switch; the pid file
- *     is written beside its name and renamed, so its folder must be
- *     writable;
+ *     exists, the path is not a symbolic link (they are opened with
+ *     O_NOFOLLOW), and the file (or, to create it, the folder) is
+ *     writable by the starting user, who opens them before any switch;
+ *     the pid file is written beside its name and renamed, so its folder
+ *     must be writable;
  *   - each listen address: a socket of its family can be made and bound
  *     to the address with port 0 (so the address is one of this host's),
  *     and a port below net.ipv4.ip_unprivileged_port_start needs
@@ -40,6 +41,17 @@
 #include "sfhttpd/listen.h"
 #include "sfhttpd/log.h"
 #include "sfhttpd/privs.h"
+
+/*
+ * First thing at start: close every descriptor inherited above stderr
+ * (close_range; /proc/self/fd where the kernel has none), except the
+ * sockets systemd passes for this process (LISTEN_PID, LISTEN_FDS from
+ * fd 3 on, left for sf_listen_inherit), so that neither the master nor a
+ * worker holds a file of whoever started it. Opens /dev/null on 0, 1 or
+ * 2 when one is closed. Every descriptor sfhttpd opens afterwards is
+ * close-on-exec.
+ */
+void sf_startup_close_fds(void);
 
 /*
  * Run every check above for cfg (validated) and decide ids (privs.h).

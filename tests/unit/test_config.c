@@ -169,6 +169,7 @@ static const char good_conf[] =
     "mime_types = md text/markdown\n"
     "mime_types = .WASM application/wasm\n"
     "access_log = logs/site.log\n"
+    "access_log_format = vhost_combined\n"
     "\n"
     "[ site example ]\n"
     "root = /\n"
@@ -205,6 +206,9 @@ check_good_vhosts(const struct sf_config *cfg)
     ck_assert_str_eq(s->mime_types[1].type, "application/wasm");
     snprintf(want, sizeof(want), "%s/logs/site.log", tmpdir);
     ck_assert_str_eq(s->access_log, want);
+    ck_assert(s->access_log_format_set);
+    ck_assert_int_eq(s->access_log_format, SF_LOG_FORMAT_VHOST_COMBINED);
+    ck_assert(!cfg->sites[1].access_log_format_set);
 }
 
 static void
@@ -386,7 +390,11 @@ static const struct {
     /* virtual hosts, add_header, mime_types, access logs */
     {"[server]\nstrict_hosts = maybe\n", 1, {":2: strict_hosts: 'maybe' is not on or off"}},
     {"[server]\naccess_log_format = xml\n", 1,
-     {":2: access_log_format: 'xml' is not combined or json"}},
+     {":2: access_log_format: 'xml' is not combined, vhost_combined or json"}},
+    {"[site]\nroot = /\naccess_log_format = apache\n", 1,
+     {":3: access_log_format: 'apache' is not combined, vhost_combined or json"}},
+    {"[site]\nroot = /\naccess_log_format = json\naccess_log_format = json\n", 1,
+     {":4: duplicate key 'access_log_format' (first on line 3)"}},
     {"[site]\nroot = /\nserver_names = ok.test bad..test\n", 1,
      {":3: server_names: 'bad..test': not a host name or IP address"}},
     {"[site]\nroot = /\nserver_names = a.test:80\n", 1,
@@ -582,6 +590,55 @@ START_TEST(add_header_bytes)
     ck_assert_uint_eq(cfg.sites[0].nadd_headers, 11);
     sf_config_free(&cfg);
     free(out);
+}
+END_TEST
+
+static int validate_to_string(const struct sf_config *cfg, char **out);
+
+/* One access log, one format: a site's format must agree with every
+ * other writer of its destination, the server included. */
+START_TEST(validate_log_formats)
+{
+    make_dir("www");
+    static const struct {
+        const char *conf;
+        const char *want; /* NULL: valid */
+    } cases[] = {
+        /* the site writes the server's log (stdout) in another format */
+        {"[server]\naccess_log_format = combined\n"
+         "[site a]\nroot = www\naccess_log_format = json\n",
+         ":3: [site a]: access_log_format json, but its access log - (standard output) is "
+         "written in combined by [server]: one file takes one format"},
+        /* its own file: fine; the same format as the server's: fine */
+        {"[site a]\nroot = www\naccess_log = a.log\naccess_log_format = json\n"
+         "[site b]\nroot = www\naccess_log_format = combined\n",
+         NULL},
+        /* two sites, one file, two formats */
+        {"[site a]\nroot = www\naccess_log = x.log\naccess_log_format = json\n"
+         "[site b]\nroot = www\naccess_log = x.log\naccess_log_format = vhost_combined\n",
+         ":5: [site b]: access_log_format vhost_combined, but its access log "},
+        /* a server access log that is off writes nothing */
+        {"[server]\naccess_log = off\n[site a]\nroot = www\naccess_log_format = json\n", NULL},
+        /* every site in the server's format (inherited) */
+        {"[server]\naccess_log_format = vhost_combined\n[site a]\nroot = www\n"
+         "[site b]\nroot = www\naccess_log_format = vhost_combined\n",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sf_config cfg;
+        char *out = NULL, *msgs = NULL;
+        ck_assert_int_eq(load_string(&cfg, cases[i].conf, strlen(cases[i].conf), NULL, &out), 0);
+        int n = validate_to_string(&cfg, &msgs);
+        if (!cases[i].want) {
+            ck_assert_msg(n == 0, "case %zu: %s", i, msgs);
+        } else {
+            ck_assert_msg(n == 1, "case %zu: %d errors: %s", i, n, msgs);
+            ck_assert_msg(strstr(msgs, cases[i].want) != NULL, "case %zu: %s", i, msgs);
+        }
+        free(msgs);
+        free(out);
+        sf_config_free(&cfg);
+    }
 }
 END_TEST
 
@@ -1278,6 +1335,7 @@ config_suite(void)
     tcase_add_loop_test(tc, bad_config, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
     tcase_add_test(tc, add_header_bytes);
     tcase_add_test(tc, validate_vhosts);
+    tcase_add_test(tc, validate_log_formats);
     tcase_add_test(tc, long_line);
     tcase_add_test(tc, nul_byte);
     tcase_add_test(tc, bom_and_crlf);

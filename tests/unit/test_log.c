@@ -3,13 +3,16 @@
  * hostile field values (quotes, backslashes, control bytes, UTF-8 and
  * invalid UTF-8) and their escaped forms, long fields cut within their
  * budgets, and random bytes that must always give one valid line (a
- * small strict JSON checker lives here). Then the destinations: the
- * server's log, per-site logs, a shared file opened once, "off", and
- * reopening after a rename.
+ * small strict JSON checker lives here); vhost_combined's VHOST:PORT and
+ * the site names it takes. Then the destinations: the server's log,
+ * per-site logs and formats, a shared file opened once, "off", one
+ * second per buffer, symbolic links refused, and reopening after a
+ * rename.
  */
 #include "sfhttpd/log.h"
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -230,6 +233,93 @@ START_TEST(combined_line)
     fmt(SF_LOG_FORMAT_COMBINED, &a, line);
     ck_assert_str_eq(line, "192.0.2.1 - - [02/Jan/2006:15:04:05 +0000] \"-\" 400 0 "
                            "\"http://r.test/\" \"-\"\n");
+}
+END_TEST
+
+START_TEST(vhost_combined_line)
+{
+    char line[SF_LOG_LINE_MAX + 1], comb[SF_LOG_LINE_MAX + 1];
+    struct sf_access a = base_access();
+    a.vhost = "example.com";
+    a.port = 8080;
+    fmt(SF_LOG_FORMAT_VHOST_COMBINED, &a, line);
+    ck_assert_str_eq(line, "example.com:8080 192.0.2.1 - - [02/Jan/2006:15:04:05 +0000] "
+                           "\"GET /a.txt HTTP/1.1\" 200 1234 \"-\" \"curl/8.0\"\n");
+    /* no name, no port (a Unix socket): "-" for each; the rest is combined */
+    a.vhost = NULL;
+    a.port = 0;
+    a.user_agent = "a \"q\" \x01";
+    a.user_agent_len = 7;
+    fmt(SF_LOG_FORMAT_VHOST_COMBINED, &a, line);
+    fmt(SF_LOG_FORMAT_COMBINED, &a, comb);
+    ck_assert_msg(strncmp(line, "-:- ", 4) == 0, "%s", line);
+    ck_assert_str_eq(line + 4, comb);
+    ck_assert_ptr_nonnull(strstr(line, "\"a \\x22q\\x22 \\x01\"\n"));
+    /* json and combined do not carry it */
+    a.vhost = "example.com";
+    fmt(SF_LOG_FORMAT_COMBINED, &a, comb);
+    ck_assert_ptr_null(strstr(comb, "example.com"));
+}
+END_TEST
+
+static const struct {
+    const char *section;
+    const char *names[3];
+    const char *want;
+} vhost_cases[] = {
+    /* the first server name that is neither a wildcard nor IPv6 */
+    {"site a", {"*.a.test", "[2001:db8::1]", "b.test"}, "b.test"},
+    {"site", {"example.com", "www.example.com", NULL}, "example.com"},
+    {"site", {"192.0.2.1", NULL, NULL}, "192.0.2.1"},
+    /* else the section's label, escaped to one bare field */
+    {"site docs", {"*.docs.test", NULL, NULL}, "docs"},
+    {"site my docs:2", {NULL, NULL, NULL}, "my\\x20docs\\x3a2"},
+    {"site \"q\"\\\x7f\xc3\xa9", {NULL, NULL, NULL}, "\\x22q\\x22\\x5c\\x7f\\xc3\\xa9"},
+    /* else - */
+    {"site", {NULL, NULL, NULL}, "-"},
+    {NULL, {NULL, NULL, NULL}, "-"},
+};
+
+START_TEST(vhost_names)
+{
+    struct sf_site site;
+    char out[SF_LOG_VHOST_MAX], sect[64], names[3][64];
+    memset(&site, 0, sizeof(site));
+    if (vhost_cases[_i].section) {
+        snprintf(sect, sizeof(sect), "%s", vhost_cases[_i].section);
+        site.name = sect;
+    }
+    for (size_t i = 0; i < 3 && vhost_cases[_i].names[i]; i++) {
+        const char *n = vhost_cases[_i].names[i];
+        snprintf(names[i], sizeof(names[i]), "%s", n);
+        site.names[i].name = names[i];
+        site.names[i].len = strlen(n);
+        site.names[i].wildcard = strncmp(n, "*.", 2) == 0;
+        site.nnames = i + 1;
+    }
+    sf_log_vhost_name(&site, out, sizeof(out));
+    ck_assert_str_eq(out, vhost_cases[_i].want);
+}
+END_TEST
+
+/* A label longer than the field is cut between escapes, never inside one. */
+START_TEST(vhost_name_cut)
+{
+    static char label[3 * SF_LOG_VHOST_MAX];
+    struct sf_site site;
+    char out[SF_LOG_VHOST_MAX];
+    memset(&site, 0, sizeof(site));
+    memcpy(label, "site ", 5);
+    for (size_t k = 0; k < 2; k++) {
+        memset(label + 5, k ? 'a' : ':', sizeof(label) - 6);
+        site.name = label;
+        sf_log_vhost_name(&site, out, sizeof(out));
+        size_t n = strlen(out);
+        ck_assert_uint_lt(n, SF_LOG_VHOST_MAX);
+        ck_assert_uint_gt(n, SF_LOG_VHOST_MAX - 6);
+        if (k == 0)
+            ck_assert_uint_eq(n % 4, 0); /* whole \x3a escapes */
+    }
 }
 END_TEST
 
@@ -460,6 +550,30 @@ START_TEST(random_bytes)
         assert_json_line(line, n);
         n = fmt(SF_LOG_FORMAT_COMBINED, &a, line);
         assert_combined_line(line, n);
+        /* a section label of random bytes: one bare field before ':' */
+        static char label[600], vhost[SF_LOG_VHOST_MAX], comb[SF_LOG_LINE_MAX + 1];
+        struct sf_site site;
+        memset(&site, 0, sizeof(site));
+        size_t ll = random_field(&seed, label + 5, sizeof(label) - 6);
+        memcpy(label, "site ", 5);
+        for (size_t k = 5; k < 5 + ll; k++)
+            label[k] = label[k] ? label[k] : 'z';
+        label[5 + ll] = '\0';
+        site.name = label;
+        sf_log_vhost_name(&site, vhost, sizeof(vhost));
+        a.vhost = vhost;
+        a.port = (unsigned)(rnd(&seed) % 65536);
+        n = fmt(SF_LOG_FORMAT_VHOST_COMBINED, &a, line);
+        size_t m = fmt(SF_LOG_FORMAT_COMBINED, &a, comb);
+        const char *sp = strchr(line, ' ');
+        ck_assert_ptr_nonnull(sp);
+        ck_assert_uint_eq(n - (size_t)(sp + 1 - line), m);
+        ck_assert_str_eq(sp + 1, comb);
+        const char *colon = memchr(line, ':', (size_t)(sp - line));
+        ck_assert_ptr_nonnull(colon);
+        ck_assert_uint_eq((size_t)(colon - line), strlen(vhost));
+        for (const char *q = line; q < sp; q++)
+            ck_assert_msg(*q > ' ' && *q < 0x7f && *q != '"', "byte 0x%02x", (unsigned char)*q);
     }
 }
 END_TEST
@@ -608,6 +722,175 @@ START_TEST(buffer_full_writes_whole_lines)
 }
 END_TEST
 
+/* Lines of one second wait together; a line of another second sends
+ * them; a line logged after its second ended goes out at once. */
+START_TEST(one_second_per_buffer)
+{
+    struct sf_config cfg;
+    sf_config_defaults(&cfg);
+    free(cfg.access_log);
+    cfg.access_log = path_in("sec.log");
+    struct sf_log l;
+    ck_assert_int_eq(sf_log_open(&l, &cfg), 0);
+    struct sf_access a = base_access(); /* 15:04:05.123, 7 ms */
+    a.user_agent = "first";
+    a.user_agent_len = 5;
+    sf_log_access(&l, &a);
+    a.when_ms += 800; /* .923, ends .930: the same second */
+    a.user_agent = "second";
+    a.user_agent_len = 6;
+    sf_log_access(&l, &a);
+    ck_assert_str_eq(slurp("sec.log"), "");
+    a.when_ms += 100; /* 15:04:06.023: the next second sends the first two */
+    a.user_agent = "third";
+    a.user_agent_len = 5;
+    sf_log_access(&l, &a);
+    const char *s = slurp("sec.log");
+    ck_assert_int_eq(count_lines(s, "\n"), 2);
+    ck_assert_int_eq(count_lines(s, "\"first\""), 1);
+    ck_assert_int_eq(count_lines(s, "\"second\""), 1);
+    /* started in second 06, ended in 07: its flush is past, it goes now
+     * (with the line of 06 that waited) */
+    a.when_ms += 900; /* 06.923 */
+    a.duration_ms = 200;
+    a.user_agent = "late";
+    a.user_agent_len = 4;
+    sf_log_access(&l, &a);
+    s = slurp("sec.log");
+    ck_assert_int_eq(count_lines(s, "\n"), 4);
+    ck_assert_ptr_nonnull(strstr(s, "\"third\"\n"));
+    ck_assert(strstr(s, "\"third\"\n") < strstr(s, "\"late\"\n"));
+    /* the tick writes a second once it is over, not before */
+    a.duration_ms = 7;
+    a.when_ms = WHEN_MS + 5000; /* 15:04:10.123 */
+    a.user_agent = "ten";
+    a.user_agent_len = 3;
+    sf_log_access(&l, &a);
+    sf_log_tick(&l, WHEN_MS + 5876); /* 10.999 */
+    ck_assert_int_eq(count_lines(slurp("sec.log"), "\n"), 4);
+    sf_log_tick(&l, WHEN_MS + 5878); /* 11.001 */
+    ck_assert_int_eq(count_lines(slurp("sec.log"), "\n"), 5);
+    /* a late line of an older second goes out at once, alone, ahead of
+     * the newer lines that wait for their second to end */
+    a.when_ms = WHEN_MS + 6000; /* 11.123 */
+    a.user_agent = "eleven";
+    a.user_agent_len = 6;
+    sf_log_access(&l, &a);
+    a.when_ms = WHEN_MS + 5870; /* 10.993, ends 11.200 */
+    a.duration_ms = 207;
+    a.user_agent = "late-ten";
+    a.user_agent_len = 8;
+    sf_log_access(&l, &a);
+    s = slurp("sec.log");
+    ck_assert_int_eq(count_lines(s, "\n"), 6);
+    ck_assert_int_eq(count_lines(s, "\"late-ten\""), 1);
+    ck_assert_int_eq(count_lines(s, "\"eleven\""), 0);
+    sf_log_flush(&l);
+    s = slurp("sec.log");
+    ck_assert_int_eq(count_lines(s, "\n"), 7);
+    ck_assert(strstr(s, "\"late-ten\"") < strstr(s, "\"eleven\""));
+    sf_log_close(&l);
+    sf_config_free(&cfg);
+}
+END_TEST
+
+/* A site's own format, and vhost_combined's VHOST taken from the site. */
+START_TEST(site_formats)
+{
+    struct sf_config cfg;
+    sf_config_defaults(&cfg);
+    free(cfg.access_log);
+    cfg.access_log = path_in("server.log");
+    cfg.nsites = 2;
+    cfg.sites[0].name = strdup("site docs");
+    cfg.sites[0].access_log = path_in("docs.log");
+    cfg.sites[0].access_log_format = SF_LOG_FORMAT_VHOST_COMBINED;
+    cfg.sites[0].access_log_format_set = true;
+    cfg.sites[1].name = strdup("site web");
+    cfg.sites[1].names[0].name = strdup("www.example.com");
+    cfg.sites[1].names[0].len = 15;
+    cfg.sites[1].nnames = 1;
+    cfg.sites[1].access_log = path_in("web.log");
+    cfg.sites[1].access_log_format = SF_LOG_FORMAT_JSON;
+    cfg.sites[1].access_log_format_set = true;
+    struct sf_log l;
+    ck_assert_int_eq(sf_log_open(&l, &cfg), 0);
+    struct sf_access a = base_access();
+    a.port = 8080;
+    sf_log_access(&l, &a); /* no site: the server's, combined */
+    a.site = 0;
+    sf_log_access(&l, &a);
+    a.site = 1;
+    sf_log_access(&l, &a);
+    sf_log_close(&l);
+    ck_assert_str_eq(slurp("server.log"), "192.0.2.1 - - [02/Jan/2006:15:04:05 +0000] "
+                                          "\"GET /a.txt HTTP/1.1\" 200 1234 \"-\" \"curl/8.0\"\n");
+    ck_assert_str_eq(slurp("docs.log"), "docs:8080 192.0.2.1 - - [02/Jan/2006:15:04:05 +0000] "
+                                        "\"GET /a.txt HTTP/1.1\" 200 1234 \"-\" \"curl/8.0\"\n");
+    ck_assert_int_eq(strncmp(slurp("web.log"), "{\"time\":", 8), 0);
+
+    /* the server's vhost_combined: a site-less line says - */
+    cfg.access_log_format = SF_LOG_FORMAT_VHOST_COMBINED;
+    ck_assert_int_eq(sf_log_open(&l, &cfg), 0);
+    a.site = -1;
+    sf_log_access(&l, &a);
+    sf_log_close(&l);
+    ck_assert_int_eq(count_lines(slurp("server.log"), "\n-:8080 192.0.2.1 - - ["), 1);
+
+    /* one file in two formats is refused (sf_config_validate says why) */
+    free(cfg.sites[1].access_log);
+    cfg.sites[1].access_log = path_in("docs.log");
+    ck_assert_int_eq(sf_log_open(&l, &cfg), -EINVAL);
+    ck_assert_uint_eq(l.nsinks, 0);
+    sf_log_close(&l);
+    sf_config_free(&cfg);
+}
+END_TEST
+
+/* A symbolic link planted at a log's path is refused, for the access log,
+ * the error log and a reopen; its target is never written. */
+START_TEST(symlinks_refused)
+{
+    struct sf_config cfg;
+    struct stat st;
+    char *target = path_in("target"), *link_path = path_in("link.log");
+    ck_assert_int_eq(symlink(target, link_path), 0);
+    for (int k = 0; k < 2; k++) {
+        sf_config_defaults(&cfg);
+        char **slot = k == 0 ? &cfg.access_log : &cfg.error_log;
+        free(*slot);
+        *slot = strdup(link_path);
+        struct sf_log l;
+        ck_assert_int_eq(sf_log_open(&l, &cfg), -ELOOP);
+        sf_log_close(&l);
+        ck_assert_int_ne(stat(target, &st), 0); /* not created through the link */
+        sf_config_free(&cfg);
+    }
+    /* a reopen (after logrotate) that finds a link keeps the old file */
+    sf_config_defaults(&cfg);
+    free(cfg.access_log);
+    cfg.access_log = path_in("real.log");
+    free(cfg.error_log);
+    cfg.error_log = path_in("error.log");
+    struct sf_log l;
+    ck_assert_int_eq(sf_log_open(&l, &cfg), 0);
+    char *real = path_in("real.log"), *moved = path_in("real.log.1");
+    ck_assert_int_eq(rename(real, moved), 0);
+    ck_assert_int_eq(symlink(target, real), 0);
+    ck_assert_int_eq(sf_log_reopen(&l), -ELOOP);
+    log_one(&l, -1, "still-old");
+    sf_log_close(&l);
+    ck_assert_int_ne(stat(target, &st), 0);
+    ck_assert_int_eq(count_lines(slurp("real.log.1"), "still-old"), 1);
+    ck_assert_int_eq(count_lines(slurp("error.log"), "is a symbolic link"), 1);
+    free(real);
+    free(moved);
+    free(target);
+    free(link_path);
+    sf_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(open_failure)
 {
     struct sf_config cfg;
@@ -643,6 +926,9 @@ log_suite(void)
     TCase *tc = tcase_create("format");
     tcase_add_test(tc, json_checker_self_test);
     tcase_add_test(tc, combined_line);
+    tcase_add_test(tc, vhost_combined_line);
+    tcase_add_loop_test(tc, vhost_names, 0, N(vhost_cases));
+    tcase_add_test(tc, vhost_name_cut);
     tcase_add_test(tc, json_line);
     tcase_add_loop_test(tc, json_request_line, 0, N(split_cases));
     tcase_add_loop_test(tc, escape_table, 0, N(esc_cases));
@@ -655,6 +941,9 @@ log_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, sinks);
     tcase_add_test(tc, buffer_full_writes_whole_lines);
+    tcase_add_test(tc, one_second_per_buffer);
+    tcase_add_test(tc, site_formats);
+    tcase_add_test(tc, symlinks_refused);
     tcase_add_test(tc, open_failure);
     tcase_add_test(tc, zeroed_log_is_safe);
     suite_add_tcase(s, tc);
