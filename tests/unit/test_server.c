@@ -166,13 +166,12 @@ parse(const char *raw, char *buf, struct sf_parser *p)
         .max_headers = cfg.max_headers,
         .max_body_size = cfg.max_body_size,
     };
-    size_t n = strlen(raw), pos = 0;
+    size_t n = strlen(raw);
     memcpy(buf, raw, n);
     sf_request_init(p, &lim);
-    enum sf_parse pr = sf_request_feed(p, buf, 0, n, &pos);
-    if (pr == SF_PARSE_HEAD)
-        pr = sf_request_feed(p, buf, pos, n, &pos);
-    ck_assert_msg(pr == SF_PARSE_DONE, "parse %s: %d", raw, pr);
+    struct sf_reqbuf rb = {.buf = buf, .cap = cfg.max_header_size + SF_REQUEST_SLACK, .wpos = n};
+    enum sf_next nx = sf_request_next(p, &rb);
+    ck_assert_msg(nx == SF_NEXT_DONE, "parse %s: %d", raw, nx);
 }
 
 static bool

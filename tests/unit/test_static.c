@@ -179,9 +179,9 @@ serve(const char *raw, struct sf_response *resp)
     ck_assert(buf && p);
     memcpy(buf, raw, n);
     sf_request_init(p, &lim);
-    size_t pos = 0;
-    enum sf_parse pr = sf_request_feed(p, buf, 0, n, &pos);
-    ck_assert_msg(pr == SF_PARSE_HEAD || pr == SF_PARSE_DONE, "parse: %d (status %d)", pr,
+    struct sf_reqbuf rb = {.buf = buf, .cap = cap, .wpos = n};
+    enum sf_next nx = sf_request_next(p, &rb);
+    ck_assert_msg(nx == SF_NEXT_HEAD || nx == SF_NEXT_DONE, "parse: %d (status %d)", nx,
                   p->r.status);
     ck_assert_int_eq(p->r.status, 0);
     struct sf_static_in in = {
@@ -500,7 +500,8 @@ START_TEST(test_static_table)
     char line[64];
     snprintf(line, sizeof(line), "HTTP/1.1 %d ", c->status);
     ck_assert(resp.head_len > strlen(line) && memcmp(resp.head, line, strlen(line)) == 0);
-    ck_assert(resp.head_len >= 4 && memcmp(resp.head + resp.head_len - 4, "\r\n\r\n", 4) == 0);
+    ck_assert(resp.head_len >= 4 &&
+              memcmp(resp.head + resp.head_len - 4, "\r\n\r\n", 4) == 0);
     ck_assert_msg(memmem(resp.head, resp.head_len, "\r\n\r\n", 4) ==
                       resp.head + resp.head_len - 4,
                   "%s: blank line inside the head", c->name);
