@@ -246,9 +246,9 @@ access_log(struct sf_conn *c, bool completed)
         .request_line_len = r->line.len,
         .host = host,
         .host_len = host_len,
-        .status = c->resp.status,
-        .bytes_sent = c->resp.body_sent,
-        .body_length = c->resp.content_length,
+        .status = c->resp.st.status,
+        .bytes_sent = c->resp.st.body_sent,
+        .body_length = c->resp.st.content_length,
         .completed = completed,
         .referer = ref,
         .referer_len = ref_len,
@@ -270,11 +270,11 @@ step_handle(struct sf_conn *c)
     struct sf_dispatch d = {
         .buf = c->rb.buf, .p = &c->parser, .error = error, .keep_alive = ka, .peer = c->peer};
     c->site = sf_server_dispatch(c->srv, &d, &c->resp);
-    if (c->resp.file && !c->resp.no_body) {
+    if (c->resp.st.file && !c->resp.st.no_body) {
         /* from here until its bytes are acknowledged, a lease break on
          * this file must cut this connection */
         c->cur.sending = true;
-        sf_fcache_attach(c->resp.file, &c->cur);
+        sf_fcache_attach(c->resp.st.file, &c->cur);
     }
     c->state = SF_CONN_WRITE;
 }
@@ -322,8 +322,8 @@ on_file_abort(void *arg)
     if (c->state == SF_CONN_WRITE) {
         sf_log_msg(c->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
                    c->peer, (int)c->parser.r.target.len, c->rb.buf + c->parser.r.target.off,
-                   (unsigned long long)c->resp.body_sent,
-                   (unsigned long long)c->resp.content_length);
+                   (unsigned long long)c->resp.st.body_sent,
+                   (unsigned long long)c->resp.st.content_length);
         access_log(c, false);
     }
     reset_now(c);
@@ -477,14 +477,14 @@ step_write(struct sf_conn *c)
         sf_log_msg(c->log, SF_LOG_WARN,
                    "%s: file %s while sending %.*s: response cut after %llu of %llu bytes", c->peer,
                    err == -ENODATA ? "shrank" : "changed", (int)c->parser.r.target.len,
-                   c->rb.buf + c->parser.r.target.off, (unsigned long long)c->resp.body_sent,
-                   (unsigned long long)c->resp.content_length);
+                   c->rb.buf + c->parser.r.target.off, (unsigned long long)c->resp.st.body_sent,
+                   (unsigned long long)c->resp.st.content_length);
         /* drop what is queued: it may already hold changed bytes */
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     } else {
         sf_log_errno(c->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
-                     (unsigned long long)c->resp.body_sent);
+                     (unsigned long long)c->resp.st.body_sent);
     }
     access_log(c, false);
     c->state = SF_CONN_CLOSE;
@@ -597,7 +597,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
             break;
         case SF_CONN_WRITE:
             sf_log_msg(c->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
-                       (unsigned long long)c->resp.body_sent);
+                       (unsigned long long)c->resp.st.body_sent);
             access_log(c, false);
             c->state = SF_CONN_CLOSE;
             break;
