@@ -26,6 +26,9 @@ sf_response_reset(struct sf_response *r)
     if (r->st.file)
         sf_fcache_put(r->st.fc, r->st.file);
     r->st = (struct sf_response_state){.fd = -1};
+    /* a big generated body goes back now, not when the connection ends */
+    if (r->mem.cap > SF_RESPONSE_MEM_KEEP)
+        sf_buf_free(&r->mem);
     r->mem.len = 0;
 }
 

@@ -609,6 +609,57 @@ START_TEST(test_reset)
 }
 END_TEST
 
+/* A big generated body (a listing of a large folder) gives its buffer
+ * back when the response ends; a small one keeps it for the next. */
+START_TEST(test_reset_frees_big_body)
+{
+    static char chunk[1024];
+    memset(chunk, 'x', sizeof(chunk));
+    struct sf_response r;
+    sf_response_init(&r);
+    for (int i = 0; i < 1024; i++) /* 1 MiB, a listing of some thousand files */
+        ck_assert_int_eq(sf_buf_append(&r.mem, chunk, sizeof(chunk)), 0);
+    sf_response_begin(&r, 200, DATE);
+    sf_response_end_head(&r, true, false);
+    sf_response_add_mem(&r, 0, r.mem.len);
+    ck_assert_uint_gt(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    sf_response_reset(&r);
+    ck_assert_ptr_null(r.mem.data);
+    ck_assert_uint_eq(r.mem.cap, 0);
+    ck_assert_uint_eq(r.mem.len, 0);
+    /* and the response is reusable */
+    sf_response_error(&r, 404, DATE, true, false, false, NULL);
+    ck_assert_uint_gt(r.mem.len, 0);
+    ck_assert_uint_le(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    char *data = r.mem.data;
+    sf_response_reset(&r);
+    ck_assert_ptr_eq(r.mem.data, data); /* an error page's buffer stays */
+    sf_response_free(&r);
+}
+END_TEST
+
+/* The bound itself: a buffer of SF_RESPONSE_MEM_KEEP bytes stays, one
+ * byte more of room is released. */
+START_TEST(test_reset_keep_bound)
+{
+    struct sf_response r;
+    sf_response_init(&r);
+    ck_assert_int_eq(sf_buf_reserve(&r.mem, SF_RESPONSE_MEM_KEEP), 0);
+    ck_assert_uint_eq(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    r.mem.len = SF_RESPONSE_MEM_KEEP;
+    sf_response_reset(&r);
+    ck_assert_ptr_nonnull(r.mem.data);
+    ck_assert_uint_eq(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    ck_assert_uint_eq(r.mem.len, 0);
+    ck_assert_int_eq(sf_buf_reserve(&r.mem, SF_RESPONSE_MEM_KEEP + 1), 0);
+    ck_assert_uint_gt(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    sf_response_reset(&r);
+    ck_assert_ptr_null(r.mem.data);
+    ck_assert_uint_eq(r.mem.cap, 0);
+    sf_response_free(&r);
+}
+END_TEST
+
 START_TEST(test_free)
 {
     int p[2];
@@ -666,6 +717,8 @@ response_suite(void)
     tcase_add_test_raise_signal(tc, test_segments_overfull_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, test_add_mem_past_end_aborts, SIGABRT);
     tcase_add_test(tc, test_reset);
+    tcase_add_test(tc, test_reset_frees_big_body);
+    tcase_add_test(tc, test_reset_keep_bound);
     tcase_add_test(tc, test_free);
     suite_add_tcase(s, tc);
     return s;
