@@ -189,8 +189,8 @@ enum sf_next {
                          reused */
     SF_NEXT_HEAD,     /* the head is parsed and must be answered before its
                          body is read: Expect: 100-continue (r.keep_alive is
-                         false, the body is never read). Calling again reads
-                         the body, as for SF_NEXT_READ */
+                         false: the connection answers and closes, the body
+                         unread). Calling again would go on with the body */
     SF_NEXT_DONE,     /* a whole message: head parsed, body (if any) read
                          and dropped; rpos is just past it. Answer it, then
                          sf_request_advance if the connection stays open */
