@@ -400,17 +400,23 @@ feed_body(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *
         int status;
         unsigned left =
             p->limits.max_headers > r->nheaders ? p->limits.max_headers - r->nheaders : 0;
-        enum sf_scan sc = sf_request_scan_chunked(&r->syn, buf, from, to, p->limits.max_body_size,
+        /* chunk extensions and trailers are not data, but a client must
+         * not stream them forever either: the whole chunked body may be
+         * max_body_size plus a head's worth of framing. The byte past
+         * that is refused where it comes, like any bad byte, so the
+         * scanner never sees it (the answer must not depend on reads) */
+        uint64_t wire_max = p->limits.max_body_size + p->limits.max_header_size;
+        assert(r->body_wire <= wire_max);
+        size_t end = to - from > wire_max - r->body_wire ? from + (size_t)(wire_max - r->body_wire)
+                                                         : to;
+        enum sf_scan sc = sf_request_scan_chunked(&r->syn, buf, from, end, p->limits.max_body_size,
                                                   left, &stop, &status);
         r->body_seen = r->syn.data;
         if (sc == SF_SCAN_BAD)
             return stop_with(p, status, stop, pos);
-        /* chunk extensions and trailers are not data, but a client must
-         * not stream them forever either: the whole chunked body may be
-         * max_body_size plus a head's worth of framing */
         r->body_wire += stop - from;
-        if (r->body_wire > p->limits.max_body_size + p->limits.max_header_size)
-            return stop_with(p, 413, stop, pos);
+        if (sc == SF_SCAN_MORE && end < to)
+            return stop_with(p, 413, end, pos);
         *pos = stop;
         if (sc == SF_SCAN_END) {
             r->nheaders += r->syn.fields;
