@@ -3,8 +3,17 @@
  * (no bufferevents: bodies never pass through user space), a fixed
  * header buffer, and a state machine driven by sf_conn_run:
  *
- *   READ -> (request parsed) HANDLE -> WRITE -> DONE -> READ (keep-alive)
- *                                                   -> LINGER -> CLOSE
+ *   READ -> HANDLE -> WRITE -> DONE -> READ (keep-alive)
+ *                                   -> LINGER -> CLOSE
+ *
+ * READ reads and lets the parser say (sf_request_next) when there is
+ * something to answer: a request, a head whose client waits for us
+ * (Expect: 100-continue), or a parse error. HANDLE builds the answer
+ * (server.h), WRITE sends it, DONE logs it and either keeps the
+ * pipelined bytes for the next READ (sf_request_advance) or starts the
+ * close. A step that must wait returns SF_IO_AGAIN; any state may become
+ * CLOSE, also from outside (a lease break: on_file_abort), and only the
+ * event callback frees.
  *
  * On a listener with proxy_protocol on, a connection starts in PROXY: it
  * reads the PROXY header (proxy.h) that names the real client, then READ.
@@ -63,11 +72,7 @@ struct sf_conn {
     struct event ev;
     short ev_what;            /* what ev is registered for, 0 = not yet */
     enum sf_conn_state state;
-    char *buf;                /* header buffer: max_header_size + slack */
-    size_t cap;
-    size_t rpos;              /* parsed up to here */
-    size_t wpos;              /* read up to here */
-    bool feed_pending;        /* the parser may progress without new bytes */
+    struct sf_reqbuf rb;      /* header buffer: max_header_size + slack */
     bool in_request;          /* some byte of the current request arrived */
     bool draining;            /* graceful stop: close after this response */
     unsigned served;          /* responses completed on this connection */
@@ -137,8 +142,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     c->fd = fd;
     c->proxy_protocol = proxy_protocol;
     c->local_port = -1;
-    c->buf = buf;
-    c->cap = cfg->max_header_size + SF_REQUEST_SLACK;
+    c->rb = (struct sf_reqbuf){.buf = buf, .cap = cfg->max_header_size + SF_REQUEST_SLACK};
     struct sf_limits lim = {
         .max_header_size = cfg->max_header_size,
         .max_uri_length = cfg->max_uri_length,
@@ -184,7 +188,7 @@ sf_conn_close(struct sf_conn *c)
     sf_fcache_detach(&c->cur);
     sf_fcache_detach(&c->tail);
     sf_response_free(&c->resp);
-    free(c->buf);
+    free(c->rb.buf);
     sf_server_conn_gone(c->srv, &c->sc);
     free(c);
 }
@@ -193,8 +197,8 @@ void
 sf_conn_drain(struct sf_conn *c)
 {
     c->draining = true;
-    bool idle = (c->state == SF_CONN_READ && !c->in_request && c->rpos == c->wpos) ||
-                (c->state == SF_CONN_PROXY && c->wpos == 0);
+    bool idle = (c->state == SF_CONN_READ && !c->in_request && c->rb.rpos == c->rb.wpos) ||
+                (c->state == SF_CONN_PROXY && c->rb.wpos == 0);
     if (!idle)
         return; /* its response finishes, then it closes */
     if (c->served > 0) {
@@ -250,22 +254,22 @@ access_log(struct sf_conn *c, bool completed)
         return;
     const struct sf_request *r = &c->parser.r;
     size_t ref_len = 0, ua_len = 0, host_len = 0;
-    const char *ref = sf_request_hdr(&c->parser, c->buf, SF_HDR_REFERER, &ref_len);
-    const char *ua = sf_request_hdr(&c->parser, c->buf, SF_HDR_USER_AGENT, &ua_len);
-    const char *host = sf_vhost_request_host(&c->parser, c->buf, &host_len);
+    const char *ref = sf_request_hdr(&c->parser, c->rb.buf, SF_HDR_REFERER, &ref_len);
+    const char *ua = sf_request_hdr(&c->parser, c->rb.buf, SF_HDR_USER_AGENT, &ua_len);
+    const char *host = sf_vhost_request_host(&c->parser, c->rb.buf, &host_len);
     uint64_t now = wall_ms();
     struct sf_access a = {
         .site = c->site,
         .client = c->peer,
         .when_ms = c->started_ms,
         .duration_ms = now > c->started_ms ? now - c->started_ms : 0,
-        .request_line = r->line.len ? c->buf + r->line.off : NULL,
+        .request_line = r->line.len ? c->rb.buf + r->line.off : NULL,
         .request_line_len = r->line.len,
         .host = host,
         .host_len = host_len,
-        .status = c->resp.status,
-        .bytes_sent = c->resp.body_sent,
-        .body_length = c->resp.content_length,
+        .status = c->resp.st.status,
+        .bytes_sent = c->resp.st.body_sent,
+        .body_length = c->resp.st.content_length,
         .completed = completed,
         .referer = ref,
         .referer_len = ref_len,
@@ -277,29 +281,23 @@ access_log(struct sf_conn *c, bool completed)
     sf_log_access(l, &a);
 }
 
-/* Answer a request that failed to parse, then close. */
+/* Build the answer to what READ parsed: the request, or for a request
+ * that failed to parse its error page (then close). */
 static void
-parse_error(struct sf_conn *c, int status)
-{
-    c->parser.r.keep_alive = false;
-    struct sf_dispatch d = {.buf = c->buf, .p = &c->parser, .error = status, .peer = c->peer};
-    c->site = sf_server_dispatch(c->srv, &d, &c->resp);
-    c->state = SF_CONN_WRITE;
-}
-
-static void
-handle(struct sf_conn *c)
+step_handle(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_HANDLE);
-    bool ka = c->parser.r.keep_alive && !c->draining;
+    int error = c->parser.r.status;
+    bool ka = !error && c->parser.r.keep_alive && !c->draining;
     c->parser.r.keep_alive = ka;
-    struct sf_dispatch d = {.buf = c->buf, .p = &c->parser, .keep_alive = ka, .peer = c->peer};
+    struct sf_dispatch d = {
+        .buf = c->rb.buf, .p = &c->parser, .error = error, .keep_alive = ka, .peer = c->peer};
     c->site = sf_server_dispatch(c->srv, &d, &c->resp);
-    if (c->resp.file && !c->resp.no_body) {
+    if (c->resp.st.file && !c->resp.st.no_body) {
         /* from here until its bytes are acknowledged, a lease break on
          * this file must cut this connection */
         c->cur.sending = true;
-        sf_fcache_attach(c->resp.file, &c->cur);
+        sf_fcache_attach(c->resp.st.file, &c->cur);
     }
     c->state = SF_CONN_WRITE;
 }
@@ -346,9 +344,9 @@ on_file_abort(void *arg)
     struct sf_conn *c = arg;
     if (c->state == SF_CONN_WRITE) {
         sf_log_msg(c->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
-                   c->peer, (int)c->parser.r.target.len, c->buf + c->parser.r.target.off,
-                   (unsigned long long)c->resp.body_sent,
-                   (unsigned long long)c->resp.content_length);
+                   c->peer, (int)c->parser.r.target.len, c->rb.buf + c->parser.r.target.off,
+                   (unsigned long long)c->resp.st.body_sent,
+                   (unsigned long long)c->resp.st.content_length);
         access_log(c, false);
     }
     reset_now(c);
@@ -383,9 +381,9 @@ static enum sf_io
 read_more(struct sf_conn *c, const char *when)
 {
     for (;;) {
-        ssize_t n = read(c->fd, c->buf + c->wpos, c->cap - c->wpos);
+        ssize_t n = read(c->fd, c->rb.buf + c->rb.wpos, c->rb.cap - c->rb.wpos);
         if (n > 0) {
-            c->wpos += (size_t)n;
+            c->rb.wpos += (size_t)n;
             return SF_IO_OK;
         }
         if (n < 0 && errno == EINTR)
@@ -421,22 +419,23 @@ step_proxy(struct sf_conn *c)
     for (;;) {
         struct sf_proxy_info info;
         size_t used = 0;
-        enum sf_proxy_result pr = sf_proxy_parse(c->buf, c->wpos, &info, &used);
+        enum sf_proxy_result pr = sf_proxy_parse(c->rb.buf, c->rb.wpos, &info, &used);
         if (pr == SF_PROXY_OK) {
             proxy_peer(c, &info);
-            c->wpos -= used;
-            memmove(c->buf, c->buf + used, c->wpos);
-            c->rpos = 0;
+            /* the request starts at the front, as sf_request_next wants */
+            c->rb.wpos -= used;
+            memmove(c->rb.buf, c->rb.buf + used, c->rb.wpos);
+            c->rb.rpos = 0;
             c->site = -1;
             c->state = SF_CONN_READ;
-            if (c->wpos) {
+            if (c->rb.wpos) {
                 c->in_request = true;
                 c->started_ms = wall_ms();
                 c->deadline_ms = now_ms(c) + c->cfg->header_timeout_ms;
             }
             return SF_IO_OK;
         }
-        if (pr == SF_PROXY_BAD || c->wpos == c->cap) {
+        if (pr == SF_PROXY_BAD || c->rb.wpos == c->rb.cap) {
             sf_log_msg(c->log, SF_LOG_INFO, "%s: bad PROXY protocol header: closing",
                        c->peer);
             /* a FIN rather than a reset, and what the client still sends
@@ -454,53 +453,26 @@ step_proxy(struct sf_conn *c)
     }
 }
 
-/* Read and parse until a request is complete or the socket runs dry. */
+/* Read until the parser has something to answer (a request, a head
+ * whose client waits, or a parse error) or the socket runs dry. */
 static enum sf_io
 step_read(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_READ);
     const struct sf_config *cfg = c->cfg;
     for (;;) {
-        if (c->rpos < c->wpos || c->feed_pending) {
-            size_t pos;
-            enum sf_parse pr = sf_request_feed(&c->parser, c->buf, c->rpos, c->wpos, &pos);
-            c->rpos = pos;
-            c->feed_pending = false;
-            switch (pr) {
-            case SF_PARSE_HEAD:
-                if (c->parser.r.expect_continue) {
-                    /* the client waits for us before sending its body */
-                    c->state = SF_CONN_HANDLE;
-                    handle(c);
-                    return SF_IO_OK;
-                }
-                /* a bodiless message completes on the next feed */
-                c->feed_pending = true;
-                continue;
-            case SF_PARSE_DONE:
-                c->state = SF_CONN_HANDLE;
-                handle(c);
-                return SF_IO_OK;
-            case SF_PARSE_ERROR:
-                parse_error(c, c->parser.r.status);
-                return SF_IO_OK;
-            case SF_PARSE_MORE:
-                break;
-            }
-            if (c->parser.r.head_done) {
-                /* body bytes to discard: reuse the room after the head */
-                c->rpos = c->wpos = c->parser.r.head_end;
-            }
+        switch (sf_request_next(&c->parser, &c->rb)) {
+        case SF_NEXT_READ: break;
+        case SF_NEXT_HEAD: /* Expect: 100-continue: answer before the body */
+        case SF_NEXT_DONE:
+        case SF_NEXT_ERROR: c->state = SF_CONN_HANDLE; return SF_IO_OK;
         }
-        if (sf_request_full(&c->parser, c->wpos, c->cap)) {
-            parse_error(c, sf_request_overflow(&c->parser));
-            return SF_IO_OK;
-        }
-        size_t before = c->wpos;
+        assert(c->rb.wpos < c->rb.cap);
+        size_t before = c->rb.wpos;
         enum sf_io rc = read_more(c, c->in_request ? "mid-request" : NULL);
         if (rc != SF_IO_OK)
             return rc == SF_IO_AGAIN ? SF_IO_AGAIN : SF_IO_OK;
-        if (!c->in_request && c->wpos > before) {
+        if (!c->in_request && c->rb.wpos > before) {
             /* the first byte of a request starts its clock */
             c->in_request = true;
             c->site = -1;
@@ -526,16 +498,16 @@ step_write(struct sf_conn *c)
     }
     if (err == -ENODATA || err == -ESTALE) {
         sf_log_msg(c->log, SF_LOG_WARN,
-                   "%s: file %s while sending %.*s: response cut after %llu of %llu bytes",
-                   c->peer, err == -ENODATA ? "shrank" : "changed", (int)c->parser.r.target.len,
-                   c->buf + c->parser.r.target.off, (unsigned long long)c->resp.body_sent,
-                   (unsigned long long)c->resp.content_length);
+                   "%s: file %s while sending %.*s: response cut after %llu of %llu bytes", c->peer,
+                   err == -ENODATA ? "shrank" : "changed", (int)c->parser.r.target.len,
+                   c->rb.buf + c->parser.r.target.off, (unsigned long long)c->resp.st.body_sent,
+                   (unsigned long long)c->resp.st.content_length);
         /* drop what is queued: it may already hold changed bytes */
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     } else {
         sf_log_errno(c->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
-                     (unsigned long long)c->resp.body_sent);
+                     (unsigned long long)c->resp.st.body_sent);
     }
     access_log(c, false);
     c->state = SF_CONN_CLOSE;
@@ -565,14 +537,8 @@ step_done(struct sf_conn *c)
         return;
     }
     /* keep the pipelined bytes, at the front of the buffer */
-    size_t left = c->wpos - c->rpos;
-    if (left && c->rpos)
-        memmove(c->buf, c->buf + c->rpos, left);
-    c->rpos = 0;
-    c->wpos = left;
-    sf_request_reset(&c->parser);
+    size_t left = sf_request_advance(&c->parser, &c->rb);
     c->in_request = left > 0;
-    c->feed_pending = false;
     c->state = SF_CONN_READ;
     uint64_t now = now_ms(c);
     c->site = -1;
@@ -624,7 +590,7 @@ sf_conn_run(struct sf_conn *c)
         switch (c->state) {
         case SF_CONN_READ: rc = step_read(c); break;
         case SF_CONN_PROXY: rc = step_proxy(c); break;
-        case SF_CONN_HANDLE: handle(c); break;
+        case SF_CONN_HANDLE: step_handle(c); break;
         case SF_CONN_WRITE: rc = step_write(c); break;
         case SF_CONN_DONE: step_done(c); break;
         case SF_CONN_LINGER: rc = step_linger(c); break;
@@ -654,7 +620,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
             break;
         case SF_CONN_WRITE:
             sf_log_msg(c->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
-                       (unsigned long long)c->resp.body_sent);
+                       (unsigned long long)c->resp.st.body_sent);
             access_log(c, false);
             c->state = SF_CONN_CLOSE;
             break;

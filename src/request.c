@@ -5,13 +5,28 @@
  * worker (header size, URI length, header count, body size). Every head
  * byte passes our own scanner (request_syntax.c) before llhttp sees it;
  * the framing headers are judged here, and the body is decoded here too
- * (llhttp parses heads only: it is reset for each message). Pure: no I/O.
+ * (llhttp parses heads only: it is reset for each message). And the read
+ * buffer's bookkeeping around it (sf_request_next): where a message ends,
+ * which bytes a body may reuse, when a head cannot fit, where the next
+ * pipelined request starts. Pure: no I/O.
  */
 #include "request_int.h"
 
 #include <assert.h>
 #include <string.h>
 #include <strings.h>
+
+/* One step of the parser over new bytes (feed). */
+enum sf_parse {
+    SF_PARSE_MORE = 0, /* every byte consumed, need more. Two exceptions
+                          while the head is incomplete: a last byte CR is
+                          left (its meaning depends on the next byte: feed
+                          it again with what follows), and bytes past
+                          max_header_size are left (the head cannot fit) */
+    SF_PARSE_HEAD,     /* head complete: *pos is r.head_end */
+    SF_PARSE_DONE,     /* message complete: *pos is just past it */
+    SF_PARSE_ERROR     /* r.status holds the answer */
+};
 
 static const struct {
     const char *name;
@@ -301,6 +316,15 @@ on_headers_complete(llhttp_t *ll)
     return HPE_PAUSED;
 }
 
+/* Wipe the request for the next message on the same connection. */
+static void
+reset(struct sf_parser *p)
+{
+    p->r = (struct sf_request){.cur = -1};
+    /* llhttp saw the last head only: start it afresh for the next */
+    llhttp_reset(&p->ll);
+}
+
 void
 sf_request_init(struct sf_parser *p, const struct sf_limits *lim)
 {
@@ -318,16 +342,7 @@ sf_request_init(struct sf_parser *p, const struct sf_limits *lim)
     p->settings.on_headers_complete = on_headers_complete;
     llhttp_init(&p->ll, HTTP_REQUEST, &p->settings);
     p->ll.data = p;
-    sf_request_reset(p);
-}
-
-void
-sf_request_reset(struct sf_parser *p)
-{
-    memset(&p->r, 0, sizeof(p->r));
-    p->r.cur = -1;
-    /* llhttp saw the last head only: start it afresh for the next */
-    llhttp_reset(&p->ll);
+    reset(p);
 }
 
 /*
@@ -385,17 +400,23 @@ feed_body(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *
         int status;
         unsigned left =
             p->limits.max_headers > r->nheaders ? p->limits.max_headers - r->nheaders : 0;
-        enum sf_scan sc = sf_request_scan_chunked(&r->syn, buf, from, to, p->limits.max_body_size,
+        /* chunk extensions and trailers are not data, but a client must
+         * not stream them forever either: the whole chunked body may be
+         * max_body_size plus a head's worth of framing. The byte past
+         * that is refused where it comes, like any bad byte, so the
+         * scanner never sees it (the answer must not depend on reads) */
+        uint64_t wire_max = p->limits.max_body_size + p->limits.max_header_size;
+        assert(r->body_wire <= wire_max);
+        size_t end = to - from > wire_max - r->body_wire ? from + (size_t)(wire_max - r->body_wire)
+                                                         : to;
+        enum sf_scan sc = sf_request_scan_chunked(&r->syn, buf, from, end, p->limits.max_body_size,
                                                   left, &stop, &status);
         r->body_seen = r->syn.data;
         if (sc == SF_SCAN_BAD)
             return stop_with(p, status, stop, pos);
-        /* chunk extensions and trailers are not data, but a client must
-         * not stream them forever either: the whole chunked body may be
-         * max_body_size plus a head's worth of framing */
         r->body_wire += stop - from;
-        if (r->body_wire > p->limits.max_body_size + p->limits.max_header_size)
-            return stop_with(p, 413, stop, pos);
+        if (sc == SF_SCAN_MORE && end < to)
+            return stop_with(p, 413, end, pos);
         *pos = stop;
         if (sc == SF_SCAN_END) {
             r->nheaders += r->syn.fields;
@@ -407,8 +428,14 @@ feed_body(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *
     return stop_with(p, 400, from, pos);
 }
 
-enum sf_parse
-sf_request_feed(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
+/*
+ * Feed buf[from, to) (bytes not fed before). Returns as documented in
+ * enum sf_parse and sets *pos to where parsing stopped. After
+ * SF_PARSE_HEAD or SF_PARSE_DONE call again (after reset for DONE) with
+ * from = *pos to go on. Spans index buf.
+ */
+static enum sf_parse
+feed(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
 {
     assert(from <= to);
     struct sf_request *r = &p->r;
@@ -459,13 +486,68 @@ sf_request_feed(struct sf_parser *p, const char *buf, size_t from, size_t to, si
     }
 }
 
-int
-sf_request_overflow(struct sf_parser *p)
+/* Give up on a head that does not fit: 400 before any target, 414
+ * inside the target, else 431. */
+static enum sf_next
+overflow(struct sf_parser *p)
 {
     if (!p->r.status)
         p->r.status = p->r.url_done ? 431 : p->r.target.len ? 414 : 400;
     p->r.keep_alive = false;
-    return p->r.status;
+    return SF_NEXT_ERROR;
+}
+
+enum sf_next
+sf_request_next(struct sf_parser *p, struct sf_reqbuf *b)
+{
+    struct sf_request *r = &p->r;
+    assert(b->rpos <= b->wpos && b->wpos <= b->cap);
+    assert(b->cap == p->limits.max_header_size + SF_REQUEST_SLACK);
+    if (r->status)
+        return SF_NEXT_ERROR;
+    /* at most two feeds: the head's bytes, then at once its body's (a
+     * bodiless message completes with no byte more) */
+    bool body_now = false;
+    while (b->rpos < b->wpos || body_now) {
+        size_t pos;
+        enum sf_parse pr = feed(p, b->buf, b->rpos, b->wpos, &pos);
+        assert(pos >= b->rpos && pos <= b->wpos);
+        b->rpos = pos;
+        switch (pr) {
+        case SF_PARSE_HEAD:
+            assert(!body_now);
+            if (r->expect_continue)
+                return SF_NEXT_HEAD; /* the client waits for us first */
+            body_now = true;
+            continue;
+        case SF_PARSE_DONE: return SF_NEXT_DONE;
+        case SF_PARSE_ERROR: return SF_NEXT_ERROR;
+        case SF_PARSE_MORE: break;
+        }
+        /* body bytes were read and dropped: reuse the room after the
+         * head, whose spans must stay put until the answer is sent */
+        if (r->head_done)
+            b->rpos = b->wpos = r->head_end;
+        break;
+    }
+    /* an incomplete head that reached the limit can never fit */
+    if ((!r->head_done && b->wpos >= p->limits.max_header_size) || b->wpos >= b->cap)
+        return overflow(p);
+    return SF_NEXT_READ;
+}
+
+size_t
+sf_request_advance(struct sf_parser *p, struct sf_reqbuf *b)
+{
+    assert(p->r.head_done && !p->r.status && b->rpos <= b->wpos);
+    /* the pipelined bytes go to the front: the next head starts at 0 */
+    size_t left = b->wpos - b->rpos;
+    if (left && b->rpos)
+        memmove(b->buf, b->buf + b->rpos, left);
+    b->rpos = 0;
+    b->wpos = left;
+    reset(p);
+    return left;
 }
 
 bool

@@ -4,7 +4,8 @@
  *
  * The module is split by job:
  *   request.c         the llhttp wrapper: callbacks, limits, framing
- *                     decisions, the feed loop
+ *                     decisions, the feed loop, and the read buffer's
+ *                     bookkeeping (sf_request_next / sf_request_advance)
  *   request_syntax.c  byte-level grammar (pure, no llhttp): the head
  *                     scanner, the chunked body decoder, and the
  *                     Transfer-Encoding / Content-Length value readers

@@ -14,27 +14,22 @@
 void
 sf_response_init(struct sf_response *r)
 {
-    memset(r, 0, sizeof(*r));
-    r->fd = -1;
+    r->st = (struct sf_response_state){.fd = -1};
+    r->mem = (struct sf_buf){0};
 }
 
 void
 sf_response_reset(struct sf_response *r)
 {
-    if (r->fd >= 0)
-        close(r->fd);
-    r->fd = -1;
-    if (r->file)
-        sf_fcache_put(r->fc, r->file);
-    r->file = NULL;
-    r->status = 0;
-    r->head_len = r->head_sent = 0;
-    r->head_overflow = false;
-    r->nseg = r->cur = 0;
-    r->cur_done = 0;
+    if (r->st.fd >= 0)
+        close(r->st.fd);
+    if (r->st.file)
+        sf_fcache_put(r->st.fc, r->st.file);
+    r->st = (struct sf_response_state){.fd = -1};
+    /* a big generated body goes back now, not when the connection ends */
+    if (r->mem.cap > SF_RESPONSE_MEM_KEEP)
+        sf_buf_free(&r->mem);
     r->mem.len = 0;
-    r->content_length = r->body_sent = 0;
-    r->no_body = false;
 }
 
 void
@@ -75,13 +70,13 @@ sf_response_reason(int status)
 static void
 head_vappend(struct sf_response *r, const char *fmt, va_list ap)
 {
-    size_t room = sizeof(r->head) - r->head_len;
-    int n = vsnprintf(r->head + r->head_len, room, fmt, ap);
+    size_t room = sizeof(r->head) - r->st.head_len;
+    int n = vsnprintf(r->head + r->st.head_len, room, fmt, ap);
     if (n < 0 || (size_t)n >= room) {
-        r->head_overflow = true;
+        r->st.head_overflow = true;
         return;
     }
-    r->head_len += (size_t)n;
+    r->st.head_len += (size_t)n;
 }
 
 static void
@@ -99,9 +94,9 @@ head_append(struct sf_response *r, const char *fmt, ...)
 void
 sf_response_begin(struct sf_response *r, int status, const char *date)
 {
-    r->status = status;
-    r->head_len = 0;
-    r->no_body = (status == 204 || status == 304);
+    r->st.status = status;
+    r->st.head_len = 0;
+    r->st.no_body = (status == 204 || status == 304);
     head_append(r,
                 "HTTP/1.1 %d %s\r\nServer: sfhttpd/" SFHTTPD_VERSION
                 "\r\nDate: %s\r\nX-Content-Type-Options: nosniff\r\n",
@@ -111,7 +106,7 @@ sf_response_begin(struct sf_response *r, int status, const char *date)
 void
 sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...)
 {
-    size_t mark = r->head_len;
+    size_t mark = r->st.head_len;
     head_append(r, "%s: ", name);
     va_list ap;
     va_start(ap, fmt);
@@ -119,11 +114,11 @@ sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...
     va_end(ap);
     head_append(r, "\r\n");
     /* a value must never split the head: refuse CR and LF */
-    for (size_t i = mark; i + 2 < r->head_len; i++) {
+    for (size_t i = mark; i + 2 < r->st.head_len; i++) {
         if (r->head[i] == '\r' || r->head[i] == '\n') {
             assert(!"header value with CR or LF");
-            r->head_len = mark;
-            r->head_overflow = true;
+            r->st.head_len = mark;
+            r->st.head_overflow = true;
             return;
         }
     }
@@ -134,7 +129,7 @@ sf_response_line(struct sf_response *r, const char *line)
 {
     if (strpbrk(line, "\r\n")) {
         assert(!"header line with CR or LF");
-        r->head_overflow = true;
+        r->st.head_overflow = true;
         return;
     }
     head_append(r, "%s\r\n", line);
@@ -153,37 +148,37 @@ sf_response_end_head(struct sf_response *r, bool keep_alive, bool http10)
 void
 sf_response_add_file(struct sf_response *r, int fd, uint64_t off, uint64_t len)
 {
-    assert(r->nseg < SF_SEG_MAX);
+    assert(r->st.nseg < SF_SEG_MAX);
     if (len == 0)
         return;
-    r->seg[r->nseg++] = (struct sf_seg){.fd = fd, .off = off, .len = len};
+    r->seg[r->st.nseg++] = (struct sf_seg){.fd = fd, .off = off, .len = len};
 }
 
 void
 sf_response_add_mem(struct sf_response *r, size_t off, size_t len)
 {
-    assert(r->nseg < SF_SEG_MAX);
+    assert(r->st.nseg < SF_SEG_MAX);
     assert(off + len <= r->mem.len);
     if (len == 0)
         return;
-    r->seg[r->nseg++] = (struct sf_seg){.fd = -1, .off = off, .len = len};
+    r->seg[r->st.nseg++] = (struct sf_seg){.fd = -1, .off = off, .len = len};
 }
 
 void
 sf_response_add_ext(struct sf_response *r, const void *p, size_t len)
 {
-    assert(r->nseg < SF_SEG_MAX);
+    assert(r->st.nseg < SF_SEG_MAX);
     if (len == 0)
         return;
-    r->seg[r->nseg++] = (struct sf_seg){.fd = -1, .p = p, .off = 0, .len = len};
+    r->seg[r->st.nseg++] = (struct sf_seg){.fd = -1, .p = p, .off = 0, .len = len};
 }
 
 void
 sf_response_hold(struct sf_response *r, struct sf_fcache *fc, struct sf_file *f)
 {
-    assert(!r->file);
-    r->file = f;
-    r->fc = fc;
+    assert(!r->st.file);
+    r->st.file = f;
+    r->st.fc = fc;
 }
 
 void
@@ -206,9 +201,9 @@ sf_response_error(struct sf_response *r, int status, const char *date, bool keep
         sf_response_header(r, "Content-Length", "%zu", r->mem.len);
     }
     sf_response_end_head(r, keep_alive, http10);
-    r->content_length = r->mem.len;
-    if (head_only || r->no_body)
-        r->no_body = true;
+    r->st.content_length = r->mem.len;
+    if (head_only || r->st.no_body)
+        r->st.no_body = true;
     else
         sf_response_add_mem(r, 0, r->mem.len);
 }

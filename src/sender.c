@@ -21,16 +21,16 @@ send_mem(struct sf_response *r, int sock, size_t *budget, int *err)
     struct iovec iov[IOV_MAX_BATCH];
     int n = 0;
     size_t total = 0;
-    if (r->head_sent < r->head_len) {
-        iov[n].iov_base = r->head + r->head_sent;
-        iov[n].iov_len = r->head_len - r->head_sent;
+    if (r->st.head_sent < r->st.head_len) {
+        iov[n].iov_base = r->head + r->st.head_sent;
+        iov[n].iov_len = r->st.head_len - r->st.head_sent;
         total += iov[n].iov_len;
         n++;
     }
-    unsigned i = r->cur;
-    uint64_t done = r->cur_done;
-    if (!r->no_body) {
-        for (; i < r->nseg && n < IOV_MAX_BATCH && r->seg[i].fd < 0; i++) {
+    unsigned i = r->st.cur;
+    uint64_t done = r->st.cur_done;
+    if (!r->st.no_body) {
+        for (; i < r->st.nseg && n < IOV_MAX_BATCH && r->seg[i].fd < 0; i++) {
             const char *base = r->seg[i].p ? r->seg[i].p : r->mem.data;
             iov[n].iov_base = (void *)(uintptr_t)(base + r->seg[i].off + done);
             iov[n].iov_len = (size_t)(r->seg[i].len - done);
@@ -53,7 +53,7 @@ send_mem(struct sf_response *r, int sock, size_t *budget, int *err)
     }
     /* MSG_MORE when a file range follows, so the head and the first file
      * bytes can leave in one packet */
-    bool more = !r->no_body && i < r->nseg;
+    bool more = !r->st.no_body && i < r->st.nseg;
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
     ssize_t w;
     do
@@ -67,25 +67,25 @@ send_mem(struct sf_response *r, int sock, size_t *budget, int *err)
     }
     size_t left = (size_t)w;
     *budget = *budget > left ? *budget - left : 0;
-    size_t h = r->head_len - r->head_sent;
+    size_t h = r->st.head_len - r->st.head_sent;
     if (left < h) {
-        r->head_sent += left;
+        r->st.head_sent += left;
         return SF_IO_AGAIN;
     }
-    r->head_sent = r->head_len;
+    r->st.head_sent = r->st.head_len;
     left -= h;
     while (left > 0) {
-        struct sf_seg *s = &r->seg[r->cur];
-        uint64_t rest = s->len - r->cur_done;
+        struct sf_seg *s = &r->seg[r->st.cur];
+        uint64_t rest = s->len - r->st.cur_done;
         if (left < rest) {
-            r->cur_done += left;
-            r->body_sent += left;
+            r->st.cur_done += left;
+            r->st.body_sent += left;
             return SF_IO_AGAIN;
         }
         left -= (size_t)rest;
-        r->body_sent += rest;
-        r->cur++;
-        r->cur_done = 0;
+        r->st.body_sent += rest;
+        r->st.cur++;
+        r->st.cur_done = 0;
     }
     return (size_t)w < total ? SF_IO_AGAIN : SF_IO_OK;
 }
@@ -93,18 +93,18 @@ send_mem(struct sf_response *r, int sock, size_t *budget, int *err)
 static enum sf_io
 send_file(struct sf_response *r, int sock, size_t *budget, int *err)
 {
-    struct sf_seg *s = &r->seg[r->cur];
+    struct sf_seg *s = &r->seg[r->st.cur];
     assert(s->fd >= 0);
-    while (r->cur_done < s->len) {
+    while (r->st.cur_done < s->len) {
         if (*budget == 0)
             return SF_IO_AGAIN;
-        if (r->file && !sf_fcache_unchanged(r->file)) {
+        if (r->st.file && !sf_fcache_unchanged(r->st.file)) {
             /* no lease on this file, and it changed under us */
             *err = -ESTALE;
             return SF_IO_ERR;
         }
-        off_t off = (off_t)(s->off + r->cur_done);
-        uint64_t want = s->len - r->cur_done;
+        off_t off = (off_t)(s->off + r->st.cur_done);
+        uint64_t want = s->len - r->st.cur_done;
         size_t n = want < *budget ? (size_t)want : *budget;
         ssize_t w = sendfile(sock, s->fd, &off, n);
         if (w < 0) {
@@ -120,12 +120,12 @@ send_file(struct sf_response *r, int sock, size_t *budget, int *err)
             *err = -ENODATA;
             return SF_IO_ERR;
         }
-        r->cur_done += (uint64_t)w;
-        r->body_sent += (uint64_t)w;
+        r->st.cur_done += (uint64_t)w;
+        r->st.body_sent += (uint64_t)w;
         *budget -= (size_t)w;
     }
-    r->cur++;
-    r->cur_done = 0;
+    r->st.cur++;
+    r->st.cur_done = 0;
     return SF_IO_OK;
 }
 
@@ -133,13 +133,13 @@ enum sf_io
 sf_sender_send(struct sf_response *r, int sock, size_t budget, int *err)
 {
     for (;;) {
-        bool head_left = r->head_sent < r->head_len;
-        if (!head_left && (r->no_body || r->cur >= r->nseg))
+        bool head_left = r->st.head_sent < r->st.head_len;
+        if (!head_left && (r->st.no_body || r->st.cur >= r->st.nseg))
             return SF_IO_OK;
         if (budget == 0)
             return SF_IO_AGAIN;
         enum sf_io rc;
-        if (head_left || r->seg[r->cur].fd < 0)
+        if (head_left || r->seg[r->st.cur].fd < 0)
             rc = send_mem(r, sock, &budget, err);
         else
             rc = send_file(r, sock, &budget, err);

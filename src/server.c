@@ -204,7 +204,7 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
         .keep_alive = d->keep_alive,
     };
     sf_static_handle(&in, out);
-    if (out->head_overflow) {
+    if (out->st.head_overflow) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "response head too large for %.*s",
                    (int)r->target.len, d->buf + r->target.off);
         sf_response_error(out, 500, srv->date, d->keep_alive, r->minor == 0, false, NULL);

@@ -67,9 +67,9 @@ custom_error(struct ctx *x, int status, const char *extra)
     sf_response_header(o, "Content-Type", "%s", ctype ? ctype : "text/html; charset=utf-8");
     sf_response_header(o, "Content-Length", "%llu", (unsigned long long)f->st.st_size);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
-    o->content_length = (uint64_t)f->st.st_size;
+    o->st.content_length = (uint64_t)f->st.st_size;
     if (x->head)
-        o->no_body = true;
+        o->st.no_body = true;
     else
         add_body(o, f, 0, (uint64_t)f->st.st_size);
     return true;
@@ -179,9 +179,9 @@ redirect_slash(struct ctx *x)
     sf_response_header(o, "Content-Type", "text/html; charset=utf-8");
     sf_response_header(o, "Content-Length", "%zu", loc->len);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
-    o->content_length = loc->len;
+    o->st.content_length = loc->len;
     if (x->head)
-        o->no_body = true;
+        o->st.no_body = true;
     else
         sf_response_add_mem(o, 0, loc->len);
 }
@@ -233,9 +233,9 @@ listing(struct ctx *x, int dirfd)
     sf_response_header(o, "Cache-Control", "no-cache");
     sf_response_header(o, "Vary", "Accept");
     sf_response_end_head(o, x->in->keep_alive, x->http10);
-    o->content_length = o->mem.len;
+    o->st.content_length = o->mem.len;
     if (x->head)
-        o->no_body = true;
+        o->st.no_body = true;
     else
         sf_response_add_mem(o, 0, o->mem.len);
 }
@@ -389,9 +389,9 @@ send_ranges(struct ctx *x, const struct sf_file *f, uint64_t size, const char *c
         uint64_t len = rg[0].last - rg[0].first + 1;
         sf_response_header(o, "Content-Length", "%llu", (unsigned long long)len);
         sf_response_end_head(o, x->in->keep_alive, x->http10);
-        o->content_length = len;
+        o->st.content_length = len;
         if (x->head)
-            o->no_body = true;
+            o->st.no_body = true;
         else
             add_body(o, f, rg[0].first, len);
         return;
@@ -418,9 +418,9 @@ send_ranges(struct ctx *x, const struct sf_file *f, uint64_t size, const char *c
     sf_response_header(o, "Content-Type", "multipart/byteranges; boundary=%s", boundary);
     sf_response_header(o, "Content-Length", "%llu", (unsigned long long)total);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
-    o->content_length = total;
+    o->st.content_length = total;
     if (x->head) {
-        o->no_body = true;
+        o->st.no_body = true;
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -503,7 +503,7 @@ file(struct ctx *x, struct sf_file *f)
         sf_response_header(o, "Vary", "Accept-Encoding");
     if (status == 304) {
         sf_response_end_head(o, in->keep_alive, x->http10);
-        o->no_body = true;
+        o->st.no_body = true;
         return;
     }
     sf_response_header(o, "Accept-Ranges", "bytes");
@@ -516,9 +516,9 @@ file(struct ctx *x, struct sf_file *f)
     sf_response_header(o, "Content-Type", "%s", ctype);
     sf_response_header(o, "Content-Length", "%llu", (unsigned long long)size);
     sf_response_end_head(o, in->keep_alive, x->http10);
-    o->content_length = size;
+    o->st.content_length = size;
     if (x->head)
-        o->no_body = true;
+        o->st.no_body = true;
     else
         add_body(o, f, 0, size);
 }
@@ -597,14 +597,14 @@ route(const struct sf_static_in *in, struct sf_response *out)
 static void
 site_headers(const struct sf_site *s, struct sf_response *o)
 {
-    if (s->nadd_headers == 0 || o->head_overflow)
+    if (s->nadd_headers == 0 || o->st.head_overflow)
         return;
-    assert(o->head_len >= 4 && memcmp(o->head + o->head_len - 4, "\r\n\r\n", 4) == 0);
-    size_t pos = o->head_len - 2; /* where the blank line starts */
+    assert(o->st.head_len >= 4 && memcmp(o->head + o->st.head_len - 4, "\r\n\r\n", 4) == 0);
+    size_t pos = o->st.head_len - 2; /* where the blank line starts */
     for (size_t i = 0; i < s->nadd_headers; i++) {
         size_t n = strlen(s->add_headers[i]);
         if (pos + n + 4 > sizeof(o->head)) {
-            o->head_overflow = true;
+            o->st.head_overflow = true;
             return;
         }
         memcpy(o->head + pos, s->add_headers[i], n);
@@ -612,7 +612,7 @@ site_headers(const struct sf_site *s, struct sf_response *o)
         pos += n + 2;
     }
     memcpy(o->head + pos, "\r\n", 2);
-    o->head_len = pos + 2;
+    o->st.head_len = pos + 2;
 }
 
 void

@@ -2,8 +2,11 @@
  * request.h - one HTTP/1.x request head, parsed by llhttp from the
  * connection's buffer. Pure: it takes bytes and returns results; spans are
  * {offset, length} into the caller's buffer, which must not move while a
- * message is being parsed. The parser pauses after the head and after
- * each message, so pipelined requests come out one at a time, in order.
+ * message is being parsed. sf_request_next also keeps the buffer: it says
+ * where each message ends, drops body bytes, and sf_request_advance moves
+ * pipelined bytes to the front, so requests come out one at a time, in
+ * order. The connection (conn.c), the unit tests and the fuzzer all drive
+ * the parser through these two calls only.
  *
  * Strict: every head is also checked byte by byte against RFC 9112's
  * grammar before llhttp sees it (no bare CR or LF, no obs-fold, no
@@ -87,7 +90,7 @@ struct sf_limits {
     uint64_t max_body_size; /* a body to discard larger than this: 413 */
 };
 
-/* Everything known about the current request; wiped by sf_request_reset. */
+/* Everything known about the current request; wiped by sf_request_advance. */
 struct sf_request {
     uint8_t method;          /* enum llhttp_method */
     uint8_t major, minor;
@@ -124,22 +127,9 @@ struct sf_request {
 struct sf_parser {
     llhttp_t ll;
     llhttp_settings_t settings;
-    const char *base;        /* buffer being parsed (valid during feed) */
+    const char *base; /* buffer being parsed (valid during a call) */
     struct sf_limits limits;
     struct sf_request r;
-};
-
-enum sf_parse {
-    SF_PARSE_MORE = 0, /* every byte consumed, need more. Two exceptions
-                          while the head is incomplete: a last byte CR is
-                          left (its meaning depends on the next byte: feed
-                          it again with what follows), and bytes past
-                          max_header_size are left (sf_request_full then
-                          tells the caller to give up) */
-    SF_PARSE_HEAD,     /* head complete: *pos is r.head_end */
-    SF_PARSE_DONE,     /* message complete: *pos is just past it */
-    SF_PARSE_ERROR     /* r.status holds the answer (400, 413, 414, 431,
-                          501, 505); the connection must close after it */
 };
 
 /*
@@ -153,30 +143,17 @@ enum sf_parse {
  *       `method SP target SP HTTP/d.d CRLF`; Content-Length that is not one
  *       plain decimal, or with Transfer-Encoding; Transfer-Encoding in
  *       HTTP/1.0, malformed, or whose last coding is not `chunked`, or with
- *       `chunked` twice; Host rules; bad targets
+ *       `chunked` twice; Host rules; bad targets; a head that does not fit
+ *       before any target
  *  501  a well-formed request line with a method llhttp does not know, or
  *       a well-formed Transfer-Encoding list ending in `chunked` that names
  *       other codings (`gzip, chunked`)
  *  505  a well-formed request line with HTTP/2 or later
  *  413  a declared body (Content-Length, or a chunk's size) or chunk data
  *       past max_body_size
- *  414, 431  the size limits
+ *  414, 431  the size limits (a head that does not fit: 414 while inside
+ *       the target, else 431)
  */
-
-/* Set up a parser for a new connection. */
-void sf_request_init(struct sf_parser *p, const struct sf_limits *lim);
-
-/* Wipe the request for the next message on the same connection. */
-void sf_request_reset(struct sf_parser *p);
-
-/*
- * Feed buf[from, to) (bytes not fed before). Returns as documented in
- * enum sf_parse and sets *pos to where parsing stopped. After
- * SF_PARSE_HEAD or SF_PARSE_DONE call again (after sf_request_reset for
- * DONE) with from = *pos to go on. Spans index buf.
- */
-enum sf_parse sf_request_feed(struct sf_parser *p, const char *buf, size_t from, size_t to,
-                              size_t *pos);
 
 /*
  * Room a connection's buffer has beyond max_header_size: a head at the
@@ -185,21 +162,63 @@ enum sf_parse sf_request_feed(struct sf_parser *p, const char *buf, size_t from,
  */
 #define SF_REQUEST_SLACK 4096
 
-/* True when the caller must give up on the head: wpos bytes are
- * buffered (of cap = max_header_size + SF_REQUEST_SLACK) and the head
- * is still incomplete past the limit, or the buffer is full. */
-static inline bool
-sf_request_full(const struct sf_parser *p, size_t wpos, size_t cap)
-{
-    return (!p->r.head_done && wpos >= p->limits.max_header_size) || wpos >= cap;
-}
+/*
+ * A connection's read buffer, as sf_request_next and sf_request_advance
+ * manage it: bytes buf[0, rpos) are parsed, buf[rpos, wpos) are read but
+ * not parsed yet, buf[wpos, cap) is room. The caller only reads into the
+ * room and moves wpos; these functions move everything else. A head is
+ * parsed in place from buf[0] (spans index buf, which must not move until
+ * the answer is sent); the body's bytes are read into the room after the
+ * head and dropped there.
+ */
+struct sf_reqbuf {
+    char *buf;
+    size_t cap;  /* max_header_size + SF_REQUEST_SLACK */
+    size_t rpos; /* parsed up to here */
+    size_t wpos; /* read up to here */
+};
+
+/* What the connection must do next (sf_request_next). */
+enum sf_next {
+    SF_NEXT_READ = 0, /* read more bytes into buf[wpos, cap) (never empty),
+                         then call again. Left unparsed: nothing, or while
+                         the head is incomplete a last CR (its meaning
+                         depends on the byte after it). While a body is
+                         being read, rpos = wpos = r.head_end: its bytes
+                         were dropped and the room after the head is
+                         reused */
+    SF_NEXT_HEAD,     /* the head is parsed and must be answered before its
+                         body is read: Expect: 100-continue (r.keep_alive is
+                         false: the connection answers and closes, the body
+                         unread). Calling again would go on with the body */
+    SF_NEXT_DONE,     /* a whole message: head parsed, body (if any) read
+                         and dropped; rpos is just past it. Answer it, then
+                         sf_request_advance if the connection stays open */
+    SF_NEXT_ERROR     /* r.status holds the answer (see above), keep_alive
+                         is false: answer, then close. Every later call
+                         says SF_NEXT_ERROR again */
+};
+
+/* Set up a parser for a new connection. */
+void sf_request_init(struct sf_parser *p, const struct sf_limits *lim);
 
 /*
- * Give up on a head that does not fit (see sf_request_full): sets and
- * returns the status (400 before any target, 414 inside the target,
- * else 431).
+ * Parse what b holds past rpos and say what the connection must do
+ * (enum sf_next). Decides where the head and the message end, drops body
+ * bytes, and gives up on a head that cannot fit: past max_header_size, or
+ * a full buffer, is SF_NEXT_ERROR with 400, 414 or 431. Pure: no I/O.
+ * b->cap must be the parser's max_header_size + SF_REQUEST_SLACK and a
+ * message must start at buf[0] (sf_request_advance keeps it so).
  */
-int sf_request_overflow(struct sf_parser *p);
+enum sf_next sf_request_next(struct sf_parser *p, struct sf_reqbuf *b);
+
+/*
+ * After the answer to SF_NEXT_DONE, on a connection that stays open: move
+ * the bytes read after the message (the next, pipelined request) to the
+ * front of the buffer (rpos 0, wpos their count) and wipe the request.
+ * Returns that count: 0 when the connection is now idle.
+ */
+size_t sf_request_advance(struct sf_parser *p, struct sf_reqbuf *b);
 
 /* The value of header h, or {NULL, 0} when absent. */
 static inline const char *

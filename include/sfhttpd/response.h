@@ -30,17 +30,27 @@ struct sf_seg {
 struct sf_file;
 struct sf_fcache;
 
-struct sf_response {
+/*
+ * A generated body (mem) whose buffer grew past this is freed when the
+ * response ends; a smaller one keeps its buffer for the connection's next
+ * response. Covers error pages and the part headers of the largest
+ * multipart/byteranges answer (SF_RANGES_MAX parts, about 150 bytes each)
+ * with room to spare; a big listing (megabytes for a folder of thousands
+ * of files) must not stay with an idle connection.
+ */
+#define SF_RESPONSE_MEM_KEEP (16 * 1024)
+
+/* The per-request state of a response: everything sf_response_reset
+ * wipes, in one assignment. The buffers (head, seg, mem) are outside it,
+ * so that no reset zero-fills them; only their fill counts are here. */
+struct sf_response_state {
     int status;
-    char head[SF_HEAD_MAX];
     size_t head_len;
     bool head_overflow;       /* a header did not fit: answer 500 instead */
     size_t head_sent;
-    struct sf_seg seg[SF_SEG_MAX];
     unsigned nseg;
     unsigned cur;             /* segment being sent */
     uint64_t cur_done;        /* bytes of seg[cur] already sent */
-    struct sf_buf mem;        /* generated body bytes, kept across requests */
     int fd;                   /* a file this response owns, or -1 */
     struct sf_file *file;     /* a cached file this response holds a
                                  reference to, or NULL */
@@ -50,10 +60,19 @@ struct sf_response {
     bool no_body;             /* HEAD, 204, 304: head only */
 };
 
+struct sf_response {
+    struct sf_response_state st;
+    char head[SF_HEAD_MAX];        /* st.head_len bytes */
+    struct sf_seg seg[SF_SEG_MAX]; /* st.nseg of them */
+    struct sf_buf mem;             /* generated body bytes; the buffer is kept
+                                      across requests up to SF_RESPONSE_MEM_KEEP */
+};
+
 /* Initialise once per connection (fd = -1, empty buffers). */
 void sf_response_init(struct sf_response *r);
-/* Close the owned fd and wipe for the next request; mem keeps its
- * allocation. */
+/* Close the owned fd, release the held file and wipe the state for the
+ * next request; mem is emptied, its buffer freed when larger than
+ * SF_RESPONSE_MEM_KEEP. */
 void sf_response_reset(struct sf_response *r);
 /* Free everything (at connection close). */
 void sf_response_free(struct sf_response *r);

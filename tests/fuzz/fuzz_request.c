@@ -1,16 +1,18 @@
 /*
- * fuzz_request.c - libFuzzer harness for the llhttp wrapper. Runs the
- * connection's call pattern (tests/unit/request_driver.h) over the input:
- * the first byte's low five bits are the read size (0: as much as fits),
- * its top three bits pick a limits profile; the rest is what the client
- * sent. The driver checks the contract (spans inside the buffer and the
- * head, status in {0, 400, 413, 414, 431, 501, 505}, no keep-alive after an
- * error, errors sticky, progress); the harness also asserts that reading
- * the same bytes whole gives the same requests and the same answer.
+ * fuzz_request.c - libFuzzer harness for the request parser and its read
+ * buffer, through sf_request_next and sf_request_advance, the calls
+ * conn.c makes (tests/unit/request_run.h plays the socket): the first
+ * byte's low five bits are the read size (0: as much as fits), its top
+ * three bits pick a limits profile; the rest is what the client sent.
+ * request_run.h checks the contract (buffer positions and the held-back
+ * CR, spans inside the buffer and the head, status in {0, 400, 413, 414,
+ * 431, 501, 505}, no keep-alive after an error, errors sticky, progress);
+ * the harness also asserts that reading the same bytes whole gives the
+ * same requests and the same answer.
  */
 #include "sfhttpd/request.h"
 
-#include "../unit/request_driver.h"
+#include "../unit/request_run.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -31,18 +33,18 @@ static const struct sf_limits profiles[8] = {
 };
 
 static bool
-same_str(const struct drv_str *a, const struct drv_str *b)
+same_str(const struct rq_str *a, const struct rq_str *b)
 {
     return a->len == b->len && strcmp(a->s, b->s) == 0;
 }
 
 static void
-check_same(const struct drv_result *a, const struct drv_result *b)
+check_same(const struct rq_result *a, const struct rq_result *b)
 {
-    assert(a->status == b->status && a->n == b->n && a->eof == b->eof &&
+    assert(a->status == b->status && a->n == b->n && a->heads == b->heads && a->eof == b->eof &&
            a->closed == b->closed);
     for (unsigned i = 0; i < a->n; i++) {
-        const struct drv_req *x = &a->req[i], *y = &b->req[i];
+        const struct rq_req *x = &a->req[i], *y = &b->req[i];
         assert(x->method == y->method && x->major == y->major && x->minor == y->minor);
         assert(x->form == y->form && x->keep_alive == y->keep_alive);
         assert(x->present == y->present && x->nheaders == y->nheaders);
@@ -56,7 +58,7 @@ check_same(const struct drv_result *a, const struct drv_result *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct drv_result got, whole;
+    static struct rq_result got, whole;
     if (size < 1)
         return 0;
     size_t chunk = data[0] & 0x1f;
@@ -64,14 +66,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *in = (const char *)data + 1;
     size_t len = size - 1;
 
-    drv_run(in, len, chunk, lim, &got);
+    rq_run(in, len, chunk, lim, &got);
     if (got.bad) {
         fprintf(stderr, "contract breach (chunk %zu): %s\n", chunk, got.bad);
         assert(!"contract breach");
     }
     if (chunk == 0)
         return 0;
-    drv_run(in, len, 0, lim, &whole);
+    rq_run(in, len, 0, lim, &whole);
     assert(whole.bad == NULL);
     check_same(&got, &whole);
     return 0;

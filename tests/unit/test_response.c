@@ -36,8 +36,8 @@ begin_bytes(char *out, size_t cap, int status, const char *reason)
 static void
 assert_head(const struct sf_response *r, const char *want, size_t want_len)
 {
-    ck_assert_msg(r->head_len == want_len && memcmp(r->head, want, want_len) == 0,
-                  "head:\n%.*s\nwant:\n%.*s", (int)r->head_len, r->head, (int)want_len, want);
+    ck_assert_msg(r->st.head_len == want_len && memcmp(r->head, want, want_len) == 0,
+                  "head:\n%.*s\nwant:\n%.*s", (int)r->st.head_len, r->head, (int)want_len, want);
 }
 
 /* ---- status line and fixed headers ---- */
@@ -89,9 +89,9 @@ START_TEST(test_begin_table)
     char want[512];
     size_t n = begin_bytes(want, sizeof(want), statuses[_i].status, statuses[_i].reason);
     assert_head(&r, want, n);
-    ck_assert_int_eq(r.status, statuses[_i].status);
-    ck_assert(!r.head_overflow);
-    ck_assert_int_eq(r.no_body, statuses[_i].status == 204 || statuses[_i].status == 304);
+    ck_assert_int_eq(r.st.status, statuses[_i].status);
+    ck_assert(!r.st.head_overflow);
+    ck_assert_int_eq(r.st.no_body, statuses[_i].status == 204 || statuses[_i].status == 304);
     sf_response_free(&r);
 }
 END_TEST
@@ -102,12 +102,12 @@ START_TEST(test_begin_restarts_head)
     sf_response_init(&r);
     sf_response_begin(&r, 304, DATE);
     sf_response_header(&r, "ETag", "\"x\"");
-    ck_assert(r.no_body);
+    ck_assert(r.st.no_body);
     sf_response_begin(&r, 200, DATE);
     char want[512];
     size_t n = begin_bytes(want, sizeof(want), 200, "OK");
     assert_head(&r, want, n);
-    ck_assert(!r.no_body);
+    ck_assert(!r.st.no_body);
     sf_response_free(&r);
 }
 END_TEST
@@ -137,7 +137,7 @@ START_TEST(test_end_head_table)
     n += (size_t)snprintf(want + n, sizeof(want) - n, "Content-Length: 0\r\n%s",
                           conn_cases[_i].tail);
     assert_head(&r, want, n);
-    ck_assert(!r.head_overflow);
+    ck_assert(!r.st.head_overflow);
     sf_response_free(&r);
 }
 END_TEST
@@ -169,7 +169,7 @@ START_TEST(test_headers)
     memcpy(want + n, rest, sizeof(rest) - 1);
     n += sizeof(rest) - 1;
     assert_head(&r, want, n);
-    ck_assert(!r.head_overflow);
+    ck_assert(!r.st.head_overflow);
     sf_response_free(&r);
 }
 END_TEST
@@ -217,7 +217,7 @@ END_TEST
 static void
 fill_to(struct sf_response *r, size_t len)
 {
-    size_t fixed = r->head_len + strlen("X: \r\n");
+    size_t fixed = r->st.head_len + strlen("X: \r\n");
     ck_assert_uint_ge(len, fixed);
     size_t k = len - fixed;
     char *v = malloc(k + 1);
@@ -236,12 +236,12 @@ START_TEST(test_head_fills_to_max_minus_one)
     sf_response_init(&r);
     sf_response_begin(&r, 200, DATE);
     fill_to(&r, SF_HEAD_MAX - 3);
-    ck_assert(!r.head_overflow);
-    ck_assert_uint_eq(r.head_len, SF_HEAD_MAX - 3);
+    ck_assert(!r.st.head_overflow);
+    ck_assert_uint_eq(r.st.head_len, SF_HEAD_MAX - 3);
     sf_response_end_head(&r, true, false);
-    ck_assert(!r.head_overflow);
-    ck_assert_uint_eq(r.head_len, SF_HEAD_MAX - 1);
-    ck_assert_mem_eq(r.head + r.head_len - 5, "a\r\n\r\n", 5);
+    ck_assert(!r.st.head_overflow);
+    ck_assert_uint_eq(r.st.head_len, SF_HEAD_MAX - 1);
+    ck_assert_mem_eq(r.head + r.st.head_len - 5, "a\r\n\r\n", 5);
     sf_response_free(&r);
 }
 END_TEST
@@ -253,10 +253,10 @@ START_TEST(test_head_overflow_end_head)
     sf_response_init(&r);
     sf_response_begin(&r, 200, DATE);
     fill_to(&r, SF_HEAD_MAX - 2);
-    ck_assert(!r.head_overflow);
+    ck_assert(!r.st.head_overflow);
     sf_response_end_head(&r, true, false);
-    ck_assert(r.head_overflow);
-    ck_assert_uint_lt(r.head_len, SF_HEAD_MAX);
+    ck_assert(r.st.head_overflow);
+    ck_assert_uint_lt(r.st.head_len, SF_HEAD_MAX);
     sf_response_free(&r);
 }
 END_TEST
@@ -266,15 +266,15 @@ START_TEST(test_head_overflow_header)
     struct sf_response r;
     sf_response_init(&r);
     sf_response_begin(&r, 200, DATE);
-    size_t before = r.head_len;
+    size_t before = r.st.head_len;
     char *v = malloc(SF_HEAD_MAX + 1);
     ck_assert_ptr_nonnull(v);
     memset(v, 'v', SF_HEAD_MAX);
     v[SF_HEAD_MAX] = '\0';
     sf_response_header(&r, "X-Big", "%s", v);
     free(v);
-    ck_assert(r.head_overflow);
-    ck_assert_uint_lt(r.head_len, SF_HEAD_MAX);
+    ck_assert(r.st.head_overflow);
+    ck_assert_uint_lt(r.st.head_len, SF_HEAD_MAX);
     /* what was there before is still intact */
     char want[512];
     size_t n = begin_bytes(want, sizeof(want), 200, "OK");
@@ -283,7 +283,7 @@ START_TEST(test_head_overflow_header)
     /* and it stays set */
     sf_response_header(&r, "A", "b");
     sf_response_end_head(&r, true, false);
-    ck_assert(r.head_overflow);
+    ck_assert(r.st.head_overflow);
     sf_response_free(&r);
 }
 END_TEST
@@ -293,15 +293,15 @@ START_TEST(test_head_overflow_line)
     struct sf_response r;
     sf_response_init(&r);
     sf_response_begin(&r, 200, DATE);
-    size_t before = r.head_len;
+    size_t before = r.st.head_len;
     char *v = malloc(SF_HEAD_MAX);
     ck_assert_ptr_nonnull(v);
     memset(v, 'l', SF_HEAD_MAX - 1);
     v[SF_HEAD_MAX - 1] = '\0';
     sf_response_line(&r, v);
     free(v);
-    ck_assert(r.head_overflow);
-    ck_assert_uint_eq(r.head_len, before);
+    ck_assert(r.st.head_overflow);
+    ck_assert_uint_eq(r.st.head_len, before);
     sf_response_free(&r);
 }
 END_TEST
@@ -314,11 +314,11 @@ START_TEST(test_head_overflow_many_headers)
     sf_response_init(&r);
     sf_response_begin(&r, 200, DATE);
     int i;
-    for (i = 0; i < 1000 && !r.head_overflow; i++) {
+    for (i = 0; i < 1000 && !r.st.head_overflow; i++) {
         sf_response_header(&r, "X-Header-Number", "%d", i);
-        ck_assert_uint_lt(r.head_len, SF_HEAD_MAX);
+        ck_assert_uint_lt(r.st.head_len, SF_HEAD_MAX);
     }
-    ck_assert(r.head_overflow);
+    ck_assert(r.st.head_overflow);
     ck_assert_int_gt(i, 100);
     sf_response_free(&r);
 }
@@ -372,9 +372,9 @@ START_TEST(test_error_table)
     sf_response_error(&r, status, DATE, error_cases[_i].keep_alive, error_cases[_i].http10,
                       head_only, error_cases[_i].extra);
 
-    ck_assert_int_eq(r.status, status);
-    ck_assert(!r.head_overflow);
-    ck_assert_int_eq(r.fd, -1);
+    ck_assert_int_eq(r.st.status, status);
+    ck_assert(!r.st.head_overflow);
+    ck_assert_int_eq(r.st.fd, -1);
 
     /* the body: a small HTML page naming the status, or nothing */
     if (has_body) {
@@ -389,7 +389,7 @@ START_TEST(test_error_table)
     } else {
         ck_assert_uint_eq(r.mem.len, 0);
     }
-    ck_assert_uint_eq(r.content_length, r.mem.len);
+    ck_assert_uint_eq(r.st.content_length, r.mem.len);
 
     /* the head, byte for byte */
     char want[1024];
@@ -408,15 +408,15 @@ START_TEST(test_error_table)
     n += (size_t)snprintf(want + n, sizeof(want) - n, "\r\n");
     assert_head(&r, want, n);
     if (!has_body)
-        ck_assert_ptr_null(memmem(r.head, r.head_len, "Content-Length", 14));
+        ck_assert_ptr_null(memmem(r.head, r.st.head_len, "Content-Length", 14));
 
     /* HEAD, 204 and 304: no body segment */
     if (head_only || !has_body) {
-        ck_assert(r.no_body);
-        ck_assert_uint_eq(r.nseg, 0);
+        ck_assert(r.st.no_body);
+        ck_assert_uint_eq(r.st.nseg, 0);
     } else {
-        ck_assert(!r.no_body);
-        ck_assert_uint_eq(r.nseg, 1);
+        ck_assert(!r.st.no_body);
+        ck_assert_uint_eq(r.st.nseg, 1);
         ck_assert_int_eq(r.seg[0].fd, -1);
         ck_assert_ptr_null(r.seg[0].p);
         ck_assert_uint_eq(r.seg[0].off, 0);
@@ -434,25 +434,25 @@ START_TEST(test_error_replaces_response)
     sf_response_init(&r);
     sf_response_begin(&r, 200, DATE);
     sf_response_header(&r, "X-Old", "1");
-    r.head_overflow = true;
+    r.st.head_overflow = true;
     ck_assert_int_eq(sf_buf_puts(&r.mem, "old bytes"), 0);
     sf_response_add_mem(&r, 0, 9);
     sf_response_add_file(&r, p[0], 0, 100);
-    r.fd = p[0];
-    r.content_length = 109;
+    r.st.fd = p[0];
+    r.st.content_length = 109;
 
     sf_response_error(&r, 500, DATE, false, false, false, NULL);
     /* the owned fd is closed, the old head and segments are gone */
     ck_assert_int_eq(fcntl(p[0], F_GETFD), -1);
     ck_assert_int_eq(errno, EBADF);
-    ck_assert_int_eq(r.fd, -1);
-    ck_assert(!r.head_overflow);
-    ck_assert_ptr_null(memmem(r.head, r.head_len, "X-Old", 5));
+    ck_assert_int_eq(r.st.fd, -1);
+    ck_assert(!r.st.head_overflow);
+    ck_assert_ptr_null(memmem(r.head, r.st.head_len, "X-Old", 5));
     ck_assert_ptr_null(memmem(r.mem.data, r.mem.len, "old bytes", 9));
-    ck_assert_uint_eq(r.nseg, 1);
+    ck_assert_uint_eq(r.st.nseg, 1);
     ck_assert_int_eq(r.seg[0].fd, -1);
     ck_assert_uint_eq(r.seg[0].len, r.mem.len);
-    ck_assert_uint_eq(r.content_length, r.mem.len);
+    ck_assert_uint_eq(r.st.content_length, r.mem.len);
     close(p[1]);
     sf_response_free(&r);
 }
@@ -469,7 +469,7 @@ START_TEST(test_error_then_reuse)
     sf_response_error(&r, 404, DATE, true, false, false, NULL);
     ck_assert_uint_lt(r.mem.len, first);
     ck_assert_ptr_null(memmem(r.mem.data, r.mem.len, "431", 3));
-    ck_assert_uint_eq(r.content_length, r.mem.len);
+    ck_assert_uint_eq(r.st.content_length, r.mem.len);
     sf_response_free(&r);
 }
 END_TEST
@@ -502,15 +502,15 @@ START_TEST(test_segments)
         {-1, true, 0, 4},   {9, false, 1ULL << 40, UINT64_MAX - (1ULL << 40)},
         {-1, false, 0, 10},
     };
-    ck_assert_uint_eq(r.nseg, SF_ARRAY_LEN(want));
-    for (unsigned i = 0; i < r.nseg; i++) {
+    ck_assert_uint_eq(r.st.nseg, SF_ARRAY_LEN(want));
+    for (unsigned i = 0; i < r.st.nseg; i++) {
         ck_assert_int_eq(r.seg[i].fd, want[i].fd);
         ck_assert_ptr_eq(r.seg[i].p, want[i].ext ? ext : NULL);
         ck_assert_uint_eq(r.seg[i].off, want[i].off);
         ck_assert_uint_eq(r.seg[i].len, want[i].len);
     }
-    ck_assert_uint_eq(r.cur, 0);
-    ck_assert_uint_eq(r.cur_done, 0);
+    ck_assert_uint_eq(r.st.cur, 0);
+    ck_assert_uint_eq(r.st.cur_done, 0);
     sf_response_free(&r);
 }
 END_TEST
@@ -521,7 +521,7 @@ START_TEST(test_segments_fill)
     sf_response_init(&r);
     for (unsigned i = 0; i < SF_SEG_MAX; i++)
         sf_response_add_file(&r, 3, i, 1);
-    ck_assert_uint_eq(r.nseg, SF_SEG_MAX);
+    ck_assert_uint_eq(r.st.nseg, SF_SEG_MAX);
     ck_assert_uint_eq(r.seg[SF_SEG_MAX - 1].off, SF_SEG_MAX - 1);
     sf_response_free(&r);
 }
@@ -556,22 +556,22 @@ START_TEST(test_reset)
     ck_assert_int_eq(pipe(p), 0);
     struct sf_response r;
     sf_response_init(&r);
-    ck_assert_int_eq(r.fd, -1);
-    ck_assert_ptr_null(r.file);
+    ck_assert_int_eq(r.st.fd, -1);
+    ck_assert_ptr_null(r.st.file);
 
     sf_response_begin(&r, 206, DATE);
     sf_response_end_head(&r, true, false);
-    r.head_sent = 10;
-    r.head_overflow = true;
+    r.st.head_sent = 10;
+    r.st.head_overflow = true;
     ck_assert_int_eq(sf_buf_printf(&r.mem, "%s", "generated body"), 0);
     sf_response_add_mem(&r, 0, r.mem.len);
     sf_response_add_file(&r, p[0], 0, 10);
-    r.fd = p[0];
-    r.cur = 1;
-    r.cur_done = 3;
-    r.content_length = 24;
-    r.body_sent = 17;
-    r.no_body = true;
+    r.st.fd = p[0];
+    r.st.cur = 1;
+    r.st.cur_done = 3;
+    r.st.content_length = 24;
+    r.st.body_sent = 17;
+    r.st.no_body = true;
     char *data = r.mem.data;
     size_t cap = r.mem.cap;
 
@@ -579,23 +579,23 @@ START_TEST(test_reset)
     /* the owned fd is closed */
     ck_assert_int_eq(fcntl(p[0], F_GETFD), -1);
     ck_assert_int_eq(errno, EBADF);
-    ck_assert_int_eq(r.fd, -1);
+    ck_assert_int_eq(r.st.fd, -1);
     /* mem keeps its allocation, emptied */
     ck_assert_ptr_eq(r.mem.data, data);
     ck_assert_uint_eq(r.mem.cap, cap);
     ck_assert_uint_eq(r.mem.len, 0);
     /* everything else is back to the start */
-    ck_assert_int_eq(r.status, 0);
-    ck_assert_uint_eq(r.head_len, 0);
-    ck_assert_uint_eq(r.head_sent, 0);
-    ck_assert(!r.head_overflow);
-    ck_assert_uint_eq(r.nseg, 0);
-    ck_assert_uint_eq(r.cur, 0);
-    ck_assert_uint_eq(r.cur_done, 0);
-    ck_assert_uint_eq(r.content_length, 0);
-    ck_assert_uint_eq(r.body_sent, 0);
-    ck_assert(!r.no_body);
-    ck_assert_ptr_null(r.file);
+    ck_assert_int_eq(r.st.status, 0);
+    ck_assert_uint_eq(r.st.head_len, 0);
+    ck_assert_uint_eq(r.st.head_sent, 0);
+    ck_assert(!r.st.head_overflow);
+    ck_assert_uint_eq(r.st.nseg, 0);
+    ck_assert_uint_eq(r.st.cur, 0);
+    ck_assert_uint_eq(r.st.cur_done, 0);
+    ck_assert_uint_eq(r.st.content_length, 0);
+    ck_assert_uint_eq(r.st.body_sent, 0);
+    ck_assert(!r.st.no_body);
+    ck_assert_ptr_null(r.st.file);
 
     /* reset again with nothing owned: harmless; the write end is ours */
     sf_response_reset(&r);
@@ -604,7 +604,58 @@ START_TEST(test_reset)
 
     /* reusable */
     sf_response_error(&r, 404, DATE, true, false, false, NULL);
-    ck_assert_uint_eq(r.nseg, 1);
+    ck_assert_uint_eq(r.st.nseg, 1);
+    sf_response_free(&r);
+}
+END_TEST
+
+/* A big generated body (a listing of a large folder) gives its buffer
+ * back when the response ends; a small one keeps it for the next. */
+START_TEST(test_reset_frees_big_body)
+{
+    static char chunk[1024];
+    memset(chunk, 'x', sizeof(chunk));
+    struct sf_response r;
+    sf_response_init(&r);
+    for (int i = 0; i < 1024; i++) /* 1 MiB, a listing of some thousand files */
+        ck_assert_int_eq(sf_buf_append(&r.mem, chunk, sizeof(chunk)), 0);
+    sf_response_begin(&r, 200, DATE);
+    sf_response_end_head(&r, true, false);
+    sf_response_add_mem(&r, 0, r.mem.len);
+    ck_assert_uint_gt(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    sf_response_reset(&r);
+    ck_assert_ptr_null(r.mem.data);
+    ck_assert_uint_eq(r.mem.cap, 0);
+    ck_assert_uint_eq(r.mem.len, 0);
+    /* and the response is reusable */
+    sf_response_error(&r, 404, DATE, true, false, false, NULL);
+    ck_assert_uint_gt(r.mem.len, 0);
+    ck_assert_uint_le(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    char *data = r.mem.data;
+    sf_response_reset(&r);
+    ck_assert_ptr_eq(r.mem.data, data); /* an error page's buffer stays */
+    sf_response_free(&r);
+}
+END_TEST
+
+/* The bound itself: a buffer of SF_RESPONSE_MEM_KEEP bytes stays, one
+ * byte more of room is released. */
+START_TEST(test_reset_keep_bound)
+{
+    struct sf_response r;
+    sf_response_init(&r);
+    ck_assert_int_eq(sf_buf_reserve(&r.mem, SF_RESPONSE_MEM_KEEP), 0);
+    ck_assert_uint_eq(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    r.mem.len = SF_RESPONSE_MEM_KEEP;
+    sf_response_reset(&r);
+    ck_assert_ptr_nonnull(r.mem.data);
+    ck_assert_uint_eq(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    ck_assert_uint_eq(r.mem.len, 0);
+    ck_assert_int_eq(sf_buf_reserve(&r.mem, SF_RESPONSE_MEM_KEEP + 1), 0);
+    ck_assert_uint_gt(r.mem.cap, SF_RESPONSE_MEM_KEEP);
+    sf_response_reset(&r);
+    ck_assert_ptr_null(r.mem.data);
+    ck_assert_uint_eq(r.mem.cap, 0);
     sf_response_free(&r);
 }
 END_TEST
@@ -616,11 +667,11 @@ START_TEST(test_free)
     struct sf_response r;
     sf_response_init(&r);
     ck_assert_int_eq(sf_buf_puts(&r.mem, "body"), 0);
-    r.fd = p[0];
+    r.st.fd = p[0];
     sf_response_free(&r);
     ck_assert_ptr_null(r.mem.data);
     ck_assert_uint_eq(r.mem.cap, 0);
-    ck_assert_int_eq(r.fd, -1);
+    ck_assert_int_eq(r.st.fd, -1);
     ck_assert_int_eq(fcntl(p[0], F_GETFD), -1);
     close(p[1]);
     /* a freed response can be freed again */
@@ -666,6 +717,8 @@ response_suite(void)
     tcase_add_test_raise_signal(tc, test_segments_overfull_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, test_add_mem_past_end_aborts, SIGABRT);
     tcase_add_test(tc, test_reset);
+    tcase_add_test(tc, test_reset_frees_big_body);
+    tcase_add_test(tc, test_reset_keep_bound);
     tcase_add_test(tc, test_free);
     suite_add_tcase(s, tc);
     return s;

@@ -143,15 +143,15 @@ head(struct sf_response *r, uint64_t cl)
     sf_response_begin(r, 200, DATE);
     sf_response_header(r, "Content-Length", "%llu", (unsigned long long)cl);
     sf_response_end_head(r, true, false);
-    ck_assert(!r->head_overflow);
-    r->content_length = cl;
+    ck_assert(!r->st.head_overflow);
+    r->st.content_length = cl;
 }
 
 static uint64_t
 body_len(const struct sf_response *r)
 {
     uint64_t n = 0;
-    for (unsigned i = 0; i < r->nseg; i++)
+    for (unsigned i = 0; i < r->st.nseg; i++)
         n += r->seg[i].len;
     return n;
 }
@@ -161,10 +161,10 @@ body_len(const struct sf_response *r)
 static void
 expected(const struct sf_response *r, struct sf_buf *want)
 {
-    ck_assert_int_eq(sf_buf_append(want, r->head, r->head_len), 0);
-    if (r->no_body)
+    ck_assert_int_eq(sf_buf_append(want, r->head, r->st.head_len), 0);
+    if (r->st.no_body)
         return;
-    for (unsigned i = 0; i < r->nseg; i++) {
+    for (unsigned i = 0; i < r->st.nseg; i++) {
         const struct sf_seg *s = &r->seg[i];
         if (s->fd >= 0) {
             ck_assert_int_eq(sf_buf_reserve(want, (size_t)s->len), 0);
@@ -181,22 +181,22 @@ expected(const struct sf_response *r, struct sf_buf *want)
 static void
 check_progress(const struct sf_response *r, size_t received, bool exact)
 {
-    ck_assert_uint_le(r->head_sent, r->head_len);
+    ck_assert_uint_le(r->st.head_sent, r->st.head_len);
     uint64_t done = 0;
-    for (unsigned i = 0; i < r->cur && i < r->nseg; i++)
+    for (unsigned i = 0; i < r->st.cur && i < r->st.nseg; i++)
         done += r->seg[i].len;
-    ck_assert_uint_le(r->cur, r->nseg);
-    if (r->cur < r->nseg)
-        ck_assert_uint_lt(r->cur_done, r->seg[r->cur].len);
+    ck_assert_uint_le(r->st.cur, r->st.nseg);
+    if (r->st.cur < r->st.nseg)
+        ck_assert_uint_lt(r->st.cur_done, r->seg[r->st.cur].len);
     else
-        ck_assert_uint_eq(r->cur_done, 0);
-    ck_assert_uint_eq(r->body_sent, done + r->cur_done);
-    if (r->body_sent > 0)
-        ck_assert_uint_eq(r->head_sent, r->head_len);
-    ck_assert_msg(exact ? received == r->head_sent + r->body_sent
-                        : received <= r->head_sent + r->body_sent,
-                  "peer has %zu bytes, sender says %zu head + %llu body", received, r->head_sent,
-                  (unsigned long long)r->body_sent);
+        ck_assert_uint_eq(r->st.cur_done, 0);
+    ck_assert_uint_eq(r->st.body_sent, done + r->st.cur_done);
+    if (r->st.body_sent > 0)
+        ck_assert_uint_eq(r->st.head_sent, r->st.head_len);
+    ck_assert_msg(exact ? received == r->st.head_sent + r->st.body_sent
+                        : received <= r->st.head_sent + r->st.body_sent,
+                  "peer has %zu bytes, sender says %zu head + %llu body", received, r->st.head_sent,
+                  (unsigned long long)r->st.body_sent);
 }
 
 struct run {
@@ -214,18 +214,18 @@ pump(struct sf_response *r, int sock, int peer, size_t budget, struct sf_buf *go
 {
     struct run x = {.rc = SF_IO_AGAIN};
     while (x.calls < MAX_CALLS) {
-        size_t before = r->head_sent + (size_t)r->body_sent;
+        size_t before = r->st.head_sent + (size_t)r->st.body_sent;
         x.err = 0;
         x.rc = sf_sender_send(r, sock, budget, &x.err);
         x.calls++;
-        size_t sent = r->head_sent + (size_t)r->body_sent - before;
+        size_t sent = r->st.head_sent + (size_t)r->st.body_sent - before;
         if (sent > x.max_per_call)
             x.max_per_call = sent;
         drain(peer, got);
         if (x.rc == SF_IO_ERR)
             break;
         if (tcp && x.rc == SF_IO_OK)
-            drain_until(peer, got, r->head_sent + (size_t)r->body_sent);
+            drain_until(peer, got, r->st.head_sent + (size_t)r->st.body_sent);
         /* over TCP, bytes may still be in flight after a call */
         check_progress(r, got->len, !tcp || x.rc == SF_IO_OK);
         if (x.rc != SF_IO_AGAIN)
@@ -254,8 +254,8 @@ send_and_compare(struct sf_response *r, int sv[2], size_t budget, bool tcp)
     expected(r, &want);
     struct run x = pump(r, sv[0], sv[1], budget, &got, tcp);
     ck_assert_msg(x.rc == SF_IO_OK, "rc %d err %d", (int)x.rc, x.err);
-    ck_assert_uint_eq(r->head_sent, r->head_len);
-    ck_assert_uint_eq(r->body_sent, r->no_body ? 0 : body_len(r));
+    ck_assert_uint_eq(r->st.head_sent, r->st.head_len);
+    ck_assert_uint_eq(r->st.body_sent, r->st.no_body ? 0 : body_len(r));
     assert_same(&got, &want);
     sf_buf_free(&want);
     sf_buf_free(&got);
@@ -273,7 +273,7 @@ START_TEST(test_head_only)
     head(&r, 0);
     struct run x = send_and_compare(&r, sv, BIG_BUDGET, false);
     ck_assert_uint_eq(x.calls, 1);
-    ck_assert_uint_eq(r.body_sent, 0);
+    ck_assert_uint_eq(r.st.body_sent, 0);
     /* done is done: another call sends nothing */
     int err = 0;
     ck_assert_int_eq(sf_sender_send(&r, sv[0], BIG_BUDGET, &err), SF_IO_OK);
@@ -307,12 +307,12 @@ START_TEST(test_head_and_mem_one_write)
     ssize_t n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
     ck_assert_int_eq(n, (ssize_t)want.len);
     ck_assert_mem_eq(buf, want.data, want.len);
-    ck_assert_mem_eq(buf + r.head_len, "helloEXTERNAL world", 19);
+    ck_assert_mem_eq(buf + r.st.head_len, "helloEXTERNAL world", 19);
     /* nothing else: it was one write */
     ck_assert_int_eq(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
     ck_assert_int_eq(errno, EAGAIN);
-    ck_assert_uint_eq(r.body_sent, 19);
-    ck_assert_uint_eq(r.cur, 3);
+    ck_assert_uint_eq(r.st.body_sent, 19);
+    ck_assert_uint_eq(r.st.cur, 3);
     sf_buf_free(&want);
     sf_response_free(&r);
     close(sv[0]);
@@ -360,7 +360,7 @@ START_TEST(test_partial_head)
         sf_response_header(&r, "X-Filler", "%064d", i);
     sf_response_header(&r, "Content-Length", "3");
     sf_response_end_head(&r, true, false);
-    ck_assert(!r.head_overflow);
+    ck_assert(!r.st.head_overflow);
     ck_assert_int_eq(sf_buf_puts(&r.mem, "abc"), 0);
     sf_response_add_mem(&r, 0, 3);
     /* fill the socket first so that the head must go out in pieces */
@@ -376,8 +376,8 @@ START_TEST(test_partial_head)
     ck_assert_uint_gt(queued, 0);
     int err = 0;
     ck_assert_int_eq(sf_sender_send(&r, sv[0], BIG_BUDGET, &err), SF_IO_AGAIN);
-    ck_assert_uint_lt(r.head_sent, r.head_len);
-    ck_assert_uint_eq(r.body_sent, 0);
+    ck_assert_uint_lt(r.st.head_sent, r.st.head_len);
+    ck_assert_uint_eq(r.st.body_sent, 0);
     /* read the junk back, then the rest */
     struct sf_buf got = {0};
     for (int i = 0; i < 1000 && got.len < queued; i++)
@@ -418,7 +418,7 @@ START_TEST(test_file_range)
     struct run x = send_and_compare(&r, sv, BIG_BUDGET, false);
     if (sndbufs[_i] > 0 && sndbufs[_i] <= 4096)
         ck_assert_uint_gt(x.agains, 0);
-    ck_assert_uint_eq(r.body_sent, 250000);
+    ck_assert_uint_eq(r.st.body_sent, 250000);
     /* the file offset is not the sender's business */
     ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), FILE_SIZE);
     close(fd);
@@ -484,7 +484,7 @@ START_TEST(test_multipart)
     struct sf_response r;
     sf_response_init(&r);
     multipart(&r, fd, mp_ranges, SF_ARRAY_LEN(mp_ranges));
-    ck_assert_uint_eq(r.nseg, 2 * SF_ARRAY_LEN(mp_ranges) + 1);
+    ck_assert_uint_eq(r.st.nseg, 2 * SF_ARRAY_LEN(mp_ranges) + 1);
     send_and_compare(&r, sv, BIG_BUDGET, false);
     close(fd);
     sf_response_free(&r);
@@ -507,7 +507,7 @@ START_TEST(test_multipart_max_ranges)
     struct sf_response r;
     sf_response_init(&r);
     multipart(&r, fd, (const uint64_t(*)[2])ranges, SF_RANGES_MAX);
-    ck_assert_uint_eq(r.nseg, 2 * SF_RANGES_MAX + 1);
+    ck_assert_uint_eq(r.st.nseg, 2 * SF_RANGES_MAX + 1);
     struct run x = send_and_compare(&r, sv, BIG_BUDGET, false);
     ck_assert_uint_gt(x.agains, 0);
     close(fd);
@@ -580,7 +580,7 @@ START_TEST(test_budget)
     struct sf_response r;
     sf_response_init(&r);
     budget_body(&r, budget_cases[_i].kind, fd);
-    size_t total = r.head_len + (size_t)body_len(&r);
+    size_t total = r.st.head_len + (size_t)body_len(&r);
     struct run x = send_and_compare(&r, sv, budget, false);
     ck_assert_msg(x.max_per_call <= budget, "%zu bytes in one call, budget %zu", x.max_per_call,
                   budget);
@@ -608,7 +608,7 @@ START_TEST(test_budget_exact)
         struct sf_response r;
         sf_response_init(&r);
         budget_body(&r, kinds[_i], fd);
-        size_t total = r.head_len + (size_t)body_len(&r);
+        size_t total = r.st.head_len + (size_t)body_len(&r);
         int err = 0;
         enum sf_io rc = sf_sender_send(&r, sv[0], total - (size_t)less, &err);
         ck_assert_int_eq(rc, less ? SF_IO_AGAIN : SF_IO_OK);
@@ -639,14 +639,14 @@ START_TEST(test_budget_head_only_first)
     sf_response_add_file(&r, fd, 0, 100);
     head(&r, 100);
     int err = 0;
-    ck_assert_int_eq(sf_sender_send(&r, sv[0], r.head_len, &err), SF_IO_AGAIN);
-    ck_assert_uint_eq(r.head_sent, r.head_len);
-    ck_assert_uint_eq(r.body_sent, 0);
+    ck_assert_int_eq(sf_sender_send(&r, sv[0], r.st.head_len, &err), SF_IO_AGAIN);
+    ck_assert_uint_eq(r.st.head_sent, r.st.head_len);
+    ck_assert_uint_eq(r.st.body_sent, 0);
     /* a budget of 0 does nothing */
     ck_assert_int_eq(sf_sender_send(&r, sv[0], 0, &err), SF_IO_AGAIN);
-    ck_assert_uint_eq(r.body_sent, 0);
+    ck_assert_uint_eq(r.st.body_sent, 0);
     struct sf_buf got = {0};
-    ck_assert_uint_eq(drain(sv[1], &got), r.head_len);
+    ck_assert_uint_eq(drain(sv[1], &got), r.st.head_len);
     sf_buf_free(&got);
     close(fd);
     sf_response_free(&r);
@@ -668,10 +668,10 @@ START_TEST(test_no_body)
     sf_response_add_mem(&r, 0, r.mem.len);
     sf_response_add_file(&r, fd, 0, 1000);
     head(&r, 1014);
-    r.no_body = true; /* HEAD */
+    r.st.no_body = true; /* HEAD */
     struct run x = send_and_compare(&r, sv, BIG_BUDGET, false);
     ck_assert_uint_eq(x.calls, 1);
-    ck_assert_uint_eq(r.body_sent, 0);
+    ck_assert_uint_eq(r.st.body_sent, 0);
     close(fd);
     sf_response_free(&r);
     close(sv[0]);
@@ -687,13 +687,13 @@ START_TEST(test_error_head_request)
     struct sf_response r;
     sf_response_init(&r);
     sf_response_error(&r, 404, DATE, true, false, true, NULL);
-    ck_assert_uint_gt(r.content_length, 0);
+    ck_assert_uint_gt(r.st.content_length, 0);
     send_and_compare(&r, sv, 10, false);
-    ck_assert_uint_eq(r.body_sent, 0);
+    ck_assert_uint_eq(r.st.body_sent, 0);
     sf_response_reset(&r);
     sf_response_error(&r, 404, DATE, true, false, false, NULL);
     send_and_compare(&r, sv, 10, false);
-    ck_assert_uint_eq(r.body_sent, r.content_length);
+    ck_assert_uint_eq(r.st.body_sent, r.st.content_length);
     sf_response_free(&r);
     close(sv[0]);
     close(sv[1]);
@@ -730,8 +730,8 @@ START_TEST(test_file_short)
     struct run x = pump(&r, sv[0], sv[1], BIG_BUDGET, &got, false);
     ck_assert_int_eq(x.rc, SF_IO_ERR);
     ck_assert_int_eq(x.err, -ENODATA);
-    ck_assert_uint_eq(r.body_sent, short_cases[_i].sent);
-    ck_assert_uint_eq(got.len, r.head_len + short_cases[_i].sent);
+    ck_assert_uint_eq(r.st.body_sent, short_cases[_i].sent);
+    ck_assert_uint_eq(got.len, r.st.head_len + short_cases[_i].sent);
     sf_buf_free(&got);
     close(fd);
     sf_response_free(&r);
@@ -757,7 +757,7 @@ START_TEST(test_peer_closed_mem)
     int err = 0;
     ck_assert_int_eq(sf_sender_send(&r, sv[0], BIG_BUDGET, &err), SF_IO_ERR);
     ck_assert_msg(err == -EPIPE || err == -ECONNRESET, "err %d", err);
-    ck_assert_uint_eq(r.body_sent, 0);
+    ck_assert_uint_eq(r.st.body_sent, 0);
     sf_response_free(&r);
     close(sv[0]);
 }
@@ -780,15 +780,15 @@ START_TEST(test_peer_closed_mid_file)
     /* some of the file out, then the peer reads a little and goes */
     enum sf_io rc = sf_sender_send(&r, sv[0], BIG_BUDGET, &err);
     ck_assert_int_eq(rc, SF_IO_AGAIN);
-    ck_assert_uint_gt(r.body_sent, 0);
+    ck_assert_uint_gt(r.st.body_sent, 0);
     char buf[100];
     ck_assert_int_gt(recv(sv[1], buf, sizeof(buf), 0), 0);
     close(sv[1]);
-    uint64_t sent = r.body_sent;
+    uint64_t sent = r.st.body_sent;
     rc = sf_sender_send(&r, sv[0], BIG_BUDGET, &err);
     ck_assert_int_eq(rc, SF_IO_ERR);
     ck_assert_msg(err == -EPIPE || err == -ECONNRESET, "err %d", err);
-    ck_assert_uint_eq(r.body_sent, sent);
+    ck_assert_uint_eq(r.st.body_sent, sent);
     close(fd);
     sf_response_free(&r);
     close(sv[0]);

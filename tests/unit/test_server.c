@@ -166,19 +166,18 @@ parse(const char *raw, char *buf, struct sf_parser *p)
         .max_headers = cfg.max_headers,
         .max_body_size = cfg.max_body_size,
     };
-    size_t n = strlen(raw), pos = 0;
+    size_t n = strlen(raw);
     memcpy(buf, raw, n);
     sf_request_init(p, &lim);
-    enum sf_parse pr = sf_request_feed(p, buf, 0, n, &pos);
-    if (pr == SF_PARSE_HEAD)
-        pr = sf_request_feed(p, buf, pos, n, &pos);
-    ck_assert_msg(pr == SF_PARSE_DONE, "parse %s: %d", raw, pr);
+    struct sf_reqbuf rb = {.buf = buf, .cap = cfg.max_header_size + SF_REQUEST_SLACK, .wpos = n};
+    enum sf_next nx = sf_request_next(p, &rb);
+    ck_assert_msg(nx == SF_NEXT_DONE, "parse %s: %d", raw, nx);
 }
 
 static bool
 head_has(const struct sf_response *r, const char *s)
 {
-    return memmem(r->head, r->head_len, s, strlen(s)) != NULL;
+    return memmem(r->head, r->st.head_len, s, strlen(s)) != NULL;
 }
 
 /* ---------------------------------------------------------- dispatch */
@@ -218,21 +217,21 @@ START_TEST(test_dispatch_table)
     int site = sf_server_dispatch(&srv, &d, r);
     ck_assert_msg(site == cases[_i].site, "%s: site %d, want %d", cases[_i].req, site,
                   cases[_i].site);
-    ck_assert_msg(r->status == cases[_i].status, "%s: status %d, want %d", cases[_i].req,
-                  r->status, cases[_i].status);
-    ck_assert(!r->head_overflow);
+    ck_assert_msg(r->st.status == cases[_i].status, "%s: status %d, want %d", cases[_i].req,
+                  r->st.status, cases[_i].status);
+    ck_assert(!r->st.head_overflow);
     ck_assert(head_has(r, "Date: "));
     if (cases[_i].header)
         ck_assert_msg(head_has(r, cases[_i].header), "%s: no %s in\n%.*s", cases[_i].req,
-                      cases[_i].header, (int)r->head_len, r->head);
+                      cases[_i].header, (int)r->st.head_len, r->head);
     if (!cases[_i].keep_alive)
         ck_assert(head_has(r, "Connection: close\r\n"));
     if (strncmp(cases[_i].req, "HEAD", 4) == 0)
-        ck_assert(r->no_body);
+        ck_assert(r->st.no_body);
     if (cases[_i].status == 500)
         ck_assert(log_has("response head too large for /f.txt"));
     if (site == 1 && strstr(cases[_i].req, "notes.md") == NULL)
-        ck_assert(r->file != NULL); /* from the cache, of b's root */
+        ck_assert(r->st.file != NULL); /* from the cache, of b's root */
     sf_response_free(r);
     free(r);
     free(p);
@@ -251,7 +250,7 @@ START_TEST(test_shared_mime)
     sf_response_init(r);
     struct sf_dispatch d = {.buf = buf, .p = p, .keep_alive = true, .peer = "-"};
     ck_assert_int_eq(sf_server_dispatch(&srv, &d, r), 0);
-    ck_assert_int_eq(r->status, 200);
+    ck_assert_int_eq(r->st.status, 200);
     ck_assert(head_has(r, "Content-Type: "));
     ck_assert(!head_has(r, "text/x-test-markdown"));
     sf_response_free(r);
@@ -276,9 +275,9 @@ START_TEST(test_parse_error)
         struct sf_dispatch d = {
             .buf = buf, .p = p, .error = statuses[i], .keep_alive = true, .peer = "192.0.2.9"};
         ck_assert_int_eq(sf_server_dispatch(&srv, &d, r), -1);
-        ck_assert_int_eq(r->status, statuses[i]);
+        ck_assert_int_eq(r->st.status, statuses[i]);
         ck_assert(head_has(r, "Connection: close\r\n"));
-        ck_assert_ptr_null(r->file);
+        ck_assert_ptr_null(r->st.file);
         sf_response_free(r);
     }
     ck_assert(log_has("192.0.2.9: bad request: 400 Bad Request"));

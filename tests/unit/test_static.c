@@ -179,9 +179,9 @@ serve(const char *raw, struct sf_response *resp)
     ck_assert(buf && p);
     memcpy(buf, raw, n);
     sf_request_init(p, &lim);
-    size_t pos = 0;
-    enum sf_parse pr = sf_request_feed(p, buf, 0, n, &pos);
-    ck_assert_msg(pr == SF_PARSE_HEAD || pr == SF_PARSE_DONE, "parse: %d (status %d)", pr,
+    struct sf_reqbuf rb = {.buf = buf, .cap = cap, .wpos = n};
+    enum sf_next nx = sf_request_next(p, &rb);
+    ck_assert_msg(nx == SF_NEXT_HEAD || nx == SF_NEXT_DONE, "parse: %d (status %d)", nx,
                   p->r.status);
     ck_assert_int_eq(p->r.status, 0);
     struct sf_static_in in = {
@@ -210,7 +210,7 @@ static bool
 header(const struct sf_response *r, const char *name, char *val, size_t cap)
 {
     size_t nl = strlen(name);
-    const char *h = r->head, *end = r->head + r->head_len;
+    const char *h = r->head, *end = r->head + r->st.head_len;
     const char *line = memchr(h, '\n', (size_t)(end - h));
     while (line && line + 1 < end) {
         const char *s = line + 1;
@@ -234,7 +234,7 @@ static char *
 body_of(const struct sf_response *r, char *kinds, size_t *len)
 {
     struct sf_buf b = {0};
-    for (unsigned i = 0; i < r->nseg; i++) {
+    for (unsigned i = 0; i < r->st.nseg; i++) {
         const struct sf_seg *s = &r->seg[i];
         char tmp[4096];
         if (s->fd >= 0) {
@@ -251,7 +251,7 @@ body_of(const struct sf_response *r, char *kinds, size_t *len)
             sf_buf_append(&b, r->mem.data + s->off, (size_t)s->len);
         }
     }
-    kinds[r->nseg] = '\0';
+    kinds[r->st.nseg] = '\0';
     sf_buf_append(&b, "", 1);
     *len = b.len - 1;
     return b.data;
@@ -474,7 +474,7 @@ check_line(const struct sf_response *r, const char *want, const char *row)
     snprintf(name, sizeof(name), "%.*s", (int)(colon - want), want);
     const char *exp = colon + 2;
     ck_assert_msg(header(r, name, val, sizeof(val)), "%s: no %s in\n%.*s", row, name,
-                  (int)r->head_len, r->head);
+                  (int)r->st.head_len, r->head);
     ck_assert_msg(fnmatch(exp, val, 0) == 0, "%s: %s is '%s', want '%s'", row, name, val, exp);
 }
 
@@ -488,21 +488,22 @@ START_TEST(test_static_table)
     char etag[128] = "", req[2048], val[512];
     if (c->etag_of) {
         serve(c->etag_of, &resp);
-        ck_assert_int_eq(resp.status, 200);
+        ck_assert_int_eq(resp.st.status, 200);
         ck_assert(header(&resp, "ETag", etag, sizeof(etag)));
     }
     expand(c->req, etag, req, sizeof(req));
     serve(req, &resp);
 
-    ck_assert_msg(resp.status == c->status, "%s: status %d, want %d", c->name, resp.status,
+    ck_assert_msg(resp.st.status == c->status, "%s: status %d, want %d", c->name, resp.st.status,
                   c->status);
-    ck_assert(!resp.head_overflow);
+    ck_assert(!resp.st.head_overflow);
     char line[64];
     snprintf(line, sizeof(line), "HTTP/1.1 %d ", c->status);
-    ck_assert(resp.head_len > strlen(line) && memcmp(resp.head, line, strlen(line)) == 0);
-    ck_assert(resp.head_len >= 4 && memcmp(resp.head + resp.head_len - 4, "\r\n\r\n", 4) == 0);
-    ck_assert_msg(memmem(resp.head, resp.head_len, "\r\n\r\n", 4) ==
-                      resp.head + resp.head_len - 4,
+    ck_assert(resp.st.head_len > strlen(line) && memcmp(resp.head, line, strlen(line)) == 0);
+    ck_assert(resp.st.head_len >= 4 &&
+              memcmp(resp.head + resp.st.head_len - 4, "\r\n\r\n", 4) == 0);
+    ck_assert_msg(memmem(resp.head, resp.st.head_len, "\r\n\r\n", 4) ==
+                      resp.head + resp.st.head_len - 4,
                   "%s: blank line inside the head", c->name);
     for (int i = 0; i < H && c->has[i]; i++)
         check_line(&resp, c->has[i], c->name);
@@ -510,7 +511,7 @@ START_TEST(test_static_table)
         ck_assert_msg(!header(&resp, c->lacks[i], val, sizeof(val)), "%s: unexpected %s: %s",
                       c->name, c->lacks[i], val);
 
-    ck_assert_msg(resp.no_body == c->no_body, "%s: no_body %d", c->name, resp.no_body);
+    ck_assert_msg(resp.st.no_body == c->no_body, "%s: no_body %d", c->name, resp.st.no_body);
     char kinds[SF_SEG_MAX + 1];
     size_t blen;
     char *body = body_of(&resp, kinds, &blen);
@@ -518,10 +519,10 @@ START_TEST(test_static_table)
         ck_assert_msg(strcmp(kinds, c->segs) == 0, "%s: segments '%s', want '%s'", c->name, kinds,
                       c->segs);
     if (c->no_body) {
-        ck_assert_uint_eq(resp.nseg, 0);
+        ck_assert_uint_eq(resp.st.nseg, 0);
     } else {
         /* what the segments add up to is what the head promised */
-        ck_assert_uint_eq(blen, resp.content_length);
+        ck_assert_uint_eq(blen, resp.st.content_length);
         ck_assert(header(&resp, "Content-Length", val, sizeof(val)));
         ck_assert_uint_eq(strtoull(val, NULL, 10), blen);
     }
@@ -537,7 +538,7 @@ START_TEST(test_static_table)
     free(body);
     /* a held cache entry goes back with the response */
     sf_response_free(&resp);
-    ck_assert_ptr_null(resp.file);
+    ck_assert_ptr_null(resp.st.file);
 }
 END_TEST
 
@@ -549,7 +550,7 @@ START_TEST(test_multipart_boundary)
     sf_response_init(&resp);
     char b1[512], b2[512];
     serve(GET("/a.txt", "Range: bytes=0-0,2-2\r\n"), &resp);
-    ck_assert_int_eq(resp.status, 206);
+    ck_assert_int_eq(resp.st.status, 206);
     ck_assert(header(&resp, "Content-Type", b1, sizeof(b1)));
     char kinds[SF_SEG_MAX + 1];
     size_t blen;
