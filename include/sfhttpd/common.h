@@ -1,11 +1,13 @@
 /*
- * common.h - small types shared by every module: the I/O step result and
- * a growable byte buffer for generated bodies (listings, error pages).
+ * common.h - small types shared by every module: the I/O step result, a
+ * growable byte buffer for generated bodies (listings, error pages), and
+ * the HTTP token character class.
  */
 #ifndef SFHTTPD_COMMON_H
 #define SFHTTPD_COMMON_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,5 +39,19 @@ int sf_buf_url_escape(struct sf_buf *b, const char *s, size_t n);
 void sf_buf_free(struct sf_buf *b);
 
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* RFC 9110 tchar: the characters of a token (a header name, a method, a
+ * content coding, a media type's parts). Not locale-dependent. */
+static inline bool
+sf_is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
+    default: return false;
+    }
+}
 
 #endif
