@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-
 static int
 open_append(const char *path, int *fd, bool *owned, int std_fd)
 {
@@ -271,8 +269,8 @@ vlog(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, va_list a
     struct tm tm;
     gmtime_r(&now, &tm);
     size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    int k =
-        snprintf(line + n, sizeof(line) - n, " [%s] sfhttpd[%d]: ", level_names[lv], (int)getpid());
+    int k = snprintf(line + n, sizeof(line) - n, " [%s] sfhttpd[%d]: ", sf_config_level_name(lv),
+                     (int)getpid());
     n += (size_t)k;
     size_t head = n; /* the message starts here */
     k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);

@@ -301,8 +301,7 @@ tuned(struct sf_site *s)
     s->rules[s->nrules++] = (struct sf_cache_rule){xstrdup(".txt"), true, NULL, 3600};
     s->listing = false;
     s->dotfiles = true;
-    free(s->precompressed);
-    s->precompressed = NULL;
+    s->nprecompressed = 0;
 }
 
 /* no symlinks at all */
