@@ -304,6 +304,14 @@ tuned(struct sf_site *s)
     s->nprecompressed = 0;
 }
 
+/* precompressed = br: a .gz sidecar is not one of the site's variants */
+static void
+br_only(struct sf_site *s)
+{
+    s->precompressed[0] = SF_CODING_BR;
+    s->nprecompressed = 1;
+}
+
 /* no symlinks at all */
 static void
 strict(struct sf_site *s)
@@ -445,6 +453,9 @@ static const struct static_case cases[] = {
      .segs = "F", .body = "secret\n"},
     {.name = "precompressed off", .req = GET("/file.txt", "Accept-Encoding: gzip\r\n"),
      .status = 200, .tweak = tuned, .lacks = {"Content-Encoding", "Vary"}, .segs = "F",
+     .body = "plain text content\n"},
+    {.name = "precompressed br only", .req = GET("/file.txt", "Accept-Encoding: gzip, br\r\n"),
+     .status = 200, .tweak = br_only, .lacks = {"Content-Encoding"}, .segs = "F",
      .body = "plain text content\n"},
     {.name = "symlinks none", .req = GET("/link.txt", ""), .status = 404, .tweak = strict,
      .segs = "M"},
