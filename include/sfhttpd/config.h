@@ -104,8 +104,9 @@ struct sf_site {
     bool dotfiles;       /* true = allow; default false (deny -> 404) */
     enum sf_symlinks symlinks; /* default SF_SYMLINKS_BENEATH */
     enum sf_coding precompressed[SF_CODING_COUNT]; /* the variants to
-                            look for, in the order given; default br, zstd,
-                            gzip */
+                            look for, in the order given, parsed once at
+                            load; default br, zstd, gzip (static.c sends
+                            the smallest one the client accepts) */
     size_t nprecompressed; /* 0: precompressed = off */
     char *cache_control; /* NULL = no Cache-Control header */
     long long expires;   /* Expires: now + this many seconds; -1 = none */
