@@ -11,6 +11,7 @@
  * last well-formed element wins.
  */
 #include "sfhttpd/coding.h"
+#include "sfhttpd/common.h"
 
 #include <assert.h>
 #include <stdbool.h>
@@ -33,15 +34,6 @@ sf_coding_suffix(enum sf_coding c)
     return suffixes[c];
 }
 
-/* RFC 9110 tchar */
-static bool
-is_tchar(unsigned char ch)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-        return true;
-    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
 static bool
 is_ows(char ch)
 {
@@ -61,6 +53,15 @@ token_is(const char *t, size_t n, const char *name)
             return false;
     }
     return true;
+}
+
+int
+sf_coding_by_name(const char *s, size_t n)
+{
+    for (int c = 0; c < SF_CODING_COUNT; c++)
+        if (token_is(s, n, names[c]))
+            return c;
+    return -1;
 }
 
 /*
@@ -98,7 +99,7 @@ parse_element(const char *p, const char *end, const char **tok, size_t *toklen, 
     while (end > p && is_ows(end[-1]))
         end--;
     const char *t = p;
-    while (p < end && is_tchar((unsigned char)*p))
+    while (p < end && sf_is_tchar((unsigned char)*p))
         p++;
     if (p == t)
         return false;
@@ -139,13 +140,13 @@ sf_coding_accepted(const char *p, size_t len)
         int eq;
 
         if (parse_element(p, elem_end, &tok, &n, &eq)) {
+            int c = sf_coding_by_name(tok, n);
             if (token_is(tok, n, "*"))
                 star = eq;
             else if (token_is(tok, n, "x-gzip"))
                 q[SF_CODING_GZIP] = eq;
-            for (int c = 0; c < SF_CODING_COUNT; c++)
-                if (token_is(tok, n, names[c]))
-                    q[c] = eq;
+            else if (c >= 0)
+                q[c] = eq;
         }
         p = comma ? comma + 1 : end;
     }

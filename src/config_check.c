@@ -7,7 +7,6 @@
 #include "config_int.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -160,25 +159,6 @@ validate_log_format(const struct sf_config *cfg, size_t i, FILE *errs, int *nerr
                       by[0] == '[' ? "" : "]");
 }
 
-static unsigned long long
-number_of(const struct sf_config *cfg, const struct key *k)
-{
-    const void *p = (const char *)cfg + k->off;
-    switch (k->kind) {
-    case K_INT:
-    case K_WORKERS: return *(const int *)p < 0 ? ULLONG_MAX : (unsigned long long)*(const int *)p;
-    case K_SIZE: return *(const size_t *)p;
-    default: return *(const unsigned *)p;
-    }
-}
-
-static bool
-is_number_key(const struct key *k)
-{
-    return k->kind == K_INT || k->kind == K_UINT || k->kind == K_SIZE || k->kind == K_MS ||
-           k->kind == K_WORKERS;
-}
-
 int
 sf_config_validate(const struct sf_config *cfg, FILE *errs)
 {
@@ -186,35 +166,40 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
     if (cfg->nlisten == 0)
         verr(errs, &nerr, "no listen address");
     for (size_t i = 0; i < cfg->nlisten; i++) {
+        const struct sf_listen *ln = &cfg->listen[i];
         struct sockaddr_storage ss;
         unsigned sslen;
-        if (sf_config_parse_addr(cfg->listen[i], &ss, &sslen) && cfg->listen_at[i]) {
+        if (sf_config_parse_addr(ln->addr, &ss, &sslen) && ln->at) {
             nerr++;
-            sf_config_problem(errs, cfg->listen_at[i], "listen", cfg->listen[i], "not an address");
-        } else if (sf_config_parse_addr(cfg->listen[i], &ss, &sslen)) {
-            verr(errs, &nerr, "listen: '%s' is not an address", cfg->listen[i]);
+            sf_config_problem(errs, ln->at, "listen", ln->addr, "not an address");
+        } else if (sf_config_parse_addr(ln->addr, &ss, &sslen)) {
+            verr(errs, &nerr, "listen: '%s' is not an address", ln->addr);
         }
         for (size_t j = 0; j < i; j++) {
-            if (strcmp(cfg->listen[i], cfg->listen[j]) == 0)
-                verr(errs, &nerr, "listen: '%s' given twice", cfg->listen[i]);
+            if (strcmp(ln->addr, cfg->listen[j].addr) == 0)
+                verr(errs, &nerr, "listen: '%s' given twice", ln->addr);
         }
     }
     if (cfg->master == 0 && cfg->workers > 1)
         verr(errs, &nerr, "master = off needs workers = 0 or 1 (workers = %d)", cfg->workers);
     if (cfg->master == 1 && cfg->workers == 0)
         verr(errs, &nerr, "master = on needs workers >= 1");
-    for (size_t i = 0; i < SF_ARRAY_LEN(config_server_keys); i++) {
+    /* values set after loading (the command line, a program) */
+    for (size_t i = 0; i < config_nserver_keys; i++) {
         const struct key *k = &config_server_keys[i];
-        if (!is_number_key(k))
-            continue;
-        unsigned long long n = number_of(cfg, k);
-        if (n < k->min || n > k->max)
-            verr(errs, &nerr, "%s: %llu out of range (%llu..%llu)", k->name, n, k->min, k->max);
+        if (k->names) {
+            long long v = config_get_number(k, cfg);
+            if (v < 0 || (size_t)v >= k->nnames)
+                verr(errs, &nerr, "%s: bad value %lld", k->name, v);
+        } else if (k->max) {
+            long long n = config_get_number(k, cfg);
+            if (n < 0 || (unsigned long long)n < k->min || (unsigned long long)n > k->max)
+                verr(errs, &nerr, "%s: %lld out of range (%llu..%llu)", k->name, n, k->min,
+                     k->max);
+        }
     }
     if (!cfg->access_log || !cfg->error_log)
         verr(errs, &nerr, "no access_log or error_log destination");
-    if ((unsigned)cfg->log_level > SF_LOG_DEBUG)
-        verr(errs, &nerr, "log_level: bad value %d", (int)cfg->log_level);
     if (cfg->nsites == 0)
         verr(errs, &nerr, "no site configured");
     for (size_t i = 0; i < cfg->nsites; i++) {
@@ -235,144 +220,16 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
     return nerr;
 }
 
-static void
-dump_ms(FILE *out, const char *name, unsigned ms)
-{
-    if (ms % 1000 == 0) {
-        fprintf(out, "%s = %u\n", name, ms / 1000);
-        return;
-    }
-    char frac[8];
-    snprintf(frac, sizeof(frac), "%03u", ms % 1000);
-    for (size_t n = strlen(frac); n > 1 && frac[n - 1] == '0'; n--)
-        frac[n - 1] = '\0';
-    fprintf(out, "%s = %u.%s\n", name, ms / 1000, frac);
-}
-
-static void
-dump_size(FILE *out, const char *name, unsigned long long n)
-{
-    static const struct {
-        unsigned long long mult;
-        char suffix;
-    } units[] = {{GIB, 'g'}, {MIB, 'm'}, {KIB, 'k'}};
-    for (size_t i = 0; i < SF_ARRAY_LEN(units); i++) {
-        if (n && n % units[i].mult == 0) {
-            fprintf(out, "%s = %llu%c\n", name, n / units[i].mult, units[i].suffix);
-            return;
-        }
-    }
-    fprintf(out, "%s = %llu\n", name, n);
-}
-
 void
 sf_config_dump(const struct sf_config *cfg, FILE *out)
 {
     fprintf(out, "; effective configuration%s%s\n", cfg->path ? " from " : "",
             cfg->path ? cfg->path : "");
     fputs("[server]\n", out);
-    for (size_t i = 0; i < cfg->nlisten; i++) {
-        fprintf(out, "listen = %s", cfg->listen[i]);
-        if (cfg->listen_proxy[i])
-            fputs(" proxy_protocol", out);
-        if (cfg->listen_backlog[i])
-            fprintf(out, " backlog=%d", cfg->listen_backlog[i]);
-        if (cfg->listen[i][0] == '[' && !cfg->listen_v6only[i])
-            fputs(" ipv6only=off", out);
-        fputc('\n', out);
-    }
-    for (size_t i = 0; i < SF_ARRAY_LEN(config_server_keys); i++) {
-        const struct key *k = &config_server_keys[i];
-        const void *p = (const char *)cfg + k->off;
-        switch (k->kind) {
-        case K_LISTEN: break;
-        case K_MASTER:
-            fprintf(out, "master = %s\n", cfg->master < 0 ? "auto" : cfg->master ? "on" : "off");
-            break;
-        case K_NAME:
-        case K_PATH:
-            if (*(char *const *)p)
-                fprintf(out, "%s = %s\n", k->name, *(char *const *)p);
-            break;
-        case K_MS: dump_ms(out, k->name, *(const unsigned *)p); break;
-        case K_SIZE: dump_size(out, k->name, *(const size_t *)p); break;
-        case K_INT:
-        case K_WORKERS: fprintf(out, "%s = %d\n", k->name, *(const int *)p); break;
-        case K_UINT: fprintf(out, "%s = %u\n", k->name, *(const unsigned *)p); break;
-        case K_ACCESS_LOG:
-        case K_ERROR_LOG: {
-            const char *s = *(char *const *)p;
-            fprintf(out, "%s = %s\n", k->name, s ? s : "-");
-            break;
-        }
-        case K_GUARD:
-            fprintf(out, "%s = %s\n", k->name,
-                    (unsigned)cfg->file_guard < SF_ARRAY_LEN(config_guard_names)
-                        ? config_guard_names[cfg->file_guard]
-                        : "lease");
-            break;
-        case K_LEVEL:
-            fprintf(out, "%s = %s\n", k->name,
-                    (unsigned)cfg->log_level < SF_ARRAY_LEN(config_level_names)
-                        ? config_level_names[cfg->log_level]
-                        : "info");
-            break;
-        case K_BOOL: fprintf(out, "%s = %s\n", k->name, *(const bool *)p ? "on" : "off"); break;
-        case K_LOG_FORMAT:
-            fprintf(out, "%s = %s\n", k->name,
-                    (unsigned)cfg->access_log_format < SF_ARRAY_LEN(config_log_format_names)
-                        ? config_log_format_names[cfg->access_log_format]
-                        : "combined");
-            break;
-        }
-    }
+    config_keys_dump(config_server_keys, config_nserver_keys, cfg, out);
     for (size_t i = 0; i < cfg->nsites; i++) {
         const struct sf_site *site = &cfg->sites[i];
         fprintf(out, "\n[%s]\n", site->name ? site->name : "site");
-        if (site->root)
-            fprintf(out, "root = %s\n", site->root);
-        fputs("index =", out);
-        for (size_t j = 0; j < site->nindex; j++)
-            fprintf(out, " %s", site->index[j]);
-        fputc('\n', out);
-        fprintf(out, "listing = %s\n", site->listing ? "on" : "off");
-        fprintf(out, "dotfiles = %s\n", site->dotfiles ? "allow" : "deny");
-        fprintf(out, "symlinks = %s\n",
-                (unsigned)site->symlinks < SF_ARRAY_LEN(config_symlink_names)
-                    ? config_symlink_names[site->symlinks]
-                    : "beneath");
-        fprintf(out, "precompressed = %s\n", site->precompressed ? site->precompressed : "off");
-        if (site->cache_control)
-            fprintf(out, "cache_control = %s\n", site->cache_control);
-        if (site->expires >= 0)
-            fprintf(out, "expires = %llds\n", site->expires);
-        for (size_t j = 0; j < site->nrules; j++) {
-            const struct sf_cache_rule *r = &site->rules[j];
-            if (r->cache_control)
-                fprintf(out, "cache_control %s%s = %s\n", r->is_ext ? "*" : "", r->match,
-                        r->cache_control);
-            if (r->expires >= 0)
-                fprintf(out, "expires %s%s = %llds\n", r->is_ext ? "*" : "", r->match, r->expires);
-        }
-        for (size_t j = 0; j < site->nerror_pages; j++)
-            fprintf(out, "error_page = %d %s\n", site->error_pages[j].status,
-                    site->error_pages[j].path);
-        if (site->nnames) {
-            fputs("server_names =", out);
-            for (size_t j = 0; j < site->nnames; j++)
-                fprintf(out, " %s", site->names[j].name);
-            fputc('\n', out);
-        }
-        fprintf(out, "default = %s\n", site->is_default ? "on" : "off");
-        for (size_t j = 0; j < site->nadd_headers; j++)
-            fprintf(out, "add_header = %s\n", site->add_headers[j]);
-        for (size_t j = 0; j < site->nmime_types; j++)
-            fprintf(out, "mime_types = %s %s\n", site->mime_types[j].ext, site->mime_types[j].type);
-        if (site->access_log)
-            fprintf(out, "access_log = %s\n", site->access_log);
-        if (site->access_log_format_set &&
-            (unsigned)site->access_log_format < SF_ARRAY_LEN(config_log_format_names))
-            fprintf(out, "access_log_format = %s\n",
-                    config_log_format_names[site->access_log_format]);
+        config_keys_dump(config_site_keys, config_nsite_keys, site, out);
     }
 }

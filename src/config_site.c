@@ -1,9 +1,11 @@
 /*
- * config_site.c - the keys of a [site ...] section and their handlers:
- * root, index, listing, dotfiles, symlinks, precompressed, cache headers
- * and their per-path rules, error pages, server names, the default site,
- * extra headers, MIME types and the site's access log. Each handler
- * reports a bad value at the loader's current line.
+ * config_site.c - the keys of a [site ...] section: their table (walked
+ * by the loader, the defaults, sf_config_free and sf_config_dump) and the
+ * setters, dumpers and frees of the keys no generic one covers: root,
+ * index, precompressed, cache headers and their per-path rules, error
+ * pages, server names, the default site, extra headers, MIME types and
+ * the site's access log. Each setter reports a bad value at the loader's
+ * current line.
  */
 #include "config_int.h"
 #include "sfhttpd/vhost.h"
@@ -15,17 +17,22 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-static const char *const site_keys[S_COUNT] = {
-    "root",          "index",        "listing", "dotfiles",   "symlinks",          "precompressed",
-    "cache_control", "server_names", "default", "access_log", "access_log_format",
-};
+/* The line where site number i set key k in this file, or 0 (another
+ * file, or not set). */
+static int
+site_line(const struct loader *l, size_t i, const struct key *k)
+{
+    return i >= l->first_site ? l->sites[i].keys[k - config_site_keys] : 0;
+}
 
-const char *const config_symlink_names[] = {"beneath", "follow", "none"};
-static const char *const coding_names[] = {"br", "zstd", "gzip"};
+/* ---- root, index, precompressed --------------------------------------------- */
 
 static void
-set_root(struct loader *l, struct sf_site *site, const char *v)
+set_root(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
 {
+    struct sf_site *site = obj;
+    (void)k;
+    (void)arg;
     if (!*v) {
         config_err(l, l->lineno, "root: empty path");
         return;
@@ -41,12 +48,15 @@ set_root(struct loader *l, struct sf_site *site, const char *v)
 }
 
 static void
-set_index(struct loader *l, struct sf_site *site, const char *v)
+set_index(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
 {
+    struct sf_site *site = obj;
     char *copy = config_xstrdup(v);
     char *names[SF_CONFIG_MAX_INDEX];
     size_t n = 0;
     char *save = NULL;
+    (void)k;
+    (void)arg;
     for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
         if (strchr(t, '/') || strcmp(t, ".") == 0 || strcmp(t, "..") == 0) {
             config_err(l, l->lineno, "index: '%s' is not a file name", t);
@@ -71,60 +81,80 @@ out:
     free(copy);
 }
 
-/* "off", or a list of br, zstd, gzip; stored as "br, gzip" in the order
- * given (the order of preference). */
 static void
-set_precompressed(struct loader *l, struct sf_site *site, const char *v)
+dump_index(FILE *out, const struct key *k, const void *obj)
 {
+    const struct sf_site *site = obj;
+    fprintf(out, "%s =", k->name);
+    for (size_t j = 0; j < site->nindex; j++)
+        fprintf(out, " %s", site->index[j]);
+    fputc('\n', out);
+}
+
+static void
+free_index(const struct key *k, void *obj)
+{
+    struct sf_site *site = obj;
+    (void)k;
+    for (size_t i = 0; i < site->nindex; i++)
+        free(site->index[i]);
+    site->nindex = 0;
+}
+
+/* "off", or a list of br, zstd, gzip: the codings in the order given
+ * (the order of preference), each once. */
+static void
+set_precompressed(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    struct sf_site *site = obj;
+    (void)k;
+    (void)arg;
     if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0) {
-        free(site->precompressed);
-        site->precompressed = NULL;
+        site->nprecompressed = 0;
         return;
     }
     char *copy = config_xstrdup(v);
-    struct sf_buf out = {0};
+    enum sf_coding list[SF_CODING_COUNT];
+    size_t n = 0;
     unsigned seen = 0;
     char *save = NULL;
     for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
-        int c = config_lookup(t, coding_names, SF_ARRAY_LEN(coding_names));
+        int c = sf_coding_by_name(t, strlen(t));
         if (c < 0) {
-            config_err(l, l->lineno, "precompressed: '%s' is not br, zstd, gzip or off", t);
+            const char *names[SF_CODING_COUNT];
+            char what[64];
+            for (int i = 0; i < SF_CODING_COUNT; i++)
+                names[i] = sf_coding_name((enum sf_coding)i);
+            config_join_names(what, sizeof(what), names, SF_CODING_COUNT, "off");
+            config_err(l, l->lineno, "precompressed: '%s' is not %s", t, what);
             goto out;
         }
         if (seen & (1u << c))
             continue;
         seen |= 1u << c;
-        if (sf_buf_printf(&out, "%s%s", out.len ? ", " : "", coding_names[c]))
-            config_oom();
+        list[n++] = (enum sf_coding)c;
     }
-    if (!seen) {
+    if (n == 0) {
         config_err(l, l->lineno, "precompressed: empty list");
         goto out;
     }
-    free(site->precompressed);
-    site->precompressed = out.data;
-    out = (struct sf_buf){0};
+    memcpy(site->precompressed, list, n * sizeof(list[0]));
+    site->nprecompressed = n;
 out:
-    sf_buf_free(&out);
     free(copy);
 }
 
 static void
-set_cache_control(struct loader *l, struct sf_site *site, const char *v)
+dump_precompressed(FILE *out, const struct key *k, const void *obj)
 {
-    if (!*v) {
-        config_err(l, l->lineno, "cache_control: empty value (leave the key out for none)");
-        return;
-    }
-    for (const char *p = v; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            config_err(l, l->lineno, "cache_control: control character in value");
-            return;
-        }
-    }
-    free(site->cache_control);
-    site->cache_control = config_xstrdup(v);
+    const struct sf_site *site = obj;
+    fprintf(out, "%s = ", k->name);
+    for (size_t i = 0; i < site->nprecompressed; i++)
+        fprintf(out, "%s%s", i ? ", " : "", sf_coding_name(site->precompressed[i]));
+    fputs(site->nprecompressed ? "\n" : "off\n", out);
 }
+
+/* ---- cache headers ---------------------------------------------------------------- */
 
 /* The rule for MATCH ("/prefix" or "*.ext"), created on first use. */
 static struct sf_cache_rule *
@@ -149,11 +179,12 @@ rule_for(struct loader *l, struct sf_site *site, const char *match)
     return r;
 }
 
+/* A header value: not empty, no control characters. */
 static bool
-clean_value(struct loader *l, const char *key, const char *v)
+clean_value(struct loader *l, const char *key, const char *v, const char *empty)
 {
     if (!*v) {
-        config_err(l, l->lineno, "%s: empty value", key);
+        config_err(l, l->lineno, "%s: empty value%s", key, empty);
         return false;
     }
     for (const char *p = v; *p; p++) {
@@ -165,11 +196,84 @@ clean_value(struct loader *l, const char *key, const char *v)
     return true;
 }
 
+/* cache_control = VALUE, or cache_control MATCH = VALUE for a rule */
+static void
+set_cache_control(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    struct sf_site *site = obj;
+    char **dst = &site->cache_control;
+    if (arg) {
+        struct sf_cache_rule *r = rule_for(l, site, arg);
+        if (!r)
+            return;
+        dst = &r->cache_control;
+    }
+    if (!clean_value(l, k->name, v, arg ? "" : " (leave the key out for none)"))
+        return;
+    free(*dst);
+    *dst = config_xstrdup(v);
+}
+
+/* expires = DURATION, or expires MATCH = DURATION for a rule */
+static void
+set_expires(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    struct sf_site *site = obj;
+    long long *dst = &site->expires;
+    long long secs;
+    if (arg) {
+        struct sf_cache_rule *r = rule_for(l, site, arg);
+        if (!r)
+            return;
+        dst = &r->expires;
+    }
+    if (config_parse_duration(v, &secs))
+        config_err(l, l->lineno, "%s: '%s' is not a duration (30s, 10m, 1h, 7d) or off", k->name,
+                   v);
+    else
+        *dst = secs;
+}
+
+/* The site's expires, then every rule (a rule's cache_control and
+ * expires lines together, in the order the rules were made). */
+static void
+dump_expires(FILE *out, const struct key *k, const void *obj)
+{
+    const struct sf_site *site = obj;
+    if (site->expires >= 0)
+        fprintf(out, "%s = %llds\n", k->name, site->expires);
+    for (size_t j = 0; j < site->nrules; j++) {
+        const struct sf_cache_rule *r = &site->rules[j];
+        if (r->cache_control)
+            fprintf(out, "cache_control %s%s = %s\n", r->is_ext ? "*" : "", r->match,
+                    r->cache_control);
+        if (r->expires >= 0)
+            fprintf(out, "%s %s%s = %llds\n", k->name, r->is_ext ? "*" : "", r->match, r->expires);
+    }
+}
+
+static void
+free_rules(const struct key *k, void *obj)
+{
+    struct sf_site *site = obj;
+    (void)k;
+    for (size_t i = 0; i < site->nrules; i++) {
+        free(site->rules[i].match);
+        free(site->rules[i].cache_control);
+    }
+    site->nrules = 0;
+}
+
+/* ---- error pages ------------------------------------------------------------------ */
+
 /* error_page = 404 410 /gone.html */
 static void
-add_error_page(struct loader *l, struct sf_site *site, const char *v)
+add_error_page(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
 {
+    struct sf_site *site = obj;
     char buf[256];
+    (void)k;
+    (void)arg;
     snprintf(buf, sizeof(buf), "%s", v);
     char *path = strrchr(buf, ' ');
     if (!path || path[1] != '/') {
@@ -194,21 +298,37 @@ add_error_page(struct loader *l, struct sf_site *site, const char *v)
     }
 }
 
-/* A site's line number for key k, or 0 when it came from elsewhere. */
-static int
-site_line(const struct loader *l, size_t site, enum site_key k)
+static void
+dump_error_pages(FILE *out, const struct key *k, const void *obj)
 {
-    return site >= l->first_site ? l->sites[site].keys[k] : 0;
+    const struct sf_site *site = obj;
+    for (size_t j = 0; j < site->nerror_pages; j++)
+        fprintf(out, "%s = %d %s\n", k->name, site->error_pages[j].status,
+                site->error_pages[j].path);
 }
+
+static void
+free_error_pages(const struct key *k, void *obj)
+{
+    struct sf_site *site = obj;
+    (void)k;
+    for (size_t i = 0; i < site->nerror_pages; i++)
+        free(site->error_pages[i].path);
+    site->nerror_pages = 0;
+}
+
+/* ---- virtual hosts ---------------------------------------------------------------- */
 
 /* server_names = example.com *.example.com 192.0.2.1 [2001:db8::1] */
 static void
-set_server_names(struct loader *l, struct sf_site *site, const char *v)
+set_server_names(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
 {
+    struct sf_site *site = obj;
     struct sf_config *cfg = l->cfg;
     char *copy = config_xstrdup(v);
     char *save = NULL;
     bool any = false;
+    (void)arg;
     for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save)) {
         char name[SF_VHOST_NAME_MAX + 1];
         const char *why;
@@ -224,7 +344,7 @@ set_server_names(struct loader *l, struct sf_site *site, const char *v)
                 if (strcmp(o->names[j].name, name) != 0)
                     continue;
                 dup = true;
-                int line = site_line(l, i, S_SERVER_NAMES);
+                int line = site_line(l, i, k);
                 if (o == site)
                     config_err(l, l->lineno, "server_names: '%s' given twice", t);
                 else if (line)
@@ -250,9 +370,33 @@ set_server_names(struct loader *l, struct sf_site *site, const char *v)
 }
 
 static void
-set_default(struct loader *l, struct sf_site *site, const char *v)
+dump_server_names(FILE *out, const struct key *k, const void *obj)
 {
+    const struct sf_site *site = obj;
+    if (!site->nnames)
+        return;
+    fprintf(out, "%s =", k->name);
+    for (size_t j = 0; j < site->nnames; j++)
+        fprintf(out, " %s", site->names[j].name);
+    fputc('\n', out);
+}
+
+static void
+free_server_names(const struct key *k, void *obj)
+{
+    struct sf_site *site = obj;
+    (void)k;
+    for (size_t i = 0; i < site->nnames; i++)
+        free(site->names[i].name);
+    site->nnames = 0;
+}
+
+static void
+set_default(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    struct sf_site *site = obj;
     bool on;
+    (void)arg;
     if (config_parse_bool(v, &on)) {
         config_err(l, l->lineno, "default: '%s' is not on or off", v);
         return;
@@ -261,7 +405,7 @@ set_default(struct loader *l, struct sf_site *site, const char *v)
         const struct sf_site *o = &l->cfg->sites[i];
         if (o == site || !o->is_default)
             continue;
-        int line = site_line(l, i, S_DEFAULT);
+        int line = site_line(l, i, k);
         if (line)
             config_err(l, l->lineno, "default: [%s] is already the default site (line %d)", o->name,
                        line);
@@ -274,35 +418,33 @@ set_default(struct loader *l, struct sf_site *site, const char *v)
 
 /* A site's access_log: "-", "off" or a path made absolute. */
 static void
-set_site_access_log(struct loader *l, struct sf_site *site, const char *v)
+set_site_access_log(struct loader *l, const struct key *k, void *obj, const char *arg,
+                    const char *v)
 {
-    char *path;
+    struct sf_site *site = obj;
+    (void)k;
+    (void)arg;
     if (!*v) {
         config_err(l, l->lineno, "access_log: empty value (a path, '-' or 'off')");
         return;
     }
-    if (strcmp(v, "-") == 0 || strcasecmp(v, "off") == 0)
-        path = config_xstrdup(strcmp(v, "-") == 0 ? "-" : "off");
-    else
-        path = config_xalloc(config_make_absolute(l->dir, v));
+    char *dest = config_log_dest(l, v);
     free(site->access_log);
-    site->access_log = path;
+    site->access_log = dest;
 }
 
-/* RFC 9110 tchar */
-static bool
-is_tchar(unsigned char c)
-{
-    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+/* ---- headers and types ------------------------------------------------------------ */
 
 /* add_header = Name: value. Headers that frame the message are ours. */
 static void
-add_header(struct loader *l, struct sf_site *site, const char *v)
+add_header(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
 {
     static const char *const reserved[] = {
         "content-length", "transfer-encoding", "connection", "keep-alive",
         "upgrade",        "trailer",           "te",         "content-range"};
+    struct sf_site *site = obj;
+    (void)k;
+    (void)arg;
     const char *colon = strchr(v, ':');
     size_t nlen = colon ? (size_t)(colon - v) : 0;
     while (nlen > 0 && isblank((unsigned char)v[nlen - 1]))
@@ -312,7 +454,7 @@ add_header(struct loader *l, struct sf_site *site, const char *v)
         return;
     }
     for (size_t i = 0; i < nlen; i++) {
-        if (!is_tchar((unsigned char)v[i])) {
+        if (!sf_is_tchar((unsigned char)v[i])) {
             config_err(l, l->lineno, "add_header: '%.*s' is not a header name", (int)nlen, v);
             return;
         }
@@ -353,10 +495,31 @@ add_header(struct loader *l, struct sf_site *site, const char *v)
     sf_buf_free(&line);
 }
 
+static void
+dump_headers(FILE *out, const struct key *k, const void *obj)
+{
+    const struct sf_site *site = obj;
+    for (size_t j = 0; j < site->nadd_headers; j++)
+        fprintf(out, "%s = %s\n", k->name, site->add_headers[j]);
+}
+
+static void
+free_headers(const struct key *k, void *obj)
+{
+    struct sf_site *site = obj;
+    (void)k;
+    for (size_t i = 0; i < site->nadd_headers; i++)
+        free(site->add_headers[i]);
+    site->nadd_headers = 0;
+}
+
 /* mime_types = md text/markdown */
 static void
-add_mime_type(struct loader *l, struct sf_site *site, const char *v)
+add_mime_type(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
 {
+    struct sf_site *site = obj;
+    (void)k;
+    (void)arg;
     size_t elen = strcspn(v, " \t");
     const char *type = v + elen + strspn(v + elen, " \t");
     const char *ext = v;
@@ -375,10 +538,10 @@ add_mime_type(struct loader *l, struct sf_site *site, const char *v)
     }
     /* type "/" subtype, each a token, then parameters or nothing */
     size_t t1 = 0;
-    while (is_tchar((unsigned char)type[t1]))
+    while (sf_is_tchar((unsigned char)type[t1]))
         t1++;
     size_t t2 = t1 + 1;
-    while (type[t1] == '/' && is_tchar((unsigned char)type[t2]))
+    while (type[t1] == '/' && sf_is_tchar((unsigned char)type[t2]))
         t2++;
     size_t t3 = t2 + strspn(type + t2, " ");
     ok = t1 > 0 && type[t1] == '/' && t2 > t1 + 1 && strlen(type) <= 200 &&
@@ -407,117 +570,80 @@ add_mime_type(struct loader *l, struct sf_site *site, const char *v)
         (struct sf_mime_type){.ext = config_xstrdup(low), .type = config_xstrdup(type)};
 }
 
-/* Keys that carry an argument or repeat: "cache_control MATCH",
- * "expires MATCH", "expires", "error_page", "add_header", "mime_types".
- * Returns false for others. */
-static bool
-site_rule_key(struct loader *l, struct sf_site *site, const char *name, const char *v)
+static void
+dump_mime_types(FILE *out, const struct key *k, const void *obj)
 {
-    if (strcmp(name, "error_page") == 0) {
-        add_error_page(l, site, v);
-        return true;
-    }
-    if (strcmp(name, "add_header") == 0) {
-        add_header(l, site, v);
-        return true;
-    }
-    if (strcmp(name, "mime_types") == 0) {
-        add_mime_type(l, site, v);
-        return true;
-    }
-    long long secs;
-    if (strcmp(name, "expires") == 0) {
-        if (config_parse_duration(v, &secs))
-            config_err(l, l->lineno, "expires: '%s' is not a duration (30s, 10m, 1h, 7d) or off",
-                       v);
-        else
-            site->expires = secs;
-        return true;
-    }
-    const char *match = NULL;
-    bool cc = strncmp(name, "cache_control ", 14) == 0;
-    if (cc)
-        match = name + 14;
-    else if (strncmp(name, "expires ", 8) == 0)
-        match = name + 8;
-    if (!match)
-        return false;
-    while (*match == ' ')
-        match++;
-    struct sf_cache_rule *r = rule_for(l, site, match);
-    if (!r)
-        return true;
-    if (cc) {
-        if (clean_value(l, "cache_control", v)) {
-            free(r->cache_control);
-            r->cache_control = config_xstrdup(v);
-        }
-    } else if (config_parse_duration(v, &secs)) {
-        config_err(l, l->lineno, "expires: '%s' is not a duration (30s, 10m, 1h, 7d) or off", v);
-    } else {
-        r->expires = secs;
-    }
-    return true;
+    const struct sf_site *site = obj;
+    for (size_t j = 0; j < site->nmime_types; j++)
+        fprintf(out, "%s = %s %s\n", k->name, site->mime_types[j].ext, site->mime_types[j].type);
 }
 
-void
-config_site_key(struct loader *l, const char *name, const char *v)
+static void
+free_mime_types(const struct key *k, void *obj)
 {
-    struct sf_site *site = l->site;
-    struct site_lines *lines = &l->sites[site - l->cfg->sites];
-    if (site_rule_key(l, site, name, v))
-        return;
-    int i = 0;
-    while (i < S_COUNT && strcmp(site_keys[i], name) != 0)
-        i++;
-    if (i == S_COUNT) {
-        config_err(l, l->lineno, "unknown key '%s' in [%s]", name, site->name);
-        return;
+    struct sf_site *site = obj;
+    (void)k;
+    for (size_t i = 0; i < site->nmime_types; i++) {
+        free(site->mime_types[i].ext);
+        free(site->mime_types[i].type);
     }
-    if (lines->keys[i]) {
-        config_err(l, l->lineno, "duplicate key '%s' (first on line %d)", name, lines->keys[i]);
-        return;
-    }
-    lines->keys[i] = l->lineno;
-    switch ((enum site_key)i) {
-    case S_ROOT: set_root(l, site, v); break;
-    case S_INDEX: set_index(l, site, v); break;
-    case S_LISTING:
-        if (config_parse_bool(v, &site->listing))
-            config_err(l, l->lineno, "listing: '%s' is not on or off", v);
-        break;
-    case S_DOTFILES:
-        if (strcasecmp(v, "allow") == 0)
-            site->dotfiles = true;
-        else if (strcasecmp(v, "deny") == 0)
-            site->dotfiles = false;
-        else
-            config_err(l, l->lineno, "dotfiles: '%s' is not allow or deny", v);
-        break;
-    case S_SYMLINKS: {
-        int s = config_lookup(v, config_symlink_names, SF_ARRAY_LEN(config_symlink_names));
-        if (s < 0)
-            config_err(l, l->lineno, "symlinks: '%s' is not beneath, follow or none", v);
-        else
-            site->symlinks = (enum sf_symlinks)s;
-        break;
-    }
-    case S_PRECOMPRESSED: set_precompressed(l, site, v); break;
-    case S_CACHE_CONTROL: set_cache_control(l, site, v); break;
-    case S_SERVER_NAMES: set_server_names(l, site, v); break;
-    case S_DEFAULT: set_default(l, site, v); break;
-    case S_ACCESS_LOG: set_site_access_log(l, site, v); break;
-    case S_ACCESS_LOG_FORMAT: {
-        int f = config_lookup(v, config_log_format_names, SF_ARRAY_LEN(config_log_format_names));
-        if (f < 0) {
-            config_err(l, l->lineno,
-                       "access_log_format: '%s' is not combined, vhost_combined or json", v);
-        } else {
-            site->access_log_format = (enum sf_log_format)f;
-            site->access_log_format_set = true;
-        }
-        break;
-    }
-    case S_COUNT: break;
-    }
+    site->nmime_types = 0;
 }
+
+/* ---- access_log_format ------------------------------------------------------------ */
+
+/* A site's format, when it gives one; else its lines take the server's. */
+static void
+set_log_format(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    struct sf_site *site = obj;
+    int before = l->nerr;
+    config_set_enum(l, k, obj, arg, v);
+    if (l->nerr == before)
+        site->access_log_format_set = true;
+}
+
+static void
+dump_log_format(FILE *out, const struct key *k, const void *obj)
+{
+    const struct sf_site *site = obj;
+    if (site->access_log_format_set)
+        config_dump_enum(out, k, obj);
+}
+
+/* ---- the table ----------------------------------------------------------------- */
+
+static const char *const dotfiles_names[] = {"deny", "allow"}; /* by the bool */
+static const char *const symlinks_names[] = {"beneath", "follow", "none"};
+_Static_assert(SF_ARRAY_LEN(symlinks_names) == SF_SYMLINKS_NONE + 1, "a name for every policy");
+
+#define AT(f) .at = offsetof(struct sf_site, f)
+#define NAMES(a) .names = a, .nnames = SF_ARRAY_LEN(a)
+
+const struct key config_site_keys[] = {
+    {"root", set_root, config_dump_string, SITE_FIELD(root), AT(root_at), .flags = KEY_REQUIRED},
+    {"index", set_index, dump_index, .free = free_index, .def = "index.html"},
+    {"listing", config_set_bool, config_dump_bool, .def = "off", SITE_FIELD(listing)},
+    {"dotfiles", config_set_enum, config_dump_enum, .def = "deny", SITE_FIELD(dotfiles),
+     NAMES(dotfiles_names), .what = "allow or deny"},
+    {"symlinks", config_set_enum, config_dump_enum, .def = "beneath", SITE_FIELD(symlinks),
+     NAMES(symlinks_names)},
+    {"precompressed", set_precompressed, dump_precompressed, .def = "br, zstd, gzip"},
+    /* cache_control MATCH rules are dumped and freed with expires' */
+    {"cache_control", set_cache_control, config_dump_string, SITE_FIELD(cache_control),
+     .flags = KEY_ARG},
+    /* expires may repeat (the last wins), as it always could */
+    {"expires", set_expires, dump_expires, .free = free_rules, .def = "off", .flags = KEY_ARG | KEY_REPEAT},
+    {"error_page", add_error_page, dump_error_pages, .free = free_error_pages, .flags = KEY_REPEAT},
+    {"server_names", set_server_names, dump_server_names, .free = free_server_names},
+    {"default", set_default, config_dump_bool, .def = "off", SITE_FIELD(is_default)},
+    {"add_header", add_header, dump_headers, .free = free_headers, .flags = KEY_REPEAT},
+    {"mime_types", add_mime_type, dump_mime_types, .free = free_mime_types, .flags = KEY_REPEAT},
+    {"access_log", set_site_access_log, config_dump_string, SITE_FIELD(access_log),
+     AT(access_log_at)},
+    {"access_log_format", set_log_format, dump_log_format, SITE_FIELD(access_log_format),
+     NAMES(config_log_format_names), .what = "combined, vhost_combined or json"},
+};
+const size_t config_nsite_keys = SF_ARRAY_LEN(config_site_keys);
+_Static_assert(SF_ARRAY_LEN(config_site_keys) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
+_Static_assert(offsetof(struct sf_site, name) == 0, "offset 0 is never a place (key.at)");

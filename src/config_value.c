@@ -1,6 +1,7 @@
 /*
  * config_value.c - parsing the values of config keys: booleans, numbers,
- * sizes, times and durations; paths made absolute against the config
+ * sizes, times and durations, log levels and worker counts (for the file
+ * and the command line alike); paths made absolute against the config
  * file's folder; listen addresses and the options of a listen line.
  *
  * All of it is pure: memory in, a result out, no loader and no messages;
@@ -9,6 +10,7 @@
 #include "config_int.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -46,6 +48,26 @@ config_parse_bool(const char *s, bool *out)
     return 0;
 }
 
+const char *const config_level_names[] = {"error", "warn", "info", "debug"};
+_Static_assert(SF_ARRAY_LEN(config_level_names) == SF_LOG_DEBUG + 1, "a name for every level");
+
+const char *
+sf_config_level_name(enum sf_log_level lv)
+{
+    assert((unsigned)lv < SF_ARRAY_LEN(config_level_names));
+    return config_level_names[lv];
+}
+
+int
+sf_config_parse_level(const char *s, enum sf_log_level *lv)
+{
+    int i = config_lookup(s, config_level_names, SF_ARRAY_LEN(config_level_names));
+    if (i < 0)
+        return -EINVAL;
+    *lv = (enum sf_log_level)i;
+    return 0;
+}
+
 /* Leading decimal digits of *s into *out; advances *s. */
 static int
 parse_digits(const char **s, unsigned long long *out)
@@ -69,6 +91,26 @@ config_parse_number(const char *s, unsigned long long *out)
 {
     int rc = parse_digits(&s, out);
     return rc ? rc : *s ? -EINVAL : 0;
+}
+
+int
+sf_config_parse_workers(const char *s, int *n)
+{
+    unsigned long long v;
+    if (strcasecmp(s, "auto") == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        v = cpus > 0 ? (unsigned long long)cpus : 1;
+        if (v > SF_CONFIG_MAX_WORKERS)
+            v = SF_CONFIG_MAX_WORKERS;
+    } else {
+        int rc = config_parse_number(s, &v);
+        if (rc)
+            return rc;
+        if (v > SF_CONFIG_MAX_WORKERS)
+            return -ERANGE;
+    }
+    *n = (int)v;
+    return 0;
 }
 
 /* "8192", "8k", "2M", "1g" (binary multiples). */

@@ -76,8 +76,8 @@ apply_live_opts(int fd, int family, const struct sf_config *cfg, size_t i)
         /* best effort: a kernel without it accepts at once */
         setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
     }
-    int backlog = cfg->listen_backlog[i] ? cfg->listen_backlog[i] : cfg->backlog;
-    listen(fd, backlog);
+    const struct sf_listen_opts *o = &cfg->listen[i].opts;
+    listen(fd, o->backlog ? o->backlog : cfg->backlog);
 }
 
 /* Remove a stale Unix socket at path; refuse to remove anything else. */
@@ -110,7 +110,7 @@ bind_one(struct sockaddr_storage *ss, unsigned sslen, const struct sf_config *cf
             goto fail;
     }
     if (ss->ss_family == AF_INET6) {
-        int v6only = cfg->listen_v6only[i];
+        int v6only = cfg->listen[i].opts.v6only;
         *what = "IPV6_V6ONLY";
         if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0)
             goto fail;
@@ -127,7 +127,8 @@ bind_one(struct sockaddr_storage *ss, unsigned sslen, const struct sf_config *cf
     if (bind(fd, (struct sockaddr *)ss, sslen) < 0)
         goto fail;
     *what = "listen";
-    if (listen(fd, cfg->listen_backlog[i] ? cfg->listen_backlog[i] : cfg->backlog) < 0)
+    const struct sf_listen_opts *o = &cfg->listen[i].opts;
+    if (listen(fd, o->backlog ? o->backlog : cfg->backlog) < 0)
         goto fail;
     apply_live_opts(fd, ss->ss_family, cfg, i);
     return fd;
@@ -140,9 +141,10 @@ fail:
 static void
 make_key(const struct sf_config *cfg, size_t i, char *key, size_t cap)
 {
-    bool tcp = strncmp(cfg->listen[i], "unix:", 5) != 0;
-    snprintf(key, cap, "%s%s%s", cfg->listen[i],
-             cfg->listen[i][0] == '[' && !cfg->listen_v6only[i] ? " ipv6only=off" : "",
+    const struct sf_listen *ln = &cfg->listen[i];
+    bool tcp = strncmp(ln->addr, "unix:", 5) != 0;
+    snprintf(key, cap, "%s%s%s", ln->addr,
+             ln->addr[0] == '[' && !ln->opts.v6only ? " ipv6only=off" : "",
              tcp && cfg->reuseport ? " reuseport" : "");
 }
 
@@ -179,7 +181,7 @@ open_line(struct sf_listen_set *set, const struct sf_config *cfg, size_t i, int 
     if (!l)
         return -1;
     l->slot = slot;
-    l->proxy_protocol = cfg->listen_proxy[i];
+    l->proxy_protocol = cfg->listen[i].opts.proxy_protocol;
     make_key(cfg, i, l->key, sizeof(l->key));
     int rc = take_over(l, reuse, log);
     if (rc < 0)
@@ -200,8 +202,8 @@ open_line(struct sf_listen_set *set, const struct sf_config *cfg, size_t i, int 
     }
     struct sockaddr_storage ss;
     unsigned sslen;
-    if (sf_config_parse_addr(cfg->listen[i], &ss, &sslen) != 0) {
-        sf_log_msg(log, SF_LOG_ERROR, "listen %s: not an address", cfg->listen[i]);
+    if (sf_config_parse_addr(cfg->listen[i].addr, &ss, &sslen) != 0) {
+        sf_log_msg(log, SF_LOG_ERROR, "listen %s: not an address", cfg->listen[i].addr);
         return -1;
     }
     if (*port && ss.ss_family == AF_INET)
@@ -211,7 +213,7 @@ open_line(struct sf_listen_set *set, const struct sf_config *cfg, size_t i, int 
     const char *what;
     l->fd = bind_one(&ss, sslen, cfg, i, &what);
     if (l->fd < 0) {
-        sf_log_errno(log, SF_LOG_ERROR, l->fd, "listen %s: %s", cfg->listen[i], what);
+        sf_log_errno(log, SF_LOG_ERROR, l->fd, "listen %s: %s", cfg->listen[i].addr, what);
         l->fd = -1;
         return -1;
     }
@@ -235,7 +237,7 @@ sf_listen_open(struct sf_listen_set *set, const struct sf_config *cfg, int nslot
                const struct sf_listen_set *reuse, struct sf_log *log)
 {
     for (size_t i = 0; i < cfg->nlisten; i++) {
-        bool per_slot = cfg->reuseport && strncmp(cfg->listen[i], "unix:", 5) != 0;
+        bool per_slot = cfg->reuseport && strncmp(cfg->listen[i].addr, "unix:", 5) != 0;
         int n = per_slot ? (nslots > 0 ? nslots : 1) : 1;
         in_port_t port = 0;
         for (int slot = 0; slot < n; slot++) {
@@ -296,8 +298,8 @@ sf_listen_inherit(struct sf_listen_set *set, const struct sf_config *cfg, struct
         snprintf(l->key, sizeof(l->key), "fd:%d", fd);
         describe(&ss, l->name, sizeof(l->name));
         for (size_t i = 0; i < cfg->nlisten; i++)
-            if (same_address(&ss, cfg->listen[i]))
-                l->proxy_protocol = cfg->listen_proxy[i];
+            if (same_address(&ss, cfg->listen[i].addr))
+                l->proxy_protocol = cfg->listen[i].opts.proxy_protocol;
         sf_log_msg(log, SF_LOG_INFO, "listening on %s (socket activation)", l->name);
     }
     return n;

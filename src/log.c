@@ -19,8 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-
 /* O_NOFOLLOW: a link planted at a log's path (by whoever can write its
  * folder, perhaps the workers' user) must not make root write elsewhere. */
 #define LOG_OPEN_FLAGS (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)
@@ -311,8 +309,8 @@ vlog(struct sf_log *l, enum sf_log_level lv, int err, const char *fmt, va_list a
     struct tm tm;
     gmtime_r(&now, &tm);
     size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    int k =
-        snprintf(line + n, sizeof(line) - n, " [%s] sfhttpd[%d]: ", level_names[lv], (int)getpid());
+    int k = snprintf(line + n, sizeof(line) - n, " [%s] sfhttpd[%d]: ", sf_config_level_name(lv),
+                     (int)getpid());
     n += (size_t)k;
     size_t head = n; /* the message starts here */
     k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "sfhttpd/config.h"
 #include "sfhttpd/master.h"
@@ -48,19 +47,6 @@ usage(FILE *out)
 }
 
 static int
-parse_level(const char *s, enum sf_log_level *lv)
-{
-    static const char *const names[] = {"error", "warn", "info", "debug"};
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *lv = (enum sf_log_level)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
-static int
 replace_str(char **dst, const char *src)
 {
     char *p = strdup(src);
@@ -90,7 +76,7 @@ apply_listens(const struct cli *cli, struct sf_config *cfg, FILE *errs)
         int rc = sf_config_parse_listen(cli->listens[i], addr, sizeof(addr), &o, why, sizeof(why));
         if (rc == 0)
             rc = sf_config_add_listen(cfg, cli->listens[i]);
-        if (rc == 0 && replace_str(&cfg->listen_at[cfg->nlisten - 1], "-l") != 0)
+        if (rc == 0 && replace_str(&cfg->listen[cfg->nlisten - 1].at, "-l") != 0)
             rc = -ENOMEM;
         if (rc == -EINVAL)
             fprintf(errs, "sfhttpd: -l %s: %s\n", cli->listens[i], why);
@@ -104,16 +90,11 @@ apply_listens(const struct cli *cli, struct sf_config *cfg, FILE *errs)
 static int
 apply_workers(const char *w, struct sf_config *cfg, FILE *errs)
 {
-    char *end;
-    long n = strtol(w, &end, 10);
-    if (strcmp(w, "auto") == 0) {
-        n = sysconf(_SC_NPROCESSORS_ONLN);
-        n = n < 1 ? 1 : n > 4096 ? 4096 : n;
-    } else if (!*w || *end || n < 0 || n > 4096) {
-        fprintf(errs, "sfhttpd: -w %s: expected a number 0..4096 or auto\n", w);
+    if (sf_config_parse_workers(w, &cfg->workers) != 0) {
+        fprintf(errs, "sfhttpd: -w %s: expected a number 0..%d or auto\n", w,
+                SF_CONFIG_MAX_WORKERS);
         return 1;
     }
-    cfg->workers = (int)n;
     return 0;
 }
 
@@ -179,7 +160,7 @@ build_config(struct sf_config *cfg, void *arg, FILE *errs)
         errors++;
     if (cli->user)
         errors += apply_user(cli->user, cfg, errs);
-    if (cli->level && parse_level(cli->level, &cfg->log_level) != 0) {
+    if (cli->level && sf_config_parse_level(cli->level, &cfg->log_level) != 0) {
         fprintf(errs, "sfhttpd: --log-level %s: expected error, warn, info or debug\n",
                 cli->level);
         errors++;

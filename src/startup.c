@@ -178,7 +178,7 @@ check_unix(FILE *errs, const char *at, const char *spec, const struct sockaddr_u
 static int
 check_listen(const struct sf_config *cfg, size_t i, FILE *errs, int low_ports, bool may_bind_low)
 {
-    const char *at = cfg->listen_at[i], *spec = cfg->listen[i];
+    const char *at = cfg->listen[i].at, *spec = cfg->listen[i].addr;
     struct sockaddr_storage ss;
     unsigned sslen;
     if (sf_config_parse_addr(spec, &ss, &sslen) != 0)
@@ -194,7 +194,7 @@ check_listen(const struct sf_config *cfg, size_t i, FILE *errs, int low_ports, b
                           ss.ss_family == AF_INET ? "IPv4" : "IPv6", strerror(errno));
         return 1;
     }
-    int v6only = cfg->listen_v6only[i];
+    int v6only = cfg->listen[i].opts.v6only;
     if (ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
     *portp = 0;

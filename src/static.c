@@ -266,23 +266,13 @@ index_file(struct ctx *x)
     return NULL;
 }
 
-/* Parse the site's precompressed list into a mask of enabled codings. */
+/* The site's precompressed codings (parsed once, at load) as a mask. */
 static unsigned
-enabled_codings(const char *list)
+enabled_codings(const struct sf_site *site)
 {
     unsigned mask = 0;
-    if (!list)
-        return 0;
-    for (int c = 0; c < SF_CODING_COUNT; c++) {
-        const char *name = sf_coding_name((enum sf_coding)c);
-        size_t n = strlen(name);
-        for (const char *p = list; (p = strstr(p, name)) != NULL; p += n) {
-            bool start = p == list || p[-1] == ' ' || p[-1] == ',';
-            bool end = p[n] == '\0' || p[n] == ' ' || p[n] == ',';
-            if (start && end)
-                mask |= 1u << c;
-        }
-    }
+    for (size_t i = 0; i < site->nprecompressed; i++)
+        mask |= 1u << site->precompressed[i];
     return mask;
 }
 
@@ -315,7 +305,7 @@ variants_of(struct ctx *x, struct sf_file *f)
     if (f->variants_known)
         return f->variants;
     unsigned mask = 0;
-    unsigned enabled = enabled_codings(x->in->site->precompressed);
+    unsigned enabled = enabled_codings(x->in->site);
     for (int c = 0; c < SF_CODING_COUNT; c++) {
         if (!(enabled & (1u << c)))
             continue;
@@ -442,7 +432,7 @@ file(struct ctx *x, struct sf_file *f)
     }
     const char *ctype = f->ctype;
 
-    unsigned exists = in->site->precompressed ? variants_of(x, f) : 0;
+    unsigned exists = in->site->nprecompressed ? variants_of(x, f) : 0;
     int coding = -1;
     struct sf_file *v = exists ? pick_variant(x, exists, &coding) : NULL;
     if (v) {

@@ -13,6 +13,8 @@ enum sf_coding { SF_CODING_BR = 0, SF_CODING_ZSTD, SF_CODING_GZIP, SF_CODING_COU
 const char *sf_coding_name(enum sf_coding c);
 /* File suffix: ".br", ".zst", ".gz" */
 const char *sf_coding_suffix(enum sf_coding c);
+/* The coding named by the n bytes at s (any case: "br", "ZSTD"), or -1. */
+int sf_coding_by_name(const char *s, size_t n);
 
 /*
  * Return a bit mask (1u << enum sf_coding) of the codings an

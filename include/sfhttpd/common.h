@@ -1,12 +1,13 @@
 /*
  * common.h - small types shared by every module: the I/O step result, a
- * growable byte buffer for generated bodies (listings, error pages) and
- * the string hash of the in-memory tables.
+ * growable byte buffer for generated bodies (listings, error pages), the
+ * string hash of the in-memory tables and the HTTP token character class.
  */
 #ifndef SFHTTPD_COMMON_H
 #define SFHTTPD_COMMON_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +45,19 @@ void sf_buf_free(struct sf_buf *b);
 uint32_t sf_hash_str(uint32_t h, const char *s);
 
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* RFC 9110 tchar: the characters of a token (a header name, a method, a
+ * content coding, a media type's parts). Not locale-dependent. */
+static inline bool
+sf_is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
+    default: return false;
+    }
+}
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * config.h - the immutable server configuration: defaults, the INI file
- * (parsed with inih), and command-line overrides applied by main.c.
+ * (read by our own loader, src/config_load.c), and command-line overrides
+ * applied by main.c.
  */
 #ifndef SFHTTPD_CONFIG_H
 #define SFHTTPD_CONFIG_H
@@ -8,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "sfhttpd/coding.h"
 #include "sfhttpd/resolve.h"
 
 #define SF_CONFIG_MAX_LISTEN 16
@@ -20,6 +22,7 @@
 #define SF_CONFIG_ADD_HEADERS_BYTES 2048 /* their total size, so that a
                                             response head still fits */
 #define SF_CONFIG_MAX_MIME_TYPES 64   /* mime_types lines of one site */
+#define SF_CONFIG_MAX_WORKERS 4096    /* workers = N, -w N */
 
 /* Cache headers for part of a site: "cache_control /assets/ = ..." (a
  * path prefix) or "expires *.css = 7d" (an extension). */
@@ -36,6 +39,18 @@ struct sf_error_page {
 };
 
 enum sf_log_level { SF_LOG_ERROR = 0, SF_LOG_WARN, SF_LOG_INFO, SF_LOG_DEBUG };
+
+/* The name of a level ("error", "warn", "info", "debug"): log_level,
+ * --log-level and the error log's lines all use these. */
+const char *sf_config_level_name(enum sf_log_level lv);
+
+/* A level by its name (any case) into *lv; 0 or -EINVAL. */
+int sf_config_parse_level(const char *s, enum sf_log_level *lv);
+
+/* workers = N (0..SF_CONFIG_MAX_WORKERS) or "auto" (any case: one per
+ * online CPU, at most SF_CONFIG_MAX_WORKERS) into *n, for the config file
+ * and -w alike. 0, -EINVAL (not a number or auto) or -ERANGE. */
+int sf_config_parse_workers(const char *s, int *n);
 
 /* access_log_format: the combined format of Apache and nginx, one JSON
  * object per line, or combined behind "SITE:PORT " as Apache's
@@ -60,6 +75,23 @@ struct sf_mime_type {
     char *type;           /* "text/markdown" (mime.c adds the charset) */
 };
 
+/* The options of one listen line (after the address, space separated):
+ * "proxy_protocol" (or proxy_protocol=on|off), "backlog=N" (1..65535),
+ * "ipv6only=on|off" (IPv6 addresses only). */
+struct sf_listen_opts {
+    bool proxy_protocol; /* default false */
+    int backlog;         /* default 0: the [server] backlog */
+    bool v6only;         /* default true */
+};
+
+/* One listen line: the address and its options. */
+struct sf_listen {
+    char *addr;                 /* "127.0.0.1:8080", "[::1]:80", "unix:/run/x.sock" */
+    struct sf_listen_opts opts;
+    char *at;                   /* where it came from (sf_config_problem):
+                                   "FILE:LINE", "-l", or NULL (the default) */
+};
+
 /* What protects a file being sent against changes (fcache.h). */
 enum sf_guard {
     SF_GUARD_LEASE = 0, /* a read lease: the kernel tells us before a write */
@@ -76,7 +108,11 @@ struct sf_site {
     bool listing;        /* default off in a config file, on in quick mode */
     bool dotfiles;       /* true = allow; default false (deny -> 404) */
     enum sf_symlinks symlinks; /* default SF_SYMLINKS_BENEATH */
-    char *precompressed; /* "br, zstd, gzip" (default) or NULL for off */
+    enum sf_coding precompressed[SF_CODING_COUNT]; /* the variants to
+                            look for, in the order given, parsed once at
+                            load; default br, zstd, gzip (static.c sends
+                            the smallest one the client accepts) */
+    size_t nprecompressed; /* 0: precompressed = off */
     char *cache_control; /* NULL = no Cache-Control header */
     long long expires;   /* Expires: now + this many seconds; -1 = none */
     struct sf_cache_rule rules[SF_CONFIG_MAX_RULES]; /* first match wins */
@@ -105,17 +141,11 @@ struct sf_site {
 
 struct sf_config {
     char *path;                          /* config file, NULL in quick mode */
-    char *listen[SF_CONFIG_MAX_LISTEN];  /* "127.0.0.1:8080", "[::1]:80" */
+    struct sf_listen listen[SF_CONFIG_MAX_LISTEN]; /* listen lines */
     size_t nlisten;                      /* default: one, 127.0.0.1:8080 */
     bool listen_is_default;              /* listen[] still holds only the
                                             default: the next
                                             sf_config_add_listen replaces it */
-    /* per listen line, the options after the address (listen.h) */
-    bool listen_proxy[SF_CONFIG_MAX_LISTEN];  /* "proxy_protocol": the PROXY
-                                                 header comes first */
-    int listen_backlog[SF_CONFIG_MAX_LISTEN]; /* "backlog=N", 0 = backlog */
-    bool listen_v6only[SF_CONFIG_MAX_LISTEN]; /* "ipv6only=on|off", default
-                                                 on (IPv6 addresses only) */
     int backlog;                         /* default 511 */
     int workers;                         /* default 1; 0 = single process */
     int master;                          /* master = auto (-1, default: a
@@ -168,11 +198,10 @@ struct sf_config {
     struct sf_site sites[SF_CONFIG_MAX_SITES];
     size_t nsites;
     /* Where values came from, for the messages of the start-up checks
-     * (sf_config_problem): "FILE:LINE" for a file's line, the flag ("-l",
-     * "-u", "--error-log", "--access-log") for the command line, NULL for
-     * a default. Owned strings. */
+     * (sf_config_problem): "FILE:LINE" for a file's line, the flag ("-u",
+     * "--error-log", "--access-log") for the command line, NULL for a
+     * default. Owned strings. (A listen line's is listen[i].at.) */
     char *server_at;                     /* the [server] header */
-    char *listen_at[SF_CONFIG_MAX_LISTEN];
     char *user_at;
     char *group_at;
     char *pid_file_at;
@@ -216,15 +245,6 @@ int sf_config_add_quick_site(struct sf_config *cfg, const char *root);
  * the first call after sf_config_defaults). Returns 0, -EINVAL (a bad
  * address or option), -E2BIG or -ENOMEM. */
 int sf_config_add_listen(struct sf_config *cfg, const char *line);
-
-/* The options of one listen line (after the address, space separated):
- * "proxy_protocol" (or proxy_protocol=on|off), "backlog=N" (1..65535),
- * "ipv6only=on|off" (IPv6 addresses only). */
-struct sf_listen_opts {
-    bool proxy_protocol; /* default false */
-    int backlog;         /* default 0: the [server] backlog */
-    bool v6only;         /* default true */
-};
 
 /*
  * Split a listen line into its address (copied to addr, at most cap - 1

@@ -59,7 +59,7 @@ echo "test_deb: built $(basename "$deb")"
 version=$(dpkg-deb -f "$deb" Version)
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "test_deb: Depends: $depends"
-for lib in libevent-2.1-7 libmagic1 libinih1; do
+for lib in libevent-2.1-7 libmagic1; do
     echo "$depends" | grep -q "$lib" || fail "Depends lacks $lib"
 done
 # these two only once the binary links them (privileges, sd_notify)

@@ -107,6 +107,28 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* sf_coding_by_name: the config's precompressed list and the negotiation
+ * share it; exact names in any case, nothing else (x-gzip is an
+ * Accept-Encoding alias only). */
+static const struct {
+    const char *s;
+    size_t n; /* 0: strlen(s) */
+    int want;
+} by_name_cases[] = {
+    {"br", 0, SF_CODING_BR},   {"BR", 0, SF_CODING_BR},       {"Zstd", 0, SF_CODING_ZSTD},
+    {"gzip", 0, SF_CODING_GZIP}, {"gzipx", 4, SF_CODING_GZIP}, {"gzipx", 5, -1},
+    {"x-gzip", 0, -1},         {"gz", 0, -1},                 {"brotli", 0, -1},
+    {"zst", 0, -1},            {"*", 0, -1},                  {"br", 1, -1},
+};
+
+START_TEST(test_by_name)
+{
+    const char *s = by_name_cases[_i].s;
+    size_t n = by_name_cases[_i].n ? by_name_cases[_i].n : strlen(s);
+    ck_assert_msg(sf_coding_by_name(s, n) == by_name_cases[_i].want, "'%.*s'", (int)n, s);
+}
+END_TEST
+
 static Suite *
 coding_suite(void)
 {
@@ -116,6 +138,7 @@ coding_suite(void)
     tcase_add_test(tc, test_absent);
     tcase_add_test(tc, test_not_nul_terminated);
     tcase_add_test(tc, test_names);
+    tcase_add_loop_test(tc, test_by_name, 0, (int)(sizeof(by_name_cases) / sizeof(by_name_cases[0])));
     suite_add_tcase(s, tc);
     return s;
 }

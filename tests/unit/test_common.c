@@ -436,6 +436,18 @@ START_TEST(test_free)
 }
 END_TEST
 
+/* sf_is_tchar: exactly RFC 9110's tchar, for every byte. */
+START_TEST(test_tchar_every_byte)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    for (int c = 0; c < 256; c++) {
+        bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    (c != 0 && memchr(extra, c, sizeof(extra) - 1) != NULL);
+        ck_assert_msg(sf_is_tchar((unsigned char)c) == want, "byte 0x%02x", c);
+    }
+}
+END_TEST
+
 static Suite *
 common_suite(void)
 {
@@ -460,6 +472,10 @@ common_suite(void)
     tcase_add_test(tc, test_every_byte);
     tcase_add_test(tc, test_escape_large);
     tcase_add_test(tc, test_url_escape_length_overflow);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("tchar");
+    tcase_add_test(tc, test_tchar_every_byte);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -89,7 +89,7 @@ START_TEST(defaults)
     struct sf_config cfg;
     sf_config_defaults(&cfg);
     ck_assert_uint_eq(cfg.nlisten, 1);
-    ck_assert_str_eq(cfg.listen[0], "127.0.0.1:8080");
+    ck_assert_str_eq(cfg.listen[0].addr, "127.0.0.1:8080");
     ck_assert(cfg.listen_is_default);
     ck_assert_int_eq(cfg.backlog, 511);
     ck_assert_int_eq(cfg.workers, 1);
@@ -114,7 +114,7 @@ START_TEST(defaults)
     ck_assert_ptr_null(cfg.path);
     sf_config_free(&cfg);
     ck_assert_uint_eq(cfg.nlisten, 0);
-    ck_assert_ptr_null(cfg.listen[0]);
+    ck_assert_ptr_null(cfg.listen[0].addr);
     sf_config_free(&cfg); /* zeroed: safe twice */
     sf_config_free(NULL);
 }
@@ -217,8 +217,8 @@ check_good(const struct sf_config *cfg)
     char want[PATH_MAX + 64];
     ck_assert_uint_eq(cfg->nlisten, 2);
     ck_assert(!cfg->listen_is_default);
-    ck_assert_str_eq(cfg->listen[0], "0.0.0.0:0");
-    ck_assert_str_eq(cfg->listen[1], "[::1]:9000");
+    ck_assert_str_eq(cfg->listen[0].addr, "0.0.0.0:0");
+    ck_assert_str_eq(cfg->listen[1].addr, "[::1]:9000");
     ck_assert_int_eq(cfg->backlog, 128);
     ck_assert_int_eq(cfg->workers, 3);
     ck_assert_uint_eq(cfg->header_timeout_ms, 2500);
@@ -250,7 +250,9 @@ check_good(const struct sf_config *cfg)
     ck_assert(s->listing);
     ck_assert(s->dotfiles);
     ck_assert_int_eq(s->symlinks, SF_SYMLINKS_NONE);
-    ck_assert_str_eq(s->precompressed, "gzip, br");
+    ck_assert_uint_eq(s->nprecompressed, 2);
+    ck_assert_int_eq(s->precompressed[0], SF_CODING_GZIP);
+    ck_assert_int_eq(s->precompressed[1], SF_CODING_BR);
     ck_assert_str_eq(s->cache_control, "public, max-age=60");
     ck_assert_int_eq(s->expires, 7200);
     ck_assert_uint_eq(s->nrules, 2);
@@ -275,7 +277,10 @@ check_good(const struct sf_config *cfg)
     ck_assert(!s->listing);
     ck_assert(!s->dotfiles);
     ck_assert_int_eq(s->symlinks, SF_SYMLINKS_BENEATH);
-    ck_assert_str_eq(s->precompressed, "br, zstd, gzip");
+    ck_assert_uint_eq(s->nprecompressed, 3);
+    ck_assert_int_eq(s->precompressed[0], SF_CODING_BR);
+    ck_assert_int_eq(s->precompressed[1], SF_CODING_ZSTD);
+    ck_assert_int_eq(s->precompressed[2], SF_CODING_GZIP);
     ck_assert_ptr_null(s->cache_control);
     ck_assert_int_eq(s->expires, -1);
     ck_assert_uint_eq(s->nrules, 0);
@@ -1018,11 +1023,12 @@ START_TEST(process_keys)
     ck_assert_int_eq(load_string(&cfg, conf, sizeof(conf) - 1, &path, &out), 0);
     free(out);
     ck_assert_uint_eq(cfg.nlisten, 3);
-    ck_assert_str_eq(cfg.listen[0], "127.0.0.1:8080");
-    ck_assert(cfg.listen_proxy[0] && !cfg.listen_proxy[1] && !cfg.listen_proxy[2]);
-    ck_assert_int_eq(cfg.listen_backlog[0], 64);
-    ck_assert(!cfg.listen_v6only[1]);
-    ck_assert_str_eq(cfg.listen[2], "unix:/run/x.sock");
+    ck_assert_str_eq(cfg.listen[0].addr, "127.0.0.1:8080");
+    ck_assert(cfg.listen[0].opts.proxy_protocol && !cfg.listen[1].opts.proxy_protocol &&
+              !cfg.listen[2].opts.proxy_protocol);
+    ck_assert_int_eq(cfg.listen[0].opts.backlog, 64);
+    ck_assert(!cfg.listen[1].opts.v6only);
+    ck_assert_str_eq(cfg.listen[2].addr, "unix:/run/x.sock");
     ck_assert_int_eq(cfg.workers, 3);
     ck_assert_int_eq(cfg.master, 1);
     ck_assert(cfg.reuseport && cfg.defer_accept);
@@ -1039,8 +1045,8 @@ START_TEST(process_keys)
     ck_assert_ptr_nonnull(strstr(dump, "user = root\n"));
     ck_assert_int_eq(load_string(&again, dump, dlen, NULL, &out), 0);
     free(out);
-    ck_assert_int_eq(again.listen_backlog[0], 64);
-    ck_assert(again.listen_proxy[0] && !again.listen_v6only[1]);
+    ck_assert_int_eq(again.listen[0].opts.backlog, 64);
+    ck_assert(again.listen[0].opts.proxy_protocol && !again.listen[1].opts.v6only);
     ck_assert_int_eq(again.master, 1);
     free(dump);
     sf_config_free(&again);
@@ -1049,7 +1055,7 @@ START_TEST(process_keys)
     /* defaults, and master/workers consistency */
     sf_config_defaults(&cfg);
     ck_assert_int_eq(cfg.master, -1);
-    ck_assert(!cfg.reuseport && !cfg.defer_accept && cfg.listen_v6only[0]);
+    ck_assert(!cfg.reuseport && !cfg.defer_accept && cfg.listen[0].opts.v6only);
     ck_assert_ptr_null(cfg.user);
     ck_assert_ptr_null(cfg.pid_file);
     ck_assert_int_eq(sf_config_add_quick_site(&cfg, "/"), 0);
@@ -1107,7 +1113,7 @@ START_TEST(add_listen)
     sf_config_defaults(&cfg);
     ck_assert_int_eq(sf_config_add_listen(&cfg, "1.2.3.4:1"), 0);
     ck_assert_uint_eq(cfg.nlisten, 1);
-    ck_assert_str_eq(cfg.listen[0], "1.2.3.4:1");
+    ck_assert_str_eq(cfg.listen[0].addr, "1.2.3.4:1");
     ck_assert(!cfg.listen_is_default);
     for (int i = 1; i < SF_CONFIG_MAX_LISTEN; i++)
         ck_assert_int_eq(sf_config_add_listen(&cfg, "[::1]:2"), 0);
@@ -1130,7 +1136,7 @@ START_TEST(quick_site)
     ck_assert(s->listing);
     ck_assert(!s->dotfiles);
     ck_assert_int_eq(s->symlinks, SF_SYMLINKS_BENEATH);
-    ck_assert_ptr_nonnull(s->precompressed);
+    ck_assert_uint_eq(s->nprecompressed, 3);
     ck_assert_uint_eq(s->nindex, 1);
     ck_assert_str_eq(s->index[0], "index.html");
     ck_assert_int_eq(sf_config_validate(&cfg, stderr), 0);
@@ -1232,8 +1238,8 @@ START_TEST(value_places)
         int line;
     } want_at[] = {
         {offsetof(struct sf_config, server_at), 2},
-        {offsetof(struct sf_config, listen_at[0]), 3},
-        {offsetof(struct sf_config, listen_at[1]), 4},
+        {offsetof(struct sf_config, listen[0].at), 3},
+        {offsetof(struct sf_config, listen[1].at), 4},
         {offsetof(struct sf_config, user_at), 5},
         {offsetof(struct sf_config, group_at), 6},
         {offsetof(struct sf_config, pid_file_at), 7},
@@ -1257,8 +1263,8 @@ START_TEST(value_places)
     cfg.listen_is_default = true;
     ck_assert_int_eq(sf_config_add_listen(&cfg, "127.0.0.1:3"), 0);
     ck_assert_uint_eq(cfg.nlisten, 1);
-    ck_assert_ptr_null(cfg.listen_at[0]);
-    ck_assert_ptr_null(cfg.listen_at[1]);
+    ck_assert_ptr_null(cfg.listen[0].at);
+    ck_assert_ptr_null(cfg.listen[1].at);
     sf_config_free(&cfg);
 
     /* a value refused is not remembered; a default has no place */
@@ -1266,7 +1272,7 @@ START_TEST(value_places)
     ck_assert_int_eq(load_string(&cfg, bad, strlen(bad), &path, &out), 1);
     free(out);
     ck_assert_ptr_null(cfg.error_log_at);
-    ck_assert_ptr_null(cfg.listen_at[0]);
+    ck_assert_ptr_null(cfg.listen[0].at);
     ck_assert_ptr_null(cfg.user_at);
     sf_config_free(&cfg);
 }
@@ -1282,7 +1288,7 @@ START_TEST(colon_separator)
     ck_assert_int_eq(load_string(&cfg, conf, strlen(conf), &path, &out), 0);
     ck_assert_str_eq(out, "");
     ck_assert_uint_eq(cfg.nlisten, 1);
-    ck_assert_str_eq(cfg.listen[0], "127.0.0.1:81");
+    ck_assert_str_eq(cfg.listen[0].addr, "127.0.0.1:81");
     ck_assert_int_eq(cfg.backlog, 7);
     ck_assert_str_eq(cfg.sites[0].root, "/");
     free(out);

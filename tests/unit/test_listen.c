@@ -510,7 +510,7 @@ START_TEST(test_reload_takeover)
     int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
 
-    cfg.listen_backlog[0] = 12;
+    cfg.listen[0].opts.backlog = 12;
     ck_assert_int_eq(sf_listen_open(&set2, &cfg, 1, &set, &lg), 0);
     ck_assert_uint_eq(set2.n, 1);
     ck_assert_int_ne(set2.l[0].fd, set.l[0].fd);

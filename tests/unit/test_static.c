@@ -301,8 +301,15 @@ tuned(struct sf_site *s)
     s->rules[s->nrules++] = (struct sf_cache_rule){xstrdup(".txt"), true, NULL, 3600};
     s->listing = false;
     s->dotfiles = true;
-    free(s->precompressed);
-    s->precompressed = NULL;
+    s->nprecompressed = 0;
+}
+
+/* precompressed = br: a .gz sidecar is not one of the site's variants */
+static void
+br_only(struct sf_site *s)
+{
+    s->precompressed[0] = SF_CODING_BR;
+    s->nprecompressed = 1;
 }
 
 /* no symlinks at all */
@@ -446,6 +453,9 @@ static const struct static_case cases[] = {
      .segs = "F", .body = "secret\n"},
     {.name = "precompressed off", .req = GET("/file.txt", "Accept-Encoding: gzip\r\n"),
      .status = 200, .tweak = tuned, .lacks = {"Content-Encoding", "Vary"}, .segs = "F",
+     .body = "plain text content\n"},
+    {.name = "precompressed br only", .req = GET("/file.txt", "Accept-Encoding: gzip, br\r\n"),
+     .status = 200, .tweak = br_only, .lacks = {"Content-Encoding"}, .segs = "F",
      .body = "plain text content\n"},
     {.name = "symlinks none", .req = GET("/link.txt", ""), .status = 404, .tweak = strict,
      .segs = "M"},
