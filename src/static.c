@@ -133,12 +133,20 @@ cache_headers(struct ctx *x)
     }
 }
 
+/* How the site's paths are opened: its symlink policy, and with dotfiles
+ * denied no hidden name reached through a link either. */
+static unsigned
+resolve_how(const struct sf_site *s)
+{
+    return (unsigned)s->symlinks | (s->dotfiles ? 0 : SF_RESOLVE_NO_HIDDEN);
+}
+
 static struct sf_file *
 get(struct ctx *x, const char *rel, int *err, int *dirfd)
 {
     const struct sf_static_in *in = x->in;
     return sf_fcache_get(in->fc, in->site_index, in->rootfd, in->site->root, rel,
-                         in->site->symlinks, err, dirfd);
+                         resolve_how(in->site), err, dirfd);
 }
 
 /* 301 to the slash form, relative to the request's own URL so that it

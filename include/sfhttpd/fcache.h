@@ -75,7 +75,9 @@ void sf_fcache_on_signal(struct sf_fcache *fc);
 
 /*
  * Find or open the regular file rel beneath rootfd (site is a small
- * number naming the root; root_path its absolute path, for watches).
+ * number naming the root; root_path its absolute path, for watches) as
+ * sf_resolve_open(rootfd, rel, how) opens it (how: the symlink policy,
+ * with SF_RESOLVE_NO_HIDDEN for dotfiles = deny; fixed per site).
  * Returns a referenced entry (release with sf_fcache_put or through a
  * user) or NULL with *err = -errno from sf_resolve_open, or -EISDIR for a
  * directory (with *dirfd set to an open fd of it, owned by the caller),
@@ -83,7 +85,7 @@ void sf_fcache_on_signal(struct sf_fcache *fc);
  */
 struct sf_file *sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd,
                               const char *root_path, const char *rel,
-                              enum sf_symlinks symlinks, int *err, int *dirfd);
+                              unsigned how, int *err, int *dirfd);
 
 /* Take / drop a reference. */
 void sf_fcache_ref(struct sf_file *f);
