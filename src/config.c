@@ -142,6 +142,9 @@ sf_config_defaults(struct sf_config *cfg)
     cfg->file_guard = SF_GUARD_LEASE;
     cfg->open_file_cache_max = 10000;
     cfg->small_file_size = 4 * KIB;
+    cfg->max_listing_entries = 10000;
+    cfg->listing_cache_size = 32 * MIB;
+    cfg->listing_cache_max = 256;
     cfg->access_log = config_xstrdup("-");
     cfg->error_log = config_xstrdup("-");
     cfg->log_level = SF_LOG_INFO;

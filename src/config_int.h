@@ -57,7 +57,7 @@ struct key {
 
 /* The number of entries in config_server_keys; the definition is checked
  * against it at compile time. */
-#define CONFIG_NSERVER_KEYS 28
+#define CONFIG_NSERVER_KEYS 31
 
 /* Every [server] key, in dump order. */
 extern const struct key config_server_keys[CONFIG_NSERVER_KEYS];

@@ -44,6 +44,9 @@ const struct key config_server_keys[] = {
     {"file_guard", K_GUARD, FIELD(file_guard), 0, 0},
     {"open_file_cache_max", K_SIZE, FIELD(open_file_cache_max), 1, 1000000},
     {"small_file_size", K_SIZE, FIELD(small_file_size), 0, 16 * MIB},
+    {"max_listing_entries", K_SIZE, FIELD(max_listing_entries), 1, 10000000},
+    {"listing_cache_size", K_SIZE, FIELD(listing_cache_size), 0, 16 * GIB},
+    {"listing_cache_max", K_SIZE, FIELD(listing_cache_max), 1, 100000},
     {"strict_hosts", K_BOOL, FIELD(strict_hosts), 0, 0},
     {"access_log_format", K_LOG_FORMAT, FIELD(access_log_format), 0, 0},
 };

@@ -420,6 +420,12 @@ sf_fcache_inotify_fd(const struct sf_fcache *fc)
     return sf_fwatch_fd(fc->fw);
 }
 
+struct sf_fwatch *
+sf_fcache_fwatch(struct sf_fcache *fc)
+{
+    return fc->fw;
+}
+
 int
 sf_fcache_signal_fd(const struct sf_fcache *fc)
 {

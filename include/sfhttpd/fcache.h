@@ -27,6 +27,7 @@
 
 struct sf_log;
 struct sf_fcache;
+struct sf_fwatch;
 
 /* Read-only for users. */
 struct sf_file {
@@ -62,6 +63,11 @@ void sf_fcache_free(struct sf_fcache *fc);
  * (-1 when there is none), and their handlers. */
 int sf_fcache_inotify_fd(const struct sf_fcache *fc);
 int sf_fcache_signal_fd(const struct sf_fcache *fc);
+
+/* The cache's watch tree, for another owner of what is read beneath the
+ * roots (the listing cache, lcache.h): sf_fwatch_listen, get_dir, put.
+ * It lives as long as the cache. */
+struct sf_fwatch *sf_fcache_fwatch(struct sf_fcache *fc);
 
 /* Apply every change the kernel has reported so far (one non-blocking
  * read of the inotify queue): on EV_READ of the inotify fd, and before
