@@ -200,18 +200,20 @@ static const char html_style[] =
     "td{border-top:1px solid var(--ln)}\n"
     "tr:nth-child(1)>td{border-top:0}\n"
     "tbody tr:hover{background:var(--hv)}\n"
-    ".n{width:100%;overflow-wrap:anywhere}\n"
-    "td.n a{display:block;padding-left:1.6em;"
+    /* rows carry no classes (bytes add up in a folder of 10,000): the
+     * columns are name, size, time */
+    "th.n,td:first-child{width:100%;overflow-wrap:anywhere}\n"
+    "td:first-child a{display:block;padding-left:1.6em;"
     "background:url(\"" ICON_FILE "\") no-repeat 0 .25em/1em}\n"
-    ".d td.n a{background-image:url(\"" ICON_DIR "\");font-weight:600}\n"
-    ".s{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"
-    ".m{white-space:nowrap;font-variant-numeric:tabular-nums;color:var(--mu)}\n"
-    "td.s{color:var(--mu)}\n"
+    ".d td:first-child a{background-image:url(\"" ICON_DIR "\");font-weight:600}\n"
+    "th.s,td+td{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums;"
+    "color:var(--mu)}\n"
+    "th.m,td+td+td{text-align:left}\n"
     ".note{margin:1rem 0 0;padding:.5rem .75rem;border:1px solid #d4a72c;border-radius:6px;"
     "color:var(--fg)}\n"
     "footer{margin-top:1rem;color:var(--mu);font-size:.8125rem}\n"
     "@media (max-width:40rem){body{padding:1rem .75rem 2rem;font-size:14px}"
-    "th,td{padding:.5rem .4rem}.t{display:none}}\n"
+    "th,td{padding:.5rem .4rem}td span{display:none}}\n"
     "</style>\n"
     "</head>\n"
     "<body>\n";
@@ -219,8 +221,7 @@ static const char html_style[] =
 static const char html_table_head[] = "<table>\n<thead><tr>";
 
 static const char html_parent[] =
-    "<tr class=\"d\"><td class=\"n\"><a href=\"../\">../</a></td><td class=\"s\"></td>"
-    "<td class=\"m\"></td></tr>\n";
+    "<tr class=\"d\"><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n";
 
 static const char html_tail[] = "<footer>Times are in UTC.</footer>\n</body>\n</html>\n";
 
@@ -304,20 +305,16 @@ put_time(struct sf_buf *b, const struct timespec *ts)
 {
     struct tm tm;
     if (!utc(ts->tv_sec, &tm))
-        return sf_buf_puts(b, "<td class=\"m\">-</td></tr>\n");
+        return sf_buf_puts(b, "<td>-</td></tr>\n");
     return sf_buf_printf(b,
-                         "<td class=\"m\"><time datetime=\"%04d-%02d-%02dT%02d:%02d:%02dZ\">"
-                         "%04d-%02d-%02d<span class=\"t\"> %02d:%02d</span></time></td></tr>\n",
-                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                         tm.tm_sec, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                         tm.tm_min);
+                         "<td>%04d-%02d-%02d<span> %02d:%02d</span></td></tr>\n",
+                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
 }
 
 static int
 put_html_row(struct sf_buf *b, const struct entry *e)
 {
-    int rc = sf_buf_puts(b, e->dir ? "<tr class=\"d\"><td class=\"n\"><a href=\"./"
-                                   : "<tr><td class=\"n\"><a href=\"./");
+    int rc = sf_buf_puts(b, e->dir ? "<tr class=\"d\"><td><a href=\"./" : "<tr><td><a href=\"./");
     if (!rc)
         rc = sf_buf_url_escape(b, e->name, e->len);
     if (!rc)
@@ -325,9 +322,9 @@ put_html_row(struct sf_buf *b, const struct entry *e)
     if (!rc)
         rc = put_html_text(b, e->name, e->len);
     if (!rc)
-        rc = sf_buf_puts(b, e->dir ? "/</a></td><td class=\"s\">&mdash;</td>" : "</a></td>");
+        rc = sf_buf_puts(b, e->dir ? "/</a></td><td>&mdash;</td>" : "</a></td>");
     if (!rc && !e->dir) {
-        rc = sf_buf_printf(b, "<td class=\"s\" title=\"%lld bytes\">", e->size);
+        rc = sf_buf_printf(b, "<td title=\"%lld bytes\">", e->size);
         if (!rc)
             rc = put_human_size(b, e->size);
         if (!rc)

@@ -321,9 +321,8 @@ START_TEST(test_html_sizes_and_times)
     /* link-to-a shows its target's size. */
     ck_assert_uint_eq(count(page, "title=\"12 bytes\">"), 2);
     /* Every listed entry (not the parent) carries the fixed mtime, in
-     * UTC, machine-readable too. */
-    ck_assert_uint_eq(count(page, "<time datetime=\"2026-11-25T03:04:05Z\">2026-11-25"
-                                  "<span class=\"t\"> 03:04</span></time>"),
+     * UTC (the time of day in a span that narrow screens leave out). */
+    ck_assert_uint_eq(count(page, "<td>2026-11-25<span> 03:04</span></td></tr>"),
                       SF_ARRAY_LEN(order));
     free(page);
 }
