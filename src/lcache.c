@@ -34,12 +34,12 @@ struct folder {
     struct sf_fwatch_dir *watch;
     struct sf_listing *l;
     int memfd;
-    uint64_t end;                 /* bytes written to memfd */
+    uint64_t end; /* bytes written to memfd */
     struct {
         uint64_t off;
-        size_t len;               /* 0: not rendered yet (no page is empty) */
+        size_t len; /* 0: not rendered yet (no page is empty) */
     } page[NVIEWS];
-    size_t bytes;                 /* l's and memfd's */
+    size_t bytes; /* l's and memfd's */
 };
 
 struct sf_lcache {
@@ -288,8 +288,13 @@ folder_new(struct sf_lcache *lc, const struct sf_lcache_req *q, uint32_t h, int 
         return NULL;
     }
     lc->st.reads++;
-    *f = (struct folder){.site = q->site, .rel = rel, .hash = h, .watch = w, .l = l,
-                         .memfd = memfd, .bytes = sf_listing_bytes(l)};
+    *f = (struct folder){.site = q->site,
+                         .rel = rel,
+                         .hash = h,
+                         .watch = w,
+                         .l = l,
+                         .memfd = memfd,
+                         .bytes = sf_listing_bytes(l)};
     f->hnext = lc->buckets[h & (NBUCKETS - 1)];
     lc->buckets[h & (NBUCKETS - 1)] = f;
     lru_front(lc, f);

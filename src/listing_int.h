@@ -20,23 +20,23 @@ struct entry {
     size_t off;       /* offset of name in the arena while it still grows */
     size_t len;
     bool dir;
-    bool link;        /* a symlink, listed as what it leads to */
-    bool shown;       /* false: a link that leads nowhere servable, kept
-                         only to notice when it does */
+    bool link;  /* a symlink, listed as what it leads to */
+    bool shown; /* false: a link that leads nowhere servable, kept
+                   only to notice when it does */
     long long size;
     struct timespec mtime;
 };
 
 struct sf_listing {
-    struct entry *v;  /* shown entries first (n), then the links kept
-                         unshown (nall - n) */
+    struct entry *v; /* shown entries first (n), then the links kept
+                        unshown (nall - n) */
     size_t n, nall, cap;
     struct sf_buf names;
     size_t ndirs, nfiles;
-    long long total;  /* bytes of the files shown */
-    bool truncated;   /* the folder holds more names than were read */
-    size_t limit;     /* max_entries it was read with */
-    bool sorted;      /* v[0, n) is in the order of sort/desc */
+    long long total; /* bytes of the files shown */
+    bool truncated;  /* the folder holds more names than were read */
+    size_t limit;    /* max_entries it was read with */
+    bool sorted;     /* v[0, n) is in the order of sort/desc */
     enum sf_listing_sort sort;
     bool desc;
 };

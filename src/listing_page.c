@@ -156,12 +156,12 @@ utc(time_t t, struct tm *tm)
 /* ---------------------------------------------------------------- HTML */
 
 /* Folder and file icons: 16x16 SVG, drawn for this page. */
-#define ICON_DIR                                                                              \
-    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"     \
+#define ICON_DIR                                                                                   \
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"          \
     "%3Cpath fill='%2354aeff' d='M1.5 2.5h4.2l1.6 1.6h7.2v9.4h-13z'/%3E%3C/svg%3E"
-#define ICON_FILE                                                                             \
-    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"     \
-    "%3Cpath fill='none' stroke='%23848d97' d='M3.5 1.5h6l3 3v10h-9z M9.5 1.5v3h3'/%3E"       \
+#define ICON_FILE                                                                                  \
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"          \
+    "%3Cpath fill='none' stroke='%23848d97' d='M3.5 1.5h6l3 3v10h-9z M9.5 1.5v3h3'/%3E"            \
     "%3C/svg%3E"
 
 static const char html_head[] =
@@ -245,11 +245,13 @@ put_heading(struct sf_buf *b, const struct sf_listing_view *v, enum sf_listing_s
                          "value=\"%s\"><button name=\"order\" value=\"%s\">%s%s</button>"
                          "</form></th>",
                          cls,
-                         !cur     ? ""
+                         !cur      ? ""
                          : v->desc ? " aria-sort=\"descending\""
                                    : " aria-sort=\"ascending\"",
                          keys[col], desc ? "desc" : "asc", label,
-                         !cur ? "" : v->desc ? " \xE2\x86\x93" : " \xE2\x86\x91");
+                         !cur      ? ""
+                         : v->desc ? " \xE2\x86\x93"
+                                   : " \xE2\x86\x91");
 }
 
 /* "Index of /a/b/" with each part a link to that folder. */
@@ -288,9 +290,9 @@ put_crumbs(struct sf_buf *b, const char *url_path)
 static int
 put_summary(struct sf_buf *b, const struct sf_listing *l)
 {
-    int rc = sf_buf_printf(b, "<p>%zu folder%s, %zu file%s, <span title=\"%lld bytes\">",
-                           l->ndirs, l->ndirs == 1 ? "" : "s", l->nfiles,
-                           l->nfiles == 1 ? "" : "s", l->total);
+    int rc =
+        sf_buf_printf(b, "<p>%zu folder%s, %zu file%s, <span title=\"%lld bytes\">", l->ndirs,
+                      l->ndirs == 1 ? "" : "s", l->nfiles, l->nfiles == 1 ? "" : "s", l->total);
     if (!rc)
         rc = put_human_size(b, l->total);
     if (!rc)
@@ -306,8 +308,7 @@ put_time(struct sf_buf *b, const struct timespec *ts)
     struct tm tm;
     if (!utc(ts->tv_sec, &tm))
         return sf_buf_puts(b, "<td>-</td></tr>\n");
-    return sf_buf_printf(b,
-                         "<td>%04d-%02d-%02d<span> %02d:%02d</span></td></tr>\n",
+    return sf_buf_printf(b, "<td>%04d-%02d-%02d<span> %02d:%02d</span></td></tr>\n",
                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
 }
 
@@ -395,8 +396,8 @@ listing_json(struct sf_buf *b, const struct sf_listing *l)
             rc = sf_buf_printf(b, ",\"type\":\"file\",\"size\":%lld", e->size);
         if (!rc && utc(e->mtime.tv_sec, &tm))
             rc = sf_buf_printf(b, ",\"mtime\":\"%04d-%02d-%02dT%02d:%02d:%02dZ\"}",
-                               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                               tm.tm_min, tm.tm_sec);
+                               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                               tm.tm_sec);
         else if (!rc)
             rc = sf_buf_puts(b, ",\"mtime\":null}");
     }

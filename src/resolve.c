@@ -262,8 +262,8 @@ open2(int dirfd, const char *name, int flags, uint64_t resolve)
 
 struct walk {
     int rootfd;
-    int slash;              /* "/", opened once a link leaves the root */
-    bool outside;           /* cur is relative to slash, not rootfd */
+    int slash;    /* "/", opened once a link leaves the root */
+    bool outside; /* cur is relative to slash, not rootfd */
     enum sf_symlinks policy;
     char cur[WALK_MAX + 1]; /* resolved so far: no links, no "..", no
                                leading '/' */
@@ -403,9 +403,9 @@ walk_resolve(struct walk *w)
         memcpy(w->cur + w->len, seg, n);
         w->len += n;
         w->cur[w->len] = '\0';
-        int fd = open2(walk_base(w), w->cur, O_PATH | O_NOFOLLOW | O_CLOEXEC,
-                       RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-                           (w->outside ? 0 : RESOLVE_BENEATH));
+        int fd =
+            open2(walk_base(w), w->cur, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                  RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (w->outside ? 0 : RESOLVE_BENEATH));
         if (fd < 0)
             return fd;
         struct stat st;
@@ -455,9 +455,9 @@ walk_open(int rootfd, const char *rel, enum sf_symlinks policy, int flags)
     if (rc == 0 && (w->outside ? any_hidden(w->cur) : sf_resolve_is_hidden(w->cur)))
         rc = -ENOENT; /* as the request path's own hidden segments */
     if (rc == 0)
-        rc = open2(walk_base(w), w->cur, flags,
-                   RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-                       (w->outside ? 0 : RESOLVE_BENEATH));
+        rc =
+            open2(walk_base(w), w->cur, flags,
+                  RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (w->outside ? 0 : RESOLVE_BENEATH));
     if (w->slash >= 0)
         close(w->slash);
     free(w);

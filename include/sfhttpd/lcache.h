@@ -55,18 +55,18 @@ void sf_lcache_free(struct sf_lcache *lc);
 /* One listing to serve. */
 struct sf_lcache_req {
     unsigned site;
-    const char *root_path;        /* the site root's absolute path (watches) */
-    int dirfd;                    /* the folder, open (not closed here) */
-    const char *url_path;         /* as sf_listing_render wants it */
-    struct sf_listing_opts opts;  /* opts.rel names the folder: the key */
+    const char *root_path;       /* the site root's absolute path (watches) */
+    int dirfd;                   /* the folder, open (not closed here) */
+    const char *url_path;        /* as sf_listing_render wants it */
+    struct sf_listing_opts opts; /* opts.rel names the folder: the key */
     struct sf_listing_view view;
 };
 
 /* Where the page is. */
 struct sf_lcache_body {
-    int fd;         /* >= 0: a descriptor the caller owns (close it), the
-                       page at [off, off + len); -1: the page was appended
-                       to the caller's buffer, len bytes */
+    int fd; /* >= 0: a descriptor the caller owns (close it), the
+               page at [off, off + len); -1: the page was appended
+               to the caller's buffer, len bytes */
     uint64_t off;
     size_t len;
     bool truncated; /* the listing stopped at max_entries */

@@ -21,15 +21,15 @@ enum sf_listing_sort { SF_LISTING_BY_NAME = 0, SF_LISTING_BY_SIZE, SF_LISTING_BY
 #define SF_LISTING_SORTS 3
 
 struct sf_listing_opts {
-    bool show_hidden;   /* list names starting with '.' */
+    bool show_hidden; /* list names starting with '.' */
     /* Symlinks are listed as what they lead to, found as a request for
      * them would find it: sf_resolve_stat(rootfd, rel + "/" + name, how)
      * (the site's symlink policy, SF_RESOLVE_NO_HIDDEN for dotfiles =
      * deny). A link that leads nowhere the server would serve is left
      * out. rel NULL: links are stat'ed by fstatat, following them without
      * confinement (for tests of the page only). */
-    int rootfd;         /* the site root */
-    const char *rel;    /* the directory beneath it: "" or "a/b" */
+    int rootfd;      /* the site root */
+    const char *rel; /* the directory beneath it: "" or "a/b" */
     unsigned how;
     size_t max_entries; /* read at most this many names; 0: no limit */
 };

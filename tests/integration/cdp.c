@@ -96,8 +96,10 @@ hex4(const char *p)
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
         char c = p[i];
-        v = v * 16 + (unsigned)(c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 0);
+        v = v * 16 + (unsigned)(c >= '0' && c <= '9'   ? c - '0'
+                                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                       : 0);
     }
     return v;
 }
@@ -351,8 +353,8 @@ child(int in, int out, int log, const char *profile)
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--disable-dev-shm-usage", "--disable-extensions",
                     "--no-default-browser-check", "--mute-audio", "--hide-scrollbars",
-                    "--autoplay-policy=no-user-gesture-required", udd,
-                    "--remote-debugging-pipe", "about:blank",
+                    "--autoplay-policy=no-user-gesture-required", udd, "--remote-debugging-pipe",
+                    "about:blank",
                     /* the sandbox cannot run as root */
                     geteuid() == 0 ? "--no-sandbox" : NULL, NULL};
     execvp(argv[0], argv);
@@ -442,8 +444,7 @@ cdp_navigate(struct cdp *b, const char *url)
     ck_assert(cdp_json_quote(q, sizeof(q), url));
     cdp_clear_events(b);
     free(cdp_callf(b, "Page.navigate", "{\"url\":%s}", q));
-    ck_assert_msg(cdp_wait_event(b, "Page.loadEventFired", CDP_TIMEOUT_MS), "%s did not load",
-                  url);
+    ck_assert_msg(cdp_wait_event(b, "Page.loadEventFired", CDP_TIMEOUT_MS), "%s did not load", url);
 }
 
 char *
@@ -455,7 +456,8 @@ cdp_eval(struct cdp *b, const char *expr)
     ck_assert(cdp_json_quote(q, cap, expr));
     char *params = malloc(cap + 128);
     ck_assert_ptr_nonnull(params);
-    snprintf(params, cap + 128, "{\"expression\":%s,\"returnByValue\":true,\"awaitPromise\":true}", q);
+    snprintf(params, cap + 128, "{\"expression\":%s,\"returnByValue\":true,\"awaitPromise\":true}",
+             q);
     free(q);
     char *r = cdp_call(b, "Runtime.evaluate", params);
     free(params);
@@ -482,9 +484,10 @@ cdp_click(struct cdp *b, const char *selector)
     free(at);
     static const char *const kinds[] = {"mousePressed", "mouseReleased"};
     for (int i = 0; i < 2; i++)
-        free(cdp_callf(b, "Input.dispatchMouseEvent",
-                       "{\"type\":\"%s\",\"x\":%.1f,\"y\":%.1f,\"button\":\"left\",\"clickCount\":1}",
-                       kinds[i], x, y));
+        free(cdp_callf(
+            b, "Input.dispatchMouseEvent",
+            "{\"type\":\"%s\",\"x\":%.1f,\"y\":%.1f,\"button\":\"left\",\"clickCount\":1}",
+            kinds[i], x, y));
 }
 
 static int

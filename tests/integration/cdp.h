@@ -28,12 +28,12 @@
 
 struct cdp {
     pid_t pid;
-    int to;               /* our end of the browser's fd 3 */
-    int from;             /* our end of its fd 4 */
-    char *buf;            /* bytes received and not yet split */
+    int to;    /* our end of the browser's fd 3 */
+    int from;  /* our end of its fd 4 */
+    char *buf; /* bytes received and not yet split */
     size_t len, cap;
     int next_id;
-    char session[128];    /* the page's session (flattened) */
+    char session[128]; /* the page's session (flattened) */
     char profile[PATH_MAX];
     char *events[CDP_MAX_EVENTS]; /* messages without an id, in order */
     size_t nevents;

@@ -82,7 +82,9 @@ gallery(void)
     file("gallery/notes.txt", 12, T0 + 700);
     file("gallery/report-2.pdf", 256000, T0 + 500);
     file("gallery/report-10.pdf", 1258291, T0 + 400);
-    file("gallery/\xC3\x9C" "bersicht.odt", 40960, T0 + 900);
+    file("gallery/\xC3\x9C"
+         "bersicht.odt",
+         40960, T0 + 900);
     file("gallery/" LONG_NAME, 34603008, T0 + 600);
     file("gallery/.hidden", 1, T0);
 }
@@ -96,12 +98,35 @@ video(void)
     mkd("media", 0);
     at(out, sizeof(out), "media/clip.webm");
     it_join(log, sizeof(log), g_base, "ffmpeg.log");
-    ck_assert_msg(it_run((const char *const[]){"sh", "-c", "command -v ffmpeg", NULL}, 10, NULL) == 0,
+    ck_assert_msg(it_run((const char *const[]){"sh", "-c", "command -v ffmpeg", NULL}, 10, NULL) ==
+                      0,
                   "ffmpeg is not installed (scripts/deps installs it)");
-    const char *argv[] = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+    const char *argv[] = {"ffmpeg",
+                          "-hide_banner",
+                          "-loglevel",
+                          "error",
+                          "-y",
+                          "-f",
+                          "lavfi",
+                          "-i",
                           "testsrc2=duration=12:size=320x240:rate=25,noise=alls=60:allf=t",
-                          "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "6M",
-                          "-minrate", "6M", "-maxrate", "6M", "-g", "25", "-an", out, NULL};
+                          "-c:v",
+                          "libvpx",
+                          "-deadline",
+                          "realtime",
+                          "-cpu-used",
+                          "8",
+                          "-b:v",
+                          "6M",
+                          "-minrate",
+                          "6M",
+                          "-maxrate",
+                          "6M",
+                          "-g",
+                          "25",
+                          "-an",
+                          out,
+                          NULL};
     int rc = it_run(argv, 240, log);
     ck_assert_msg(rc == 0, "ffmpeg failed (%d), see %s", rc, log);
     at(page, sizeof(page), "media/player.html");
@@ -168,12 +193,15 @@ page_status(void)
 static char *
 rows(void)
 {
-    return cdp_eval(&br, "[...document.querySelectorAll('tbody td:first-child a')].map(a => a.textContent)"
-                         ".join('|')");
+    return cdp_eval(
+        &br, "[...document.querySelectorAll('tbody td:first-child a')].map(a => a.textContent)"
+             ".join('|')");
 }
 
 #define DIRS_ASC "2024 trip/|docs/|Photos/"
-#define U "\xC3\x9C" "bersicht.odt"
+#define U                                                                                          \
+    "\xC3\x9C"                                                                                     \
+    "bersicht.odt"
 
 static const struct {
     const char *click;  /* the heading clicked, from the state before */
@@ -185,13 +213,16 @@ static const struct {
     {"th.s button", "?sort=size&order=asc",
      "../|" DIRS_ASC "|notes.txt|README.md|" U "|report-2.pdf|report-10.pdf|" LONG_NAME},
     {"th.m button", "?sort=mtime&order=desc",
-     "../|Photos/|docs/|2024 trip/|" U "|README.md|notes.txt|" LONG_NAME "|report-2.pdf|report-10.pdf"},
+     "../|Photos/|docs/|2024 trip/|" U "|README.md|notes.txt|" LONG_NAME
+     "|report-2.pdf|report-10.pdf"},
     {"th.m button", "?sort=mtime&order=asc",
-     "../|2024 trip/|docs/|Photos/|report-10.pdf|report-2.pdf|" LONG_NAME "|notes.txt|README.md|" U},
+     "../|2024 trip/|docs/|Photos/|report-10.pdf|report-2.pdf|" LONG_NAME
+     "|notes.txt|README.md|" U},
     {"th.n button", "?sort=name&order=asc",
      "../|" DIRS_ASC "|" LONG_NAME "|notes.txt|README.md|report-2.pdf|report-10.pdf|" U},
     {"th.n button", "?sort=name&order=desc",
-     "../|Photos/|docs/|2024 trip/|" U "|report-10.pdf|report-2.pdf|README.md|notes.txt|" LONG_NAME},
+     "../|Photos/|docs/|2024 trip/|" U
+     "|report-10.pdf|report-2.pdf|README.md|notes.txt|" LONG_NAME},
 };
 
 START_TEST(t_sorts_by_clicking)
@@ -232,7 +263,8 @@ static void
 links_resolve(const char *path, size_t at_least)
 {
     go(path);
-    char *all = cdp_eval(&br, "[...document.querySelectorAll('a[href]')].map(a => a.href).join('\\n')");
+    char *all =
+        cdp_eval(&br, "[...document.querySelectorAll('a[href]')].map(a => a.href).join('\\n')");
     char prefix[64];
     int pn = snprintf(prefix, sizeof(prefix), "http://127.0.0.1:%d/", srv.port);
     size_t n = 0;
@@ -335,8 +367,9 @@ START_TEST(t_narrow)
     char *f = cdp_eval(&br, "getComputedStyle(document.querySelector('td:first-child')).fontSize");
     ck_assert_msg(atof(f) >= 14, "font size %s at 390 px", f);
     free(f);
-    char *m = cdp_eval(&br, "String(Math.round(document.querySelector('tbody tr:nth-child(2) td:nth-child(3)')"
-                            ".getBoundingClientRect().right))");
+    char *m = cdp_eval(
+        &br, "String(Math.round(document.querySelector('tbody tr:nth-child(2) td:nth-child(3)')"
+             ".getBoundingClientRect().right))");
     ck_assert_msg(atoi(m) <= 390, "the date column ends at %s px", m);
     free(m);
 }
@@ -382,7 +415,8 @@ count_206(const char *log, long long whole, size_t *partial)
 {
     size_t n = 0;
     *partial = 0;
-    for (const char *p = log; (p = strstr(p, "\"GET /media/clip.webm HTTP/1.1\" 206 ")) != NULL; p++) {
+    for (const char *p = log; (p = strstr(p, "\"GET /media/clip.webm HTTP/1.1\" 206 ")) != NULL;
+         p++) {
         n++;
         long long bytes = atoll(p + strlen("\"GET /media/clip.webm HTTP/1.1\" 206 "));
         if (bytes > 0 && bytes < whole)
@@ -398,12 +432,11 @@ START_TEST(t_video_seek)
     at(clip, sizeof(clip), "media/clip.webm");
     ck_assert_int_eq(stat(clip, &st), 0);
     go("/media/player.html");
-    char *r = cdp_eval(&br,
-                       "new Promise((ok, no) => { const v = document.querySelector('video');"
-                       " v.onerror = () => no('media error ' + (v.error && v.error.code));"
-                       " const seek = () => { v.onseeked = () => ok(v.currentTime + ' of ' +"
-                       " Math.round(v.duration)); v.currentTime = 10; };"
-                       " if (v.readyState >= 1) seek(); else v.onloadedmetadata = seek; })");
+    char *r = cdp_eval(&br, "new Promise((ok, no) => { const v = document.querySelector('video');"
+                            " v.onerror = () => no('media error ' + (v.error && v.error.code));"
+                            " const seek = () => { v.onseeked = () => ok(v.currentTime + ' of ' +"
+                            " Math.round(v.duration)); v.currentTime = 10; };"
+                            " if (v.readyState >= 1) seek(); else v.onloadedmetadata = seek; })");
     ck_assert_str_eq(r, "10 of 12");
     free(r);
     /* the access log is written out at least every second */

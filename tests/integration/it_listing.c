@@ -149,7 +149,8 @@ trace_start(pid_t pid, const char *syscalls, const char *out, const char *err)
     char p[32], e[128];
     snprintf(p, sizeof(p), "%d", (int)pid);
     snprintf(e, sizeof(e), "trace=%s", syscalls);
-    ck_assert_msg(it_run((const char *const[]){"sh", "-c", "command -v strace", NULL}, 10, NULL) == 0,
+    ck_assert_msg(it_run((const char *const[]){"sh", "-c", "command -v strace", NULL}, 10, NULL) ==
+                      0,
                   "strace is missing (scripts/deps installs it)");
     const char *argv[] = {"strace", "-f", "-e", e, "-o", out, "-p", p, NULL};
     pid_t st = it_spawn(argv, err);
@@ -229,7 +230,8 @@ START_TEST(t_cached_reads_no_directory)
     free(get_body(srv.port, "/--marker--", NULL, 404));
     put("big/file-0001.txt", "grown");
     char *changed = get_body(srv.port, "/big/?format=json", NULL, 200);
-    ck_assert_ptr_nonnull(strstr(changed, "{\"name\":\"file-0001.txt\",\"type\":\"file\",\"size\":5,"));
+    ck_assert_ptr_nonnull(
+        strstr(changed, "{\"name\":\"file-0001.txt\",\"type\":\"file\",\"size\":5,"));
     free(changed);
     it_finish(st, SIGINT, 10000);
 
@@ -252,8 +254,9 @@ START_TEST(t_cached_reads_no_directory)
     free(first_json);
 
     char *log = stop_with_counters(&srv);
-    ck_assert_msg(strstr(log, "listing cache: 5 hits, 2 renders, 2 folder reads (0 uncached), 1 drops"),
-                  "%s", log);
+    ck_assert_msg(
+        strstr(log, "listing cache: 5 hits, 2 renders, 2 folder reads (0 uncached), 1 drops"), "%s",
+        log);
     free(log);
 }
 END_TEST
@@ -320,7 +323,8 @@ START_TEST(t_changes_seen_at_once)
         path_of(p, sizeof(p), "live/sub");
         it_set_mtime(p, 1500000000 + i);
         js = live_json(srv.port);
-        snprintf(want, sizeof(want), "{\"name\":\"sub\",\"type\":\"dir\",\"mtime\":\"2017-07-14T02:40:%02dZ\"}", i);
+        snprintf(want, sizeof(want),
+                 "{\"name\":\"sub\",\"type\":\"dir\",\"mtime\":\"2017-07-14T02:40:%02dZ\"}", i);
         assert_has(js, want, i);
         free(js);
         /* a link's target elsewhere grows */
@@ -355,7 +359,8 @@ START_TEST(t_truncated)
     it_server_start_conf(&srv, conf);
     char *page = get_body(srv.port, "/trunc/", NULL, 200);
     ck_assert_uint_eq(count(page, "<tr><td>"), 50);
-    ck_assert_ptr_nonnull(strstr(page, "<p class=\"note\">Truncated: this folder holds more than 50 names"));
+    ck_assert_ptr_nonnull(
+        strstr(page, "<p class=\"note\">Truncated: this folder holds more than 50 names"));
     free(page);
     char *js = get_body(srv.port, "/trunc/?format=json", NULL, 200);
     ck_assert_uint_eq(count(js, "{\"name\":"), 50);
@@ -384,8 +389,8 @@ START_TEST(t_cache_off)
         free(js);
     }
     char *log = stop_with_counters(&srv);
-    ck_assert_msg(strstr(log, "listing cache: 0 hits, 0 renders, 3 folder reads (3 uncached)"), "%s",
-                  log);
+    ck_assert_msg(strstr(log, "listing cache: 0 hits, 0 renders, 3 folder reads (3 uncached)"),
+                  "%s", log);
     free(log);
 }
 END_TEST
@@ -439,7 +444,8 @@ START_TEST(t_link_policies)
 
     /* follow: anywhere, except a hidden target */
     char *js = get_body(srv.port, "/ldir/?format=json", "follow.t", 200);
-    snprintf(want, sizeof(want), "{\"name\":\"out\",\"type\":\"file\",\"size\":%lld,", (long long)pw.st_size);
+    snprintf(want, sizeof(want), "{\"name\":\"out\",\"type\":\"file\",\"size\":%lld,",
+             (long long)pw.st_size);
     ck_assert_msg(strstr(js, want), "%s", js);
     ck_assert_msg(strstr(js, "{\"name\":\"up\",\"type\":\"file\",\"size\":8,"), "%s", js);
     ck_assert_msg(!strstr(js, "\"git\""), "%s", js);
@@ -477,13 +483,14 @@ START_TEST(t_wget_plain)
     it_server_start(&srv, sargv);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/tree/", srv.port);
     /* plain: robots on, no reject pattern */
-    const char *argv[] = {"wget", "-r", "-np", "-nH", "-nv", "--no-proxy", "--tries=1",
-                          "--timeout=20", "-P", dir, url, NULL};
+    const char *argv[] = {"wget",      "-r",           "-np", "-nH", "-nv", "--no-proxy",
+                          "--tries=1", "--timeout=20", "-P",  dir,   url,   NULL};
     int rc = it_run(argv, 120, wlog);
     it_server_stop(&srv);
     ck_assert_int_eq(rc, 0);
     char *log = read_file(alog);
-    ck_assert_msg(!strstr(log, "sort=") && !strstr(log, "order="), "wget fetched sort orders:\n%s", log);
+    ck_assert_msg(!strstr(log, "sort=") && !strstr(log, "order="), "wget fetched sort orders:\n%s",
+                  log);
     ck_assert_uint_eq(count(log, "\"GET /tree/ HTTP/1.1\" 200"), 1);
     ck_assert_uint_eq(count(log, "\"GET /tree/a/ HTTP/1.1\" 200"), 1);
     ck_assert_uint_eq(count(log, "\"GET /tree/b/three.txt HTTP/1.1\" 200"), 1);

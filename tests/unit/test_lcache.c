@@ -128,9 +128,9 @@ pump(void)
 }
 
 struct page {
-    char *text;     /* NUL-terminated */
-    bool from_fd;   /* sent from the cache's memfd */
-    int fd;         /* kept open when keep_fd */
+    char *text;   /* NUL-terminated */
+    bool from_fd; /* sent from the cache's memfd */
+    int fd;       /* kept open when keep_fd */
 };
 
 /* The listing of rel (JSON unless html), through the cache. */
@@ -231,8 +231,20 @@ START_TEST(test_views_share_a_read)
 }
 END_TEST
 
-enum change { CREATE, UNLINK, RENAME_IN, RENAME_OUT, RENAME_OVER, WRITE, TOUCH, CHMOD, MKDIR,
-              RMDIR, SYMLINK, TRUNCATE };
+enum change {
+    CREATE,
+    UNLINK,
+    RENAME_IN,
+    RENAME_OUT,
+    RENAME_OVER,
+    WRITE,
+    TOUCH,
+    CHMOD,
+    MKDIR,
+    RMDIR,
+    SYMLINK,
+    TRUNCATE
+};
 
 static const struct {
     const char *name;
@@ -246,7 +258,8 @@ static const struct {
     {"rename out", RENAME_OUT, NULL, "{\"name\":\"a.txt\","},
     {"rename over", RENAME_OVER, "{\"name\":\"a.txt\",\"type\":\"file\",\"size\":9,", NULL},
     {"write", WRITE, "{\"name\":\"b.txt\",\"type\":\"file\",\"size\":5,", NULL},
-    {"touch", TOUCH, "{\"name\":\"b.txt\",\"type\":\"file\",\"size\":2,\"mtime\":\"2001-09-09T01:46:40Z\"}", NULL},
+    {"touch", TOUCH,
+     "{\"name\":\"b.txt\",\"type\":\"file\",\"size\":2,\"mtime\":\"2001-09-09T01:46:40Z\"}", NULL},
     {"chmod", CHMOD, "{\"name\":\"b.txt\",", NULL},
     {"mkdir", MKDIR, "{\"name\":\"newdir\",\"type\":\"dir\",", NULL},
     {"rmdir", RMDIR, NULL, "{\"name\":\"sub\","},
@@ -326,7 +339,8 @@ START_TEST(test_subfolder_mtime)
     struct page p = get("d");
     ck_assert(!p.from_fd);
     ck_assert_uint_eq(stats().reads, 2);
-    ck_assert_ptr_nonnull(strstr(p.text, "{\"name\":\"sub\",\"type\":\"dir\",\"mtime\":\"2009-02-13T23:31:30Z\"}"));
+    ck_assert_ptr_nonnull(
+        strstr(p.text, "{\"name\":\"sub\",\"type\":\"dir\",\"mtime\":\"2009-02-13T23:31:30Z\"}"));
     free(p.text);
 }
 END_TEST

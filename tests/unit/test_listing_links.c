@@ -105,7 +105,8 @@ list(const char *rel, unsigned how, bool show_hidden)
     snprintf(path, sizeof(path), "%s/%s", root, rel);
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ck_assert_int_ge(fd, 0);
-    struct sf_listing_opts o = {.show_hidden = show_hidden, .rootfd = rootfd, .rel = rel, .how = how};
+    struct sf_listing_opts o = {
+        .show_hidden = show_hidden, .rootfd = rootfd, .rel = rel, .how = how};
     struct sf_listing_view v = {.fmt = SF_LISTING_JSON};
     struct sf_buf b = {0};
     ck_assert_int_eq(sf_listing_build(fd, "/x/", &v, &o, &b), 0);
@@ -142,11 +143,16 @@ static const struct {
     /* quick mode: beneath, dotfiles denied */
     {B_NH, false, {"in", "wk", "dirin"}, {"out", "up", "git", "gitdir", "dangling", "loop"}},
     /* dotfiles allowed: the hidden targets are listed, escapes are not */
-    {SF_SYMLINKS_BENEATH, true, {"in", "wk", "dirin", "git", "gitdir"}, {"out", "up", "dangling", "loop"}},
+    {SF_SYMLINKS_BENEATH,
+     true,
+     {"in", "wk", "dirin", "git", "gitdir"},
+     {"out", "up", "dangling", "loop"}},
     /* follow: anywhere, but not to a hidden name when denied */
     {F_NH, false, {"in", "wk", "dirin", "out", "up"}, {"git", "gitdir", "dangling", "loop"}},
     /* none: no link at all */
-    {SF_SYMLINKS_NONE | SF_RESOLVE_NO_HIDDEN, false, {NULL},
+    {SF_SYMLINKS_NONE | SF_RESOLVE_NO_HIDDEN,
+     false,
+     {NULL},
      {"in", "wk", "dirin", "out", "up", "git", "dangling", "loop"}},
 };
 
@@ -233,9 +239,7 @@ START_TEST(test_current)
     case 1: link_("../.well-known/x", "sub/in"); break;
     case 2: put("other/later.txt", "later\n"); break;
     case 3: put("inner.txt", "inner and more\n"); break;
-    case 4:
-        link_("../.git", "sub/dirin");
-        break;
+    case 4: link_("../.git", "sub/dirin"); break;
     }
     if (_i == 0) {
         /* the subfolder's mtime must move (same second or not) */

@@ -51,9 +51,9 @@ mk(const char *dir, const char *name, char kind, long long size, long long mtime
 static char sorts[128], natural[128], many[128];
 
 /* Names without order in the table below. */
-static const char *const natural_names[] = {"x10", "~t", "a1b10", "9", "B", "x2", "_u", "a",
-                                            "01", "X3", "a01b3", "10", "1", "a1b2", "x02"};
-static const char *const natural_want[] = {"01", "1",   "9",   "10", "_u", "a",  "a1b2", "a01b3",
+static const char *const natural_names[] = {"x10", "~t", "a1b10", "9",  "B", "x2",   "_u", "a",
+                                            "01",  "X3", "a01b3", "10", "1", "a1b2", "x02"};
+static const char *const natural_want[] = {"01",    "1", "9",   "10", "_u", "a",   "a1b2", "a01b3",
                                            "a1b10", "B", "x02", "x2", "X3", "x10", "~t"};
 
 static void
@@ -233,27 +233,35 @@ static const struct {
     bool desc;
     const char *has[3];
 } heading_cases[] = {
-    {SF_LISTING_BY_NAME, false,
-     {"<th class=\"n\" aria-sort=\"ascending\"><form><input type=\"hidden\" name=\"sort\" value=\"name\">"
+    {SF_LISTING_BY_NAME,
+     false,
+     {"<th class=\"n\" aria-sort=\"ascending\"><form><input type=\"hidden\" name=\"sort\" "
+      "value=\"name\">"
       "<button name=\"order\" value=\"desc\">Name \xE2\x86\x91</button></form></th>",
       "<th class=\"s\"><form><input type=\"hidden\" name=\"sort\" value=\"size\">"
       "<button name=\"order\" value=\"desc\">Size</button></form></th>",
       "<th class=\"m\"><form><input type=\"hidden\" name=\"sort\" value=\"mtime\">"
       "<button name=\"order\" value=\"desc\">Modified (UTC)</button></form></th>"}},
-    {SF_LISTING_BY_NAME, true,
-     {"<th class=\"n\" aria-sort=\"descending\"><form><input type=\"hidden\" name=\"sort\" value=\"name\">"
+    {SF_LISTING_BY_NAME,
+     true,
+     {"<th class=\"n\" aria-sort=\"descending\"><form><input type=\"hidden\" name=\"sort\" "
+      "value=\"name\">"
       "<button name=\"order\" value=\"asc\">Name \xE2\x86\x93</button></form></th>",
       "<th class=\"s\"><form><input type=\"hidden\" name=\"sort\" value=\"size\">"
       "<button name=\"order\" value=\"desc\">Size</button></form></th>",
       NULL}},
-    {SF_LISTING_BY_SIZE, true,
+    {SF_LISTING_BY_SIZE,
+     true,
      {"<th class=\"n\"><form><input type=\"hidden\" name=\"sort\" value=\"name\">"
       "<button name=\"order\" value=\"asc\">Name</button></form></th>",
-      "<th class=\"s\" aria-sort=\"descending\"><form><input type=\"hidden\" name=\"sort\" value=\"size\">"
+      "<th class=\"s\" aria-sort=\"descending\"><form><input type=\"hidden\" name=\"sort\" "
+      "value=\"size\">"
       "<button name=\"order\" value=\"asc\">Size \xE2\x86\x93</button></form></th>",
       NULL}},
-    {SF_LISTING_BY_MTIME, false,
-     {"<th class=\"m\" aria-sort=\"ascending\"><form><input type=\"hidden\" name=\"sort\" value=\"mtime\">"
+    {SF_LISTING_BY_MTIME,
+     false,
+     {"<th class=\"m\" aria-sort=\"ascending\"><form><input type=\"hidden\" name=\"sort\" "
+      "value=\"mtime\">"
       "<button name=\"order\" value=\"desc\">Modified (UTC) \xE2\x86\x91</button></form></th>",
       "<th class=\"s\"><form><input type=\"hidden\" name=\"sort\" value=\"size\">"
       "<button name=\"order\" value=\"desc\">Size</button></form></th>",
@@ -262,8 +270,8 @@ static const struct {
 
 START_TEST(test_headings)
 {
-    char *page = render(sorts, "/s/", SF_LISTING_HTML, heading_cases[_i].sort,
-                        heading_cases[_i].desc, 0);
+    char *page =
+        render(sorts, "/s/", SF_LISTING_HTML, heading_cases[_i].sort, heading_cases[_i].desc, 0);
     for (int k = 0; k < 3 && heading_cases[_i].has[k]; k++)
         ck_assert_msg(strstr(page, heading_cases[_i].has[k]) != NULL, "case %d: no %s", _i,
                       heading_cases[_i].has[k]);
@@ -284,9 +292,8 @@ static const struct {
 } crumb_cases[] = {
     {"/", "<h1><span>Index of</span> /</h1>"},
     {"/a/", "<h1><span>Index of</span> <a href=\"../\">/</a>a/</h1>"},
-    {"/a/b/c/",
-     "<h1><span>Index of</span> <a href=\"../../../\">/</a><a href=\"../../\">a/</a>"
-     "<a href=\"../\">b/</a>c/</h1>"},
+    {"/a/b/c/", "<h1><span>Index of</span> <a href=\"../../../\">/</a><a href=\"../../\">a/</a>"
+                "<a href=\"../\">b/</a>c/</h1>"},
     {"/<x>/&/", "<h1><span>Index of</span> <a href=\"../../\">/</a><a href=\"../\">&lt;x&gt;/</a>"
                 "&amp;/</h1>"},
     {"/sp ace/\xC3\xA9\xFF/",
@@ -337,7 +344,8 @@ START_TEST(test_truncation)
     for (size_t i = 0; i < SF_ARRAY_LEN(cases); i++) {
         char *page = render(many, "/m/", SF_LISTING_HTML, SF_LISTING_BY_NAME, false, cases[i].max);
         char *js = render(many, "/m/", SF_LISTING_JSON, SF_LISTING_BY_SIZE, true, cases[i].max);
-        bool note = strstr(page, "<p class=\"note\">Truncated: this folder holds more than") != NULL;
+        bool note =
+            strstr(page, "<p class=\"note\">Truncated: this folder holds more than") != NULL;
         ck_assert_msg(note == cases[i].truncated, "max %zu: note %d", cases[i].max, note);
         ck_assert_int_eq(strstr(page, " in all (truncated)</p>") != NULL, cases[i].truncated);
         size_t rows = count(page, "<tr><td>");
