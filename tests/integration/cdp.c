@@ -347,6 +347,8 @@ child(int in, int out, int log, const char *profile)
     if (a < 0 || c < 0 || devnull < 0 || dup2(devnull, 0) < 0 || dup2(log, 1) < 0 ||
         dup2(log, 2) < 0 || dup2(a, 3) < 0 || dup2(c, 4) < 0)
         _exit(127);
+    /* its own temporary files go with the profile too */
+    setenv("TMPDIR", profile, 1);
     char udd[PATH_MAX + 32];
     snprintf(udd, sizeof(udd), "--user-data-dir=%s", profile);
     char *argv[] = {"chromium", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -363,13 +365,13 @@ child(int in, int out, int log, const char *profile)
 }
 
 void
-cdp_start(struct cdp *b, const char *log_path)
+cdp_start(struct cdp *b, const char *log_path, const char *dir)
 {
     memset(b, 0, sizeof(*b));
     b->pid = -1;
     ck_assert_msg(system("command -v chromium >/dev/null 2>&1") == 0,
                   "chromium is not installed (scripts/deps installs it)");
-    snprintf(b->profile, sizeof(b->profile), "/tmp/sfhttpd-it-chromium-XXXXXX");
+    snprintf(b->profile, sizeof(b->profile), "%s/chromium-XXXXXX", dir);
     ck_assert_ptr_nonnull(mkdtemp(b->profile));
     int to[2], from[2];
     ck_assert_int_eq(pipe2(to, O_CLOEXEC), 0);

@@ -39,9 +39,11 @@ struct cdp {
     size_t nevents;
 };
 
-/* Start the browser (its output into log_path), open a page and attach
- * to it. Fails the test when chromium is missing or does not answer. */
-void cdp_start(struct cdp *b, const char *log_path);
+/* Start the browser (its output into log_path, its fresh profile in a
+ * new folder under dir, which the caller removes with its own temporary
+ * tree, even after a failed test), open a page and attach to it. Fails
+ * the test when chromium is missing or does not answer. */
+void cdp_start(struct cdp *b, const char *log_path, const char *dir);
 /* Close the browser (Browser.close, then SIGKILL by PID after a bounded
  * wait) and remove its profile. */
 void cdp_stop(struct cdp *b);

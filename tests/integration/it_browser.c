@@ -161,7 +161,7 @@ up(void)
     const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", g_alog, g_root, NULL};
     it_server_start(&srv, argv);
     it_join(blog, sizeof(blog), g_base, "chromium.log");
-    cdp_start(&br, blog);
+    cdp_start(&br, blog, g_base);
 }
 
 static void
