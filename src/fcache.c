@@ -212,10 +212,10 @@ fresh(const struct entry *e, int rootfd)
 /* Open rel beneath rootfd as a regular file: 0 with *fd and *st; or
  * sf_resolve_open's -errno, -EISDIR with *dirfd, -EPERM. */
 static int
-open_regular(int rootfd, const char *rel, enum sf_symlinks symlinks, int *fd, struct stat *st,
+open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
              int *dirfd)
 {
-    int rc = sf_resolve_open(rootfd, rel, symlinks, fd, st);
+    int rc = sf_resolve_open(rootfd, rel, how, fd, st);
     if (rc)
         return rc;
     if (S_ISDIR(st->st_mode)) {
@@ -233,12 +233,12 @@ open_regular(int rootfd, const char *rel, enum sf_symlinks symlinks, int *fd, st
  * first (no change after the open is missed). NULL with *err as get says. */
 static struct entry *
 entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_path, const char *rel,
-           enum sf_symlinks symlinks, int *err, int *dirfd)
+           unsigned how, int *err, int *dirfd)
 {
     struct sf_fwatch_dir *d = sf_fwatch_get(fc->fw, site, root_path, rel);
     int fd;
     struct stat st;
-    *err = open_regular(rootfd, rel, symlinks, &fd, &st, dirfd);
+    *err = open_regular(rootfd, rel, how, &fd, &st, dirfd);
     struct entry *e = *err ? NULL : calloc(1, sizeof(*e));
     char *copy = e ? strdup(rel) : NULL;
     if (!copy) {
@@ -300,7 +300,7 @@ insert(struct sf_fcache *fc, struct entry *e, uint32_t h)
 
 struct sf_file *
 sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_path,
-              const char *rel, enum sf_symlinks symlinks, int *err, int *dirfd)
+              const char *rel, unsigned how, int *err, int *dirfd)
 {
     *err = 0;
     *dirfd = -1;
@@ -318,7 +318,7 @@ sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_
         uncache(fc, e);
     }
     fc->st.misses++;
-    e = entry_open(fc, site, rootfd, root_path, rel, symlinks, err, dirfd);
+    e = entry_open(fc, site, rootfd, root_path, rel, how, err, dirfd);
     if (!e)
         return NULL;
     protect(fc, e);
@@ -418,6 +418,12 @@ int
 sf_fcache_inotify_fd(const struct sf_fcache *fc)
 {
     return sf_fwatch_fd(fc->fw);
+}
+
+struct sf_fwatch *
+sf_fcache_fwatch(struct sf_fcache *fc)
+{
+    return fc->fw;
 }
 
 int

@@ -39,11 +39,16 @@ struct dirw {
     bool in_hash;
 };
 
+#define MAX_OWNERS 2 /* the file cache, the listing cache */
+
 struct sf_fwatch {
     int ifd;              /* inotify, -1 when unavailable */
     struct sf_log *log;
-    sf_fwatch_fn changed;
-    void *arg;
+    struct {
+        sf_fwatch_fn changed;
+        void *arg;
+    } owners[MAX_OWNERS];
+    size_t nowners;
     size_t count;
     struct dirw *dbuckets[NBUCKETS];
     struct dirw *wbuckets[NBUCKETS];
@@ -186,13 +191,21 @@ dir_unhash_prefix(struct sf_fwatch *w, unsigned site, const char *dir)
     }
 }
 
+/* Tell every owner. */
+static void
+tell(struct sf_fwatch *w, unsigned site, const char *rel, unsigned what)
+{
+    for (size_t i = 0; i < w->nowners; i++)
+        w->owners[i].changed(w->owners[i].arg, site, rel, what);
+}
+
 /* One event on the watch d. The caller holds a reference on d: the
  * owner's reaction may drop the references of its files. */
 static void
 on_event(struct sf_fwatch *w, struct dirw *d, const struct inotify_event *ev)
 {
     if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
-        w->changed(w->arg, d->site, d->rel, SF_FWATCH_BENEATH);
+        tell(w, d->site, d->rel, SF_FWATCH_BENEATH);
         dir_unhash_prefix(w, d->site, d->rel);
         return;
     }
@@ -208,7 +221,7 @@ on_event(struct sf_fwatch *w, struct dirw *d, const struct inotify_event *ev)
     /* a folder (or a symlink to one) that changed: everything beneath */
     if (ev->mask & (IN_ISDIR | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))
         what |= SF_FWATCH_BENEATH;
-    w->changed(w->arg, d->site, rel, what);
+    tell(w, d->site, rel, what);
 }
 
 /* ------------------------------------------------------------------ API */
@@ -220,8 +233,9 @@ sf_fwatch_new(struct sf_log *log, sf_fwatch_fn changed, void *arg)
     if (!w)
         return NULL;
     w->log = log;
-    w->changed = changed;
-    w->arg = arg;
+    w->owners[0].changed = changed;
+    w->owners[0].arg = arg;
+    w->nowners = 1;
     w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (w->ifd < 0)
         sf_log_errno(log, SF_LOG_WARN, errno,
@@ -253,6 +267,35 @@ sf_fwatch_get(struct sf_fwatch *w, unsigned site, const char *root_path, const c
     return (struct sf_fwatch_dir *)(void *)dir_get(w, site, root_path, dir);
 }
 
+int
+sf_fwatch_listen(struct sf_fwatch *w, sf_fwatch_fn changed, void *arg)
+{
+    if (w->nowners == MAX_OWNERS)
+        return -ENOSPC;
+    w->owners[w->nowners].changed = changed;
+    w->owners[w->nowners].arg = arg;
+    w->nowners++;
+    return 0;
+}
+
+void
+sf_fwatch_unlisten(struct sf_fwatch *w, sf_fwatch_fn changed, void *arg)
+{
+    for (size_t i = 1; i < w->nowners; i++) {
+        if (w->owners[i].changed == changed && w->owners[i].arg == arg) {
+            memmove(&w->owners[i], &w->owners[i + 1], (w->nowners - i - 1) * sizeof(w->owners[0]));
+            w->nowners--;
+            return;
+        }
+    }
+}
+
+struct sf_fwatch_dir *
+sf_fwatch_get_dir(struct sf_fwatch *w, unsigned site, const char *root_path, const char *dir)
+{
+    return (struct sf_fwatch_dir *)(void *)dir_get(w, site, root_path, dir);
+}
+
 void
 sf_fwatch_put(struct sf_fwatch *w, struct sf_fwatch_dir *d)
 {
@@ -275,7 +318,7 @@ sf_fwatch_read(struct sf_fwatch *w)
             const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
             p += sizeof(*ev) + ev->len;
             if (ev->mask & IN_Q_OVERFLOW) {
-                w->changed(w->arg, 0, "", SF_FWATCH_ALL);
+                tell(w, 0, "", SF_FWATCH_ALL);
                 continue;
             }
             /* the owner's reaction can free this watch (and the next one

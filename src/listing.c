@@ -1,156 +1,144 @@
 /*
- * listing.c - directory listings as an HTML5 page or a JSON array.
+ * listing.c - reading a directory for its listing, and the orders a
+ * listing is shown in (see listing.h; the page itself is listing_page.c).
  *
- * The directory is read through its own open file description (openat of
- * "." relative to the caller's fd), so the caller's fd and its offset are
- * left alone. Entries are collected into one array, their names into one
- * arena, sorted (directories first, then files, each by strcmp), and then
- * written out in a single pass. Everything a client controls - file names
- * and the request path - is escaped for its context: HTML text, href
- * (percent-encoded, "./"-prefixed so "a:b" is not read as a scheme) or
- * JSON string.
- *
- * Names are bytes, but the page and the JSON must be valid UTF-8, so in
- * text each ill-formed UTF-8 subsequence becomes one U+FFFD (the WHATWG
- * "maximal subpart" rule). The same holds for JSON: a name that is not
- * valid UTF-8 cannot be represented exactly in JSON, and writing each bad
- * byte as \u00XX would silently turn it into a *different* valid name
- * (0xFF would read back as U+00FF, "ÿ"), so U+FFFD is used there too and
- * such a name is visibly lossy. Hrefs are escaped byte-wise and therefore
- * always point at the real file.
+ * The directory is read through its own open file description (openat
+ * of "." relative to the caller's fd), so the caller's fd and its offset
+ * are left alone. Entries go into one array, their names into one arena.
+ * An entry is stat'ed without following links; a symlink is stat'ed as a
+ * request for it would open it (sf_resolve_stat with the site's policy:
+ * never outside the root unless links may go anywhere, and never to a
+ * hidden name when dotfiles are denied), so a listing shows neither the
+ * size nor the time of something the server would refuse, and leaves out
+ * links that lead nowhere servable. Those are kept, unshown, because a
+ * link's target can appear later without any event in this directory
+ * (sf_listing_current looks again).
  */
-#include "sfhttpd/listing.h"
+#include "listing_int.h"
 
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-struct entry {
-    const char *name; /* into the name arena, NUL-terminated */
-    size_t off;       /* offset of name in the arena while it still grows */
-    size_t len;
-    bool dir;
-    long long size;
-    time_t mtime;
-};
+#include "sfhttpd/resolve.h"
 
-struct entries {
-    struct entry *v;
-    size_t n;
-    size_t cap;
-    struct sf_buf names;
-};
+/* ------------------------------------------------------------- orders */
 
-static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
-
-/*
- * Length of the well-formed UTF-8 sequence at s (at most n bytes), or, if
- * it is ill-formed, minus the length of its maximal subpart (at least 1).
- * Follows Unicode Table 3-7: no overlongs, surrogates or > U+10FFFF.
- */
 static int
-utf8_seq(const unsigned char *s, size_t n)
+lower(unsigned char c)
 {
-    unsigned char c = s[0];
-    int need;
-    unsigned char lo = 0x80, hi = 0xBF;
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
 
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return -1;
-    }
-    for (int i = 1; i <= need; i++) {
-        if ((size_t)i >= n || s[i] < lo || s[i] > hi)
-            return -i;
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return need + 1;
+static bool
+digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
 }
 
 /*
- * HTML text: valid UTF-8, markup characters escaped, C0 controls and DEL
- * (parse errors in HTML text) shown as U+FFFD as well.
+ * "Natural" order: ASCII letters without case, runs of digits by their
+ * value (leading zeros aside), everything else by byte. 0 for names that
+ * differ only in case or leading zeros (the caller breaks the tie).
  */
 static int
-put_html_text(struct sf_buf *b, const char *s, size_t n)
+natural_cmp(const char *a, const char *b)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
 
-    while (i < n) {
-        size_t run = i;
-        /* Escape the longest clean run in one call. */
-        while (run < n) {
-            int k = utf8_seq(u + run, n - run);
-            if (k < 0 || (k == 1 && (u[run] < 0x20 || u[run] == 0x7F)))
-                break;
-            run += (size_t)k;
+    while (*x && *y) {
+        if (digit(*x) && digit(*y)) {
+            while (*x == '0')
+                x++;
+            while (*y == '0')
+                y++;
+            size_t nx = 0, ny = 0;
+            while (digit(x[nx]))
+                nx++;
+            while (digit(y[ny]))
+                ny++;
+            if (nx != ny)
+                return nx < ny ? -1 : 1;
+            int c = memcmp(x, y, nx);
+            if (c)
+                return c < 0 ? -1 : 1;
+            x += nx;
+            y += ny;
+            continue;
         }
-        int rc = sf_buf_html_escape(b, s + i, run - i);
-        if (rc)
-            return rc;
-        if (run == n)
-            break;
-        int k = utf8_seq(u + run, n - run);
-        rc = sf_buf_append(b, replacement, 3);
-        if (rc)
-            return rc;
-        i = run + (size_t)(k < 0 ? -k : k);
+        int cx = lower(*x), cy = lower(*y);
+        if (cx != cy)
+            return cx < cy ? -1 : 1;
+        x++;
+        y++;
     }
+    return *x ? 1 : *y ? -1 : 0;
+}
+
+/* By name, a total order: natural, then bytes. */
+static int
+name_cmp(const struct entry *x, const struct entry *y)
+{
+    int c = natural_cmp(x->name, y->name);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+struct order {
+    enum sf_listing_sort sort;
+    bool desc;
+};
+
+static int
+cmp_ts(const struct timespec *a, const struct timespec *b)
+{
+    if (a->tv_sec != b->tv_sec)
+        return a->tv_sec < b->tv_sec ? -1 : 1;
+    if (a->tv_nsec != b->tv_nsec)
+        return a->tv_nsec < b->tv_nsec ? -1 : 1;
     return 0;
 }
 
-/* A JSON string literal, quotes included. */
 static int
-put_json_string(struct sf_buf *b, const char *s, size_t n)
+cmp_entry(const void *a, const void *b, void *arg)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    int rc = sf_buf_append(b, "\"", 1);
+    const struct entry *x = a, *y = b;
+    const struct order *o = arg;
 
-    for (size_t i = 0; i < n && !rc;) {
-        int k = utf8_seq(u + i, n - i);
-        if (k < 0) {
-            rc = sf_buf_append(b, replacement, 3);
-            i += (size_t)-k;
-            continue;
-        }
-        unsigned char c = u[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = { '\\', (char)c };
-            rc = sf_buf_append(b, esc, 2);
-        } else if (c < 0x20) {
-            char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-            rc = sf_buf_append(b, esc, 6);
-        } else {
-            rc = sf_buf_append(b, s + i, (size_t)k);
-        }
-        i += (size_t)k;
-    }
-    return rc ? rc : sf_buf_append(b, "\"", 1);
+    if (x->dir != y->dir)
+        return x->dir ? -1 : 1; /* folders first, in either direction */
+    int c = 0;
+    if (o->sort == SF_LISTING_BY_SIZE && !x->dir)
+        c = x->size < y->size ? -1 : x->size > y->size;
+    else if (o->sort == SF_LISTING_BY_MTIME)
+        c = cmp_ts(&x->mtime, &y->mtime);
+    if (c)
+        return o->desc ? -c : c;
+    c = name_cmp(x, y);
+    /* equal sizes or times (and folders, which have no size) stay by
+     * name, ascending */
+    return o->desc && o->sort == SF_LISTING_BY_NAME ? -c : c;
 }
+
+void
+listing_sort(struct sf_listing *l, enum sf_listing_sort sort, bool desc)
+{
+    if (l->sorted && l->sort == sort && l->desc == desc)
+        return;
+    struct order o = {sort, desc};
+    if (l->n > 1)
+        qsort_r(l->v, l->n, sizeof(*l->v), cmp_entry, &o);
+    l->sorted = true;
+    l->sort = sort;
+    l->desc = desc;
+}
+
+/* ------------------------------------------------------------ reading */
 
 /* Names the server would refuse to serve (control characters and
  * backslashes get 400 from the resolver) are not listed: a link must
@@ -164,45 +152,127 @@ servable(const char *name)
     return true;
 }
 
+/* The stat of the link name in the directory: what a request for it
+ * would reach. */
 static int
-cmp_entry(const void *a, const void *b)
+stat_link(int dirfd, const char *name, const struct sf_listing_opts *o, struct stat *st)
 {
-    const struct entry *x = a, *y = b;
+    if (!o->rel)
+        return fstatat(dirfd, name, st, 0) < 0 ? -errno : 0;
+    char rel[SF_PATH_MAX + 1];
+    int n = snprintf(rel, sizeof(rel), "%s%s%s", o->rel, o->rel[0] ? "/" : "", name);
+    if (n < 0 || (size_t)n >= sizeof(rel))
+        return -ENAMETOOLONG;
+    return sf_resolve_stat(o->rootfd, rel, o->how, st);
+}
 
-    if (x->dir != y->dir)
-        return x->dir ? -1 : 1;
-    return strcmp(x->name, y->name);
+/* The stat an entry is listed with; *link tells whether it is one. */
+static int
+stat_entry(int dirfd, const char *name, unsigned char type, const struct sf_listing_opts *o,
+           struct stat *st, bool *link)
+{
+    *link = type == DT_LNK;
+    if (!*link) {
+        if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+            return -errno;
+        *link = S_ISLNK(st->st_mode);
+        if (!*link)
+            return 0;
+    }
+    return stat_link(dirfd, name, o, st);
+}
+
+static bool
+shown(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode) || S_ISREG(st->st_mode);
 }
 
 static int
-add_entry(struct entries *es, const char *name, const struct stat *st)
+add_entry(struct sf_listing *l, const char *name, const struct stat *st, bool link, bool show)
 {
-    if (es->n == es->cap) {
-        size_t cap = es->cap ? es->cap * 2 : 64;
-        struct entry *v = realloc(es->v, cap * sizeof(*v));
+    if (l->nall == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct entry *v = realloc(l->v, cap * sizeof(*v));
         if (!v)
             return -ENOMEM;
-        es->v = v;
-        es->cap = cap;
+        l->v = v;
+        l->cap = cap;
     }
-    struct entry *e = &es->v[es->n];
-    e->off = es->names.len;
-    e->len = strlen(name);
-    int rc = sf_buf_append(&es->names, name, e->len + 1);
+    struct entry *e = &l->v[l->nall];
+    *e = (struct entry){.off = l->names.len, .len = strlen(name), .link = link, .shown = show};
+    int rc = sf_buf_append(&l->names, name, e->len + 1);
     if (rc)
         return rc;
-    e->name = NULL;
-    e->dir = S_ISDIR(st->st_mode);
-    e->size = (long long)st->st_size;
-    e->mtime = st->st_mtime;
-    es->n++;
+    if (show) {
+        e->dir = S_ISDIR(st->st_mode);
+        e->size = e->dir ? 0 : (long long)st->st_size;
+        e->mtime = st->st_mtim;
+        if (e->dir) {
+            l->ndirs++;
+        } else {
+            l->nfiles++;
+            l->total += e->size;
+        }
+    }
+    l->nall++;
     return 0;
 }
 
-/* Read, filter and sort the entries of the directory open as dirfd. */
-static int
-collect(int dirfd, const struct sf_listing_opts *o, struct entries *es)
+/* Shown entries first: unshown links are only looked at again. */
+static void
+finish(struct sf_listing *l)
 {
+    size_t k = 0;
+    for (size_t i = 0; i < l->nall; i++) {
+        if (!l->v[i].shown)
+            continue;
+        struct entry t = l->v[k];
+        l->v[k++] = l->v[i];
+        l->v[i] = t;
+    }
+    l->n = k;
+    /* the arena has stopped moving: offsets become pointers */
+    for (size_t i = 0; i < l->nall; i++)
+        l->v[i].name = l->names.data + l->v[i].off;
+}
+
+static int
+read_dir(DIR *d, int dirfd, const struct sf_listing_opts *o, struct sf_listing *l)
+{
+    size_t seen = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de)
+            return -errno;
+        const char *name = de->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+            continue;
+        if (o->max_entries && seen == o->max_entries) {
+            l->truncated = true;
+            return 0;
+        }
+        seen++;
+        if ((name[0] == '.' && !o->show_hidden) || !servable(name))
+            continue;
+        struct stat st;
+        bool link;
+        int rc = stat_entry(dirfd, name, de->d_type, o, &st, &link);
+        bool show = rc == 0 && shown(&st);
+        if (!show && !link)
+            continue; /* gone, or a FIFO, socket or device */
+        rc = add_entry(l, name, &st, link, show);
+        if (rc)
+            return rc;
+    }
+}
+
+int
+sf_listing_read(int dirfd, const struct sf_listing_opts *o, struct sf_listing **out)
+{
+    assert(o && out);
+    *out = NULL;
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
@@ -212,202 +282,89 @@ collect(int dirfd, const struct sf_listing_opts *o, struct entries *es)
         close(fd);
         return rc;
     }
-
-    int rc = 0;
-    for (;;) {
-        errno = 0;
-        struct dirent *de = readdir(d);
-        if (!de) {
-            rc = -errno;
-            break;
-        }
-        const char *name = de->d_name;
-        if (name[0] == '.' &&
-            (!o->show_hidden || name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
-            continue;
-        if (!servable(name))
-            continue;
-        struct stat st;
-        if (fstatat(dirfd, name, &st, 0) < 0)
-            continue;
-        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-            continue;
-        rc = add_entry(es, name, &st);
-        if (rc)
-            break;
-    }
+    struct sf_listing *l = calloc(1, sizeof(*l));
+    int rc = l ? read_dir(d, dirfd, o, l) : -ENOMEM;
     closedir(d);
-    if (rc)
+    if (rc) {
+        sf_listing_free(l);
         return rc;
-
-    /* The arena has stopped moving: turn offsets into pointers. */
-    for (size_t i = 0; i < es->n; i++)
-        es->v[i].name = es->names.data + es->v[i].off;
-    if (es->n > 1)
-        qsort(es->v, es->n, sizeof(*es->v), cmp_entry);
+    }
+    l->limit = o->max_entries;
+    finish(l);
+    *out = l;
     return 0;
 }
 
-/* "23 B", "1.5 KiB", "4.0 GiB" */
-static int
-put_human_size(struct sf_buf *b, long long size)
+bool
+sf_listing_current(const struct sf_listing *l, int dirfd, const struct sf_listing_opts *o)
 {
-    static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-
-    if (size < 1024)
-        return sf_buf_printf(b, "%lld B", size < 0 ? 0 : size);
-    double v = (double)size / 1024;
-    size_t u = 0;
-    /* Move up before "%.1f" would round to 1024.0. */
-    while (v >= 1023.95 && u + 1 < SF_ARRAY_LEN(units)) {
-        v /= 1024;
-        u++;
+    for (size_t i = 0; i < l->nall; i++) {
+        const struct entry *e = &l->v[i];
+        if (!e->dir && !e->link)
+            continue; /* a file: the watch reports its changes */
+        struct stat st;
+        int rc = e->link ? stat_link(dirfd, e->name, o, &st)
+                         : fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW);
+        bool show = rc == 0 && shown(&st);
+        if (show != e->shown)
+            return false;
+        if (!show)
+            continue;
+        if (S_ISDIR(st.st_mode) != e->dir || cmp_ts(&st.st_mtim, &e->mtime) != 0 ||
+            (!e->dir && (long long)st.st_size != e->size))
+            return false;
     }
-    return sf_buf_printf(b, "%.1f %s", v, units[u]);
-}
-
-/* gmtime_r, refusing years that do not fit four digits. */
-static bool
-utc(time_t t, struct tm *tm)
-{
-    return gmtime_r(&t, tm) && tm->tm_year >= -1900 && tm->tm_year <= 9999 - 1900;
-}
-
-static const char html_head[] =
-    "<!doctype html>\n"
-    "<html>\n"
-    "<head>\n"
-    "<meta charset=\"utf-8\">\n"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-    "<title>Index of ";
-
-static const char html_style[] =
-    "</title>\n"
-    "<style>\n"
-    "body{font-family:system-ui,sans-serif;margin:1em 2em}\n"
-    "table{border-collapse:collapse}\n"
-    "th,td{padding:.15em 1.2em .15em 0;text-align:left}\n"
-    "th{border-bottom:1px solid #999}\n"
-    ".s{text-align:right}\n"
-    ".s,.m{font-family:monospace;font-size:.95em;white-space:nowrap}\n"
-    "</style>\n"
-    "</head>\n"
-    "<body>\n"
-    "<h1>Index of ";
-
-static const char html_table[] =
-    "</h1>\n"
-    "<table>\n"
-    "<thead><tr><th>Name</th><th class=\"s\">Size</th><th class=\"m\">Modified</th></tr>"
-    "</thead>\n"
-    "<tbody>\n";
-
-static const char html_parent[] =
-    "<tr><td><a href=\"../\">../</a></td><td class=\"s\">-</td><td class=\"m\"></td></tr>\n";
-
-static const char html_tail[] = "</tbody>\n</table>\n</body>\n</html>\n";
-
-static int
-put_html_row(struct sf_buf *b, const struct entry *e)
-{
-    int rc = sf_buf_puts(b, "<tr><td><a href=\"./");
-    if (!rc)
-        rc = sf_buf_url_escape(b, e->name, e->len);
-    if (!rc)
-        rc = sf_buf_puts(b, e->dir ? "/\">" : "\">");
-    if (!rc)
-        rc = put_html_text(b, e->name, e->len);
-    if (!rc)
-        rc = sf_buf_puts(b, e->dir ? "/</a></td><td class=\"s\">-</td>" : "</a></td>");
-    if (!rc && !e->dir) {
-        rc = sf_buf_printf(b, "<td class=\"s\" title=\"%lld\">", e->size);
-        if (!rc)
-            rc = put_human_size(b, e->size);
-        if (!rc)
-            rc = sf_buf_puts(b, "</td>");
-    }
-    if (rc)
-        return rc;
-
-    struct tm tm;
-    if (!utc(e->mtime, &tm))
-        return sf_buf_puts(b, "<td class=\"m\">-</td></tr>\n");
-    return sf_buf_printf(b, "<td class=\"m\">%04d-%02d-%02d %02d:%02d</td></tr>\n",
-                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                         tm.tm_min);
-}
-
-static int
-put_html(struct sf_buf *b, const char *url_path, const struct entries *es)
-{
-    size_t plen = strlen(url_path);
-    int rc = sf_buf_puts(b, html_head);
-    if (!rc)
-        rc = put_html_text(b, url_path, plen);
-    if (!rc)
-        rc = sf_buf_puts(b, html_style);
-    if (!rc)
-        rc = put_html_text(b, url_path, plen);
-    if (!rc)
-        rc = sf_buf_puts(b, html_table);
-    if (!rc && strcmp(url_path, "/") != 0)
-        rc = sf_buf_puts(b, html_parent);
-    for (size_t i = 0; i < es->n && !rc; i++)
-        rc = put_html_row(b, &es->v[i]);
-    return rc ? rc : sf_buf_puts(b, html_tail);
-}
-
-/*
- * Directories carry no "size" (their st_size says nothing useful), as in
- * nginx's JSON autoindex; mtime is null if the year does not fit RFC 3339.
- */
-static int
-put_json(struct sf_buf *b, const struct entries *es)
-{
-    int rc = sf_buf_append(b, "[", 1);
-
-    for (size_t i = 0; i < es->n && !rc; i++) {
-        const struct entry *e = &es->v[i];
-        struct tm tm;
-
-        rc = sf_buf_puts(b, i ? ",\n{\"name\":" : "\n{\"name\":");
-        if (!rc)
-            rc = put_json_string(b, e->name, e->len);
-        if (!rc && e->dir)
-            rc = sf_buf_puts(b, ",\"type\":\"dir\"");
-        else if (!rc)
-            rc = sf_buf_printf(b, ",\"type\":\"file\",\"size\":%lld", e->size);
-        if (!rc && utc(e->mtime, &tm))
-            rc = sf_buf_printf(b, ",\"mtime\":\"%04d-%02d-%02dT%02d:%02d:%02dZ\"}",
-                               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                               tm.tm_min, tm.tm_sec);
-        else if (!rc)
-            rc = sf_buf_puts(b, ",\"mtime\":null}");
-    }
-    return rc ? rc : sf_buf_puts(b, es->n ? "\n]\n" : "]\n");
+    return true;
 }
 
 int
-sf_listing_build(int dirfd, const char *url_path, enum sf_listing_format fmt,
+sf_listing_render(struct sf_listing *l, const char *url_path, const struct sf_listing_view *v,
+                  struct sf_buf *out)
+{
+    assert(l && url_path && v && out);
+    listing_sort(l, v->sort, v->desc);
+    return v->fmt == SF_LISTING_JSON ? listing_json(out, l) : listing_html(out, url_path, l, v);
+}
+
+size_t
+sf_listing_count(const struct sf_listing *l)
+{
+    return l->n;
+}
+
+bool
+sf_listing_truncated(const struct sf_listing *l)
+{
+    return l->truncated;
+}
+
+size_t
+sf_listing_bytes(const struct sf_listing *l)
+{
+    return sizeof(*l) + l->cap * sizeof(*l->v) + l->names.cap;
+}
+
+void
+sf_listing_free(struct sf_listing *l)
+{
+    if (!l)
+        return;
+    free(l->v);
+    sf_buf_free(&l->names);
+    free(l);
+}
+
+int
+sf_listing_build(int dirfd, const char *url_path, const struct sf_listing_view *v,
                  const struct sf_listing_opts *o, struct sf_buf *out)
 {
-    static const struct sf_listing_opts defaults = { 0 };
-    struct entries es = { 0 };
-    int rc;
-
-    assert(url_path && out);
-    if (!o)
-        o = &defaults;
-
-    rc = collect(dirfd, o, &es);
+    static const struct sf_listing_view html = {SF_LISTING_HTML, SF_LISTING_BY_NAME, false};
+    static const struct sf_listing_opts defaults = {0};
+    struct sf_listing *l;
+    int rc = sf_listing_read(dirfd, o ? o : &defaults, &l);
     if (rc)
-        goto out;
-    if (fmt == SF_LISTING_JSON)
-        rc = put_json(out, &es);
-    else
-        rc = put_html(out, url_path, &es);
-out:
-    free(es.v);
-    sf_buf_free(&es.names);
+        return rc;
+    rc = sf_listing_render(l, url_path, v ? v : &html, out);
+    sf_listing_free(l);
     return rc;
 }

@@ -7,15 +7,21 @@
  * way out (NUL, controls, backslashes, ".." above the root). The string is
  * never trusted for confinement, though: sf_resolve_open() leaves that to
  * the kernel with openat2(RESOLVE_BENEATH), which also covers symlinks.
+ * With dotfiles denied, a path through a link is resolved link by link so
+ * that where it leads is checked too (see "links by hand").
  */
 #include "sfhttpd/resolve.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -198,43 +204,294 @@ rel_is_safe(const char *rel)
     return true;
 }
 
+/* The openat2 resolve flags of a policy, with RESOLVE_NO_SYMLINKS added
+ * when links are to be walked by hand (see walk_open). */
+static uint64_t
+resolve_flags(enum sf_symlinks policy, bool no_links)
+{
+    uint64_t r = RESOLVE_NO_MAGICLINKS | (no_links ? RESOLVE_NO_SYMLINKS : 0);
+    switch (policy) {
+    case SF_SYMLINKS_BENEATH: return r | RESOLVE_BENEATH;
+    /* Symlinks may point anywhere; the request's own ".." were refused
+     * by rel_is_safe and by sf_resolve_path. */
+    case SF_SYMLINKS_FOLLOW: return r;
+    case SF_SYMLINKS_NONE: return r | RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    }
+    assert(!"bad symlink policy");
+    return r | RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+}
+
+/* openat2, retried while a rename elsewhere races the lookup: an fd or
+ * -errno. "" opens dirfd itself. */
+static int
+open2(int dirfd, const char *name, int flags, uint64_t resolve)
+{
+    struct open_how how;
+    memset(&how, 0, sizeof(how));
+    how.flags = (uint64_t)flags;
+    how.resolve = resolve;
+    long rc = -1;
+    for (int tries = 0; tries < RESOLVE_RETRIES; tries++) {
+        rc = syscall(SYS_openat2, dirfd, name[0] ? name : ".", &how, sizeof(how));
+        if (rc >= 0 || (errno != EAGAIN && errno != EINTR))
+            break;
+    }
+    return rc < 0 ? -errno : (int)rc;
+}
+
+/* ------------------------------------------------------ links by hand
+ *
+ * dotfiles = deny must hold for what a path reaches, not only for what it
+ * says: "sub/link -> ../.git/config" names no hidden segment. The kernel
+ * resolves links without telling where they led, so a path that holds a
+ * link (RESOLVE_NO_SYMLINKS fails with ELOOP) is resolved here, one
+ * component at a time, into a path without links: each component is
+ * opened as itself (O_PATH | O_NOFOLLOW, RESOLVE_NO_SYMLINKS), a link's
+ * target is spliced in front of the rest, ".." drops the last component,
+ * and the symlink policy is applied as the kernel applies it (beneath: no
+ * absolute target, no ".." above the root; follow: anything but magic
+ * links). The result is checked for hidden segments and opened with
+ * RESOLVE_NO_SYMLINKS (plus RESOLVE_BENEATH inside the root): the kernel
+ * then guarantees that the file opened sits at exactly the path checked,
+ * so a link swapped in meanwhile makes the open fail instead of leading
+ * somewhere unchecked.
+ */
+
+#define WALK_MAX_LINKS 40 /* the kernel's own limit */
+#define WALK_MAX (2 * SF_PATH_MAX)
+
+struct walk {
+    int rootfd;
+    int slash;    /* "/", opened once a link leaves the root */
+    bool outside; /* cur is relative to slash, not rootfd */
+    enum sf_symlinks policy;
+    char cur[WALK_MAX + 1]; /* resolved so far: no links, no "..", no
+                               leading '/' */
+    size_t len;
+    char rest[WALK_MAX + 1]; /* still to resolve, from roff */
+    size_t roff;
+};
+
+static int
+walk_base(const struct walk *w)
+{
+    return w->outside ? w->slash : w->rootfd;
+}
+
+/* Drop the last component of cur ("" stays "", as "/.." is "/"). */
+static void
+walk_up(struct walk *w)
+{
+    while (w->len > 0 && w->cur[w->len - 1] != '/')
+        w->len--;
+    if (w->len > 0)
+        w->len--;
+    w->cur[w->len] = '\0';
+}
+
+/* From now on cur is relative to "/" (follow only); set it to abs. */
+static int
+walk_go_outside(struct walk *w, const char *abs)
+{
+    if (w->slash < 0) {
+        w->slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (w->slash < 0)
+            return -errno;
+    }
+    abs += strspn(abs, "/");
+    size_t n = strlen(abs);
+    if (n > WALK_MAX)
+        return -ENAMETOOLONG;
+    memcpy(w->cur, abs, n + 1);
+    w->len = n;
+    w->outside = true;
+    return 0;
+}
+
+/* ".." of the current path. */
+static int
+walk_dotdot(struct walk *w)
+{
+    if (w->len > 0 || w->outside) {
+        walk_up(w);
+        return 0;
+    }
+    if (w->policy != SF_SYMLINKS_FOLLOW)
+        return -EXDEV;
+    /* follow: the root's parent, by the root's absolute path */
+    char proc[64], abs[WALK_MAX + 1];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->rootfd);
+    ssize_t n = readlink(proc, abs, sizeof(abs) - 1);
+    if (n <= 0 || abs[0] != '/')
+        return -ELOOP; /* cannot tell where that is: refuse */
+    abs[n] = '\0';
+    int rc = walk_go_outside(w, abs);
+    if (rc == 0)
+        walk_up(w);
+    return rc;
+}
+
+/* Put target in front of what is still to resolve. */
+static int
+walk_splice(struct walk *w, const char *target)
+{
+    const char *left = w->rest + w->roff;
+    size_t t = strlen(target), l = strlen(left);
+    if (t + 1 + l > WALK_MAX)
+        return -ENAMETOOLONG;
+    char tmp[WALK_MAX + 1];
+    memcpy(tmp, target, t);
+    tmp[t] = '/';
+    memcpy(tmp + t + 1, left, l + 1);
+    memcpy(w->rest, tmp, t + l + 2);
+    w->roff = 0;
+    return 0;
+}
+
+/* The link open as fd (O_PATH) was met: follow it by policy. */
+static int
+walk_link(struct walk *w, int fd, unsigned *links)
+{
+    struct statfs sfs;
+    if (fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC)
+        return -ELOOP; /* magic links are refused, as RESOLVE_NO_MAGICLINKS */
+    if (++*links > WALK_MAX_LINKS)
+        return -ELOOP;
+    char target[WALK_MAX + 1];
+    ssize_t n = readlinkat(fd, "", target, sizeof(target));
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -ENOENT;
+    if ((size_t)n >= sizeof(target))
+        return -ENAMETOOLONG;
+    target[n] = '\0';
+    if (target[0] == '/') {
+        if (w->policy != SF_SYMLINKS_FOLLOW)
+            return -EXDEV;
+        int rc = walk_go_outside(w, "");
+        if (rc)
+            return rc;
+    }
+    return walk_splice(w, target);
+}
+
+/* Resolve w->rest into w->cur, link by link. */
+static int
+walk_resolve(struct walk *w)
+{
+    unsigned links = 0;
+    for (;;) {
+        char *seg = w->rest + w->roff;
+        size_t n = strcspn(seg, "/");
+        if (n == 0 && seg[0] == '\0')
+            return 0;
+        w->roff += n + (seg[n] == '/');
+        if (n == 0 || (n == 1 && seg[0] == '.'))
+            continue;
+        if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+            int rc = walk_dotdot(w);
+            if (rc)
+                return rc;
+            continue;
+        }
+        size_t old = w->len;
+        if (old + 1 + n > WALK_MAX)
+            return -ENAMETOOLONG;
+        if (old)
+            w->cur[w->len++] = '/';
+        memcpy(w->cur + w->len, seg, n);
+        w->len += n;
+        w->cur[w->len] = '\0';
+        int fd =
+            open2(walk_base(w), w->cur, O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                  RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (w->outside ? 0 : RESOLVE_BENEATH));
+        if (fd < 0)
+            return fd;
+        struct stat st;
+        int rc = fstat(fd, &st) < 0 ? -errno : 0;
+        if (rc == 0 && S_ISLNK(st.st_mode)) {
+            w->len = old;
+            w->cur[old] = '\0';
+            rc = walk_link(w, fd, &links);
+        }
+        close(fd);
+        if (rc)
+            return rc;
+    }
+}
+
+/* A hidden segment anywhere in an absolute path (outside the root no
+ * ".well-known" is exempt: it is not the site's). */
+static bool
+any_hidden(const char *path)
+{
+    for (const char *s = path; *s; s++)
+        if (*s == '.' && (s == path || s[-1] == '/'))
+            return true;
+    return false;
+}
+
+/* Open rel (which holds a link) as described above: an fd or -errno. */
+static int
+walk_open(int rootfd, const char *rel, enum sf_symlinks policy, int flags)
+{
+    struct walk *w = malloc(sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->rootfd = rootfd;
+    w->slash = -1;
+    w->outside = false;
+    w->policy = policy;
+    w->cur[0] = '\0';
+    w->len = 0;
+    w->roff = 0;
+    int rc = -ENAMETOOLONG;
+    size_t n = strlen(rel);
+    if (n <= WALK_MAX) {
+        memcpy(w->rest, rel, n + 1);
+        rc = walk_resolve(w);
+    }
+    if (rc == 0 && (w->outside ? any_hidden(w->cur) : sf_resolve_is_hidden(w->cur)))
+        rc = -ENOENT; /* as the request path's own hidden segments */
+    if (rc == 0)
+        rc =
+            open2(walk_base(w), w->cur, flags,
+                  RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (w->outside ? 0 : RESOLVE_BENEATH));
+    if (w->slash >= 0)
+        close(w->slash);
+    free(w);
+    return rc;
+}
+
+/* Open rel by the policy in how, with flags: an fd or -errno. */
+static int
+resolve(int rootfd, const char *rel, unsigned how, int flags)
+{
+    enum sf_symlinks policy = (enum sf_symlinks)(how & SF_RESOLVE_POLICY);
+    bool no_hidden = how & SF_RESOLVE_NO_HIDDEN;
+    if (!rel_is_safe(rel))
+        return -EXDEV;
+    if (no_hidden && sf_resolve_is_hidden(rel))
+        return -ENOENT;
+    /* with no_hidden, a path without links costs the one openat2 it
+     * always did; only a path through a link is walked */
+    int fd = open2(rootfd, rel, flags, resolve_flags(policy, no_hidden));
+    if (fd == -ELOOP && no_hidden && policy != SF_SYMLINKS_NONE)
+        fd = walk_open(rootfd, rel, policy, flags);
+    return fd;
+}
+
 int
-sf_resolve_open(int rootfd, const char *rel, enum sf_symlinks policy, int *fd, struct stat *st)
+sf_resolve_open(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st)
 {
     assert(rootfd >= 0);
     assert(rel != NULL && fd != NULL && st != NULL);
 
     *fd = -1;
-    if (!rel_is_safe(rel))
-        return -EXDEV;
-
-    struct open_how how;
-    memset(&how, 0, sizeof(how));
-    how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-    switch (policy) {
-    case SF_SYMLINKS_BENEATH: how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS; break;
-    case SF_SYMLINKS_FOLLOW:
-        /* Symlinks may point anywhere; the request's own ".." were
-         * refused above and by sf_resolve_path. */
-        how.resolve = RESOLVE_NO_MAGICLINKS;
-        break;
-    case SF_SYMLINKS_NONE:
-        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
-        break;
-    default: assert(!"bad symlink policy"); return -EINVAL;
-    }
-
-    const char *name = rel[0] ? rel : ".";
-    long rc = -1;
-    for (int tries = 0; tries < RESOLVE_RETRIES; tries++) {
-        rc = syscall(SYS_openat2, rootfd, name, &how, sizeof(how));
-        if (rc >= 0 || (errno != EAGAIN && errno != EINTR))
-            break;
-    }
-    if (rc < 0)
-        return -errno;
-
-    int f = (int)rc;
+    int f = resolve(rootfd, rel, how, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (f < 0)
+        return f;
     if (fstat(f, st) < 0) {
         int err = errno;
         close(f);
@@ -242,6 +499,20 @@ sf_resolve_open(int rootfd, const char *rel, enum sf_symlinks policy, int *fd, s
     }
     *fd = f;
     return 0;
+}
+
+int
+sf_resolve_stat(int rootfd, const char *rel, unsigned how, struct stat *st)
+{
+    assert(rootfd >= 0);
+    assert(rel != NULL && st != NULL);
+
+    int f = resolve(rootfd, rel, how, O_PATH | O_CLOEXEC);
+    if (f < 0)
+        return f;
+    int rc = fstat(f, st) < 0 ? -errno : 0;
+    close(f);
+    return rc;
 }
 
 int

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/lcache.h"
 #include "sfhttpd/mime.h"
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
@@ -71,6 +72,15 @@ start_cache(struct sf_server *srv)
     srv->fc = sf_fcache_new(&o, &srv->log);
     if (!srv->fc) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
+        return -1;
+    }
+    struct sf_lcache_opts lo = {
+        .max_bytes = cfg->listing_cache_size,
+        .max_dirs = cfg->listing_cache_max,
+    };
+    srv->lc = sf_lcache_new(&lo, sf_fcache_fwatch(srv->fc), &srv->log);
+    if (!srv->lc) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the listing cache");
         return -1;
     }
     if (watch_fd(srv, &srv->fc_inotify, sf_fcache_inotify_fd(srv->fc), on_fc_inotify) != 0 ||
@@ -146,6 +156,18 @@ sf_server_close(struct sf_server *srv)
                    (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
                    (unsigned long long)st.stat_fallbacks);
     }
+    if (srv->lc) {
+        struct sf_lcache_stats st;
+        sf_lcache_stats(srv->lc, &st);
+        sf_log_msg(&srv->log, SF_LOG_INFO,
+                   "listing cache: %llu hits, %llu renders, %llu folder reads (%llu uncached), "
+                   "%llu drops, %llu evictions",
+                   (unsigned long long)st.hits, (unsigned long long)st.renders,
+                   (unsigned long long)st.reads, (unsigned long long)st.uncached,
+                   (unsigned long long)st.drops, (unsigned long long)st.evictions);
+    }
+    sf_lcache_free(srv->lc);
+    srv->lc = NULL;
     if (srv->fc_inotify)
         event_free(srv->fc_inotify);
     if (srv->fc_signal)
@@ -195,6 +217,7 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
         .site_index = (unsigned)site,
         .rootfd = srv->rootfd[site],
         .fc = srv->fc,
+        .lc = srv->lc,
         .mime = srv->site_mime[site] ? srv->site_mime[site] : srv->mime,
         .date = srv->date,
         .now = srv->date_sec,

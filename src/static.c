@@ -18,6 +18,7 @@
 #include "sfhttpd/coding.h"
 #include "sfhttpd/cond.h"
 #include "sfhttpd/httpdate.h"
+#include "sfhttpd/lcache.h"
 #include "sfhttpd/listing.h"
 #include "sfhttpd/range.h"
 #include "sfhttpd/fcache.h"
@@ -133,12 +134,20 @@ cache_headers(struct ctx *x)
     }
 }
 
+/* How the site's paths are opened: its symlink policy, and with dotfiles
+ * denied no hidden name reached through a link either. */
+static unsigned
+resolve_how(const struct sf_site *s)
+{
+    return (unsigned)s->symlinks | (s->dotfiles ? 0 : SF_RESOLVE_NO_HIDDEN);
+}
+
 static struct sf_file *
 get(struct ctx *x, const char *rel, int *err, int *dirfd)
 {
     const struct sf_static_in *in = x->in;
     return sf_fcache_get(in->fc, in->site_index, in->rootfd, in->site->root, rel,
-                         in->site->symlinks, err, dirfd);
+                         resolve_how(in->site), err, dirfd);
 }
 
 /* 301 to the slash form, relative to the request's own URL so that it
@@ -186,58 +195,110 @@ redirect_slash(struct ctx *x)
         sf_response_add_mem(o, 0, loc->len);
 }
 
-static bool
-wants_json(const struct ctx *x)
+/* The value of the query parameter name ("sort" in "?a=1&sort=size"), or
+ * NULL; its length in *len. The raw query is compared as it is: the
+ * values asked for here are plain words. */
+static const char *
+query_param(const struct ctx *x, const char *name, size_t *len)
 {
-    struct sf_hval a = hval(x, SF_HDR_ACCEPT);
-    if (a.p && a.len >= 16 && memmem(a.p, a.len, "application/json", 16))
-        return true;
     const struct sf_span *t = &x->in->p->r.path;
     const char *raw = x->in->buf + t->off;
-    size_t q = x->path.query_off;
+    size_t q = x->path.query_off, n = strlen(name);
     if (q >= t->len)
-        return false;
-    /* "?format=json" among &-separated parameters */
-    size_t i = q + 1;
-    while (i < t->len) {
+        return NULL;
+    for (size_t i = q + 1; i < t->len;) {
         size_t j = i;
-        while (j < t->len && raw[j] != '&' && raw[j] != '#')
+        while (j < t->len && raw[j] != '&' && raw[j] != ';' && raw[j] != '#')
             j++;
-        if (j - i == 11 && memcmp(raw + i, "format=json", 11) == 0)
-            return true;
+        if (j - i > n && memcmp(raw + i, name, n) == 0 && raw[i + n] == '=') {
+            *len = j - i - n - 1;
+            return raw + i + n + 1;
+        }
         if (j < t->len && raw[j] == '#')
             break;
         i = j + 1;
     }
-    return false;
+    return NULL;
 }
+
+static bool
+param_is(const struct ctx *x, const char *name, const char *value)
+{
+    size_t len;
+    const char *v = query_param(x, name, &len);
+    return v && len == strlen(value) && memcmp(v, value, len) == 0;
+}
+
+/* What the request asks of a listing: JSON by Accept or ?format=json,
+ * the order by ?sort=name|size|mtime&order=asc|desc (unknown values are
+ * ignored: the natural order, ascending). */
+static struct sf_listing_view
+listing_view(const struct ctx *x)
+{
+    struct sf_listing_view v = {SF_LISTING_HTML, SF_LISTING_BY_NAME, false};
+    struct sf_hval a = hval(x, SF_HDR_ACCEPT);
+    if ((a.p && a.len >= 16 && memmem(a.p, a.len, "application/json", 16)) ||
+        param_is(x, "format", "json"))
+        v.fmt = SF_LISTING_JSON;
+    if (param_is(x, "sort", "size"))
+        v.sort = SF_LISTING_BY_SIZE;
+    else if (param_is(x, "sort", "mtime"))
+        v.sort = SF_LISTING_BY_MTIME;
+    v.desc = param_is(x, "order", "desc");
+    return v;
+}
+
+/* The page forbids every script and every load but its inline style and
+ * data: icons, and lets its sort forms go only to itself: even a name
+ * that slipped past escaping could run or fetch nothing. */
+#define LISTING_CSP                                                                          \
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "        \
+    "form-action 'self'"
 
 static void
 listing(struct ctx *x, int dirfd)
 {
     struct sf_response *o = x->out;
-    bool json = wants_json(x);
+    const struct sf_static_in *in = x->in;
     char url[SF_PATH_MAX + 3];
     snprintf(url, sizeof(url), "/%s%s", x->path.rel, x->path.len ? "/" : "");
-    struct sf_listing_opts opts = {.show_hidden = x->in->site->dotfiles};
+    struct sf_lcache_req q = {
+        .site = in->site_index,
+        .root_path = in->site->root,
+        .dirfd = dirfd,
+        .url_path = url,
+        .opts = {.show_hidden = in->site->dotfiles,
+                 .rootfd = in->rootfd,
+                 .rel = x->path.rel,
+                 .how = resolve_how(in->site),
+                 .max_entries = in->cfg->max_listing_entries},
+        .view = listing_view(x),
+    };
     o->mem.len = 0;
-    int rc = sf_listing_build(dirfd, url, json ? SF_LISTING_JSON : SF_LISTING_HTML, &opts, &o->mem);
+    struct sf_lcache_body body;
+    int rc = sf_lcache_get(in->lc, &q, &o->mem, &body);
     if (rc) {
         error(x, rc == -EACCES ? 403 : 500, NULL);
         return;
     }
-    sf_response_begin(o, 200, x->in->date);
+    o->st.fd = body.fd; /* a page kept by the cache: the response closes it */
+    bool json = q.view.fmt == SF_LISTING_JSON;
+    sf_response_begin(o, 200, in->date);
     sf_response_header(o, "Content-Type", "%s",
                        json ? "application/json; charset=utf-8" : "text/html; charset=utf-8");
-    sf_response_header(o, "Content-Length", "%zu", o->mem.len);
+    sf_response_header(o, "Content-Length", "%zu", body.len);
     sf_response_header(o, "Cache-Control", "no-cache");
     sf_response_header(o, "Vary", "Accept");
-    sf_response_end_head(o, x->in->keep_alive, x->http10);
-    o->st.content_length = o->mem.len;
+    if (!json)
+        sf_response_header(o, "Content-Security-Policy", "%s", LISTING_CSP);
+    sf_response_end_head(o, in->keep_alive, x->http10);
+    o->st.content_length = body.len;
     if (x->head)
         o->st.no_body = true;
+    else if (body.fd >= 0)
+        sf_response_add_file(o, body.fd, body.off, body.len);
     else
-        sf_response_add_mem(o, 0, o->mem.len);
+        sf_response_add_mem(o, 0, body.len);
 }
 
 /* Look for an index file of the folder x->path names (trailing slash).

@@ -185,6 +185,17 @@ struct sf_config {
                                             16 KiB file goes faster by
                                             sendfile, a 1 KiB one from
                                             memory) */
+    /* listings */
+    size_t max_listing_entries;          /* max_listing_entries: names read
+                                            from one folder for its listing,
+                                            beyond that it says it is
+                                            truncated; default 10000 */
+    size_t listing_cache_size;           /* listing_cache_size: bytes of
+                                            listings kept per worker (read
+                                            entries and rendered pages),
+                                            default 32m; 0 = off */
+    size_t listing_cache_max;            /* listing_cache_max: folders kept
+                                            per worker, default 256 */
     /* logs */
     char *access_log;                    /* path, "-" (stdout, default) or
                                             "off" */

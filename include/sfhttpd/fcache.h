@@ -27,6 +27,7 @@
 
 struct sf_log;
 struct sf_fcache;
+struct sf_fwatch;
 
 /* Read-only for users. */
 struct sf_file {
@@ -63,6 +64,11 @@ void sf_fcache_free(struct sf_fcache *fc);
 int sf_fcache_inotify_fd(const struct sf_fcache *fc);
 int sf_fcache_signal_fd(const struct sf_fcache *fc);
 
+/* The cache's watch tree, for another owner of what is read beneath the
+ * roots (the listing cache, lcache.h): sf_fwatch_listen, get_dir, put.
+ * It lives as long as the cache. */
+struct sf_fwatch *sf_fcache_fwatch(struct sf_fcache *fc);
+
 /* Apply every change the kernel has reported so far (one non-blocking
  * read of the inotify queue): on EV_READ of the inotify fd, and before
  * serving each request: a change finished before the request arrived is
@@ -75,7 +81,9 @@ void sf_fcache_on_signal(struct sf_fcache *fc);
 
 /*
  * Find or open the regular file rel beneath rootfd (site is a small
- * number naming the root; root_path its absolute path, for watches).
+ * number naming the root; root_path its absolute path, for watches) as
+ * sf_resolve_open(rootfd, rel, how) opens it (how: the symlink policy,
+ * with SF_RESOLVE_NO_HIDDEN for dotfiles = deny; fixed per site).
  * Returns a referenced entry (release with sf_fcache_put or through a
  * user) or NULL with *err = -errno from sf_resolve_open, or -EISDIR for a
  * directory (with *dirfd set to an open fd of it, owned by the caller),
@@ -83,7 +91,7 @@ void sf_fcache_on_signal(struct sf_fcache *fc);
  */
 struct sf_file *sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd,
                               const char *root_path, const char *rel,
-                              enum sf_symlinks symlinks, int *err, int *dirfd);
+                              unsigned how, int *err, int *dirfd);
 
 /* Take / drop a reference. */
 void sf_fcache_ref(struct sf_file *f);

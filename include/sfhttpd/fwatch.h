@@ -40,6 +40,11 @@ typedef void (*sf_fwatch_fn)(void *arg, unsigned site, const char *rel, unsigned
  * memory. Without inotify (logged as a warning) it works but watches
  * nothing. log is used for that warning and for debug lines. */
 struct sf_fwatch *sf_fwatch_new(struct sf_log *log, sf_fwatch_fn changed, void *arg);
+/* A second owner (the listing cache) is told of every change too, after
+ * the first: 0, or -ENOSPC when it already has one. */
+int sf_fwatch_listen(struct sf_fwatch *w, sf_fwatch_fn changed, void *arg);
+/* Stop telling it (before it goes away). */
+void sf_fwatch_unlisten(struct sf_fwatch *w, sf_fwatch_fn changed, void *arg);
 /* Close the inotify fd and free the watcher. Every watch must have been
  * put first. NULL-safe. */
 void sf_fwatch_free(struct sf_fwatch *w);
@@ -56,7 +61,11 @@ int sf_fwatch_fd(const struct sf_fwatch *w);
  */
 struct sf_fwatch_dir *sf_fwatch_get(struct sf_fwatch *w, unsigned site, const char *root_path,
                                     const char *rel);
-/* Drop a reference taken by sf_fwatch_get; the last one removes the
+/* The same for the directory dir itself ("" the root, "a/b"), for an
+ * owner that keeps what it read from that directory. */
+struct sf_fwatch_dir *sf_fwatch_get_dir(struct sf_fwatch *w, unsigned site, const char *root_path,
+                                        const char *dir);
+/* Drop a reference taken by sf_fwatch_get or sf_fwatch_get_dir; the last one removes the
  * watch (and its ancestors' references). NULL-safe. */
 void sf_fwatch_put(struct sf_fwatch *w, struct sf_fwatch_dir *d);
 

@@ -52,18 +52,36 @@ int sf_resolve_path(const char *target, size_t len, struct sf_path *out);
  * exactly ".well-known". */
 bool sf_resolve_is_hidden(const char *rel);
 
+/* The how of sf_resolve_open / sf_resolve_stat: an enum sf_symlinks,
+ * optionally with SF_RESOLVE_NO_HIDDEN. */
+#define SF_RESOLVE_POLICY 0x0fu    /* the enum sf_symlinks part */
+#define SF_RESOLVE_NO_HIDDEN 0x10u /* dotfiles = deny: refuse a path that
+                                      names, or reaches through links, a
+                                      hidden segment */
+
 /*
  * Open rel beneath the directory rootfd with openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS, plus RESOLVE_NO_SYMLINKS for SF_SYMLINKS_NONE)
  * and O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC (a FIFO or device
  * never blocks the worker). rel == "" opens the root itself (".").
+ * how is the symlink policy, with SF_RESOLVE_NO_HIDDEN for dotfiles =
+ * deny: then rel must hold no hidden segment (sf_resolve_is_hidden), and
+ * a path through symlinks is resolved link by link into a path without
+ * links, which must not hold one either and is what gets opened (with
+ * RESOLVE_NO_SYMLINKS, so a link swapped in meanwhile fails the open);
+ * a path without links still costs one openat2.
  * On success sets *fd and *st (fstat) and returns 0. Returns -errno on
- * failure: -ENOENT / -ENOTDIR for missing, -EXDEV when the path would
- * leave the root (an escaping symlink), -ELOOP for a refused symlink,
- * -EACCES for permissions.
+ * failure: -ENOENT / -ENOTDIR for missing and for a hidden target, -EXDEV
+ * when the path would leave the root (an escaping symlink), -ELOOP for a
+ * refused symlink, -EACCES for permissions.
  */
-int sf_resolve_open(int rootfd, const char *rel, enum sf_symlinks policy, int *fd,
-                    struct stat *st);
+int sf_resolve_open(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st);
+
+/* The stat of what sf_resolve_open(rootfd, rel, how) would open, found
+ * the same way (the links rel holds followed by the same policy, never
+ * outside the root unless it is SF_SYMLINKS_FOLLOW) but without opening
+ * the file for reading (O_PATH). 0 or the same -errno. */
+int sf_resolve_stat(int rootfd, const char *rel, unsigned how, struct stat *st);
 
 /* Map an errno from sf_resolve_open to the HTTP status to send: 404 for
  * missing, escaping, refused-symlink or over-long paths, 403 for

@@ -24,6 +24,7 @@ struct event;
 struct event_base;
 struct sf_conn;
 struct sf_fcache;
+struct sf_lcache;
 struct sf_mime;
 struct sf_parser;
 struct sf_response;
@@ -51,6 +52,7 @@ struct sf_server {
     struct sf_mime *site_mime[SF_CONFIG_MAX_SITES]; /* a site's own table
                                  when it has mime_types, else NULL: mime */
     struct sf_fcache *fc;
+    struct sf_lcache *lc;     /* listings, invalidated by fc's watches */
     struct event *fc_inotify, *fc_signal;
     char date[SF_HTTPDATE_LEN + 1];
     time_t date_sec;
@@ -59,13 +61,13 @@ struct sf_server {
 
 /*
  * Open what serving needs: every site's root (O_PATH), the MIME tables,
- * the open-file cache and its two events on srv->base (at priority 0,
+ * the open-file cache, the listing cache and the file cache's two events on srv->base (at priority 0,
  * before connections). The fields marked above must be set; the rest
  * zeroed. Returns 0, or -1 with the reason logged; either way
  * sf_server_close (called only after sf_server_open) undoes it.
  */
 int sf_server_open(struct sf_server *srv);
-/* Log the file cache's counters and close what sf_server_open opened.
+/* Log the caches' counters and close what sf_server_open opened.
  * Every connection must be closed first. Leaves cfg, base and log. */
 void sf_server_close(struct sf_server *srv);
 

@@ -16,6 +16,7 @@
 #include "sfhttpd/response.h"
 
 struct sf_fcache;
+struct sf_lcache;
 
 struct sf_static_in {
     const struct sf_config *cfg;
@@ -23,6 +24,7 @@ struct sf_static_in {
     unsigned site_index;        /* for the file cache */
     int rootfd;                 /* O_PATH/O_DIRECTORY fd of site->root */
     struct sf_fcache *fc;       /* the worker's open-file cache */
+    struct sf_lcache *lc;       /* its listing cache, or NULL: none */
     struct sf_mime *mime;
     const char *date;           /* current IMF-fixdate */
     time_t now;                 /* the same time, for Expires */

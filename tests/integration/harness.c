@@ -388,6 +388,38 @@ it_run(const char *const argv[], int timeout_s, const char *out_path)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+pid_t
+it_spawn(const char *const argv[], const char *out_path)
+{
+    pid_t parent = getpid(), pid;
+    int fd = out_path != NULL ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                              : open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+    ck_assert_msg(fd >= 0, "open %s: %s", out_path ? out_path : "/dev/null", strerror(errno));
+    pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0)
+        child_exec(parent, fd, argv[0], argv + 1, true);
+    close(fd);
+    return pid;
+}
+
+int
+it_finish(pid_t pid, int sig, int timeout_ms)
+{
+    int status = 0;
+
+    ck_assert_int_gt(pid, 0);
+    if (sig)
+        kill(pid, sig);
+    if (!wait_bounded(pid, &status, timeout_ms)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* ---- the server ---------------------------------------------------- */
 
 size_t

@@ -236,6 +236,19 @@ void it_get(int port, const char *path, struct it_response *r);
  */
 int it_run(const char *const argv[], int timeout_s, const char *out_path);
 
+/*
+ * Start argv[0] (PATH search) in the background, as it_run does (stdin
+ * /dev/null, stdout+stderr into out_path or /dev/null, killed when the
+ * test dies); its PID.
+ */
+pid_t it_spawn(const char *const argv[], const char *out_path);
+/*
+ * Send sig (0: none) to pid, a child it_spawn started, and wait at most
+ * timeout_ms for it (then SIGKILL). Its exit status, or -1 when it was
+ * killed by a signal or timed out.
+ */
+int it_finish(pid_t pid, int sig, int timeout_ms);
+
 /* ---- running a suite ----------------------------------------------- */
 
 /* Run a suite in fork mode; EXIT_SUCCESS when nothing failed. */

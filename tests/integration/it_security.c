@@ -1,7 +1,8 @@
 /*
  * it_security.c - confinement and hostile paths against the real binary:
  * a secret file beside the root never leaks whatever the path, symlinks
- * may not escape, dotfiles stay hidden (but /.well-known/ is served), a
+ * may not escape, dotfiles stay hidden (but /.well-known/ is served) and
+ * no link leads to one, a listing never stats outside the root, a
  * FIFO or device gets 403 without hanging the server, directory redirects
  * keep the query and percent-encode Location, and no request can inject a
  * response header.
@@ -83,6 +84,22 @@ tree_up(void)
     put("sub/.git/config", SECRET "\n");
     dir(".well-known");
     put(".well-known/x", "well known\n");
+    /* links that name no hidden segment but lead to one */
+    link_("sub/.git/config", "link_git");
+    link_(".git/config", "sub/link_git_here");
+    link_("../.hidden", "sub/link_hidden");
+    link_(".git", "sub/link_gitdir");
+    link_("..", "sub/link_up_dir");
+    link_(".well-known/x", "link_wk");
+    /* a listing with links of every kind */
+    dir("ldir");
+    put("ldir/real.txt", "real\n");
+    link_("../inner.txt", "ldir/in");
+    link_("/etc/passwd", "ldir/out");
+    link_("../../secret", "ldir/up");
+    link_("../sub/.git/config", "ldir/git");
+    link_("../.well-known/x", "ldir/wk");
+    link_("../sub", "ldir/subdir");
     dir("dir");
     put("dir/index.html", "<!doctype html><title>dir</title>dir index\n");
     dir("noindex");
@@ -260,6 +277,63 @@ START_TEST(t_dotfiles)
     expect("/sub/./.git/config", 404, NULL);
     expect("/.well-known/x", 200, "well known\n");
     expect("/%2ewell-known/x", 200, "well known\n");
+}
+END_TEST
+
+/* dotfiles = deny holds for where a link leads, not only for its name. */
+START_TEST(t_dotfile_links)
+{
+    expect("/link_git", 404, NULL);
+    expect("/sub/link_git_here", 404, NULL);
+    expect("/sub/link_hidden", 404, NULL);
+    expect("/sub/link_gitdir/config", 404, NULL);
+    expect("/sub/link_gitdir/", 404, NULL);
+    expect("/sub/link_up_dir/sub/.git/config", 404, NULL);
+    expect("/sub/link_up_dir/.hidden", 404, NULL);
+    /* links to visible names still work, .well-known included */
+    expect("/link_wk", 200, "well known\n");
+    expect("/sub/link_up_dir/inner.txt", 200, "inner\n");
+    expect("/sub/link_sib", 200, "inner\n");
+    expect("/link_dir_in/file.txt", 200, "sub file\n");
+}
+END_TEST
+
+/* A listing shows a link as what a request for it reaches, and leaves out
+ * what the server refuses: no size or time from outside the root. */
+START_TEST(t_listing_links)
+{
+    struct it_response r;
+    struct stat pw;
+    char size[64];
+
+    get_raw("/ldir/?format=json", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strstr(r.body, "{\"name\":\"in\",\"type\":\"file\",\"size\":6,"), "%s", r.body);
+    ck_assert_msg(strstr(r.body, "{\"name\":\"wk\",\"type\":\"file\",\"size\":11,"), "%s", r.body);
+    ck_assert_msg(strstr(r.body, "{\"name\":\"subdir\",\"type\":\"dir\","), "%s", r.body);
+    ck_assert_msg(strstr(r.body, "{\"name\":\"real.txt\","), "%s", r.body);
+    ck_assert_msg(!strstr(r.body, "\"out\""), "escaping link listed: %s", r.body);
+    ck_assert_msg(!strstr(r.body, "\"up\""), "escaping link listed: %s", r.body);
+    ck_assert_msg(!strstr(r.body, "\"git\""), "link to a dotfile listed: %s", r.body);
+    ck_assert_int_eq(stat("/etc/passwd", &pw), 0);
+    snprintf(size, sizeof(size), "\"size\":%lld,", (long long)pw.st_size);
+    if (pw.st_size != 6 && pw.st_size != 11 && pw.st_size != 5)
+        ck_assert_msg(!strstr(r.body, size), "the size of /etc/passwd is listed: %s", r.body);
+    it_response_free(&r);
+
+    get_raw("/ldir/", &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"./in\""));
+    ck_assert_ptr_null(strstr(r.body, "href=\"./out\""));
+    ck_assert_ptr_null(strstr(r.body, "href=\"./up\""));
+    ck_assert_ptr_null(strstr(r.body, "href=\"./git\""));
+    it_response_free(&r);
+    /* and what is listed is served, what is not is refused */
+    expect("/ldir/in", 200, "inner\n");
+    expect("/ldir/wk", 200, "well known\n");
+    expect("/ldir/out", 404, NULL);
+    expect("/ldir/up", 404, NULL);
+    expect("/ldir/git", 404, NULL);
 }
 END_TEST
 
@@ -529,6 +603,8 @@ security_suite(void)
     tcase_add_test(tc, t_nul_rejected);
     tcase_add_test(tc, t_symlinks);
     tcase_add_test(tc, t_dotfiles);
+    tcase_add_test(tc, t_dotfile_links);
+    tcase_add_test(tc, t_listing_links);
     tcase_add_test(tc, t_special_files);
     tcase_add_test(tc, t_socket_file);
     tcase_add_test(tc, t_directory_redirects);

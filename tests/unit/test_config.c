@@ -107,6 +107,9 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg.file_guard, SF_GUARD_LEASE);
     ck_assert_uint_eq(cfg.open_file_cache_max, 10000);
     ck_assert_uint_eq(cfg.small_file_size, 4 * 1024);
+    ck_assert_uint_eq(cfg.max_listing_entries, 10000);
+    ck_assert_uint_eq(cfg.listing_cache_size, 32 * 1024 * 1024);
+    ck_assert_uint_eq(cfg.listing_cache_max, 256);
     ck_assert_str_eq(cfg.access_log, "-");
     ck_assert_str_eq(cfg.error_log, "-");
     ck_assert_int_eq(cfg.log_level, SF_LOG_INFO);
@@ -142,6 +145,9 @@ static const char good_conf[] =
     "file_guard = stat\n"
     "open_file_cache_max = 50\n"
     "small_file_size = 0\n"
+    "max_listing_entries = 500\n"
+    "listing_cache_size = 0\n"
+    "listing_cache_max = 7\n"
     "max_connections = 500\n"
     "access_log = logs/access.log\n"
     "error_log = /var/log/sfhttpd.log\n"
@@ -233,6 +239,9 @@ check_good(const struct sf_config *cfg)
     ck_assert_int_eq(cfg->file_guard, SF_GUARD_STAT);
     ck_assert_uint_eq(cfg->open_file_cache_max, 50);
     ck_assert_uint_eq(cfg->small_file_size, 0);
+    ck_assert_uint_eq(cfg->max_listing_entries, 500);
+    ck_assert_uint_eq(cfg->listing_cache_size, 0);
+    ck_assert_uint_eq(cfg->listing_cache_max, 7);
     ck_assert_uint_eq(cfg->max_connections, 500);
     snprintf(want, sizeof(want), "%s/logs/access.log", tmpdir);
     ck_assert_str_eq(cfg->access_log, want);
@@ -478,6 +487,9 @@ static const struct {
      {":3: error_page: expected 'STATUS... /PATH', got '404 x.html'"}},
     {"[server]\nopen_file_cache_max = 0\n", 1, {":2: open_file_cache_max: '0' out of range"}},
     {"[server]\nsmall_file_size = 1g\n", 1, {":2: small_file_size: '1g' out of range"}},
+    {"[server]\nmax_listing_entries = 0\n", 1, {":2: max_listing_entries: '0' out of range"}},
+    {"[server]\nlisting_cache_size = 17g\n", 1, {":2: listing_cache_size: '17g' out of range"}},
+    {"[server]\nlisting_cache_max = 0\n", 1, {":2: listing_cache_max: '0' out of range"}},
     {"[server]\nmax_body_size = 2g\n", 1, {":2: max_body_size: '2g' out of range"}},
     {"[server]\nmax_body_size = lots\n", 1, {":2: max_body_size: 'lots' is not a size"}},
     {"[server]\nlog_level = loud\n", 1, {":2: log_level: 'loud' is not error"}},

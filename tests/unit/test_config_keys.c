@@ -164,7 +164,8 @@ static const char every_key[] =
     "max_headers = 50\nsend_chunk = 1M\nmax_ranges = 4\nmax_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = DEBUG\nfile_guard = stat\nopen_file_cache_max = 2048\n"
-    "small_file_size = 0\nstrict_hosts = on\naccess_log_format = JSON\n"
+    "small_file_size = 0\nmax_listing_entries = 500\nlisting_cache_size = 1M\n"
+    "listing_cache_max = 8\nstrict_hosts = on\naccess_log_format = JSON\n"
     "[site]\n"
     "root = /\nindex = index.html, index.htm\tdefault.htm\nlisting = on\n"
     "dotfiles = ALLOW\nsymlinks = none\nprecompressed = gzip,br gzip\n"
@@ -175,10 +176,11 @@ static const char every_key[] =
     "server_names = Example.COM *.example.com [2001:DB8::1] www.example.com.\n"
     "add_header = X-Frame-Options: DENY\nadd_header = Access-Control-Allow-Origin:*\n"
     "mime_types = md text/markdown\nmime_types = .WASM application/wasm\n"
-    "access_log = /var/log/site.log\n"
+    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\n"
     "[site other]\nroot = /\ndefault = on\nprecompressed = off\naccess_log = off\n";
 
-/* As sfhttpd -T printed it before the key tables (byte for byte). */
+/* As sfhttpd -T printed it before the key tables (byte for byte), with the
+ * keys added since (listing limits, a site's access_log_format). */
 static const char every_key_dump[] =
     "[server]\n"
     "listen = 127.0.0.1:0 proxy_protocol backlog=64\n"
@@ -191,7 +193,8 @@ static const char every_key_dump[] =
     "max_headers = 50\nsend_chunk = 1m\nmax_ranges = 4\nmax_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = debug\nfile_guard = stat\nopen_file_cache_max = 2k\n"
-    "small_file_size = 0\nstrict_hosts = on\naccess_log_format = json\n"
+    "small_file_size = 0\nmax_listing_entries = 500\nlisting_cache_size = 1m\n"
+    "listing_cache_max = 8\nstrict_hosts = on\naccess_log_format = json\n"
     "\n[site]\n"
     "root = /\nindex = index.html index.htm default.htm\nlisting = on\n"
     "dotfiles = allow\nsymlinks = none\nprecompressed = gzip, br\n"
@@ -204,7 +207,7 @@ static const char every_key_dump[] =
     "default = off\n"
     "add_header = X-Frame-Options: DENY\nadd_header = Access-Control-Allow-Origin: *\n"
     "mime_types = md text/markdown\nmime_types = wasm application/wasm\n"
-    "access_log = /var/log/site.log\n"
+    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\n"
     "\n[site other]\n"
     "root = /\nindex = index.html\nlisting = off\ndotfiles = deny\nsymlinks = beneath\n"
     "precompressed = off\ndefault = on\naccess_log = off\n";

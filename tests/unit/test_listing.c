@@ -1,8 +1,13 @@
 /*
  * test_listing.c - directory listings: a temp directory full of hostile
  * names must come out escaped for every context (HTML text, href, JSON),
- * in the right order, with hidden and unlistable entries left out. Also
- * times a 10,000-entry listing (reported, not asserted).
+ * in the right order, with hidden and unlistable entries left out; the
+ * natural order and the sorts by size and time (folders first); the
+ * page's breadcrumbs, sort headings and summary; max_entries and the
+ * truncation notes; symlinks listed by the site's policy (never a stat
+ * outside the root, never a hidden target with dotfiles denied); and
+ * sf_listing_current noticing what a folder's watch cannot. Also times
+ * a 10,000-entry listing (reported, not asserted).
  */
 #include <check.h>
 #include <errno.h>
@@ -58,11 +63,12 @@ static const struct node nodes[] = {
     { "fifo", 'p', 0, NULL },
 };
 
-/* Expected order of listed hrefs (without show_hidden). */
+/* Expected order of listed hrefs (without show_hidden): folders first,
+ * then files, each without case. */
 static const char *const order[] = {
-    "./Zdir/",
     "./dirlink/",
     "./subdir/",
+    "./Zdir/",
     "./100%25",
     "./%3Cscript%3Ealert%281%29",
     "./a%26b",
@@ -79,9 +85,9 @@ static const char *const order[] = {
 
 /* Text shown for each name, HTML-escaped and made valid UTF-8. */
 static const char *const html_text[] = {
-    ">Zdir/</a>",
     ">dirlink/</a>",
     ">subdir/</a>",
+    ">Zdir/</a>",
     ">100%</a>",
     ">&lt;script&gt;alert(1)</a>",
     ">a&amp;b</a>",
@@ -174,9 +180,10 @@ static char *
 build(enum sf_listing_format fmt, const char *url_path, bool hidden)
 {
     struct sf_listing_opts o = { .show_hidden = hidden };
+    struct sf_listing_view v = { .fmt = fmt };
     struct sf_buf b = { 0 };
     int fd = open_dir(tree);
-    ck_assert_int_eq(sf_listing_build(fd, url_path, fmt, &o, &b), 0);
+    ck_assert_int_eq(sf_listing_build(fd, url_path, &v, &o, &b), 0);
     close(fd);
     ck_assert_int_eq(sf_buf_append(&b, "", 1), 0);
     ck_assert_uint_eq(strlen(b.data), b.len - 1);
@@ -252,12 +259,24 @@ START_TEST(test_html_page)
     ck_assert_ptr_nonnull(strstr(page, "<meta charset=\"utf-8\">"));
     ck_assert_ptr_nonnull(strstr(page, "<meta name=\"viewport\""));
     ck_assert_ptr_nonnull(strstr(page, "<title>Index of /docs/</title>"));
-    ck_assert_ptr_nonnull(strstr(page, "<h1>Index of /docs/</h1>"));
+    ck_assert_ptr_nonnull(strstr(page, "<h1><span>Index of</span> <a href=\"../\">/</a>docs/</h1>"));
+    ck_assert_ptr_nonnull(strstr(page, "<meta name=\"color-scheme\" content=\"light dark\">"));
+    ck_assert_ptr_nonnull(strstr(page, "@media (prefers-color-scheme:dark)"));
     ck_assert_ptr_nonnull(strstr(page, "<style>"));
     ck_assert_ptr_null(strstr(page, "<script"));
-    ck_assert_ptr_nonnull(strstr(page, "<th>Name</th>"));
-    ck_assert_ptr_nonnull(strstr(page, ">Size</th>"));
-    ck_assert_ptr_nonnull(strstr(page, ">Modified</th>"));
+    /* nothing is loaded from elsewhere: no src, no stylesheet link, no
+     * url() but data: */
+    ck_assert_ptr_null(strstr(page, "src="));
+    ck_assert_ptr_null(strstr(page, "stylesheet"));
+    ck_assert_uint_eq(count(page, "url("), count(page, "url(\"data:"));
+    ck_assert_ptr_nonnull(strstr(page, "<link rel=\"icon\" href=\"data:,\">"));
+    ck_assert_ptr_nonnull(strstr(page, "\">Name \xE2\x86\x91</button></form></th>"));
+    ck_assert_ptr_nonnull(strstr(page, "\">Size</button></form></th>"));
+    ck_assert_ptr_nonnull(strstr(page, "\">Modified (UTC)</button></form></th>"));
+    ck_assert_ptr_nonnull(strstr(page, "Times are in UTC."));
+    /* 3 folders and 12 files (hidden, unservable and odd ones aside) */
+    ck_assert_ptr_nonnull(strstr(page, "<p>3 folders, 12 files, <span title=\"4296018454 bytes\">"
+                                       "4.0 GiB</span> in all</p>"));
     ck_assert_msg(valid_utf8(page), "page is not valid UTF-8");
     free(page);
 }
@@ -278,8 +297,9 @@ START_TEST(test_html_names_and_order)
                       "text for %s", order[i]);
         prev = at;
     }
-    /* Every row is one of the expected ones (plus the parent link). */
-    ck_assert_uint_eq(count(page, "<a href="), SF_ARRAY_LEN(order) + 1);
+    /* Every row is one of the expected ones (plus the parent link and the
+     * breadcrumb). */
+    ck_assert_uint_eq(count(page, "<a href="), SF_ARRAY_LEN(order) + 2);
     ck_assert_ptr_null(strstr(page, "secret"));
     ck_assert_ptr_null(strstr(page, "hiddendir"));
     ck_assert_ptr_null(strstr(page, "dangling"));
@@ -292,16 +312,18 @@ START_TEST(test_html_sizes_and_times)
 {
     char *page = build(SF_LISTING_HTML, "/docs/", false);
 
-    ck_assert_ptr_nonnull(strstr(page, "title=\"12\">12 B<"));
-    ck_assert_ptr_nonnull(strstr(page, "title=\"0\">0 B<"));
-    ck_assert_ptr_nonnull(strstr(page, "title=\"1023\">1023 B<"));
-    ck_assert_ptr_nonnull(strstr(page, "title=\"1536\">1.5 KiB<"));
-    ck_assert_ptr_nonnull(strstr(page, "title=\"1048575\">1.0 MiB<"));
-    ck_assert_ptr_nonnull(strstr(page, "title=\"4294967296\">4.0 GiB<"));
+    ck_assert_ptr_nonnull(strstr(page, "title=\"12 bytes\">12 B<"));
+    ck_assert_ptr_nonnull(strstr(page, "title=\"0 bytes\">0 B<"));
+    ck_assert_ptr_nonnull(strstr(page, "title=\"1023 bytes\">1023 B<"));
+    ck_assert_ptr_nonnull(strstr(page, "title=\"1536 bytes\">1.5 KiB<"));
+    ck_assert_ptr_nonnull(strstr(page, "title=\"1048575 bytes\">1.0 MiB<"));
+    ck_assert_ptr_nonnull(strstr(page, "title=\"4294967296 bytes\">4.0 GiB<"));
     /* link-to-a shows its target's size. */
-    ck_assert_uint_eq(count(page, "title=\"12\">"), 2);
-    /* Every listed entry (not the parent) carries the fixed mtime. */
-    ck_assert_uint_eq(count(page, ">2026-11-25 03:04<"), SF_ARRAY_LEN(order));
+    ck_assert_uint_eq(count(page, "title=\"12 bytes\">"), 2);
+    /* Every listed entry (not the parent) carries the fixed mtime, in
+     * UTC (the time of day in a span that narrow screens leave out). */
+    ck_assert_uint_eq(count(page, "<td>2026-11-25<span> 03:04</span></td></tr>"),
+                      SF_ARRAY_LEN(order));
     free(page);
 }
 END_TEST
@@ -316,7 +338,7 @@ START_TEST(test_html_hidden)
     ck_assert_ptr_nonnull(strstr(page, ">.hiddendir/</a>"));
     ck_assert_ptr_null(strstr(page, "href=\"././\""));
     ck_assert_ptr_null(strstr(page, "href=\"./../\""));
-    ck_assert_uint_eq(count(page, "<a href="), SF_ARRAY_LEN(order) + 3);
+    ck_assert_uint_eq(count(page, "<a href="), SF_ARRAY_LEN(order) + 4);
     /* .hiddendir sorts before Zdir, .secret before 100%. */
     assert_before(page, "./.hiddendir/", "./Zdir/");
     assert_before(page, "./subdir/", "./.secret");
@@ -330,6 +352,7 @@ START_TEST(test_html_root_and_title_escaping)
     char *page = build(SF_LISTING_HTML, "/", false);
     ck_assert_ptr_null(strstr(page, "href=\"../\""));
     ck_assert_ptr_nonnull(strstr(page, "<title>Index of /</title>"));
+    ck_assert_ptr_nonnull(strstr(page, "<h1><span>Index of</span> /</h1>"));
     free(page);
 
     page = build(SF_LISTING_HTML, "/a<b>&\"c'/\xC3\xA9\xFF/", false);
@@ -388,9 +411,9 @@ START_TEST(test_utf8_table)
 END_TEST
 
 static const char *const json_objects[] = {
-    "{\"name\":\"Zdir\",\"type\":\"dir\",\"mtime\":\"2026-11-25T03:04:05Z\"}",
     "{\"name\":\"dirlink\",\"type\":\"dir\",",
     "{\"name\":\"subdir\",\"type\":\"dir\",",
+    "{\"name\":\"Zdir\",\"type\":\"dir\",\"mtime\":\"2026-11-25T03:04:05Z\"}",
     "{\"name\":\"100%\",\"type\":\"file\",\"size\":1023,\"mtime\":\"2026-11-25T03:04:05Z\"}",
     "{\"name\":\"<script>alert(1)\",\"type\":\"file\",\"size\":0,",
     "{\"name\":\"a&b\",\"type\":\"file\",\"size\":12,",
@@ -460,12 +483,13 @@ END_TEST
 START_TEST(test_fd_untouched_and_errors)
 {
     struct sf_listing_opts o = { 0 };
+    struct sf_listing_view js = { .fmt = SF_LISTING_JSON };
     struct sf_buf a = { 0 }, b = { 0 };
     int fd = open_dir(tree);
 
     /* The caller's fd stays open and listable: two builds agree. */
-    ck_assert_int_eq(sf_listing_build(fd, "/x/", SF_LISTING_JSON, &o, &a), 0);
-    ck_assert_int_eq(sf_listing_build(fd, "/x/", SF_LISTING_JSON, &o, &b), 0);
+    ck_assert_int_eq(sf_listing_build(fd, "/x/", &js, &o, &a), 0);
+    ck_assert_int_eq(sf_listing_build(fd, "/x/", &js, &o, &b), 0);
     ck_assert_uint_eq(a.len, b.len);
     ck_assert_int_eq(memcmp(a.data, b.data, a.len), 0);
     ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
@@ -473,14 +497,14 @@ START_TEST(test_fd_untouched_and_errors)
     sf_buf_free(&a);
     sf_buf_free(&b);
 
-    ck_assert_int_eq(sf_listing_build(-1, "/", SF_LISTING_HTML, &o, &a), -EBADF);
+    ck_assert_int_eq(sf_listing_build(-1, "/", NULL, &o, &a), -EBADF);
     sf_buf_free(&a);
 
     char path[128];
     snprintf(path, sizeof(path), "%s/a&b", tree);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(sf_listing_build(fd, "/", SF_LISTING_HTML, &o, &a), -ENOTDIR);
+    ck_assert_int_eq(sf_listing_build(fd, "/", NULL, &o, &a), -ENOTDIR);
     close(fd);
     sf_buf_free(&a);
 }
@@ -489,18 +513,21 @@ END_TEST
 START_TEST(test_empty_dir)
 {
     struct sf_listing_opts o = { 0 };
+    struct sf_listing_view js = { .fmt = SF_LISTING_JSON };
     struct sf_buf b = { 0 };
     char path[128];
     snprintf(path, sizeof(path), "%s/subdir", tree);
     int fd = open_dir(path);
 
-    ck_assert_int_eq(sf_listing_build(fd, "/subdir/", SF_LISTING_JSON, &o, &b), 0);
+    ck_assert_int_eq(sf_listing_build(fd, "/subdir/", &js, &o, &b), 0);
     ck_assert_uint_eq(b.len, 3);
     ck_assert_int_eq(memcmp(b.data, "[]\n", 3), 0);
     b.len = 0;
-    ck_assert_int_eq(sf_listing_build(fd, "/subdir/", SF_LISTING_HTML, &o, &b), 0);
+    ck_assert_int_eq(sf_listing_build(fd, "/subdir/", NULL, &o, &b), 0);
     ck_assert_int_eq(sf_buf_append(&b, "", 1), 0);
-    ck_assert_uint_eq(count(b.data, "<a href="), 1);
+    /* the parent row and the breadcrumb to / */
+    ck_assert_uint_eq(count(b.data, "<a href="), 2);
+    ck_assert_ptr_nonnull(strstr(b.data, "<p>0 folders, 0 files, <span title=\"0 bytes\">0 B</span>"));
     ck_assert_ptr_nonnull(strstr(b.data, "</html>\n"));
     close(fd);
     sf_buf_free(&b);
@@ -550,9 +577,10 @@ START_TEST(test_ten_thousand)
 
     for (int f = SF_LISTING_HTML; f <= SF_LISTING_JSON; f++) {
         struct sf_buf b = { 0 };
+        struct sf_listing_view v = { .fmt = (enum sf_listing_format)f };
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        int rc = sf_listing_build(fd, "/big/", (enum sf_listing_format)f, &o, &b);
+        int rc = sf_listing_build(fd, "/big/", &v, &o, &b);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         ck_assert_int_eq(rc, 0);
         printf("listing %d entries (%s, %zu bytes): %.1f ms\n", BIG_N, fmt_name[f], b.len,

@@ -309,6 +309,20 @@ static const char *const tree_links[][2] = {
     {"link_out_deep", "dir/../../secret"},
     {"link_magic", "/proc/self/root/etc/passwd"},
     {"link_dangling", "nope"},
+    /* for dotfiles = deny (SF_RESOLVE_NO_HIDDEN) */
+    {"dir/link_git", "../.git/config"},
+    {"link_git_dir", ".git"},
+    {"dir/link_up", ".."},
+    {"link_wk", ".well-known/x"},
+    {"dir/link_wk_up", "../.well-known/x"},
+    {"link_chain", "dir/link_sib"},
+    {"dir/link_sib", "../file.txt"},
+    {"link_chain_git", "dir/link_git"},
+    {"link_loop_a", "link_loop_b"},
+    {"link_loop_b", "link_loop_a"},
+    {"link_out_hidden", "../.hid"},
+    {"link_out_up", "../root/file.txt"},
+    {"link_out_up_git", "../root/.git/config"},
 };
 
 static void
@@ -337,6 +351,13 @@ setup_tree(void)
     snprintf(path, sizeof(path), "%s/dir", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
     write_file(path, "inner.txt", "inner\n");
+    write_file(base, ".hid", "hidden outside\n");
+    snprintf(path, sizeof(path), "%s/.git", root);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    write_file(path, "config", "git config\n");
+    snprintf(path, sizeof(path), "%s/.well-known", root);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    write_file(path, "x", "well known\n");
     snprintf(path, sizeof(path), "%s/fifo", root);
     ck_assert_int_eq(mkfifo(path, 0644), 0);
     for (size_t i = 0; i < SF_ARRAY_LEN(tree_links); i++) {
@@ -368,6 +389,13 @@ teardown_tree(void)
     for (size_t i = 0; i < SF_ARRAY_LEN(tree_links); i++)
         unlink_at(root, tree_links[i][0], 0);
     unlink_at(root, "fifo", 0);
+    snprintf(dir, sizeof(dir), "%s/.git", root);
+    unlink_at(dir, "config", 0);
+    unlink_at(root, ".git", AT_REMOVEDIR);
+    snprintf(dir, sizeof(dir), "%s/.well-known", root);
+    unlink_at(dir, "x", 0);
+    unlink_at(root, ".well-known", AT_REMOVEDIR);
+    unlink_at(base, ".hid", 0);
     snprintf(dir, sizeof(dir), "%s/dir", root);
     unlink_at(dir, "inner.txt", 0);
     unlink_at(root, "dir", AT_REMOVEDIR);
@@ -382,9 +410,13 @@ teardown_tree(void)
 #define F_DIR 2
 #define F_FIFO 3
 
+#define B_NH (SF_SYMLINKS_BENEATH | SF_RESOLVE_NO_HIDDEN)
+#define F_NH (SF_SYMLINKS_FOLLOW | SF_RESOLVE_NO_HIDDEN)
+#define N_NH (SF_SYMLINKS_NONE | SF_RESOLVE_NO_HIDDEN)
+
 struct open_case {
     const char *rel;
-    enum sf_symlinks policy;
+    unsigned policy;
     int rc;     /* 0 or -errno */
     int kind;   /* F_* when rc == 0 */
     int status; /* sf_resolve_status(rc) when rc != 0 */
@@ -430,6 +462,48 @@ static const struct open_case open_cases[] = {
     {"dir/..", SF_SYMLINKS_FOLLOW, -EXDEV, 0, 404},
     {"/etc/passwd", SF_SYMLINKS_BENEATH, -EXDEV, 0, 404},
     {"/etc/passwd", SF_SYMLINKS_FOLLOW, -EXDEV, 0, 404},
+
+    /* dotfiles = deny: what a path reaches through links counts too */
+    {"dir/link_git", SF_SYMLINKS_BENEATH, 0, F_REG, 0},
+    {"dir/link_git", B_NH, -ENOENT, 0, 404},
+    {"dir/link_git", F_NH, -ENOENT, 0, 404},
+    {"dir/link_git", N_NH, -ELOOP, 0, 404},
+    {"link_git_dir/config", B_NH, -ENOENT, 0, 404},
+    {"link_git_dir", B_NH, -ENOENT, 0, 404},
+    {"dir/link_up/.git/config", B_NH, -ENOENT, 0, 404},
+    {"link_chain_git", B_NH, -ENOENT, 0, 404},
+    {".git/config", B_NH, -ENOENT, 0, 404},
+    {".git/config", SF_SYMLINKS_BENEATH, 0, F_REG, 0},
+    {"link_out_up_git", F_NH, -ENOENT, 0, 404},
+    {"link_out_hidden", F_NH, -ENOENT, 0, 404},
+    {"link_out_hidden", SF_SYMLINKS_FOLLOW, 0, F_REG, 0},
+    /* links that stay visible are still followed by policy */
+    {"file.txt", B_NH, 0, F_REG, 0},
+    {"", B_NH, 0, F_DIR, 0},
+    {"link_in", B_NH, 0, F_REG, 0},
+    {"link_dir/inner.txt", B_NH, 0, F_REG, 0},
+    {"link_rel_up", B_NH, 0, F_REG, 0},
+    {"link_chain", B_NH, 0, F_REG, 0},
+    {"dir/link_up", B_NH, 0, F_DIR, 0},
+    {"dir/link_up/file.txt", B_NH, 0, F_REG, 0},
+    {"link_wk", B_NH, 0, F_REG, 0},
+    {"dir/link_wk_up", B_NH, 0, F_REG, 0},
+    {"link_in", N_NH, -ELOOP, 0, 404},
+    {"link_dangling", B_NH, -ENOENT, 0, 404},
+    {"link_loop_a", B_NH, -ELOOP, 0, 404},
+    {"link_loop_a", F_NH, -ELOOP, 0, 404},
+    {"fifo", B_NH, 0, F_FIFO, 0},
+    /* the walk applies the policy as the kernel does */
+    {"link_abs", B_NH, -EXDEV, 0, 404},
+    {"link_out", B_NH, -EXDEV, 0, 404},
+    {"link_out_deep", B_NH, -EXDEV, 0, 404},
+    {"link_magic", B_NH, -EXDEV, 0, 404},
+    {"link_out", F_NH, 0, F_REG, 0},
+    {"link_out_up", F_NH, 0, F_REG, 0},
+    {"link_abs", F_NH, 0, F_REG, 0},
+    {"link_magic", F_NH, -ELOOP, 0, 404},
+    {"../secret", B_NH, -EXDEV, 0, 404},
+    {"../secret", F_NH, -EXDEV, 0, 404},
 };
 
 START_TEST(test_open_table)
@@ -500,6 +574,41 @@ START_TEST(test_open_fifo)
 }
 END_TEST
 
+/* sf_resolve_stat finds what sf_resolve_open opens, by the same rules. */
+START_TEST(test_stat_table)
+{
+    const struct open_case *tc = &open_cases[_i];
+    struct stat st, want;
+    int fd;
+
+    int rc = sf_resolve_stat(rootfd, tc->rel, tc->policy, &st);
+    int orc = sf_resolve_open(rootfd, tc->rel, tc->policy, &fd, &want);
+    ck_assert_msg(rc == orc, "case %d \"%s\": stat %d, open %d", _i, tc->rel, rc, orc);
+    if (orc == 0) {
+        ck_assert_uint_eq(st.st_ino, want.st_ino);
+        ck_assert_uint_eq(st.st_dev, want.st_dev);
+        close(fd);
+    }
+}
+END_TEST
+
+/* The file a walked link opens is its target, not the link. */
+START_TEST(test_walk_content)
+{
+    struct stat st;
+    char buf[16] = {0};
+    int fd;
+
+    ck_assert_int_eq(sf_resolve_open(rootfd, "link_chain", B_NH, &fd, &st), 0);
+    ck_assert_int_eq(read(fd, buf, sizeof(buf) - 1), 6);
+    ck_assert_str_eq(buf, "hello\n");
+    int fl = fcntl(fd, F_GETFL);
+    ck_assert(fl >= 0 && (fl & O_NONBLOCK) && (fl & O_ACCMODE) == O_RDONLY);
+    ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    close(fd);
+}
+END_TEST
+
 /* The pure half and the kernel half together: a hostile target is
  * stopped by one or the other. */
 START_TEST(test_resolve_then_open)
@@ -545,6 +654,8 @@ resolve_suite(void)
     tcase_add_unchecked_fixture(tc, setup_tree, teardown_tree);
     tcase_add_loop_test(tc, test_open_table, 0, (int)SF_ARRAY_LEN(open_cases));
     tcase_add_test(tc, test_open_content);
+    tcase_add_loop_test(tc, test_stat_table, 0, (int)SF_ARRAY_LEN(open_cases));
+    tcase_add_test(tc, test_walk_content);
     tcase_add_test(tc, test_open_fifo);
     tcase_add_test(tc, test_resolve_then_open);
     suite_add_tcase(s, tc);
