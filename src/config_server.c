@@ -195,6 +195,66 @@ set_path(struct loader *l, const struct key *k, void *obj, const char *arg, cons
     *dst = config_xalloc(config_make_absolute(l->dir, v));
 }
 
+/* drain_delay = off | 0 | a time: how long a stop keeps serving (and
+ * the health path failing) before the graceful stop. */
+static void
+set_drain_delay(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    unsigned long long n = 0;
+    (void)arg;
+    int rc = strcasecmp(v, "off") == 0 ? 0 : config_parse_ms(v, &n);
+    if (rc == -EINVAL)
+        config_err(l, l->lineno,
+                   "%s: '%s' is not off or a time (seconds, fractions allowed, or a "
+                   "number with ms)",
+                   k->name, v);
+    else if (rc || n > k->max)
+        config_err(l, l->lineno, "%s: '%s' out of range (at most 1 hour)", k->name, v);
+    else
+        config_put_number(k, obj, n);
+}
+
+static void
+dump_drain_delay(FILE *out, const struct key *k, const void *obj)
+{
+    if (config_get_number(k, obj) == 0)
+        fprintf(out, "%s = off\n", k->name);
+    else
+        config_dump_ms(out, k, obj);
+}
+
+/* health_path = /PATH | off: a path a request names byte for byte (the
+ * query aside), so no escapes, no query, no fragment, nothing a request
+ * target could not carry as is. */
+static void
+set_health_path(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    char **dst = config_field(k, obj);
+    (void)arg;
+    if (strcasecmp(v, "off") == 0) {
+        free(*dst);
+        *dst = NULL;
+        return;
+    }
+    size_t n = strlen(v);
+    if (n == 0) {
+        config_err(l, l->lineno, "%s: empty value", k->name);
+        return;
+    }
+    bool ok = v[0] == '/' && n <= SF_CONFIG_MAX_HEALTH_PATH;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = v[i] > 0x20 && v[i] < 0x7f && !strchr("?#%\\", v[i]);
+    if (!ok) {
+        config_err(l, l->lineno,
+                   "%s: '%s' is not off or a path (starting with '/', at most %d bytes of "
+                   "printable ASCII without '?', '#', '%%' or '\\')",
+                   k->name, v, SF_CONFIG_MAX_HEALTH_PATH);
+        return;
+    }
+    free(*dst);
+    *dst = config_xstrdup(v);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 static const char *const guard_names[] = {"lease", "stat", "off"};
@@ -227,6 +287,9 @@ const struct key config_server_keys[] = {
     {"send_timeout", TIME, .def = "60", SERVER_FIELD(send_timeout_ms), .min = 1, .max = DAY_MS},
     {"shutdown_timeout", TIME, .def = "10", SERVER_FIELD(shutdown_timeout_ms), .min = 1,
      .max = DAY_MS},
+    {"drain_delay", set_drain_delay, dump_drain_delay, .def = "off", SERVER_FIELD(drain_delay_ms),
+     .max = 3600 * 1000},
+    {"health_path", set_health_path, config_dump_string, SERVER_FIELD(health_path)},
     {"max_header_size", SIZE, .def = "8k", SERVER_FIELD(max_header_size), .min = KIB, .max = MIB},
     {"max_uri_length", SIZE, .def = "8k", SERVER_FIELD(max_uri_length), .min = 64, .max = MIB},
     {"max_headers", NUMBER, .def = "100", SERVER_FIELD(max_headers), .min = 1, .max = 1000},

@@ -70,6 +70,8 @@ struct master {
     struct retired *old;
     size_t nold, capold;
     bool stopping, quitting;
+    bool draining;                /* drain_delay: a stop is coming */
+    int64_t drain_end;            /* while draining: when the stop begins */
     int64_t kill_at;              /* while stopping */
     int64_t deaths[DEATHS_MAX];   /* ring of the latest death times */
     size_t ndeaths;
@@ -89,7 +91,9 @@ static const int master_sigs[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIG
 /* Block the signals we handle, from the start: a SIGTERM that arrives
  * right after the "listening on" line waits for its handler instead of
  * killing us. The lease signals too, so that every worker starts with
- * them blocked (lease.h). The handled set goes to *handled. */
+ * them blocked (lease.h), and SIGUSR2, the drain notice a worker gets
+ * (worker.h), so that one sent while it starts waits for its handler.
+ * The handled set goes to *handled. */
 static int
 block_signals(sigset_t *handled)
 {
@@ -100,6 +104,7 @@ block_signals(sigset_t *handled)
     set = *handled;
     sigaddset(&set, sf_lease_signal());
     sigaddset(&set, SIGIO);
+    sigaddset(&set, SIGUSR2);
     return sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -272,7 +277,8 @@ worker_main(struct master *m, int slot)
     if (getppid() != m->self)
         _exit(0);
     sf_log_close(&m->log);
-    struct sf_worker_opts wo = {.lis = &m->cur.lis, .slot = slot, .under_master = true};
+    struct sf_worker_opts wo = {
+        .lis = &m->cur.lis, .slot = slot, .under_master = true, .draining = m->draining};
     exit(sf_worker_run(m->cur.cfg, &wo));
 }
 
@@ -413,14 +419,11 @@ signal_all(struct master *m, int sig, bool old_too)
 
 /* ---- stop, reopen, reload ----------------------------------------------- */
 
+/* Stop the workers: gracefully (SIGTERM, shutdown_timeout) or now
+ * (SIGQUIT, to the retiring ones too). */
 static void
-stop(struct master *m, int sig)
+shut_down(struct master *m, bool now)
 {
-    bool now = sig == SIGQUIT || m->stopping;
-    if (now && m->quitting)
-        return;
-    sf_log_msg(&m->log, SF_LOG_INFO, "signal %d: stopping%s (%d worker(s))", sig,
-               now ? " now" : "", children(m));
     if (!m->stopping) {
         sd_notify(0, "STOPPING=1");
         /* no new connections: the workers close their copies too */
@@ -429,9 +432,37 @@ stop(struct master *m, int sig)
             m->cur.restart_at[s] = 0;
     }
     m->stopping = true;
+    m->draining = false;
     m->quitting = now;
     signal_all(m, now ? SIGQUIT : SIGTERM, now);
     m->kill_at = now_ms() + KILL_GRACE_MS + (now ? 0 : (int64_t)m->cur.cfg->shutdown_timeout_ms);
+}
+
+/* SIGTERM, SIGINT: stop gracefully, after drain_delay when it is set; a
+ * second one (during the delay too) or SIGQUIT: at once. */
+static void
+stop(struct master *m, int sig)
+{
+    bool now = sig == SIGQUIT || m->stopping || m->draining;
+    unsigned ms = m->cur.cfg->drain_delay_ms;
+    if (now && m->quitting)
+        return;
+    if (!now && ms) {
+        /* the workers' health path fails (SIGUSR2) while they and the
+         * sockets serve on, restarts too; run_timers stops them after */
+        sf_log_msg(&m->log, SF_LOG_INFO,
+                   "signal %d: draining for %u ms (health_path answers 503), then stopping (%d "
+                   "worker(s))",
+                   sig, ms, children(m));
+        sd_notify(0, "STOPPING=1");
+        m->draining = true;
+        m->drain_end = now_ms() + ms;
+        signal_all(m, SIGUSR2, false);
+        return;
+    }
+    sf_log_msg(&m->log, SF_LOG_INFO, "signal %d: stopping%s (%d worker(s))", sig,
+               now ? " now" : "", children(m));
+    shut_down(m, now);
 }
 
 static void
@@ -564,8 +595,10 @@ on_signal(struct master *m, int sig)
     switch (sig) {
     case SIGCHLD: reap(m); break;
     case SIGHUP:
-        if (!m->stopping)
+        if (!m->stopping && !m->draining)
             reload(m);
+        else
+            sf_log_msg(&m->log, SF_LOG_INFO, "signal %d: stopping, not reloading", sig);
         break;
     case SIGUSR1: reopen_logs(m); break;
     default: stop(m, sig); break;
@@ -594,6 +627,13 @@ run_timers(struct master *m)
         if (m->old[i].kill_at && m->old[i].kill_at < next)
             next = m->old[i].kill_at;
     }
+    if (m->draining && m->drain_end <= now) {
+        sf_log_msg(&m->log, SF_LOG_INFO, "drain_delay over: stopping (%d worker(s))",
+                   children(m));
+        shut_down(m, false);
+    }
+    if (m->draining && m->drain_end < next)
+        next = m->drain_end;
     if (m->stopping && m->kill_at <= now) {
         sf_log_msg(&m->log, SF_LOG_WARN, "%d worker(s) still running: killing them", children(m));
         signal_all(m, SIGKILL, true);

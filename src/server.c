@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -125,6 +126,7 @@ sf_server_open(struct sf_server *srv)
     if (getrandom(&srv->rng, sizeof(srv->rng), 0) != sizeof(srv->rng))
         srv->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     update_date(srv);
+    srv->health_len = cfg->health_path ? strlen(cfg->health_path) : 0;
     for (size_t i = 0; i < cfg->nsites; i++) {
         srv->rootfd[i] = open(cfg->sites[i].root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (srv->rootfd[i] < 0) {
@@ -188,6 +190,39 @@ sf_server_close(struct sf_server *srv)
     }
 }
 
+/* The health path: answered before a site is chosen, from memory, so
+ * that a load balancer's check works whatever Host it sends and never
+ * waits on a disk; 503 once a stop is announced, so that the balancer
+ * takes this server out before it stops accepting. False when r is not
+ * a GET or HEAD of it. */
+static bool
+health(struct sf_server *srv, const struct sf_dispatch *d, struct sf_response *out)
+{
+    static const char ok[] = "ok\n", draining[] = "draining\n";
+    const struct sf_request *r = &d->p->r;
+    size_t n = r->path.len;
+    const char *path = d->buf + r->path.off;
+    if (n < srv->health_len || (r->method != HTTP_GET && r->method != HTTP_HEAD))
+        return false;
+    if (n > srv->health_len && path[srv->health_len] != '?')
+        return false;
+    if (memcmp(path, srv->cfg->health_path, srv->health_len) != 0)
+        return false;
+    const char *body = srv->draining ? draining : ok;
+    size_t len = srv->draining ? sizeof(draining) - 1 : sizeof(ok) - 1;
+    sf_response_begin(out, srv->draining ? 503 : 200, srv->date);
+    sf_response_line(out, "Content-Type: text/plain; charset=utf-8");
+    sf_response_line(out, "Cache-Control: no-store");
+    sf_response_header(out, "Content-Length", "%zu", len);
+    sf_response_end_head(out, d->keep_alive, r->major == 1 && r->minor == 0);
+    out->st.content_length = len;
+    if (r->method == HTTP_HEAD)
+        out->st.no_body = true;
+    else
+        sf_response_add_ext(out, body, len);
+    return true;
+}
+
 int
 sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf_response *out)
 {
@@ -201,6 +236,8 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
                        sf_response_reason(d->error));
         return -1;
     }
+    if (srv->health_len && health(srv, d, out))
+        return -1;
     /* the site: by the Host header, or the authority of an absolute URL */
     size_t hlen;
     const char *host = sf_vhost_request_host(d->p, d->buf, &hlen);

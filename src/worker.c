@@ -1,6 +1,7 @@
 /*
  * worker.c - one event loop: listeners, the connection list, signals for
- * a graceful stop (SIGQUIT: at once; SIGUSR1: reopen logs), the
+ * a graceful stop, after drain_delay in a single process (SIGQUIT: at
+ * once; SIGUSR1: reopen logs; SIGUSR2: the master's drain notice), the
  * per-second tick (access-log flush), and accept throttling
  * (max_connections, EMFILE). The listening sockets come open from
  * listen.c: a worker never binds. What requests are served with (sites,
@@ -39,7 +40,7 @@ struct worker {
     bool accepting;
     bool under_master;      /* signals come from the master */
     struct event *sig_int, *sig_term, *tick, *stop_timer, *resume_accept;
-    struct event *sig_quit, *sig_usr1, *sig_hup;
+    struct event *sig_quit, *sig_usr1, *sig_hup, *sig_usr2, *drain_timer;
     TAILQ_HEAD(, sf_server_conn) conns;
     unsigned nconns;
     bool stopping;
@@ -192,20 +193,11 @@ on_other_signal(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+/* The graceful stop proper: stop accepting, close idle connections,
+ * give the others shutdown_timeout. */
 static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+begin_stop(struct worker *w)
 {
-    struct worker *w = arg;
-    (void)what;
-    if (!w->under_master)
-        sd_notify(0, "STOPPING=1");
-    if (w->stopping) {
-        sf_log_msg(&w->srv.log, SF_LOG_INFO, "signal %d again: stopping now", (int)sig);
-        event_base_loopexit(w->srv.base, NULL);
-        return;
-    }
-    sf_log_msg(&w->srv.log, SF_LOG_INFO, "signal %d: stopping (%u connection(s) to drain)",
-               (int)sig, w->nconns);
     w->stopping = true;
     for (size_t i = 0; i < w->nlis; i++)
         evconnlistener_free(w->lis[i]);
@@ -222,6 +214,63 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     unsigned ms = w->srv.cfg->shutdown_timeout_ms;
     struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(w->stop_timer, &tv);
+}
+
+/* A single process's drain_delay is over. */
+static void
+on_drain_end(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+    sf_log_msg(&w->srv.log, SF_LOG_INFO, "drain_delay over: stopping (%u connection(s) to drain)",
+               w->nconns);
+    begin_stop(w);
+}
+
+/* SIGTERM (and SIGINT in a single process). A single process with
+ * drain_delay first serves on with the health path failing, then stops
+ * gracefully; a second signal stops at once. Under a master the drain is
+ * the master's (SIGUSR2, then this SIGTERM when it is over); SIGTERM
+ * alone, as a reload's retiring worker gets, stops gracefully at once. */
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)what;
+    if (!w->under_master)
+        sd_notify(0, "STOPPING=1");
+    if (w->stopping || (w->srv.draining && !w->under_master)) {
+        sf_log_msg(&w->srv.log, SF_LOG_INFO, "signal %d again: stopping now", (int)sig);
+        event_base_loopexit(w->srv.base, NULL);
+        return;
+    }
+    unsigned ms = w->srv.cfg->drain_delay_ms;
+    if (!w->under_master && ms) {
+        sf_log_msg(&w->srv.log, SF_LOG_INFO,
+                   "signal %d: draining for %u ms (health_path answers 503), then stopping",
+                   (int)sig, ms);
+        w->srv.draining = true;
+        struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
+        evtimer_add(w->drain_timer, &tv);
+        return;
+    }
+    sf_log_msg(&w->srv.log, SF_LOG_INFO, "signal %d: stopping (%u connection(s) to drain)",
+               (int)sig, w->nconns);
+    begin_stop(w);
+}
+
+/* SIGUSR2, from the master: a stop is coming; the health path fails
+ * from now on while everything else is served as before. */
+static void
+on_drain(evutil_socket_t sig, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)sig;
+    (void)what;
+    if (!w->srv.draining)
+        sf_log_msg(&w->srv.log, SF_LOG_DEBUG, "draining: health_path answers 503");
+    w->srv.draining = true;
 }
 
 /* Watch the listeners of our slot (taking their fds out of the set);
@@ -255,7 +304,8 @@ take_listeners(struct worker *w, struct sf_listen_set *set, int slot)
 /* libevent handles these now: let them through (the lease signals stay
  * blocked: lbreak reads them from a signalfd). Under a master, SIGINT
  * (a terminal's Ctrl-C reaches the whole group) and SIGHUP are the
- * master's. */
+ * master's; SIGUSR2 is the master's drain notice, and stays blocked
+ * (ignored) in a single process. */
 static void
 unblock_signals(bool under_master)
 {
@@ -264,6 +314,8 @@ unblock_signals(bool under_master)
     sigemptyset(&set);
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigaddset(&set, sigs[i]);
+    if (under_master)
+        sigaddset(&set, SIGUSR2);
     if (under_master) {
         signal(SIGINT, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
@@ -286,6 +338,8 @@ start_signals(struct worker *w)
         add_signal(w, &w->sig_quit, SIGQUIT, on_other_signal) ||
         add_signal(w, &w->sig_usr1, SIGUSR1, on_other_signal))
         return -1;
+    if (w->under_master && add_signal(w, &w->sig_usr2, SIGUSR2, on_drain))
+        return -1;
     if (!w->under_master && (add_signal(w, &w->sig_int, SIGINT, on_signal) ||
                              add_signal(w, &w->sig_hup, SIGHUP, on_other_signal)))
         return -1;
@@ -304,7 +358,9 @@ start(struct worker *w, const struct sf_worker_opts *o)
     w->tick = evtimer_new(w->srv.base, on_tick, w);
     w->stop_timer = evtimer_new(w->srv.base, on_stop_timeout, w);
     w->resume_accept = evtimer_new(w->srv.base, on_resume_accept, w);
-    if (!w->tick || !w->stop_timer || !w->resume_accept || start_signals(w) != 0) {
+    w->drain_timer = evtimer_new(w->srv.base, on_drain_end, w);
+    if (!w->tick || !w->stop_timer || !w->resume_accept || !w->drain_timer ||
+        start_signals(w) != 0) {
         sf_log_msg(&w->srv.log, SF_LOG_ERROR, "out of memory creating events");
         return -1;
     }
@@ -329,6 +385,7 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
     w.srv.conn_gone = on_conn_gone;
     w.srv.owner = &w;
     w.under_master = o->under_master;
+    w.srv.draining = o->draining;
     TAILQ_INIT(&w.conns);
     signal(SIGPIPE, SIG_IGN);
     if (sf_log_open(&w.srv.log, cfg) != 0)
@@ -372,6 +429,8 @@ out:
     free_event(w.sig_quit);
     free_event(w.sig_usr1);
     free_event(w.sig_hup);
+    free_event(w.sig_usr2);
+    free_event(w.drain_timer);
     free_event(w.tick);
     free_event(w.stop_timer);
     free_event(w.resume_accept);

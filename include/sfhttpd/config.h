@@ -23,6 +23,7 @@
                                             response head still fits */
 #define SF_CONFIG_MAX_MIME_TYPES 64   /* mime_types lines of one site */
 #define SF_CONFIG_MAX_WORKERS 4096    /* workers = N, -w N */
+#define SF_CONFIG_MAX_HEALTH_PATH 255 /* health_path bytes */
 
 /* Cache headers for part of a site: "cache_control /assets/ = ..." (a
  * path prefix) or "expires *.css = 7d" (an extension). */
@@ -164,6 +165,14 @@ struct sf_config {
     unsigned keepalive_timeout_ms;       /* keepalive_timeout, default 15 s */
     unsigned send_timeout_ms;            /* send_timeout, default 60 s */
     unsigned shutdown_timeout_ms;        /* shutdown_timeout, default 10 s */
+    unsigned drain_delay_ms;             /* drain_delay: on SIGTERM, serve on
+                                            this long (health_path answering
+                                            503) before the graceful stop;
+                                            default 0 (off) */
+    char *health_path;                   /* health_path: "/healthz", answered
+                                            200 from memory for GET and HEAD
+                                            whatever the Host; NULL = off
+                                            (default) */
     /* limits */
     size_t max_header_size;              /* max_header_size, default 8192 */
     size_t max_uri_length;               /* max_uri_length, default 8192 */

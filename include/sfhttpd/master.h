@@ -11,9 +11,14 @@
  * Signals to the master: SIGHUP reloads (a bad config is logged and the
  * running one kept; new workers start with the new config and sockets
  * whose address did not change, old ones stop accepting and finish their
- * responses within shutdown_timeout); SIGTERM/SIGINT stop gracefully
- * within shutdown_timeout (a second one: at once), SIGQUIT at once;
- * SIGUSR1 reopens every process's log files. A worker that dies is
+ * responses within shutdown_timeout, with no drain_delay: the new workers
+ * serve the same sockets); SIGTERM/SIGINT stop gracefully within
+ * shutdown_timeout (a second one: at once), SIGQUIT at once; SIGUSR1
+ * reopens every process's log files. With drain_delay, SIGTERM/SIGINT
+ * first tell the workers to fail the health path (SIGUSR2) and keep
+ * everything serving for that long (listeners open, workers restarted,
+ * SIGHUP ignored), then stop gracefully; a second one during the delay
+ * stops at once. A worker that dies is
  * restarted (5 deaths within 10 s: back off from 1 s, doubling to 30 s).
  *
  * Root: with user set, workers (or the single process, after binding)

@@ -46,6 +46,8 @@ struct sf_server {
     struct sf_log log;        /* open */
     sf_server_conn_fn conn_added, conn_gone;
     void *owner;
+    bool draining;            /* a stop is coming (drain_delay): the
+                                 health path answers 503; the owner sets it */
     /* opened by sf_server_open */
     int rootfd[SF_CONFIG_MAX_SITES];
     struct sf_mime *mime;
@@ -57,6 +59,7 @@ struct sf_server {
     char date[SF_HTTPDATE_LEN + 1];
     time_t date_sec;
     uint64_t rng;
+    size_t health_len;        /* strlen(cfg->health_path), 0: none */
 };
 
 /*
@@ -82,12 +85,17 @@ struct sf_dispatch {
 };
 
 /*
- * Build the whole response to one request into out (reset): pick the
- * site by Host (or an absolute URL's authority), 421 when none answers
- * (strict_hosts), else the file handler with that site's root, MIME
- * table and the cache; a head too large becomes a 500. For d->error, the
- * error page for that status (never keep-alive). Returns the index of
- * the answering site in cfg->sites, or -1. Never fails.
+ * Build the whole response to one request into out (reset). A GET or
+ * HEAD of cfg->health_path (the path byte for byte, the query aside, any
+ * Host) is answered first, from memory, without a site or a file: 200
+ * "ok\n", or 503 "draining\n" while srv->draining, text/plain with
+ * Cache-Control: no-store. Else pick the site by Host (or an absolute
+ * URL's authority), 421 when none answers (strict_hosts), else the file
+ * handler with that site's root, MIME table and the cache; a head too
+ * large becomes a 500. For d->error, the error page for that status
+ * (never keep-alive). Returns the index of the answering site in
+ * cfg->sites, or -1 (no site: an error, 421, the health path). Never
+ * fails.
  */
 int sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d,
                        struct sf_response *out);

@@ -18,12 +18,19 @@ struct sf_worker_opts {
                                   listeners of slot -1 and of slot */
     bool under_master;         /* a master runs it: SIGINT and SIGHUP are
                                   the master's, SIGTERM comes from it */
+    bool draining;             /* started while the master drains (a
+                                  restart during drain_delay): the health
+                                  path fails from the start */
 };
 
 /*
  * Run a worker in this process until SIGTERM (or SIGINT in a single
  * process) and a graceful drain (bounded by shutdown_timeout); SIGQUIT
- * stops at once; SIGUSR1 reopens the log files. Takes the listeners of
+ * stops at once; SIGUSR1 reopens the log files. In a single process
+ * with drain_delay, the first SIGTERM/SIGINT first serves on for that
+ * long with the health path answering 503 (a second one stops at once);
+ * under a master, SIGUSR2 makes the health path answer 503 and SIGTERM
+ * stops gracefully at once (the master times the drain). Takes the listeners of
  * its slot out of o->lis (their fds become -1 there; the worker closes
  * them when it stops accepting) and closes the other slots' sockets.
  * Opens the logs from cfg. The signals above may be blocked on entry;

@@ -97,6 +97,8 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.keepalive_timeout_ms, 15000);
     ck_assert_uint_eq(cfg.send_timeout_ms, 60000);
     ck_assert_uint_eq(cfg.shutdown_timeout_ms, 10000);
+    ck_assert_uint_eq(cfg.drain_delay_ms, 0);
+    ck_assert_ptr_null(cfg.health_path);
     ck_assert_uint_eq(cfg.max_header_size, 8192);
     ck_assert_uint_eq(cfg.max_uri_length, 8192);
     ck_assert_uint_eq(cfg.max_headers, 100);
@@ -467,6 +469,23 @@ static const struct {
      1,
      {":3: duplicate key 'backlog' (first on line 2)"}},
     {"[server]\nworkers = many\n", 1, {":2: workers: 'many' is not a number or 'auto'"}},
+    /* load-balancer drain */
+    {"[server]\ndrain_delay = soon\n", 1,
+     {":2: drain_delay: 'soon' is not off or a time (seconds, fractions allowed"}},
+    {"[server]\ndrain_delay = -1\n", 1, {":2: drain_delay: '-1' is not off or a time"}},
+    {"[server]\ndrain_delay = 3601\n", 1,
+     {":2: drain_delay: '3601' out of range (at most 1 hour)"}},
+    {"[server]\ndrain_delay = 1\ndrain_delay = 2\n", 1,
+     {":3: duplicate key 'drain_delay' (first on line 2)"}},
+    {"[server]\nhealth_path = healthz\n", 1,
+     {":2: health_path: 'healthz' is not off or a path (starting with '/'"}},
+    {"[server]\nhealth_path = /health?full=1\n", 1, {":2: health_path: '/health?full=1' is not"}},
+    {"[server]\nhealth_path = /health#top\n", 1, {":2: health_path: '/health#top' is not"}},
+    {"[server]\nhealth_path = /health%7a\n", 1, {":2: health_path: '/health%7a' is not"}},
+    {"[server]\nhealth_path = /a\\b\n", 1, {":2: health_path: '/a\\b' is not"}},
+    {"[server]\nhealth_path = /a b\n", 1, {":2: health_path: '/a b' is not"}},
+    {"[server]\nhealth_path = /caf\xc3\xa9\n", 1, {":2: health_path: '/caf"}},
+    {"[server]\nhealth_path =\n", 1, {":2: health_path: empty value"}},
     {"[server]\nheader_timeout = 0\n", 1, {":2: header_timeout: '0' out of range"}},
     {"[server]\nsend_timeout = 86401\n", 1, {":2: send_timeout: '86401' out of range"}},
     {"[server]\nsend_timeout = 2d\n", 1, {":2: send_timeout: '2d' is not a time"}},

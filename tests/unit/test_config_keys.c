@@ -160,7 +160,8 @@ static const char every_key[] =
     "backlog = 128\nworkers = 3\nmaster = on\nreuseport = yes\ndefer_accept = true\n"
     "user = root\ngroup = root\npid_file = /run/sf.pid\n"
     "header_timeout = 2.5\nkeepalive_timeout = 500ms\nsend_timeout = 30s\n"
-    "shutdown_timeout = 0.0001\nmax_header_size = 16k\nmax_uri_length = 4097\n"
+    "shutdown_timeout = 0.0001\ndrain_delay = 2500ms\nhealth_path = /-/health\n"
+    "max_header_size = 16k\nmax_uri_length = 4097\n"
     "max_headers = 50\nsend_chunk = 1M\nmax_ranges = 4\nmax_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = DEBUG\nfile_guard = stat\nopen_file_cache_max = 2048\n"
@@ -189,7 +190,8 @@ static const char every_key_dump[] =
     "backlog = 128\nworkers = 3\nmaster = on\nreuseport = on\ndefer_accept = on\n"
     "user = root\ngroup = root\npid_file = /run/sf.pid\n"
     "header_timeout = 2.5\nkeepalive_timeout = 0.5\nsend_timeout = 30\n"
-    "shutdown_timeout = 0.001\nmax_header_size = 16k\nmax_uri_length = 4097\n"
+    "shutdown_timeout = 0.001\ndrain_delay = 2.5\nhealth_path = /-/health\n"
+    "max_header_size = 16k\nmax_uri_length = 4097\n"
     "max_headers = 50\nsend_chunk = 1m\nmax_ranges = 4\nmax_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = debug\nfile_guard = stat\nopen_file_cache_max = 2k\n"
@@ -259,6 +261,48 @@ START_TEST(site_defaults)
     ck_assert_ptr_nonnull(strstr(body, "\n[site]\nroot = /\nindex = index.html\nlisting = off\n"
                                        "dotfiles = deny\nsymlinks = beneath\n"
                                        "precompressed = br, zstd, gzip\ndefault = off\n"));
+    free(body);
+    free(errs);
+    sf_config_free(&cfg);
+}
+END_TEST
+
+/* drain_delay and health_path: the values that mean off, and what the
+ * dump says for them (the default dumps as off; an unset health_path is
+ * left out, as every unset string is). */
+static const struct {
+    const char *text;
+    unsigned drain_ms;
+    const char *health;
+    const char *dump; /* must appear in the dump */
+} drain_cases[] = {
+    {"", 0, NULL, "\ndrain_delay = off\nmax_header_size"},
+    {"drain_delay = off\nhealth_path = off\n", 0, NULL, "\ndrain_delay = off\nmax_header_size"},
+    {"drain_delay = 0\n", 0, NULL, "\ndrain_delay = off\n"},
+    {"drain_delay = 5\n", 5000, NULL, "\ndrain_delay = 5\n"},
+    {"drain_delay = 0.1s\n", 100, NULL, "\ndrain_delay = 0.1\n"},
+    {"drain_delay = 3600\n", 3600000, NULL, "\ndrain_delay = 3600\n"},
+    {"health_path = /\n", 0, "/", "\nhealth_path = /\n"},
+    {"health_path = /healthz\n", 0, "/healthz", "\nhealth_path = /healthz\n"},
+    {"health_path = /.well-known/ready;v=1\n", 0, "/.well-known/ready;v=1",
+     "\nhealth_path = /.well-known/ready;v=1\n"},
+};
+
+START_TEST(drain_values)
+{
+    char text[256], *errs = NULL;
+    struct sf_config cfg;
+    snprintf(text, sizeof(text), "[server]\n%s[site]\nroot = /\n", drain_cases[_i].text);
+    ck_assert_msg(load_text(&cfg, text, &errs) == 0, "%s", errs);
+    ck_assert_uint_eq(cfg.drain_delay_ms, drain_cases[_i].drain_ms);
+    if (drain_cases[_i].health)
+        ck_assert_str_eq(cfg.health_path, drain_cases[_i].health);
+    else
+        ck_assert_ptr_null(cfg.health_path);
+    char *body = dump_body(&cfg);
+    ck_assert_msg(strstr(body, drain_cases[_i].dump), "%s", body);
+    if (!drain_cases[_i].health)
+        ck_assert_ptr_null(strstr(body, "health_path"));
     free(body);
     free(errs);
     sf_config_free(&cfg);
@@ -394,6 +438,7 @@ config_keys_suite(void)
     tcase_add_loop_test(tc, precompressed_list, 0,
                         (int)(sizeof(precompressed_cases) / sizeof(precompressed_cases[0])));
     tcase_add_test(tc, repeat_rules);
+    tcase_add_loop_test(tc, drain_values, 0, (int)(sizeof(drain_cases) / sizeof(drain_cases[0])));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("values");

@@ -4,7 +4,8 @@
  * table of raw requests against the site that answers, the status and a
  * header line of the response (site by Host, by an absolute URL's
  * authority, wildcards, strict_hosts' 421, a site's own MIME table,
- * keep-alive), the parse-error path, a head too large (500, logged), and
+ * keep-alive), the health path (before any site, from memory, 503 while
+ * draining), the parse-error path, a head too large (500, logged), and
  * the added / gone reports reaching the owner.
  */
 #include "sfhttpd/server.h"
@@ -85,11 +86,13 @@ setup(void)
     put("b/f.txt", "site b\n");
     put("b/notes.md", "# b\n");
     put("c/f.txt", "site c\n");
+    put("a/healthz", "FILE\n"); /* never what the health path answers */
     snprintf(logpath, sizeof(logpath), "%s/error.log", base);
     char conf[PATH_MAX], text[4 * PATH_MAX + 512];
     snprintf(conf, sizeof(conf), "%s/t.conf", base);
     snprintf(text, sizeof(text),
              "[server]\nstrict_hosts = on\naccess_log = off\nerror_log = %s\nlog_level = debug\n"
+             "health_path = /healthz\n"
              "[site a]\nroot = %s/a\nserver_names = a.test\n"
              "[site b]\nroot = %s/b\nserver_names = b.test *.b.test\n"
              "mime_types = md text/x-test-markdown\n"
@@ -202,6 +205,22 @@ static const struct {
     {"GET /missing HTTP/1.1\r\nHost: a.test\r\n\r\n", true, 0, 404, NULL},
     {"GET /f.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", false, 0, 200, "Connection: close\r\n"},
     {"GET /f.txt HTTP/1.1\r\nHost: c.test\r\n\r\n", true, 2, 500, NULL},
+    /* the health path: before any site, whatever the Host (strict_hosts
+     * would say 421), from memory (a/healthz says "FILE\n") */
+    {"GET /healthz HTTP/1.1\r\nHost: a.test\r\n\r\n", true, -1, 200, "Cache-Control: no-store\r\n"},
+    {"GET /healthz HTTP/1.1\r\nHost: other.test\r\n\r\n", true, -1, 200, "Content-Length: 3\r\n"},
+    {"HEAD /healthz HTTP/1.1\r\nHost: other.test\r\n\r\n", true, -1, 200, "Content-Length: 3\r\n"},
+    {"GET /healthz?deep=1 HTTP/1.0\r\n\r\n", false, -1, 200,
+     "Content-Type: text/plain; charset=utf-8\r\n"},
+    {"GET http://x.test/healthz HTTP/1.1\r\nHost: x.test\r\n\r\n", true, -1, 200, NULL},
+    {"GET /healthz HTTP/1.1\r\nHost: c.test\r\n\r\n", true, -1, 200, NULL}, /* no add_header */
+    /* anything else is the site's: other paths, escapes, other methods */
+    {"GET /healthz/ HTTP/1.1\r\nHost: a.test\r\n\r\n", true, 0, 404, NULL},
+    {"GET /healthzz HTTP/1.1\r\nHost: a.test\r\n\r\n", true, 0, 404, NULL},
+    {"GET /health HTTP/1.1\r\nHost: a.test\r\n\r\n", true, 0, 404, NULL},
+    {"GET /Healthz HTTP/1.1\r\nHost: a.test\r\n\r\n", true, 0, 404, NULL},
+    {"GET /%68ealthz HTTP/1.1\r\nHost: a.test\r\n\r\n", true, 0, 200, "Content-Length: 5\r\n"},
+    {"POST /healthz HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\n\r\n", true, 0, 405, NULL},
 };
 
 START_TEST(test_dispatch_table)
@@ -288,6 +307,68 @@ START_TEST(test_parse_error)
 }
 END_TEST
 
+/* One GET or HEAD of the health path: its status, Content-Length and
+ * body (from memory: no file, no fd). */
+static void
+health_case(const char *req, int status, const char *body)
+{
+    char *buf = malloc(cfg.max_header_size + SF_REQUEST_SLACK);
+    struct sf_parser *p = malloc(sizeof(*p));
+    struct sf_response *r = malloc(sizeof(*r));
+    char cl[64];
+    ck_assert(buf && p && r);
+    parse(req, buf, p);
+    sf_response_init(r);
+    struct sf_dispatch d = {.buf = buf, .p = p, .keep_alive = true, .peer = "-"};
+    ck_assert_int_eq(sf_server_dispatch(&srv, &d, r), -1);
+    ck_assert_int_eq(r->st.status, status);
+    ck_assert_ptr_null(r->st.file);
+    ck_assert_int_eq(r->st.fd, -1);
+    ck_assert(head_has(r, "Cache-Control: no-store\r\n"));
+    ck_assert(head_has(r, "Content-Type: text/plain; charset=utf-8\r\n"));
+    snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", strlen(body));
+    ck_assert(head_has(r, cl));
+    ck_assert_uint_eq(r->st.content_length, strlen(body));
+    if (strncmp(req, "HEAD", 4) == 0) {
+        ck_assert(r->st.no_body);
+    } else {
+        ck_assert(!r->st.no_body);
+        ck_assert_uint_eq(r->st.nseg, 1);
+        ck_assert_int_eq(r->seg[0].fd, -1);
+        ck_assert_uint_eq(r->seg[0].len, strlen(body));
+        ck_assert(memcmp(r->seg[0].p, body, strlen(body)) == 0);
+    }
+    sf_response_free(r);
+    free(r);
+    free(p);
+    free(buf);
+}
+
+/* 200 "ok\n"; while draining 503 "draining\n", and files still served. */
+START_TEST(test_health_and_drain)
+{
+    health_case("GET /healthz HTTP/1.1\r\nHost: a.test\r\n\r\n", 200, "ok\n");
+    health_case("HEAD /healthz HTTP/1.1\r\nHost: a.test\r\n\r\n", 200, "ok\n");
+    srv.draining = true;
+    health_case("GET /healthz HTTP/1.1\r\nHost: a.test\r\n\r\n", 503, "draining\n");
+    health_case("HEAD /healthz?x HTTP/1.1\r\nHost: b.test\r\n\r\n", 503, "draining\n");
+    char *buf = malloc(cfg.max_header_size + SF_REQUEST_SLACK);
+    struct sf_parser *p = malloc(sizeof(*p));
+    struct sf_response *r = malloc(sizeof(*r));
+    ck_assert(buf && p && r);
+    parse("GET /f.txt HTTP/1.1\r\nHost: a.test\r\n\r\n", buf, p);
+    sf_response_init(r);
+    struct sf_dispatch d = {.buf = buf, .p = p, .keep_alive = true, .peer = "-"};
+    ck_assert_int_eq(sf_server_dispatch(&srv, &d, r), 0);
+    ck_assert_int_eq(r->st.status, 200);
+    ck_assert(head_has(r, "Content-Length: 7\r\n"));
+    sf_response_free(r);
+    free(r);
+    free(p);
+    free(buf);
+}
+END_TEST
+
 /* The bookkeeping calls reach the owner with the connection's node. */
 START_TEST(test_conn_reports)
 {
@@ -311,6 +392,7 @@ main(void)
     tcase_add_loop_test(tc, test_dispatch_table, 0, (int)SF_ARRAY_LEN(cases));
     tcase_add_test(tc, test_shared_mime);
     tcase_add_test(tc, test_parse_error);
+    tcase_add_test(tc, test_health_and_drain);
     tcase_add_test(tc, test_conn_reports);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
