@@ -115,6 +115,14 @@ extern const size_t config_nserver_keys;
 extern const struct key config_site_keys[];
 extern const size_t config_nsite_keys;
 
+/* The loader's directive that reads more files ("include = PATTERN", at
+ * the top of a file or in [server]; config_load.c). */
+#define CONFIG_INCLUDE_KEY "include"
+
+/* The options a listen line may carry after its address (config_value.c). */
+extern const char *const config_listen_option_names[];
+extern const size_t config_nlisten_options;
+
 /* Indexed by enum sf_log_format: the [server] and site keys and the
  * checks share it. */
 extern const char *const config_log_format_names[3];

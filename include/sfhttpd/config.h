@@ -301,6 +301,18 @@ int sf_config_validate(const struct sf_config *cfg, FILE *errs);
 void sf_config_problem(FILE *errs, const char *at, const char *key, const char *value,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* The key tables the loader walks, by section. */
+enum sf_config_keys {
+    SF_CONFIG_KEYS_SERVER = 0, /* [server], and include (read there too) */
+    SF_CONFIG_KEYS_SITE,       /* [site] and [site NAME] */
+    SF_CONFIG_KEYS_LISTEN      /* the options after a listen address (and -l's) */
+};
+
+/* The name of the i-th key (from 0, in -T order) the loader knows in
+ * sect, or NULL past the last: what the documentation must list
+ * (tests/unit/test_docs.c). */
+const char *sf_config_key_name(enum sf_config_keys sect, size_t i);
+
 /* Print the effective configuration as INI (for -T). */
 void sf_config_dump(const struct sf_config *cfg, FILE *out);
 
