@@ -7,6 +7,7 @@
  */
 #include "sfhttpd/log.h"
 #include "sfhttpd/common.h"
+#include "sfhttpd/escape.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -433,38 +434,6 @@ combined_field(struct line *w, const char *s, size_t n, size_t max)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid:
- * no overlong forms, no surrogates, nothing past U+10FFFF. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* bounds of the second byte */
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 /* A JSON string (or null) of at most max bytes, quotes included. */
 static void
 json_string(struct line *w, const char *s, size_t n, size_t max)
@@ -479,30 +448,24 @@ json_string(struct line *w, const char *s, size_t n, size_t max)
     for (size_t i = 0; i < n;) {
         unsigned char ch = u[i];
         if (ch < 0x80) {
-            bool esc = ch == '"' || ch == '\\';
-            bool ctl = ch < 0x20 || ch == 0x7f;
-            size_t k = ctl ? 6 : esc ? 2 : 1;
+            char e[6];
+            size_t k = sf_json_escape_ascii(ch, e);
             if (w->n + k > end)
                 break;
-            if (ctl) {
-                char e[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
-                put(w, e, 6);
-            } else {
-                if (esc)
-                    w->p[w->n++] = '\\';
-                w->p[w->n++] = (char)ch;
-            }
+            put(w, e, k);
             i++;
             continue;
         }
-        size_t k = utf8_len(u + i, n - i);
-        if (k == 0) {
+        /* each byte of an ill-formed sequence is one U+FFFD */
+        int seq = sf_utf8_seq(u + i, n - i);
+        if (seq < 0) {
             if (w->n + 6 > end)
                 break;
             puts_(w, "\\ufffd");
             i++;
             continue;
         }
+        size_t k = (size_t)seq;
         if (w->n + k > end)
             break;
         put(w, s + i, k);

@@ -46,18 +46,15 @@ uint32_t sf_hash_str(uint32_t h, const char *s);
 
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* RFC 9110 tchar: the characters of a token (a header name, a method, a
- * content coding, a media type's parts). Not locale-dependent. */
+/* RFC 9110 tchar (§5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~", the
+ * characters of a token (a header name, a method, a content coding, a
+ * media type's parts). A bit set (bit c & 63 of word c >> 6): the head
+ * scanner asks once per byte. Not locale-dependent. */
 static inline bool
 sf_is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
-    default: return false;
-    }
+    static const uint64_t set[4] = {0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL, 0, 0};
+    return (set[c >> 6] >> (c & 63)) & 1;
 }
 
 #endif
