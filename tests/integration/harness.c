@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -75,6 +76,102 @@ it_sha256_hex(struct it_sha256 *s, char out[65])
 }
 
 /* ---- temporary trees ----------------------------------------------- */
+
+void
+it_put(const char *dir, const char *rel, const char *text)
+{
+    char p[PATH_MAX];
+    it_join(p, sizeof(p), dir, rel);
+    it_write_str(p, text);
+}
+
+void
+it_put_pattern(const char *dir, const char *rel, uint64_t size, uint32_t seed)
+{
+    char p[PATH_MAX];
+    it_join(p, sizeof(p), dir, rel);
+    it_write_pattern(p, size, seed);
+}
+
+void
+it_tree_new(char *base, size_t bcap, char *root, size_t rcap)
+{
+    it_tmpdir(base, bcap);
+    ck_assert_int_eq(chmod(base, 0755), 0);
+    it_join(root, rcap, base, "www");
+    it_mkdir(root);
+}
+
+/* ---- a suite's fixture ----------------------------------------------- */
+
+struct it_suite it_suite;
+
+void
+it_suite_tree(void)
+{
+    it_tree_new(it_suite.base, sizeof(it_suite.base), it_suite.root, sizeof(it_suite.root));
+}
+
+void
+it_suite_tree_down(void)
+{
+    it_rmtree(it_suite.base);
+}
+
+void
+it_suite_srv_up(void)
+{
+    it_server_start_dir(&it_suite.srv, it_suite.root);
+}
+
+void
+it_suite_srv_down(void)
+{
+    it_server_stop(&it_suite.srv);
+}
+
+/* ---- processes ------------------------------------------------------- */
+
+int
+it_children_of(pid_t pid, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL && n < max) {
+        char path[300], buf[512], *p;
+        long ppid;
+        FILE *f;
+
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "re");
+        if (f == NULL)
+            continue;
+        p = fgets(buf, sizeof(buf), f);
+        fclose(f);
+        if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+            continue;
+        if (sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == (long)pid)
+            out[n++] = (pid_t)atol(e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+int
+it_wait_children(pid_t pid, pid_t *out, int max, int want, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    int n;
+
+    while ((n = it_children_of(pid, out, max)) != want && it_now_ms() < deadline)
+        it_sleep_ms(20);
+    return n;
+}
 
 void
 it_tmpdir(char *out, size_t cap)
