@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "unit_util.h"
 
 /* Each test runs in a forked child with its own temporary folder. */
 static char tmpdir[64];
@@ -27,24 +28,13 @@ static char tmpdir[64];
 static void
 setup(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
+    unit_tmpdir(tmpdir, sizeof(tmpdir), "test_config");
 }
 
 static void
 teardown(void)
 {
-    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(tmpdir);
 }
 
 /* Write len bytes to tmpdir/name; returns the path (static buffer). */

@@ -50,26 +50,16 @@ static int rootfd = -1;
 static struct sf_log lg;
 static struct sf_fcache *fc;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_base(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_fcache.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_fcache");
 }
 
 static void
 teardown_base(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 static void
@@ -98,7 +88,7 @@ teardown_tree(void)
     close(lg.err_fd); /* filled by hand: only the error log is used */
     close(rootfd);
     rootfd = -1;
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(tdir);
 }
 
 /* A cache over the test's tree. With CK_FORK=no a lease signal left by

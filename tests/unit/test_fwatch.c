@@ -45,26 +45,16 @@ static int nev, nall;
 /* An owner that drops a watch when told (as fcache drops an entry). */
 static struct sf_fwatch_dir *drop_on_change;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_base(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_fwatch.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_fwatch");
 }
 
 static void
 teardown_base(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "unit_util.h"
 
 #define NOQ SIZE_MAX /* query_off expected to be the target length */
 
@@ -342,8 +343,7 @@ setup_tree(void)
 {
     char path[256];
 
-    strcpy(base, "/tmp/sf_resolve.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_resolve");
     snprintf(root, sizeof(root), "%s/root", base);
     ck_assert_int_eq(mkdir(root, 0755), 0);
     write_file(base, "secret", "secret\n");
