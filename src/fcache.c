@@ -209,26 +209,6 @@ fresh(const struct entry *e, int rootfd)
     return sf_fcache_unchanged(&e->pub);
 }
 
-/* Open rel beneath rootfd as a regular file: 0 with *fd and *st; or
- * sf_resolve_open's -errno, -EISDIR with *dirfd, -EPERM. */
-static int
-open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
-             int *dirfd)
-{
-    int rc = sf_resolve_open(rootfd, rel, how, fd, st);
-    if (rc)
-        return rc;
-    if (S_ISDIR(st->st_mode)) {
-        *dirfd = *fd;
-        return -EISDIR;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        close(*fd);
-        return -EPERM;
-    }
-    return 0;
-}
-
 /* A new entry for the file rel, not cached yet: its directory watched
  * first (no change after the open is missed). NULL with *err as get says. */
 static struct entry *
@@ -238,7 +218,7 @@ entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_pat
     struct sf_fwatch_dir *d = sf_fwatch_get(fc->fw, site, root_path, rel);
     int fd;
     struct stat st;
-    *err = open_regular(rootfd, rel, how, &fd, &st, dirfd);
+    *err = sf_resolve_open_regular(rootfd, rel, how, &fd, &st, dirfd);
     struct entry *e = *err ? NULL : calloc(1, sizeof(*e));
     char *copy = e ? strdup(rel) : NULL;
     if (!copy) {

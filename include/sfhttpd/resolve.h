@@ -77,6 +77,13 @@ bool sf_resolve_is_hidden(const char *rel);
  */
 int sf_resolve_open(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st);
 
+/* sf_resolve_open for a file to send: 0 with *fd and *st when it is a
+ * regular file; a directory gives -EISDIR with its fd in *dirfd (the
+ * caller's to close), anything else (FIFO, device, socket) -EPERM with
+ * nothing open; or sf_resolve_open's -errno. */
+int sf_resolve_open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
+                            int *dirfd);
+
 /* The stat of what sf_resolve_open(rootfd, rel, how) would open, found
  * the same way (the links rel holds followed by the same policy, never
  * outside the root unless it is SF_SYMLINKS_FOLLOW) but without opening
