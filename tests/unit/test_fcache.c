@@ -624,6 +624,57 @@ START_TEST(test_moved_dir_rewatched)
 }
 END_TEST
 
+/* A folder symlink swapped by rename (mv -T) while a download from it is
+ * in flight: the next request sees the new target, and a deletion and a
+ * rename over inside the new target are seen too. */
+START_TEST(test_symlink_swap)
+{
+    fc = new_cache(16, 0, SF_GUARD_OFF);
+    put_dir("releases");
+    put_dir("releases/v1");
+    put_dir("releases/v2");
+    put_file("releases/v1/secret.txt", "one");
+    put_file("releases/v2/secret.txt", "two");
+    put_file("releases/v1/page.txt", "one");
+    put_file("releases/v2/page.txt", "two");
+    char a[1024], b[1024];
+    rel_path(a, sizeof(a), "current");
+    ck_assert_int_eq(symlink("releases/v1", a), 0);
+    struct sf_file *f = get_ok("current/secret.txt"); /* in flight */
+    ck_assert(fd_has(f->fd, "one"));
+
+    rel_path(a, sizeof(a), "current.tmp");
+    rel_path(b, sizeof(b), "current");
+    ck_assert_int_eq(symlink("releases/v2", a), 0);
+    ck_assert_int_eq(rename(a, b), 0);
+    pump_inotify();
+    struct sf_file *g = get_ok("current/secret.txt");
+    ck_assert(fd_has(g->fd, "two"));
+    sf_fcache_put(fc, g);
+    g = get_ok("current/page.txt");
+    sf_fcache_put(fc, g);
+
+    rel_path(a, sizeof(a), "releases/v2/secret.txt");
+    ck_assert_int_eq(unlink(a), 0);
+    pump_inotify();
+    int err;
+    g = get_sym("current/secret.txt", SF_SYMLINKS_BENEATH, &err);
+    ck_assert_msg(!g, "a file deleted from the new target was still served");
+    ck_assert_int_eq(err, -ENOENT);
+
+    put_file("releases/v2/page.new", "three");
+    rel_path(a, sizeof(a), "releases/v2/page.new");
+    rel_path(b, sizeof(b), "releases/v2/page.txt");
+    ck_assert_int_eq(rename(a, b), 0);
+    pump_inotify();
+    g = get_ok("current/page.txt");
+    ck_assert_msg(fd_has(g->fd, "three"), "a rename over in the new target was missed");
+    sf_fcache_put(fc, g);
+    ck_assert(fd_has(f->fd, "one")); /* the download goes on from v1 */
+    sf_fcache_put(fc, f);
+}
+END_TEST
+
 /* ---------------------------------------- directories and non-files */
 
 struct err_case {
@@ -1081,6 +1132,7 @@ fcache_suite(void)
     tcase_add_loop_test(tc, test_inval_table, 0, (int)SF_ARRAY_LEN(inval_cases) * 4);
     tcase_add_test(tc, test_unrelated_change_keeps);
     tcase_add_test(tc, test_moved_dir_rewatched);
+    tcase_add_test(tc, test_symlink_swap);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("open");
