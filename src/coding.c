@@ -159,3 +159,19 @@ sf_coding_accepted(const char *p, size_t len)
     }
     return mask;
 }
+
+bool
+sf_coding_original(const char *rel, char *out, size_t cap)
+{
+    size_t n = strlen(rel);
+    for (unsigned c = 0; c < SF_CODING_COUNT; c++) {
+        const char *sfx = sf_coding_suffix((enum sf_coding)c);
+        size_t k = strlen(sfx);
+        if (n > k && n - k < cap && strcmp(rel + n - k, sfx) == 0) {
+            memcpy(out, rel, n - k);
+            out[n - k] = '\0';
+            return true;
+        }
+    }
+    return false;
+}

@@ -174,23 +174,9 @@ sf_fcache_unchanged(const struct sf_file *f)
 static void
 snapshot(struct entry *e)
 {
-    size_t size = (size_t)e->pub.st.st_size, got = 0;
-    unsigned char *buf = malloc(size ? size : 1);
-    while (buf && got < size) {
-        ssize_t n = pread(e->pub.fd, buf + got, size - got, (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    if (!buf || got != size) {
-        free(buf);
-        return;
-    }
-    e->snap = buf;
-    e->pub.mem = buf;
-    e->lb.snapshot = true;
+    e->snap = sf_read_whole(e->pub.fd, (size_t)e->pub.st.st_size);
+    e->pub.mem = e->snap;
+    e->lb.snapshot = e->snap != NULL;
 }
 
 /* ----------------------------------------------------------- lookup steps */
@@ -299,11 +285,29 @@ sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_
     }
     fc->st.misses++;
     e = entry_open(fc, site, rootfd, root_path, rel, how, err, dirfd);
+    if (!e && sf_out_of_fds(*err) && sf_fcache_reclaim(fc) > 0)
+        e = entry_open(fc, site, rootfd, root_path, rel, how, err, dirfd);
     if (!e)
         return NULL;
     protect(fc, e);
     insert(fc, e, h);
     return &e->pub;
+}
+
+size_t
+sf_fcache_reclaim(struct sf_fcache *fc)
+{
+    size_t want = fc->nentries / 8 > 16 ? fc->nentries / 8 : 16, n = 0;
+    for (struct entry *e = fc->lru_tail, *prev; e && n < want; e = prev) {
+        prev = e->lprev;
+        if (e->refs == 1) { /* the cache's own: no response uses it */
+            fc->st.evictions++;
+            fc->st.reclaimed++;
+            uncache(fc, e);
+            n++;
+        }
+    }
+    return n;
 }
 
 /* --------------------------------------------------------------- news */
@@ -324,17 +328,9 @@ on_change(void *arg, unsigned site, const char *rel, unsigned what)
     if (what & SF_FWATCH_NAME) {
         invalidate(fc, site, rel);
         /* a sidecar that appeared or changed: its original's variant set */
-        size_t n = strlen(rel);
-        for (unsigned c = 0; c < SF_CODING_COUNT; c++) {
-            const char *sfx = sf_coding_suffix((enum sf_coding)c);
-            size_t k = strlen(sfx);
-            if (n > k && strcmp(rel + n - k, sfx) == 0) {
-                char orig[SF_PATH_MAX + 1];
-                snprintf(orig, sizeof(orig), "%.*s", (int)(n - k), rel);
-                invalidate(fc, site, orig);
-                break;
-            }
-        }
+        char orig[SF_PATH_MAX + 1];
+        if (sf_coding_original(rel, orig, sizeof(orig)))
+            invalidate(fc, site, orig);
     }
     if (what & SF_FWATCH_BENEATH)
         invalidate_prefix(fc, site, rel);
@@ -440,19 +436,6 @@ sf_fcache_put(struct sf_fcache *fc, struct sf_file *f)
     assert(e->refs > 0 && e->fc == fc);
     if (--e->refs == 0)
         entry_free(fc, e);
-}
-
-void
-sf_fcache_set_type(struct sf_file *f, const char *ctype)
-{
-    f->ctype = ctype;
-}
-
-void
-sf_fcache_set_variants(struct sf_file *f, unsigned mask)
-{
-    f->variants = mask;
-    f->variants_known = true;
 }
 
 void

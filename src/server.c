@@ -66,7 +66,7 @@ start_cache(struct sf_server *srv)
 {
     const struct sf_config *cfg = srv->cfg;
     struct sf_fcache_opts o = {
-        .max_entries = cfg->open_file_cache_max,
+        .max_entries = srv->fds.open_file_cache_max,
         .small_file_size = cfg->small_file_size,
         .guard = cfg->file_guard,
     };
@@ -77,7 +77,7 @@ start_cache(struct sf_server *srv)
     }
     struct sf_lcache_opts lo = {
         .max_bytes = cfg->listing_cache_size,
-        .max_dirs = cfg->listing_cache_max,
+        .max_dirs = srv->fds.listing_cache_max,
     };
     srv->lc = sf_lcache_new(&lo, sf_fcache_fwatch(srv->fc), &srv->log);
     if (!srv->lc) {
@@ -141,6 +141,7 @@ sf_server_open(struct sf_server *srv)
     }
     if (start_site_mime(srv) != 0)
         return -1;
+    sf_fdlimit_get(cfg, &srv->fds); /* the start raised and logged it */
     return start_cache(srv);
 }
 

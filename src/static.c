@@ -84,6 +84,14 @@ error(struct ctx *x, int status, const char *extra)
     sf_response_error(x->out, status, x->in->date, x->in->keep_alive, x->http10, x->head, extra);
 }
 
+/* A failed open: its status (out of descriptors: 503, Retry-After). */
+static void
+open_error(struct ctx *x, int err)
+{
+    error(x, err == -EPERM ? 403 : sf_resolve_status(err),
+          sf_out_of_fds(err) ? "Retry-After: 1" : NULL);
+}
+
 static struct sf_hval
 hval(const struct ctx *x, enum sf_hdr h)
 {
@@ -277,8 +285,12 @@ listing(struct ctx *x, int dirfd)
     o->mem.len = 0;
     struct sf_lcache_body body;
     int rc = sf_lcache_get(in->lc, &q, &o->mem, &body);
+    if (sf_out_of_fds(rc) && sf_fcache_reclaim(in->fc) > 0) {
+        o->mem.len = 0;
+        rc = sf_lcache_get(in->lc, &q, &o->mem, &body);
+    }
     if (rc) {
-        error(x, rc == -EACCES ? 403 : 500, NULL);
+        open_error(x, rc);
         return;
     }
     o->st.fd = body.fd; /* a page kept by the cache: the response closes it */
@@ -302,10 +314,12 @@ listing(struct ctx *x, int dirfd)
 }
 
 /* Look for an index file of the folder x->path names (trailing slash).
- * Returns a referenced cache entry and makes x->path name it, or NULL. */
+ * Returns a referenced cache entry and makes x->path name it, or NULL
+ * (with *oom the error when a probe ran out of descriptors, else 0). */
 static struct sf_file *
-index_file(struct ctx *x)
+index_file(struct ctx *x, int *oom)
 {
+    *oom = 0;
     const struct sf_site *s = x->in->site;
     char rel[SF_PATH_MAX + 1];
     for (size_t i = 0; i < s->nindex; i++) {
@@ -317,6 +331,10 @@ index_file(struct ctx *x)
         struct sf_file *f = get(x, rel, &err, &dfd);
         if (dfd >= 0)
             close(dfd);
+        if (sf_out_of_fds(err)) {
+            *oom = err; /* no other index may stand in for this one */
+            return NULL;
+        }
         if (f) {
             memcpy(x->path.rel, rel, (size_t)n + 1);
             x->path.len = (size_t)n;
@@ -344,15 +362,17 @@ not_older(const struct stat *a, const struct stat *b)
            (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
 }
 
+/* The variant of x->path for c, or NULL (*err why, 0 if too long). */
 static struct sf_file *
-get_variant(struct ctx *x, enum sf_coding c)
+get_variant(struct ctx *x, enum sf_coding c, int *err)
 {
     char rel[SF_PATH_MAX + 1];
     int n = snprintf(rel, sizeof(rel), "%s%s", x->path.rel, sf_coding_suffix(c));
+    *err = 0;
     if (n < 0 || (size_t)n >= sizeof(rel))
         return NULL;
-    int err, dfd;
-    struct sf_file *v = get(x, rel, &err, &dfd);
+    int dfd;
+    struct sf_file *v = get(x, rel, err, &dfd);
     if (dfd >= 0)
         close(dfd);
     return v;
@@ -367,16 +387,20 @@ variants_of(struct ctx *x, struct sf_file *f)
         return f->variants;
     unsigned mask = 0;
     unsigned enabled = enabled_codings(x->in->site);
+    bool unsure = false; /* out of descriptors: ask again next time */
     for (int c = 0; c < SF_CODING_COUNT; c++) {
         if (!(enabled & (1u << c)))
             continue;
-        struct sf_file *v = get_variant(x, (enum sf_coding)c);
+        int err;
+        struct sf_file *v = get_variant(x, (enum sf_coding)c, &err);
+        unsure = unsure || sf_out_of_fds(err);
         if (v && not_older(&v->st, &f->st))
             mask |= 1u << c;
         if (v)
             sf_fcache_put(x->in->fc, v);
     }
-    sf_fcache_set_variants(f, mask);
+    if (!unsure)
+        sf_fcache_set_variants(f, mask);
     return mask;
 }
 
@@ -391,7 +415,8 @@ pick_variant(struct ctx *x, unsigned exists, int *coding)
     for (int c = 0; c < SF_CODING_COUNT; c++) {
         if (!(ok & (1u << c)))
             continue;
-        struct sf_file *v = get_variant(x, (enum sf_coding)c);
+        int err;
+        struct sf_file *v = get_variant(x, (enum sf_coding)c, &err);
         if (!v)
             continue;
         if (!best || v->st.st_size < best->st.st_size) {
@@ -608,14 +633,14 @@ route(const struct sf_static_in *in, struct sf_response *out)
         return;
     }
     struct sf_file *f = NULL;
+    int err, dirfd;
     if (x.path.trailing_slash || x.path.len == 0) {
-        f = index_file(&x);
-        if (f) {
-            file(&x, f);
+        f = index_file(&x, &err);
+        if (f || err) {
+            f ? file(&x, f) : open_error(&x, err);
             return;
         }
     }
-    int err, dirfd;
     f = get(&x, x.path.rel, &err, &dirfd);
     if (f) {
         if (x.path.trailing_slash) {
@@ -629,7 +654,7 @@ route(const struct sf_static_in *in, struct sf_response *out)
         return;
     }
     if (err != -EISDIR) {
-        error(&x, err == -EPERM ? 403 : sf_resolve_status(err), NULL);
+        open_error(&x, err);
         return;
     }
     if (!x.path.trailing_slash && x.path.len > 0)

@@ -26,7 +26,9 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "sfhttpd/common.h"
 #include "sfhttpd/conn.h"
+#include "sfhttpd/fcache.h"
 #include "sfhttpd/listen.h"
 #include "sfhttpd/server.h"
 
@@ -45,6 +47,7 @@ struct worker {
     unsigned nconns;
     bool stopping;
     bool accept_error_logged;
+    int64_t last_accept_error_ms; /* monotonic; 0: none yet */
 };
 
 static void
@@ -82,7 +85,7 @@ on_conn_gone(void *owner, struct sf_server_conn *sc)
             event_base_loopexit(w->srv.base, NULL);
         return;
     }
-    if (!w->accepting && w->nconns < w->srv.cfg->max_connections &&
+    if (!w->accepting && w->nconns < w->srv.fds.max_connections &&
         !evtimer_pending(w->resume_accept, NULL))
         set_accepting(w, true);
 }
@@ -100,11 +103,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
         if (w->lis[i] == l)
             proxy = w->lis_proxy[i];
     sf_conn_new(&w->srv, fd, sa, (socklen_t)salen, proxy);
-    if (w->nconns >= w->srv.cfg->max_connections) {
+    if (w->nconns >= w->srv.fds.max_connections) {
         if (!w->accept_error_logged)
             sf_log_msg(&w->srv.log, SF_LOG_WARN,
                        "max_connections (%u) reached: not accepting until some close",
-                       w->srv.cfg->max_connections);
+                       w->srv.fds.max_connections);
         w->accept_error_logged = true;
         set_accepting(w, false);
     }
@@ -117,12 +120,18 @@ on_accept_error(struct evconnlistener *l, void *arg)
     int err = errno;
     (void)l;
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        /* out of descriptors: pause instead of spinning on a listener that
-         * stays readable */
-        if (!w->accept_error_logged)
-            sf_log_errno(&w->srv.log, SF_LOG_WARN, err, "accept: pausing for %d ms",
-                         ACCEPT_RETRY_MS);
-        w->accept_error_logged = true;
+        /* out of descriptors: the cache gives back what no response uses,
+         * and accepting pauses instead of spinning on a listener that stays
+         * readable; said once a burst (failures less than a second apart) */
+        size_t freed = sf_out_of_fds(-err) ? sf_fcache_reclaim(w->srv.fc) : 0;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (!w->last_accept_error_ms || ms - w->last_accept_error_ms > 1000)
+            sf_log_errno(&w->srv.log, SF_LOG_WARN, err,
+                         "accept: pausing for %d ms (%zu cached file(s) let go)",
+                         ACCEPT_RETRY_MS, freed);
+        w->last_accept_error_ms = ms;
         set_accepting(w, false);
         struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
         evtimer_add(w->resume_accept, &tv);
@@ -137,7 +146,7 @@ on_resume_accept(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     (void)fd;
     (void)what;
-    if (!w->stopping && w->nconns < w->srv.cfg->max_connections)
+    if (!w->stopping && w->nconns < w->srv.fds.max_connections)
         set_accepting(w, true);
 }
 

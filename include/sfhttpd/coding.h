@@ -5,6 +5,7 @@
 #ifndef SFHTTPD_CODING_H
 #define SFHTTPD_CODING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum sf_coding { SF_CODING_BR = 0, SF_CODING_ZSTD, SF_CODING_GZIP, SF_CODING_COUNT };
@@ -13,6 +14,9 @@ enum sf_coding { SF_CODING_BR = 0, SF_CODING_ZSTD, SF_CODING_GZIP, SF_CODING_COU
 const char *sf_coding_name(enum sf_coding c);
 /* File suffix: ".br", ".zst", ".gz" */
 const char *sf_coding_suffix(enum sf_coding c);
+/* When the path rel ends in a coding's suffix ("a.css.gz"), copy the
+ * path it is a variant of ("a.css") to out (cap bytes) and return true. */
+bool sf_coding_original(const char *rel, char *out, size_t cap);
 /* The coding named by the n bytes at s (any case: "br", "ZSTD"), or -1. */
 int sf_coding_by_name(const char *s, size_t n);
 

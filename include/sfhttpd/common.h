@@ -6,6 +6,7 @@
 #ifndef SFHTTPD_COMMON_H
 #define SFHTTPD_COMMON_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,6 +46,19 @@ void sf_buf_free(struct sf_buf *b);
 uint32_t sf_hash_str(uint32_t h, const char *s);
 
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* True for the -errno of an open that ran out of descriptors: the
+ * process's (EMFILE) or the system's (ENFILE). Worth a retry after
+ * letting some go; else 503, not 500 (fdlimit.h). */
+static inline bool
+sf_out_of_fds(int neg_errno)
+{
+    return neg_errno == -EMFILE || neg_errno == -ENFILE;
+}
+
+/* The first size bytes of fd (pread from offset 0) in a new buffer, or
+ * NULL when out of memory or the file gave fewer. */
+unsigned char *sf_read_whole(int fd, size_t size);
 
 /* RFC 9110 tchar (§5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~", the
  * characters of a token (a header name, a method, a content coding, a

@@ -179,15 +179,18 @@ struct sf_config {
     unsigned max_headers;                /* max_headers, default 100 */
     size_t send_chunk;                   /* send_chunk, default 2 MiB */
     unsigned max_ranges;                 /* max_ranges, default 16 */
-    unsigned max_connections;            /* max_connections, default 10000 */
+    unsigned max_connections;            /* max_connections per worker; 0 =
+                                            auto (default): sized from
+                                            RLIMIT_NOFILE (fdlimit.h) */
     size_t max_body_size;                /* max_body_size: a request body to
                                             read and discard, default 1 MiB;
                                             larger: 413 and close */
     /* the open-file cache */
     enum sf_guard file_guard;            /* file_guard = lease|stat|off,
                                             default lease */
-    size_t open_file_cache_max;          /* open_file_cache_max, default
-                                            10000 entries */
+    size_t open_file_cache_max;          /* open_file_cache_max: entries
+                                            per worker; 0 = auto (default):
+                                            sized from RLIMIT_NOFILE */
     size_t small_file_size;              /* small_file_size: files up to
                                             this are sent from a snapshot
                                             in memory, default 4k (measured: a

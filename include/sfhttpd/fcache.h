@@ -99,9 +99,28 @@ void sf_fcache_put(struct sf_fcache *fc, struct sf_file *f);
 
 /* Remember the content type computed for f (a string that outlives the
  * cache). */
-void sf_fcache_set_type(struct sf_file *f, const char *ctype);
+static inline void
+sf_fcache_set_type(struct sf_file *f, const char *ctype)
+{
+    f->ctype = ctype;
+}
+
 /* Record which precompressed variants exist for f. */
-void sf_fcache_set_variants(struct sf_file *f, unsigned mask);
+static inline void
+sf_fcache_set_variants(struct sf_file *f, unsigned mask)
+{
+    f->variants = mask;
+    f->variants_known = true;
+}
+
+/*
+ * Out of descriptors (an open failed with EMFILE or ENFILE): let go of the
+ * least recently used entries that no response is using, an eighth of the
+ * cache and at least 16 (fewer when no more are unused). Returns how many
+ * descriptors that closed. sf_fcache_get does this itself, and tries its
+ * open once more; call it before retrying an open of your own (a listing).
+ */
+size_t sf_fcache_reclaim(struct sf_fcache *fc);
 
 /*
  * Attach u to f (taking a reference), so that a lease break on f cuts it
@@ -123,6 +142,7 @@ bool sf_fcache_unchanged(const struct sf_file *f);
 struct sf_fcache_stats {
     uint64_t hits, misses, evictions, invalidations;
     uint64_t lease_breaks, responses_cut, stat_fallbacks;
+    uint64_t reclaimed; /* entries let go for descriptors (reclaim) */
     size_t entries, watches;
 };
 void sf_fcache_stats(const struct sf_fcache *fc, struct sf_fcache_stats *out);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "sfhttpd/config.h"
+#include "sfhttpd/fdlimit.h"
 #include "sfhttpd/httpdate.h"
 #include "sfhttpd/log.h"
 
@@ -53,6 +54,9 @@ struct sf_server {
     struct sf_mime *mime;
     struct sf_mime *site_mime[SF_CONFIG_MAX_SITES]; /* a site's own table
                                  when it has mime_types, else NULL: mime */
+    struct sf_fdlimit fds;    /* the descriptor budget in force: the
+                                 max_connections and open_file_cache_max
+                                 to go by (fdlimit.h) */
     struct sf_fcache *fc;
     struct sf_lcache *lc;     /* listings, invalidated by fc's watches */
     struct event *fc_inotify, *fc_signal;

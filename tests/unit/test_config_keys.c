@@ -268,7 +268,8 @@ START_TEST(site_defaults)
 END_TEST
 
 /* drain_delay and health_path: the values that mean off, and what the
- * dump says for them (the default dumps as off; an unset health_path is
+ * dump says for them (and the auto of max_connections and
+ * open_file_cache_max, their default) (the default dumps as off; an unset health_path is
  * left out, as every unset string is). */
 static const struct {
     const char *text;
@@ -282,6 +283,10 @@ static const struct {
     {"drain_delay = 5\n", 5000, NULL, "\ndrain_delay = 5\n"},
     {"drain_delay = 0.1s\n", 100, NULL, "\ndrain_delay = 0.1\n"},
     {"drain_delay = 3600\n", 3600000, NULL, "\ndrain_delay = 3600\n"},
+    {"max_connections = auto\nopen_file_cache_max = AUTO\n", 0, NULL,
+     "\nmax_connections = auto\n"},
+    {"", 0, NULL, "\nopen_file_cache_max = auto\n"},
+    {"open_file_cache_max = 4k\n", 0, NULL, "\nopen_file_cache_max = 4k\n"},
     {"health_path = /\n", 0, "/", "\nhealth_path = /\n"},
     {"health_path = /healthz\n", 0, "/healthz", "\nhealth_path = /healthz\n"},
     {"health_path = /.well-known/ready;v=1\n", 0, "/.well-known/ready;v=1",
