@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_PASSES 100000
 
 struct fz {
-    char dir[PATH_MAX];
+    char dir[256];
     struct sf_config cfg;
     struct sf_server srv;
     int added, gone;
