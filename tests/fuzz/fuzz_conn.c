@@ -24,7 +24,8 @@
  * load: the result depends on the input alone (and on what the caches
  * kept from earlier inputs, as in a long-lived worker). Every input must
  * end with the connection freed, its socket closed, and as many
- * connections gone as were added. With SF_FUZZ_ECHO set in the
+ * connections gone as were added, and whatever the client read must
+ * start with "HTTP/1.1 ". With SF_FUZZ_ECHO set in the
  * environment the responses go to stderr (to read what a crash saw).
  */
 #include "sfhttpd/config.h"
@@ -63,6 +64,8 @@ struct fz {
     int added, gone;
     struct sf_conn *conn; /* the live connection, or NULL */
     bool echo;            /* SF_FUZZ_ECHO set: the responses to stderr */
+    size_t out;           /* bytes the client read in this input */
+    char head[9];         /* and the first of them */
 };
 
 static struct fz *fz;
@@ -248,6 +251,11 @@ drain_client(int fd)
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n > 0) {
+            if (fz->out < sizeof(fz->head))
+                memcpy(fz->head + fz->out, buf,
+                       (size_t)n < sizeof(fz->head) - fz->out ? (size_t)n
+                                                              : sizeof(fz->head) - fz->out);
+            fz->out += (size_t)n;
             total += (size_t)n;
             if (fz->echo)
                 fwrite(buf, 1, (size_t)n, stderr);
@@ -329,6 +337,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(40000)};
     peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int added = fz->added, gone = fz->gone;
+    fz->out = 0;
     struct sf_conn *c = sf_conn_new(&fz->srv, sv[0], (const struct sockaddr *)&peer,
                                     sizeof(peer), flags & 1);
     if (fz->added != added + 1 || c != fz->conn)
@@ -366,6 +375,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* freed, reported once, and its socket closed */
     if (fz->gone != gone + 1 || fcntl(sv[0], F_GETFD) != -1 || errno != EBADF)
+        abort();
+    /* whatever the server said is HTTP/1.1, from its first byte */
+    if (fz->out && (fz->out < sizeof(fz->head) || memcmp(fz->head, "HTTP/1.1 ", 9) != 0))
         abort();
     return 0;
 }
