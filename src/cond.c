@@ -78,8 +78,11 @@ current_etags(const struct sf_validators *v, struct etag cur[2])
     const char *tags[2] = {v->etag, v->alt_etag};
     size_t lens[2] = {v->etag_len, v->alt_etag_len};
     for (int i = 0; i < 2; i++) {
+        cur[i].len = 0;
+        if (!tags[i] || !lens[i])
+            continue;
         const char *p = tags[i], *end = tags[i] + lens[i];
-        if (!tags[i] || !lens[i] || !parse_etag(&p, end, &cur[i]) || p != end)
+        if (!parse_etag(&p, end, &cur[i]) || p != end)
             cur[i].len = 0;
     }
 }
