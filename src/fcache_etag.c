@@ -18,7 +18,7 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sfhttpd/cond.h"
@@ -80,19 +80,21 @@ fcache_etag_set(struct sf_fcache *fc, struct entry *e)
             store(fc, e, &h);
         return;
     }
-    if (!fc->hasher)
-        return;
-    e->job = (struct sf_hasher_job){.fd = f->fd, .size = (uint64_t)st->st_size};
-    e->hashing = true;
+    /* once per file version, not per request: a job of its own keeps
+     * the entries of files that are not hashed small */
+    e->job = fc->hasher ? malloc(sizeof(*e->job)) : NULL;
+    if (!e->job)
+        return; /* the mtime ETag serves */
+    *e->job = (struct sf_hasher_job){.fd = f->fd, .size = (uint64_t)st->st_size, .arg = e};
     e->refs++; /* the job's, put when it is reported */
-    sf_hasher_submit(fc->hasher, &e->job);
+    sf_hasher_submit(fc->hasher, e->job);
 }
 
 void
 fcache_etag_forget(struct sf_fcache *fc, struct entry *e)
 {
-    if (e->hashing)
-        sf_hasher_cancel(fc->hasher, &e->job);
+    if (e->job)
+        sf_hasher_cancel(fc->hasher, e->job);
 }
 
 /* The job's bytes are the entry's version: under the lease, the same
@@ -112,9 +114,9 @@ void
 fcache_etag_on_hashed(void *arg, struct sf_hasher_job *j)
 {
     struct sf_fcache *fc = arg;
-    struct entry *e = (struct entry *)(void *)((char *)j - offsetof(struct entry, job));
-    assert(e->hashing && e->fc == fc);
-    e->hashing = false;
+    struct entry *e = j->arg;
+    assert(e->job == j && e->fc == fc);
+    e->job = NULL;
     if (j->rc == 0 && e->cached && same_version(e, &j->after)) {
         fc->st.hashed++;
         use(e, &j->hash);
@@ -122,5 +124,6 @@ fcache_etag_on_hashed(void *arg, struct sf_hasher_job *j)
     } else if (j->rc != 0 && j->rc != -ECANCELED && e->cached) {
         sf_log_errno(fc->log, SF_LOG_INFO, j->rc, "%s: not hashed: mtime ETag", e->rel);
     }
+    free(j);
     sf_fcache_put(fc, &e->pub);
 }

@@ -24,11 +24,11 @@ struct entry {
     unsigned refs;
     bool cached;
     bool content;         /* its site has etag = content */
-    bool hashing;         /* job is with the hasher, holding a reference */
     struct sf_fwatch_dir *dir; /* NULL when unwatched: revalidate on each hit */
     struct sf_lbreak_file lb;  /* its lease (lb.fd) and users */
     unsigned char *snap;  /* pub.mem, owned */
-    struct sf_hasher_job job;
+    struct sf_hasher_job *job; /* with the hasher, holding a reference on
+                                  the entry (NULL: none); freed when reported */
 };
 
 struct sf_fcache {

@@ -5,8 +5,8 @@
  * thread: it submits, cancels, and is told of each job, once, from
  * sf_hasher_on_ready (or sf_hasher_free).
  *
- * A job is the submitter's memory (embedded in its record) and names an
- * fd that must stay open until the job is reported. The thread only
+ * A job is the submitter's memory and names an fd that must stay open
+ * until the job is reported. The thread only
  * reads the file (pread, then fstat); it takes no lease and blocks every
  * signal, so lease breaks and the worker's signals reach the worker's
  * thread alone.
@@ -27,6 +27,7 @@ struct sf_hasher_job {
     /* set by the submitter */
     int fd;
     uint64_t size;             /* hash this many bytes from offset 0 */
+    void *arg;                 /* the submitter's, untouched */
     /* the result, to read when the job is reported */
     int rc;                    /* 0, -ECANCELED, or sf_etag_hash_fd's and
                                   fstat's -errno */
