@@ -118,7 +118,7 @@ parse_hex64(const char **p, const char *end, uint64_t *out)
         return false;
     for (int i = 0; i < 16; i++) {
         char c = (*p)[i];
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                      : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
                                             : 16;
         if (d == 16)
@@ -174,8 +174,13 @@ bool
 sf_etag_xattr_unwritable(int err)
 {
     switch (err < 0 ? -err : err) {
-    case ENOTSUP: case EPERM: case EACCES: case EROFS: case ENOSPC: case EDQUOT: case E2BIG:
-        return true;
+    case ENOTSUP:
+    case EPERM:
+    case EACCES:
+    case EROFS:
+    case ENOSPC:
+    case EDQUOT:
+    case E2BIG: return true;
     default: return false;
     }
 }

@@ -14,7 +14,7 @@
 #define NBUCKETS 16384 /* power of two */
 
 struct entry {
-    struct sf_file pub;   /* first: users see only this */
+    struct sf_file pub; /* first: users see only this */
     struct sf_fcache *fc;
     unsigned site;
     char *rel;
@@ -23,10 +23,10 @@ struct entry {
     struct entry *lprev, *lnext; /* LRU, most recent first */
     unsigned refs;
     bool cached;
-    bool content;         /* its site has etag = content */
+    bool content;              /* its site has etag = content */
     struct sf_fwatch_dir *dir; /* NULL when unwatched: revalidate on each hit */
     struct sf_lbreak_file lb;  /* its lease (lb.fd) and users */
-    unsigned char *snap;  /* pub.mem, owned */
+    unsigned char *snap;       /* pub.mem, owned */
     struct sf_hasher_job *job; /* with the hasher, holding a reference on
                                   the entry (NULL: none); freed when reported */
 };
@@ -35,7 +35,7 @@ struct sf_fcache {
     struct sf_fcache_opts o;
     struct sf_log *log;
     struct sf_fwatch *fw;
-    struct sf_lbreak *lb; /* NULL unless the guard is the lease */
+    struct sf_lbreak *lb;     /* NULL unless the guard is the lease */
     struct sf_hasher *hasher; /* NULL unless a site has etag = content */
     struct entry *buckets[NBUCKETS];
     struct entry *lru_head, *lru_tail;

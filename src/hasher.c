@@ -23,7 +23,7 @@ struct sf_hasher {
     sf_hasher_fn done;
     void *arg;
     int efd;
-    void *buf;                         /* the thread's read buffer */
+    void *buf; /* the thread's read buffer */
     pthread_t thread;
     bool started;
     pthread_mutex_t mu;

@@ -26,18 +26,18 @@ struct sf_hasher;
 struct sf_hasher_job {
     /* set by the submitter */
     int fd;
-    uint64_t size;             /* hash this many bytes from offset 0 */
-    void *arg;                 /* the submitter's, untouched */
+    uint64_t size; /* hash this many bytes from offset 0 */
+    void *arg;     /* the submitter's, untouched */
     /* the result, to read when the job is reported */
-    int rc;                    /* 0, -ECANCELED, or sf_etag_hash_fd's and
-                                  fstat's -errno */
-    struct sf_etag_hash hash;  /* when rc == 0 */
-    struct stat after;         /* fstat once hashed (rc == 0): the caller
-                                  compares it with the stat it had before */
+    int rc;                   /* 0, -ECANCELED, or sf_etag_hash_fd's and
+                                 fstat's -errno */
+    struct sf_etag_hash hash; /* when rc == 0 */
+    struct stat after;        /* fstat once hashed (rc == 0): the caller
+                                 compares it with the stat it had before */
     /* the hasher's */
     struct sf_hasher_job *next, *prev;
     atomic_bool stop;
-    bool queued;               /* waiting for the thread */
+    bool queued; /* waiting for the thread */
 };
 
 /* Told of a finished, failed or cancelled job, on the worker's thread. */
@@ -67,8 +67,8 @@ void sf_hasher_cancel(struct sf_hasher *h, struct sf_hasher_job *j);
 void sf_hasher_on_ready(struct sf_hasher *h);
 
 struct sf_hasher_stats {
-    uint64_t hashed;           /* jobs finished with rc 0 */
-    uint64_t bytes;            /* the bytes they hashed */
+    uint64_t hashed; /* jobs finished with rc 0 */
+    uint64_t bytes;  /* the bytes they hashed */
     uint64_t cancelled, failed;
 };
 void sf_hasher_stats(const struct sf_hasher *h, struct sf_hasher_stats *out);
