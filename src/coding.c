@@ -175,3 +175,18 @@ sf_coding_original(const char *rel, char *out, size_t cap)
     }
     return false;
 }
+
+size_t
+sf_coding_etag(char *out, size_t cap, const char *etag, size_t len, int coding)
+{
+    assert(len + 6 <= cap);
+    memcpy(out, etag, len);
+    if (coding < 0 || len < 2)
+        return len;
+    const char *name = sf_coding_name((enum sf_coding)coding);
+    size_t n = strlen(name);
+    out[len - 1] = '-';
+    memcpy(out + len, name, n);
+    out[len + n] = '"';
+    return len + n + 1;
+}

@@ -8,9 +8,9 @@
  * Each entry holds one reference for the cache while cached and one per
  * response or user; the fd closes (and its lease goes) with the last. An
  * entry holds a reference on the watch of its directory, taken before the
- * file is opened.
+ * file is opened. Its ETags are fcache_etag.c's (fcache_int.h).
  */
-#include "sfhttpd/fcache.h"
+#include "fcache_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -23,38 +23,9 @@
 
 #include "sfhttpd/coding.h"
 #include "sfhttpd/common.h"
-#include "sfhttpd/cond.h"
 #include "sfhttpd/fversion.h"
 #include "sfhttpd/fwatch.h"
 #include "sfhttpd/log.h"
-
-#define NBUCKETS 16384 /* power of two */
-
-struct entry {
-    struct sf_file pub;   /* first: users see only this */
-    struct sf_fcache *fc;
-    unsigned site;
-    char *rel;
-    uint32_t hash;
-    struct entry *hnext;
-    struct entry *lprev, *lnext; /* LRU, most recent first */
-    unsigned refs;
-    bool cached;
-    struct sf_fwatch_dir *dir; /* NULL when unwatched: revalidate on each hit */
-    struct sf_lbreak_file lb;  /* its lease (lb.fd) and users */
-    unsigned char *snap;  /* pub.mem, owned */
-};
-
-struct sf_fcache {
-    struct sf_fcache_opts o;
-    struct sf_log *log;
-    struct sf_fwatch *fw;
-    struct sf_lbreak *lb; /* NULL unless the guard is the lease */
-    struct entry *buckets[NBUCKETS];
-    struct entry *lru_head, *lru_tail;
-    size_t nentries;
-    struct sf_fcache_stats st;
-};
 
 static inline struct entry *
 entry_of(struct sf_file *f)
@@ -122,6 +93,7 @@ uncache(struct sf_fcache *fc, struct entry *e)
     lru_unlink(fc, e);
     e->cached = false;
     fc->nentries--;
+    fcache_etag_forget(fc, e);
     sf_fcache_put(fc, &e->pub);
 }
 
@@ -217,13 +189,14 @@ entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_pat
         return NULL;
     }
     *e = (struct entry){.pub = {.fd = fd, .st = st, .guard = fc->o.guard},
-                        .fc = fc, .site = site, .rel = copy, .dir = d, .lb = {.fd = -1}};
+                        .fc = fc, .site = site, .rel = copy, .dir = d, .lb = {.fd = -1},
+                        .content = site < 64 && (fc->o.content_etag_sites >> site & 1)};
     return e;
 }
 
 /* Guard e's bytes as configured: a lease (or stat where none can be had),
- * then the ETag of what is guarded, and a snapshot of a small file whose
- * bytes cannot change under it. */
+ * a snapshot of a small file whose bytes cannot change under it, then
+ * the ETags of what is guarded. */
 static void
 protect(struct sf_fcache *fc, struct entry *e)
 {
@@ -238,13 +211,10 @@ protect(struct sf_fcache *fc, struct entry *e)
             sf_log_errno(fc->log, SF_LOG_WARN, rc, "%s: guarded by stat only (no lease)", e->rel);
         }
     }
-    const struct stat *st = &e->pub.st;
-    e->pub.etag_len = sf_cond_etag(e->pub.etag, sizeof(e->pub.etag),
-                                   (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec,
-                                   st->st_mtim.tv_nsec);
-    if ((uint64_t)st->st_size <= fc->o.small_file_size &&
+    if ((uint64_t)e->pub.st.st_size <= fc->o.small_file_size &&
         (e->lb.fd >= 0 || e->pub.guard == SF_GUARD_OFF))
         snapshot(e);
+    fcache_etag_set(fc, e);
 }
 
 /* Put e in the cache, most recent first; evict beyond the limit. */
@@ -252,7 +222,7 @@ static void
 insert(struct sf_fcache *fc, struct entry *e, uint32_t h)
 {
     e->hash = h;
-    e->refs = 2; /* the cache's and the caller's */
+    e->refs += 2; /* the cache's and the caller's (the hasher may have one) */
     e->cached = true;
     e->hnext = fc->buckets[h & (NBUCKETS - 1)];
     fc->buckets[h & (NBUCKETS - 1)] = e;
@@ -365,13 +335,18 @@ sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log)
         free(fc);
         return NULL;
     }
+    int err;
     if (o->guard == SF_GUARD_LEASE) {
-        int err;
         fc->lb = sf_lbreak_new(on_break, fc, &err);
         if (!fc->lb) {
             sf_log_errno(log, SF_LOG_WARN, -err, "lease signals unavailable: using stat");
             fc->o.guard = SF_GUARD_STAT;
         }
+    }
+    if (o->content_etag_sites) {
+        fc->hasher = sf_hasher_new(fcache_etag_on_hashed, fc, &err);
+        if (!fc->hasher)
+            sf_log_errno(log, SF_LOG_WARN, -err, "no hashing thread: big files keep mtime ETags");
     }
     return fc;
 }
@@ -383,8 +358,10 @@ sf_fcache_free(struct sf_fcache *fc)
         return;
     while (fc->lru_head)
         uncache(fc, fc->lru_head);
-    /* entries still referenced by responses are freed by their last put,
-     * which the caller ensures happens before (connections close first) */
+    /* the hasher reports its jobs, putting their references; entries
+     * still referenced by responses are freed by their last put, which
+     * the caller ensures happens before (connections close first) */
+    sf_hasher_free(fc->hasher);
     sf_fwatch_free(fc->fw);
     sf_lbreak_free(fc->lb);
     free(fc);
@@ -406,6 +383,19 @@ int
 sf_fcache_signal_fd(const struct sf_fcache *fc)
 {
     return fc->lb ? sf_lbreak_fd(fc->lb) : -1;
+}
+
+int
+sf_fcache_hasher_fd(const struct sf_fcache *fc)
+{
+    return fc->hasher ? sf_hasher_fd(fc->hasher) : -1;
+}
+
+void
+sf_fcache_on_hashed(struct sf_fcache *fc)
+{
+    if (fc->hasher)
+        sf_hasher_on_ready(fc->hasher);
 }
 
 void

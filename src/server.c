@@ -49,6 +49,14 @@ on_fc_signal(evutil_socket_t fd, short what, void *arg)
     sf_fcache_on_signal(((struct sf_server *)arg)->fc);
 }
 
+static void
+on_fc_hashed(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sf_fcache_on_hashed(((struct sf_server *)arg)->fc);
+}
+
 /* fd's event at priority 0 (file-change news before connections), or
  * none for fd -1. */
 static int
@@ -60,7 +68,8 @@ watch_fd(struct sf_server *srv, struct event **ev, int fd, event_callback_fn fn)
     return *ev && event_priority_set(*ev, 0) == 0 && event_add(*ev, NULL) == 0 ? 0 : -1;
 }
 
-/* The open-file cache, its inotify fd and its lease-break signalfd. */
+/* The open-file cache, its inotify fd, its lease-break signalfd and its
+ * hashing thread's eventfd. */
 static int
 start_cache(struct sf_server *srv)
 {
@@ -70,6 +79,10 @@ start_cache(struct sf_server *srv)
         .small_file_size = cfg->small_file_size,
         .guard = cfg->file_guard,
     };
+    _Static_assert(SF_CONFIG_MAX_SITES <= 64, "content_etag_sites is a 64-bit mask");
+    for (size_t i = 0; i < cfg->nsites; i++)
+        if (cfg->sites[i].etag == SF_ETAG_CONTENT)
+            o.content_etag_sites |= 1ULL << i;
     srv->fc = sf_fcache_new(&o, &srv->log);
     if (!srv->fc) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
@@ -85,7 +98,8 @@ start_cache(struct sf_server *srv)
         return -1;
     }
     if (watch_fd(srv, &srv->fc_inotify, sf_fcache_inotify_fd(srv->fc), on_fc_inotify) != 0 ||
-        watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0)
+        watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0 ||
+        watch_fd(srv, &srv->fc_hashed, sf_fcache_hasher_fd(srv->fc), on_fc_hashed) != 0)
         return -1;
     return 0;
 }
@@ -153,11 +167,13 @@ sf_server_close(struct sf_server *srv)
         sf_fcache_stats(srv->fc, &st);
         sf_log_msg(&srv->log, SF_LOG_INFO,
                    "file cache: %llu hits, %llu misses, %llu invalidations, %llu evictions, "
-                   "%llu lease breaks, %llu responses cut, %llu files guarded by stat",
+                   "%llu lease breaks, %llu responses cut, %llu files guarded by stat, "
+                   "%llu content ETags hashed (%llu read from the attribute, %llu stored)",
                    (unsigned long long)st.hits, (unsigned long long)st.misses,
                    (unsigned long long)st.invalidations, (unsigned long long)st.evictions,
                    (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
-                   (unsigned long long)st.stat_fallbacks);
+                   (unsigned long long)st.stat_fallbacks, (unsigned long long)st.hashed,
+                   (unsigned long long)st.hash_reused, (unsigned long long)st.hash_stored);
     }
     if (srv->lc) {
         struct sf_lcache_stats st;
@@ -175,7 +191,9 @@ sf_server_close(struct sf_server *srv)
         event_free(srv->fc_inotify);
     if (srv->fc_signal)
         event_free(srv->fc_signal);
-    srv->fc_inotify = srv->fc_signal = NULL;
+    if (srv->fc_hashed)
+        event_free(srv->fc_hashed);
+    srv->fc_inotify = srv->fc_signal = srv->fc_hashed = NULL;
     sf_fcache_free(srv->fc);
     srv->fc = NULL;
     for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++) {

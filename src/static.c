@@ -527,16 +527,10 @@ file(struct ctx *x, struct sf_file *f)
     }
     sf_response_hold(o, in->fc, f);
 
-    char etag[64];
-    size_t elen = f->etag_len;
-    memcpy(etag, f->etag, elen);
-    if (coding >= 0 && elen >= 2) {
-        /* the variant's own validator, its coding inside the quotes */
-        int n = snprintf(etag + elen - 1, sizeof(etag) - elen + 1, "-%s\"",
-                         sf_coding_name((enum sf_coding)coding));
-        elen += (size_t)n - 1;
-    }
-    struct sf_validators val = {etag, elen, f->st.st_mtim.tv_sec};
+    char etag[64], alt[64];
+    size_t elen = sf_coding_etag(etag, sizeof(etag), f->etag, f->etag_len, coding);
+    size_t alen = sf_coding_etag(alt, sizeof(alt), f->etag_alt, f->etag_alt_len, coding);
+    struct sf_validators val = {etag, elen, f->st.st_mtim.tv_sec, alt, alen};
     char lastmod[SF_HTTPDATE_LEN + 1];
     sf_httpdate_format(f->st.st_mtim.tv_sec, lastmod);
 
@@ -551,13 +545,16 @@ file(struct ctx *x, struct sf_file *f)
         error(x, 412, NULL);
         return;
     }
+    struct sf_hval if_range = hval(x, SF_HDR_IF_RANGE);
+    const char *sent = sf_cond_use_alt(&ch, if_range, &val) ? alt : etag;
+    size_t slen = sent == alt ? alen : elen;
 
     uint64_t size = (uint64_t)f->st.st_size;
     struct sf_range rg[SF_RANGES_MAX];
     size_t nr = 0;
     enum sf_range_result rr = SF_RANGE_IGNORE;
     struct sf_hval range = hval(x, SF_HDR_RANGE);
-    if (cs == 0 && range.p && sf_cond_if_range(hval(x, SF_HDR_IF_RANGE), &val)) {
+    if (cs == 0 && range.p && sf_cond_if_range(if_range, &val)) {
         unsigned maxr = in->cfg->max_ranges < SF_RANGES_MAX ? in->cfg->max_ranges : SF_RANGES_MAX;
         rr = sf_range_parse(range.p, range.len, size, maxr, rg, SF_ARRAY_LEN(rg), &nr);
     }
@@ -573,7 +570,7 @@ file(struct ctx *x, struct sf_file *f)
 
     sf_response_begin(o, status, in->date);
     sf_response_header(o, "Last-Modified", "%s", lastmod);
-    sf_response_header(o, "ETag", "%.*s", (int)elen, etag);
+    sf_response_header(o, "ETag", "%.*s", (int)slen, sent);
     cache_headers(x);
     if (exists)
         sf_response_header(o, "Vary", "Accept-Encoding");

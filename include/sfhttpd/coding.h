@@ -30,4 +30,13 @@ int sf_coding_by_name(const char *s, size_t n);
  */
 unsigned sf_coding_accepted(const char *p, size_t len);
 
+/*
+ * The ETag of a precompressed variant: the file's own ETag (len bytes,
+ * quotes included) with "-" and the coding's name inside the closing
+ * quote ("\"x3-...-br\""), written into out (cap bytes, room for len + 6);
+ * coding -1 (none) or len < 2 copies it as it is. Returns the length,
+ * no NUL written.
+ */
+size_t sf_coding_etag(char *out, size_t cap, const char *etag, size_t len, int coding);
+
 #endif

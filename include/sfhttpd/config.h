@@ -100,6 +100,14 @@ enum sf_guard {
     SF_GUARD_OFF        /* trust the file (an early EOF is still caught) */
 };
 
+/* What a site's ETags are made of (etag = mtime | content). */
+enum sf_etag_mode {
+    SF_ETAG_MTIME = 0, /* size and mtime (ns): free, equal on replicas only
+                          when the deploy kept mtimes */
+    SF_ETAG_CONTENT    /* a hash of the bytes (etag.h), equal wherever the
+                          bytes are */
+};
+
 struct sf_site {
     char *name;          /* section name, e.g. "site" or "site example" */
     char *root;          /* absolute path (relative ones resolved against the
@@ -109,6 +117,7 @@ struct sf_site {
     bool listing;        /* default off in a config file, on in quick mode */
     bool dotfiles;       /* true = allow; default false (deny -> 404) */
     enum sf_symlinks symlinks; /* default SF_SYMLINKS_BENEATH */
+    enum sf_etag_mode etag; /* default SF_ETAG_MTIME */
     enum sf_coding precompressed[SF_CODING_COUNT]; /* the variants to
                             look for, in the order given, parsed once at
                             load; default br, zstd, gzip (static.c sends

@@ -33,8 +33,12 @@ struct sf_fwatch;
 struct sf_file {
     int fd;
     struct stat st;
-    char etag[48];
+    char etag[48];            /* the ETag to send, quotes included */
     size_t etag_len;
+    char etag_alt[48];        /* another strong ETag of these same bytes,
+                                 for conditionals: the mtime ETag once the
+                                 content ETag is known (etag = content) */
+    size_t etag_alt_len;      /* 0: none */
     const char *ctype;        /* set by the caller once (sf_fcache_set_type) */
     const unsigned char *mem; /* snapshot of a small file read under the
                                  lease (or NULL): send it instead of fd */
@@ -49,6 +53,7 @@ struct sf_fcache_opts {
     size_t max_entries;       /* open_file_cache_max, LRU beyond */
     size_t small_file_size;   /* files up to this are kept in memory */
     enum sf_guard guard;      /* file_guard */
+    uint64_t content_etag_sites; /* bit i: site i has etag = content */
 };
 
 /* Create a cache; NULL only when out of memory. Without inotify (or
@@ -63,6 +68,9 @@ void sf_fcache_free(struct sf_fcache *fc);
  * (-1 when there is none), and their handlers. */
 int sf_fcache_inotify_fd(const struct sf_fcache *fc);
 int sf_fcache_signal_fd(const struct sf_fcache *fc);
+/* And the hashing thread's eventfd (hasher.h; -1 unless a site has etag
+ * = content); on EV_READ, sf_fcache_on_hashed. */
+int sf_fcache_hasher_fd(const struct sf_fcache *fc);
 
 /* The cache's watch tree, for another owner of what is read beneath the
  * roots (the listing cache, lcache.h): sf_fwatch_listen, get_dir, put.
@@ -78,6 +86,22 @@ struct sf_fwatch *sf_fcache_fwatch(struct sf_fcache *fc);
 void sf_fcache_sync(struct sf_fcache *fc);
 /* Act on the lease breaks reported so far (lbreak.h). */
 void sf_fcache_on_signal(struct sf_fcache *fc);
+/*
+ * Take the content hashes finished so far: each entry still cached, and
+ * still the version that was hashed, from now on sends its content
+ * ETag (with the mtime ETag kept as etag_alt).
+ *
+ * etag = content: an entry's content ETag comes from the file's
+ * user.sfhttpd.etag attribute when that belongs to its size and mtime;
+ * else a snapshot is hashed at once, and a bigger file by the hashing
+ * thread, sending the mtime ETag until the hash is in. The bytes hashed
+ * are one version: those the lease protects (a break cancels the hash),
+ * or, without a lease, those whose stat did not change while hashing.
+ * A worker holding the lease writes the attribute where it can (errors
+ * ignored); that write is a change inotify reports, so the entry is
+ * opened again once and then finds its hash in the attribute.
+ */
+void sf_fcache_on_hashed(struct sf_fcache *fc);
 
 /*
  * Find or open the regular file rel beneath rootfd (site is a small
@@ -143,6 +167,8 @@ struct sf_fcache_stats {
     uint64_t hits, misses, evictions, invalidations;
     uint64_t lease_breaks, responses_cut, stat_fallbacks;
     uint64_t reclaimed; /* entries let go for descriptors (reclaim) */
+    uint64_t hashed, hash_reused, hash_stored; /* content ETags computed,
+                                 read from the attribute, written to it */
     size_t entries, watches;
 };
 void sf_fcache_stats(const struct sf_fcache *fc, struct sf_fcache_stats *out);

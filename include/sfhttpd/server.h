@@ -59,7 +59,7 @@ struct sf_server {
                                  to go by (fdlimit.h) */
     struct sf_fcache *fc;
     struct sf_lcache *lc;     /* listings, invalidated by fc's watches */
-    struct event *fc_inotify, *fc_signal;
+    struct event *fc_inotify, *fc_signal, *fc_hashed;
     char date[SF_HTTPDATE_LEN + 1];
     time_t date_sec;
     uint64_t rng;
@@ -68,7 +68,8 @@ struct sf_server {
 
 /*
  * Open what serving needs: every site's root (O_PATH), the MIME tables,
- * the open-file cache, the listing cache and the file cache's two events on srv->base (at priority 0,
+ * the open-file cache, the listing cache and the file cache's events
+ * (inotify, lease breaks, finished hashes) on srv->base (at priority 0,
  * before connections). The fields marked above must be set; the rest
  * zeroed. Returns 0, or -1 with the reason logged; either way
  * sf_server_close (called only after sf_server_open) undoes it.

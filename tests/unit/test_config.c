@@ -540,6 +540,8 @@ static const struct {
     {"[site]\nroot = /\nlisting = maybe\n", 1, {":3: listing: 'maybe' is not on or off"}},
     {"[site]\nroot = /\ndotfiles = yes\n", 1, {":3: dotfiles: 'yes' is not allow or deny"}},
     {"[site]\nroot = /\nsymlinks = always\n", 1, {":3: symlinks: 'always' is not"}},
+    {"[site]\nroot = /\netag = hash\n", 1, {":3: etag: 'hash' is not mtime or content"}},
+    {"[site]\nroot = /\netag = off\n", 1, {":3: etag: 'off' is not mtime or content"}},
     {"[site]\nroot = /\nprecompressed = br, lzma\n",
      1,
      {":3: precompressed: 'lzma' is not br, zstd, gzip or off"}},

@@ -177,11 +177,11 @@ static const char every_key[] =
     "server_names = Example.COM *.example.com [2001:DB8::1] www.example.com.\n"
     "add_header = X-Frame-Options: DENY\nadd_header = Access-Control-Allow-Origin:*\n"
     "mime_types = md text/markdown\nmime_types = .WASM application/wasm\n"
-    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\n"
+    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\netag = Content\n"
     "[site other]\nroot = /\ndefault = on\nprecompressed = off\naccess_log = off\n";
 
 /* As sfhttpd -T printed it before the key tables (byte for byte), with the
- * keys added since (listing limits, a site's access_log_format). */
+ * keys added since (listing limits, a site's access_log_format, etag). */
 static const char every_key_dump[] =
     "[server]\n"
     "listen = 127.0.0.1:0 proxy_protocol backlog=64\n"
@@ -209,10 +209,10 @@ static const char every_key_dump[] =
     "default = off\n"
     "add_header = X-Frame-Options: DENY\nadd_header = Access-Control-Allow-Origin: *\n"
     "mime_types = md text/markdown\nmime_types = wasm application/wasm\n"
-    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\n"
+    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\netag = content\n"
     "\n[site other]\n"
     "root = /\nindex = index.html\nlisting = off\ndotfiles = deny\nsymlinks = beneath\n"
-    "precompressed = off\ndefault = on\naccess_log = off\n";
+    "precompressed = off\ndefault = on\naccess_log = off\netag = mtime\n";
 /* clang-format on */
 
 START_TEST(dump_every_key)
@@ -257,6 +257,7 @@ START_TEST(site_defaults)
     ck_assert_uint_eq(s->nrules + s->nerror_pages + s->nnames + s->nadd_headers + s->nmime_types,
                       0);
     ck_assert_ptr_null(s->access_log);
+    ck_assert_int_eq(s->etag, SF_ETAG_MTIME);
     char *body = dump_body(&cfg);
     ck_assert_ptr_nonnull(strstr(body, "\n[site]\nroot = /\nindex = index.html\nlisting = off\n"
                                        "dotfiles = deny\nsymlinks = beneath\n"
