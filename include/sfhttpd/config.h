@@ -194,6 +194,20 @@ struct sf_config {
                                             16 KiB file goes faster by
                                             sendfile, a 1 KiB one from
                                             memory) */
+    /* a lease break: completing what is in flight (README, LEASES) */
+    size_t snapshot_budget;              /* snapshot_budget: bytes of the
+                                            unsent rest of files being
+                                            changed a worker may copy into
+                                            memory at once, default 64m;
+                                            0 = none */
+    char *snapshot_dir;                  /* snapshot_dir: a folder on the
+                                            files' file system where
+                                            reflink clones are made; NULL
+                                            (off, default) */
+    unsigned lease_break_wait_ms;        /* lease_break_wait: how long a
+                                            break waits for sockets to
+                                            drain, default 50 ms; 0 = cut
+                                            at once unless drained */
     /* listings */
     size_t max_listing_entries;          /* max_listing_entries: names read
                                             from one folder for its listing,
