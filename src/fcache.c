@@ -374,8 +374,9 @@ on_break(void *arg, struct sf_lbreak_file *lf, unsigned cut)
     /* an edit nobody was downloading is routine; a cut download is not */
     sf_log_msg(fc->log, cut ? SF_LOG_WARN : SF_LOG_INFO,
                "lease broken: %s is being changed: %u response(s) cut, %u completing from "
-               "a snapshot; writer held %llu us",
-               e->rel, cut, lf->nkept, (unsigned long long)(lf->held_ns / 1000));
+               "a snapshot; writer held %llu us (copies %llu us)",
+               e->rel, cut, lf->nkept, (unsigned long long)(lf->held_ns / 1000),
+               (unsigned long long)(lf->copy_ns / 1000));
     uncache(fc, e);
 }
 

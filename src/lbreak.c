@@ -130,7 +130,10 @@ decide(struct sf_lbreak *lb, struct sf_lbreak_file *lf, bool last)
         }
         long long held = u->sock >= 0 ? sf_sockq_held(lb->sockq, u->sock) : 0;
         if (held == 0) {
-            if (u->sending && u->rescue->save(u->arg) != 0)
+            uint64_t t0 = u->sending ? mono_ns() : 0;
+            int rc = u->sending ? u->rescue->save(u->arg) : 0;
+            lf->copy_ns += t0 ? mono_ns() - t0 : 0;
+            if (rc != 0)
                 cut_one(lf, u);
             else
                 u->brk = SF_USER_KEPT;
@@ -216,6 +219,7 @@ broken(struct sf_lbreak *lb, struct sf_lbreak_file *lf)
         return; /* pending already */
     lf->since_ns = mono_ns();
     lf->ncut = lf->nkept = 0;
+    lf->copy_ns = 0;
     if (lb->tick && !lf->snapshot) {
         start(lb, lf);
         return;

@@ -94,6 +94,7 @@ struct sf_lbreak_file {
     struct sf_lbreak_file *pnext;     /* pending breaks */
     unsigned ncut, nkept;             /* users cut / continued from a copy */
     uint64_t held_ns;                 /* from the signal to the release */
+    uint64_t copy_ns;                 /* of which taking the copies */
 };
 
 /* Told after a break: lf's users were cut (cut of them; lf->nkept more

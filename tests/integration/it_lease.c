@@ -1511,7 +1511,6 @@ START_TEST(t_touch_breaks)
     const char *argv[] = {"touch", p, NULL};
     struct it_server srv;
     struct dl *d;
-    uint64_t before;
     double t0, ms;
 
     test_dirs(dir, sizeof(dir), root, sizeof(root));
@@ -1524,7 +1523,6 @@ START_TEST(t_touch_breaks)
     dl_read(d, TRIGGER, true);
     ck_assert_int_eq(d->end, DL_OPEN);
     it_sleep_ms(50);
-    before = d->got;
     t0 = now_ms_f();
     ck_assert_msg(it_run(argv, 60, NULL) == 0, "touch %s failed", p);
     ms = now_ms_f() - t0;
@@ -1536,8 +1534,9 @@ START_TEST(t_touch_breaks)
     if (d->end == DL_DONE) {
         assert_intact(d, what);
     } else {
+        /* touch did not wait: the reader drained the socket meanwhile,
+         * so more than its receive buffer may follow the call */
         assert_cut(d, what);
-        assert_after_within_rcvbuf(d, before, what);
     }
     assert_writer_fast(ms, what);
     dl_free(d);
