@@ -332,7 +332,7 @@ const struct key config_server_keys[] = {
      .max = 1000000},
     {"small_file_size", SIZE, .def = "4k", SERVER_FIELD(small_file_size), .min = 0,
      .max = 16 * MIB},
-    {"snapshot_budget", SIZE, .def = "64m", SERVER_FIELD(snapshot_budget), .min = 0,
+    {"snapshot_budget", SIZE, .def = "32m", SERVER_FIELD(snapshot_budget), .min = 0,
      .max = 64 * GIB},
     {"snapshot_dir", set_snapshot_dir, dump_snapshot_dir, SERVER_FIELD(snapshot_dir)},
     {"lease_break_wait", TIME, .def = "0.05", SERVER_FIELD(lease_break_wait_ms), .min = 0,
