@@ -195,6 +195,30 @@ set_path(struct loader *l, const struct key *k, void *obj, const char *arg, cons
     *dst = config_xalloc(config_make_absolute(l->dir, v));
 }
 
+/* snapshot_dir = off | a folder: where reflink snapshots of files being
+ * changed are made (O_TMPFILE, never linked); off (NULL) by default. */
+static void
+set_snapshot_dir(struct loader *l, const struct key *k, void *obj, const char *arg,
+                 const char *v)
+{
+    if (strcasecmp(v, "off") == 0) {
+        char **dst = config_field(k, obj);
+        free(*dst);
+        *dst = NULL;
+        return;
+    }
+    set_path(l, k, obj, arg, v);
+}
+
+static void
+dump_snapshot_dir(FILE *out, const struct key *k, const void *obj)
+{
+    if (!*(char *const *)config_cfield(k, obj))
+        fprintf(out, "%s = off\n", k->name);
+    else
+        config_dump_string(out, k, obj);
+}
+
 /* drain_delay = off | 0 | a time: how long a stop keeps serving (and
  * the health path failing) before the graceful stop. */
 static void
@@ -332,6 +356,11 @@ const struct key config_server_keys[] = {
      .min = 1, .max = 1000000, .what = "a size (a number, or with k, m or g) or auto", .flags = KEY_AUTO},
     {"small_file_size", SIZE, .def = "4k", SERVER_FIELD(small_file_size), .min = 0,
      .max = 16 * MIB},
+    {"snapshot_budget", SIZE, .def = "32m", SERVER_FIELD(snapshot_budget), .min = 0,
+     .max = 64 * GIB},
+    {"snapshot_dir", set_snapshot_dir, dump_snapshot_dir, SERVER_FIELD(snapshot_dir)},
+    {"lease_break_wait", TIME, .def = "0.05", SERVER_FIELD(lease_break_wait_ms), .min = 0,
+     .max = 10 * 1000},
     {"max_listing_entries", SIZE, .def = "10000", SERVER_FIELD(max_listing_entries), .min = 1,
      .max = 10000000},
     {"listing_cache_size", SIZE, .def = "32m", SERVER_FIELD(listing_cache_size), .min = 0,

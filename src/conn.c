@@ -43,6 +43,7 @@
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
 #include "sfhttpd/server.h"
+#include "sfhttpd/snapshot.h"
 #include "sfhttpd/vhost.h"
 
 /* How long a closing connection reads and discards what the client still
@@ -88,6 +89,7 @@ struct sf_conn {
     /* holds on cached files for lease breaks: the response being sent,
      * and the one before it while its bytes may still sit in the socket */
     struct sf_file_user cur, tail;
+    struct sf_snapshot *snap; /* the rest of cur's file after a break */
     char peer[INET6_ADDRSTRLEN];
     bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
     struct sf_server_conn sc; /* the worker's hold on it */
@@ -98,6 +100,7 @@ struct sf_conn {
 static void on_event(evutil_socket_t fd, short what, void *arg);
 static void sf_conn_run(struct sf_conn *c);
 static void on_file_abort(void *arg);
+static const struct sf_file_rescue file_rescue;
 
 static uint64_t
 now_ms(struct sf_conn *c)
@@ -163,7 +166,8 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
      * MSG_MORE already merges head and first body bytes */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->cur = (struct sf_file_user){.sock = fd, .abort = on_file_abort, .arg = c};
+    c->cur = (struct sf_file_user){
+        .sock = fd, .abort = on_file_abort, .rescue = &file_rescue, .arg = c};
     c->tail = c->cur;
     c->sc.c = c;
     sf_server_conn_added(srv, &c->sc);
@@ -188,6 +192,7 @@ sf_conn_close(struct sf_conn *c)
     sf_fcache_detach(&c->cur);
     sf_fcache_detach(&c->tail);
     sf_response_free(&c->resp);
+    sf_snapshot_free(c->snap);
     free(c->rb.buf);
     sf_server_conn_gone(c->srv, &c->sc);
     free(c);
@@ -355,6 +360,42 @@ on_file_abort(void *arg)
     c->state = SF_CONN_CLOSE;
     wake(c);
 }
+
+/* A lease break while sending (lbreak.h): plan a copy of the rest and
+ * pause (no event until resumed), pushing out a tail MSG_MORE held back,
+ * so that the socket can drain. */
+static int
+on_file_hold(void *arg)
+{
+    struct sf_conn *c = arg;
+    if (c->state != SF_CONN_WRITE || c->snap)
+        return -ECANCELED;
+    int err;
+    c->snap = sf_snapshot_plan(c->srv->snaps, &c->resp, c->cur.file->fd, &err);
+    if (err)
+        return err;
+    if (c->ev_what)
+        event_del(&c->ev);
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return 0;
+}
+
+static int
+on_file_save(void *arg)
+{
+    struct sf_conn *c = arg;
+    return c->snap ? sf_snapshot_fill(c->snap, &c->resp, c->cur.file->fd) : 0;
+}
+
+static void
+on_file_resume(void *arg)
+{
+    struct sf_conn *c = arg;
+    wait_for(c, EV_WRITE, c->cfg->send_timeout_ms);
+}
+
+static const struct sf_file_rescue file_rescue = {on_file_hold, on_file_save, on_file_resume};
 
 /* Take the client's address from a PROXY header; v2 LOCAL (a health
  * check), v1 UNKNOWN and non-TCP families keep the socket's. */
@@ -529,6 +570,8 @@ step_done(struct sf_conn *c)
         sf_fcache_detach(&c->cur);
     }
     sf_response_reset(&c->resp);
+    sf_snapshot_free(c->snap);
+    c->snap = NULL;
     if (!ka) {
         shutdown(c->fd, SHUT_WR);
         c->linger_until_ms = now_ms(c) + LINGER_MS;

@@ -159,6 +159,8 @@ snapshot(struct entry *e)
 static bool
 fresh(const struct entry *e, int rootfd)
 {
+    if (e->lb.breaking)
+        return false; /* being changed: the next version is the writer's */
     if (!e->dir) {
         struct stat now;
         if (fstatat(rootfd, e->rel, &now, 0) != 0 || !sf_fversion_same(&now, &e->pub.st))
@@ -314,9 +316,13 @@ on_break(void *arg, struct sf_lbreak_file *lf, unsigned cut)
     struct entry *e = (struct entry *)(void *)((char *)lf - offsetof(struct entry, lb));
     fc->st.lease_breaks++;
     fc->st.responses_cut += cut;
+    fc->st.responses_kept += lf->nkept;
     /* an edit nobody was downloading is routine; a cut download is not */
     sf_log_msg(fc->log, cut ? SF_LOG_WARN : SF_LOG_INFO,
-               "lease broken: %s is being changed: %u response(s) cut", e->rel, cut);
+               "lease broken: %s is being changed: %u response(s) cut, %u completing from "
+               "a snapshot; writer held %llu us (copies %llu us)",
+               e->rel, cut, lf->nkept, (unsigned long long)(lf->held_ns / 1000),
+               (unsigned long long)(lf->copy_ns / 1000));
     uncache(fc, e);
 }
 
@@ -341,6 +347,11 @@ sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log)
         if (!fc->lb) {
             sf_log_errno(log, SF_LOG_WARN, -err, "lease signals unavailable: using stat");
             fc->o.guard = SF_GUARD_STAT;
+        } else if (o->base && sf_lbreak_rescue(fc->lb, o->base, o->lease_break_wait_ms) != 0) {
+            sf_lbreak_free(fc->lb);
+            sf_fwatch_free(fc->fw);
+            free(fc);
+            return NULL;
         }
     }
     if (o->content_etag_sites) {

@@ -18,6 +18,7 @@
 #include "sfhttpd/mime.h"
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
+#include "sfhttpd/snapshot.h"
 #include "sfhttpd/static.h"
 #include "sfhttpd/vhost.h"
 
@@ -78,11 +79,22 @@ start_cache(struct sf_server *srv)
         .max_entries = srv->fds.open_file_cache_max,
         .small_file_size = cfg->small_file_size,
         .guard = cfg->file_guard,
+        .base = srv->base,
+        .lease_break_wait_ms = cfg->lease_break_wait_ms,
     };
     _Static_assert(SF_CONFIG_MAX_SITES <= 64, "content_etag_sites is a 64-bit mask");
     for (size_t i = 0; i < cfg->nsites; i++)
         if (cfg->sites[i].etag == SF_ETAG_CONTENT)
             o.content_etag_sites |= 1ULL << i;
+    int err;
+    srv->snaps = sf_snapshots_new(cfg->snapshot_budget, cfg->snapshot_dir, &err);
+    if (!srv->snaps) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the snapshot pool");
+        return -1;
+    }
+    if (err)
+        sf_log_errno(&srv->log, SF_LOG_WARN, err, "snapshot_dir %s: no reflink snapshots",
+                     cfg->snapshot_dir);
     srv->fc = sf_fcache_new(&o, &srv->log);
     if (!srv->fc) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
@@ -167,13 +179,15 @@ sf_server_close(struct sf_server *srv)
         sf_fcache_stats(srv->fc, &st);
         sf_log_msg(&srv->log, SF_LOG_INFO,
                    "file cache: %llu hits, %llu misses, %llu invalidations, %llu evictions, "
-                   "%llu lease breaks, %llu responses cut, %llu files guarded by stat, "
+                   "%llu lease breaks, %llu responses cut, %llu completed from snapshots, "
+                   "%llu files guarded by stat, "
                    "%llu content ETags hashed (%llu read from the attribute, %llu stored)",
                    (unsigned long long)st.hits, (unsigned long long)st.misses,
                    (unsigned long long)st.invalidations, (unsigned long long)st.evictions,
                    (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
-                   (unsigned long long)st.stat_fallbacks, (unsigned long long)st.hashed,
-                   (unsigned long long)st.hash_reused, (unsigned long long)st.hash_stored);
+                   (unsigned long long)st.responses_kept, (unsigned long long)st.stat_fallbacks,
+                   (unsigned long long)st.hashed, (unsigned long long)st.hash_reused,
+                   (unsigned long long)st.hash_stored);
     }
     if (srv->lc) {
         struct sf_lcache_stats st;
@@ -196,6 +210,8 @@ sf_server_close(struct sf_server *srv)
     srv->fc_inotify = srv->fc_signal = srv->fc_hashed = NULL;
     sf_fcache_free(srv->fc);
     srv->fc = NULL;
+    sf_snapshots_free(srv->snaps);
+    srv->snaps = NULL;
     for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++) {
         if (srv->rootfd[i] >= 0)
             close(srv->rootfd[i]);

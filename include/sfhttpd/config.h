@@ -206,6 +206,24 @@ struct sf_config {
                                             16 KiB file goes faster by
                                             sendfile, a 1 KiB one from
                                             memory) */
+    /* a lease break: completing what is in flight (README, LEASES) */
+    size_t snapshot_budget;              /* snapshot_budget: bytes of the
+                                            unsent rest of files being
+                                            changed a worker may copy into
+                                            memory at once, default 32m
+                                            (copying it adds ~7-30 ms to the
+                                            writer's wait, about the wait
+                                            itself); 0 = none */
+    char *snapshot_dir;                  /* snapshot_dir: a folder on the
+                                            files' file system where
+                                            reflink clones are made; NULL
+                                            (off, default) */
+    unsigned lease_break_wait_ms;        /* lease_break_wait: how long a
+                                            break waits for sockets to
+                                            drain, default 50 ms (a fast
+                                            loopback client drains in a few
+                                            ms; a 1 Gb/s one 4 MiB in ~35);
+                                            0 = cut unless drained */
     /* listings */
     size_t max_listing_entries;          /* max_listing_entries: names read
                                             from one folder for its listing,

@@ -10,8 +10,9 @@
  * the entry is revalidated by stat on every hit. A lease break (another
  * process opens the file for writing or truncates it) cuts every response
  * still sending from the file, or whose socket still holds unacknowledged
- * bytes of it, releases the lease at once so the writer proceeds
- * (lbreak.h), and drops the entry.
+ * bytes of it, unless it can be completed from a snapshot (with a rescue:
+ * opts.base set, lbreak.h), releases the lease so the writer proceeds,
+ * and drops the entry; from the break on, requests open the file anew.
  */
 #ifndef SFHTTPD_FCACHE_H
 #define SFHTTPD_FCACHE_H
@@ -25,6 +26,7 @@
 #include "sfhttpd/lbreak.h"
 #include "sfhttpd/resolve.h"
 
+struct event_base;
 struct sf_log;
 struct sf_fcache;
 struct sf_fwatch;
@@ -54,9 +56,12 @@ struct sf_fcache_opts {
     size_t small_file_size;   /* files up to this are kept in memory */
     enum sf_guard guard;      /* file_guard */
     uint64_t content_etag_sites; /* bit i: site i has etag = content */
+    struct event_base *base;  /* NULL: a break cuts at once; else users
+                                 with rescue callbacks may be kept */
+    unsigned lease_break_wait_ms; /* how long a rescue waits (lbreak.h) */
 };
 
-/* Create a cache; NULL only when out of memory. Without inotify (or
+/* Create a cache; NULL only when out of memory (also for the rescue). Without inotify (or
  * when watches run out) entries are revalidated by stat on every hit.
  * log is used for warnings (stat-only fallback, lease breaks). */
 struct sf_fcache *sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log);
@@ -169,6 +174,7 @@ struct sf_fcache_stats {
     uint64_t reclaimed; /* entries let go for descriptors (reclaim) */
     uint64_t hashed, hash_reused, hash_stored; /* content ETags computed,
                                  read from the attribute, written to it */
+    uint64_t responses_kept;  /* completed from a snapshot after a break */
     size_t entries, watches;
 };
 void sf_fcache_stats(const struct sf_fcache *fc, struct sf_fcache_stats *out);

@@ -99,6 +99,9 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg.file_guard, SF_GUARD_LEASE);
     ck_assert_uint_eq(cfg.open_file_cache_max, 0); /* auto */
     ck_assert_uint_eq(cfg.small_file_size, 4 * 1024);
+    ck_assert_uint_eq(cfg.snapshot_budget, 32 * 1024 * 1024);
+    ck_assert_ptr_null(cfg.snapshot_dir);
+    ck_assert_uint_eq(cfg.lease_break_wait_ms, 50);
     ck_assert_uint_eq(cfg.max_listing_entries, 10000);
     ck_assert_uint_eq(cfg.listing_cache_size, 32 * 1024 * 1024);
     ck_assert_uint_eq(cfg.listing_cache_max, 256);

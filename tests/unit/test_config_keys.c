@@ -165,7 +165,8 @@ static const char every_key[] =
     "max_headers = 50\nsend_chunk = 1M\nmax_ranges = 4\nmax_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = DEBUG\nfile_guard = stat\nopen_file_cache_max = 2048\n"
-    "small_file_size = 0\nmax_listing_entries = 500\nlisting_cache_size = 1M\n"
+    "small_file_size = 0\nsnapshot_budget = 8M\nsnapshot_dir = /var/tmp\n"
+    "lease_break_wait = 20ms\nmax_listing_entries = 500\nlisting_cache_size = 1M\n"
     "listing_cache_max = 8\nstrict_hosts = on\naccess_log_format = JSON\n"
     "[site]\n"
     "root = /\nindex = index.html, index.htm\tdefault.htm\nlisting = on\n"
@@ -181,7 +182,8 @@ static const char every_key[] =
     "[site other]\nroot = /\ndefault = on\nprecompressed = off\naccess_log = off\n";
 
 /* As sfhttpd -T printed it before the key tables (byte for byte), with the
- * keys added since (listing limits, a site's access_log_format, etag). */
+ * keys added since (listing limits, a site's access_log_format, etag, the
+ * lease-break rescue). */
 static const char every_key_dump[] =
     "[server]\n"
     "listen = 127.0.0.1:0 proxy_protocol backlog=64\n"
@@ -195,7 +197,8 @@ static const char every_key_dump[] =
     "max_headers = 50\nsend_chunk = 1m\nmax_ranges = 4\nmax_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = debug\nfile_guard = stat\nopen_file_cache_max = 2k\n"
-    "small_file_size = 0\nmax_listing_entries = 500\nlisting_cache_size = 1m\n"
+    "small_file_size = 0\nsnapshot_budget = 8m\nsnapshot_dir = /var/tmp\n"
+    "lease_break_wait = 0.02\nmax_listing_entries = 500\nlisting_cache_size = 1m\n"
     "listing_cache_max = 8\nstrict_hosts = on\naccess_log_format = json\n"
     "\n[site]\n"
     "root = /\nindex = index.html index.htm default.htm\nlisting = on\n"
