@@ -27,8 +27,6 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
-#include <stdalign.h>
-#include <stddef.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -42,6 +40,7 @@
 #include "sfhttpd/fcache.h"
 #include "sfhttpd/pool.h"
 #include "sfhttpd/proxy.h"
+#include "sfhttpd/reqstate.h"
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
@@ -67,30 +66,13 @@ enum sf_conn_state {
     SF_CONN_CLOSE
 };
 
-/*
- * What a connection needs only while a request is in flight: the header
- * buffer, the parser and the response. It comes from the worker's pool
- * (pool.h, srv->reqpool) with the first byte of a request and goes back
- * when the connection idles with no pipelined bytes buffered, or ends; it
- * goes back clean (buffer empty, parser and response reset), so the next
- * get needs no initialisation.
- */
-struct conn_work {
-    struct sf_reqbuf rb;      /* header buffer: max_header_size + slack */
-    struct sf_parser parser;
-    struct sf_response resp;
-    /* a hold on the cached file being sent, for lease breaks */
-    struct sf_file_user cur;
-    alignas(max_align_t) char buf[]; /* rb.buf */
-};
-
 /* An idle connection owns only this (and its socket and event). */
 struct sf_conn {
     struct sf_server *srv;    /* dispatch and bookkeeping only */
     struct event_base *base;
     const struct sf_config *cfg;
     struct sf_log *log;
-    struct conn_work *w;      /* while a request is in flight, else NULL */
+    struct sf_reqstate *w;    /* while a request is in flight, else NULL */
     int fd;
     short ev_what;            /* what ev is registered for, 0 = not yet */
     bool in_request;          /* some byte of the current request arrived */
@@ -141,40 +123,11 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
     event_add(&c->ev, &tv);
 }
 
-/* A pooled object is made clean: empty buffer, fresh parser, empty
- * response. arg is the worker's config (the limits). */
-static void
-work_init(void *obj, const void *arg)
-{
-    const struct sf_config *cfg = arg;
-    struct conn_work *w = obj;
-    w->rb = (struct sf_reqbuf){.buf = w->buf, .cap = cfg->max_header_size + SF_REQUEST_SLACK};
-    struct sf_limits lim = {
-        .max_header_size = cfg->max_header_size,
-        .max_uri_length = cfg->max_uri_length,
-        .max_headers = cfg->max_headers,
-        .max_body_size = cfg->max_body_size,
-    };
-    sf_request_init(&w->parser, &lim);
-    sf_response_init(&w->resp);
-    w->cur = (struct sf_file_user){.sock = -1};
-}
-
-static void
-work_fini(void *obj, const void *arg)
-{
-    struct conn_work *w = obj;
-    (void)arg;
-    sf_response_free(&w->resp);
-}
-
 void
 sf_conn_mem_init(struct sf_server *srv)
 {
-    const struct sf_config *cfg = srv->cfg;
     sf_slab_init(&srv->connslab, sizeof(struct sf_conn));
-    sf_pool_init(&srv->reqpool, sizeof(struct conn_work) + cfg->max_header_size + SF_REQUEST_SLACK,
-                 SF_CONN_POOL_KEEP, work_init, work_fini, cfg);
+    sf_reqstate_pool_init(&srv->reqpool, srv->cfg);
 }
 
 void
@@ -197,39 +150,24 @@ static bool
 work_get(struct sf_conn *c)
 {
     assert(!c->w);
-    c->w = sf_pool_get(&c->srv->reqpool);
+    c->w = sf_reqstate_get(&c->srv->reqpool, c->fd, on_file_abort, c);
     if (!c->w) {
         sf_log_msg(c->log, SF_LOG_ERROR, "%s: out of memory: closing", c->peer);
         c->state = SF_CONN_CLOSE;
         return false;
     }
-    c->w->cur.sock = c->fd;
-    c->w->cur.abort = on_file_abort;
-    c->w->cur.arg = c;
     if (c->sc.idle)
         sf_server_conn_idle(c->srv, &c->sc, false);
     return true;
 }
 
-/* Give the in-flight state back. clean: between requests, the buffer
- * empty and parser and response already reset (the keep-alive path);
- * else (a close, a linger) they are reset here. */
+/* Give the in-flight state back (clean: see sf_reqstate_put). */
 static void
 work_put(struct sf_conn *c, bool clean)
 {
-    struct conn_work *w = c->w;
-    if (!w)
+    if (!c->w)
         return;
-    if (!clean) {
-        sf_fcache_detach(&w->cur);
-        sf_response_reset(&w->resp);
-        struct sf_limits lim = w->parser.limits;
-        sf_request_init(&w->parser, &lim);
-        w->rb.rpos = w->rb.wpos = 0;
-    }
-    assert(!w->cur.file && w->rb.wpos == 0 && w->resp.st.fd < 0 && !w->resp.st.file);
-    w->cur = (struct sf_file_user){.sock = -1};
-    sf_pool_put(&c->srv->reqpool, w);
+    sf_reqstate_put(&c->srv->reqpool, c->w, clean);
     c->w = NULL;
     /* a kept-alive connection with nothing in flight: the worker may
      * close it to make room at max_connections */

@@ -14,14 +14,10 @@ struct sf_conn;
 
 #include <stdbool.h>
 
-/* Free in-flight request states (header buffer, parser, response) a
- * worker keeps for its next requests (pool.h); more are freed at once. */
-#define SF_CONN_POOL_KEEP 64
-
 /*
  * A worker's memory for connections, in srv (set up before the first
  * connection, srv->cfg set): the slab the connections live in (slab.h)
- * and the pool of in-flight request state (pool.h). sf_conn_mem_trim
+ * and the pool of in-flight request state (reqstate.h). sf_conn_mem_trim
  * gives back what is spare (after many connections closed);
  * sf_conn_mem_free, once every connection is closed, everything.
  */
