@@ -1,7 +1,9 @@
 /*
  * conn.c - a client connection. One raw libevent event on the socket
- * (no bufferevents: bodies never pass through user space), a fixed
- * header buffer, and a state machine driven by sf_conn_run:
+ * (no bufferevents: bodies never pass through user space), a header
+ * buffer, parser and response taken from the worker's pool only while a
+ * request is in flight (reqstate.h: an idle connection owns a few hundred
+ * bytes, in the worker's slab), and a state machine driven by sf_conn_run:
  *
  *   READ -> HANDLE -> WRITE -> DONE -> READ (keep-alive)
  *                                   -> LINGER -> CLOSE
