@@ -318,3 +318,11 @@ sf_server_conn_gone(struct sf_server *srv, struct sf_server_conn *sc)
 {
     srv->conn_gone(srv->owner, sc);
 }
+
+void
+sf_server_conn_idle(struct sf_server *srv, struct sf_server_conn *sc, bool idle)
+{
+    sc->idle = idle;
+    if (srv->conn_idle)
+        srv->conn_idle(srv->owner, sc);
+}

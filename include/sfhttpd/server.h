@@ -20,6 +20,8 @@
 #include "sfhttpd/fdlimit.h"
 #include "sfhttpd/httpdate.h"
 #include "sfhttpd/log.h"
+#include "sfhttpd/pool.h"
+#include "sfhttpd/slab.h"
 
 struct event;
 struct event_base;
@@ -35,7 +37,9 @@ struct sf_snapshots;
  * it over with sf_server_conn_added; only the owner uses link. */
 struct sf_server_conn {
     struct sf_conn *c;
-    TAILQ_ENTRY(sf_server_conn) link;
+    bool idle;                /* kept alive with no request in flight
+                                 (sf_server_conn_idle) */
+    TAILQ_ENTRY(sf_server_conn) link, idle_link;
 };
 
 /* The owner's bookkeeping: told of every connection started and freed. */
@@ -47,6 +51,11 @@ struct sf_server {
     struct event_base *base;
     struct sf_log log;        /* open */
     sf_server_conn_fn conn_added, conn_gone;
+    sf_server_conn_fn conn_idle; /* sc->idle changed */
+    /* the owner's, for conn.c (sf_conn_mem_init): where connections
+     * live, and the in-flight state of their requests */
+    struct sf_slab connslab;
+    struct sf_pool reqpool;
     void *owner;
     bool draining;            /* a stop is coming (drain_delay): the
                                  health path answers 503; the owner sets it */
@@ -113,5 +122,8 @@ int sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d,
  * once each per connection). */
 void sf_server_conn_added(struct sf_server *srv, struct sf_server_conn *sc);
 void sf_server_conn_gone(struct sf_server *srv, struct sf_server_conn *sc);
+/* A kept-alive connection became idle (no request in flight, nothing
+ * buffered: the owner may close it to make room) or busy again. */
+void sf_server_conn_idle(struct sf_server *srv, struct sf_server_conn *sc, bool idle);
 
 #endif
