@@ -579,7 +579,17 @@ route(const struct sf_static_in *in, struct sf_response *out)
 {
     const struct sf_request *r = &in->p->r;
     assert(r->status == 0);
-    struct ctx x = {.in = in, .out = out, .http10 = r->minor == 0};
+    /* field by field: an initialiser would zero-fill x.path (8 KiB) on
+     * every request; sf_resolve_path fills it */
+    struct ctx x;
+    x.in = in;
+    x.out = out;
+    x.head = false;
+    x.http10 = r->minor == 0;
+    x.path.rel[0] = '\0';
+    x.path.len = 0;
+    x.path.trailing_slash = false;
+    x.path.query_off = 0;
     /* changes the kernel has already reported must not be served stale */
     sf_fcache_sync(in->fc);
     switch (r->method) {
