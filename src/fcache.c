@@ -276,6 +276,7 @@ protect(struct sf_fcache *fc, struct entry *e)
     e->pub.etag_len = sf_cond_etag(e->pub.etag, sizeof(e->pub.etag),
                                    (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec,
                                    st->st_mtim.tv_nsec);
+    sf_httpdate_format(st->st_mtim.tv_sec, e->pub.lastmod);
     if ((uint64_t)st->st_size <= fc->o.small_file_size &&
         (e->lb.fd >= 0 || e->pub.guard == SF_GUARD_OFF))
         snapshot(e);

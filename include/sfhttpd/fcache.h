@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "sfhttpd/config.h"
+#include "sfhttpd/httpdate.h"
 #include "sfhttpd/lbreak.h"
 #include "sfhttpd/resolve.h"
 
@@ -35,6 +36,7 @@ struct sf_file {
     struct stat st;
     char etag[48];
     size_t etag_len;
+    char lastmod[SF_HTTPDATE_LEN + 1]; /* st_mtim as an IMF-fixdate */
     const char *ctype;        /* set by the caller once (sf_fcache_set_type) */
     const unsigned char *mem; /* snapshot of a small file read under the
                                  lease (or NULL): send it instead of fd */
