@@ -152,3 +152,16 @@ sf_read_whole(int fd, size_t size)
     }
     return buf;
 }
+
+size_t
+sf_fmt_u64(char *out, uint64_t v)
+{
+    char tmp[SF_U64_DIGITS];
+    size_t n = 0;
+    do {
+        tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(out, tmp + sizeof(tmp) - n, n);
+    return n;
+}

@@ -213,7 +213,9 @@ protect(struct sf_fcache *fc, struct entry *e)
             sf_log_errno(fc->log, SF_LOG_WARN, rc, "%s: guarded by stat only (no lease)", e->rel);
         }
     }
-    if ((uint64_t)e->pub.st.st_size <= fc->o.small_file_size &&
+    const struct stat *st = &e->pub.st;
+    sf_httpdate_format(st->st_mtim.tv_sec, e->pub.lastmod);
+    if ((uint64_t)st->st_size <= fc->o.small_file_size &&
         (e->lb.fd >= 0 || e->pub.guard == SF_GUARD_OFF))
         snapshot(e);
     fcache_etag_set(fc, e);

@@ -248,7 +248,7 @@ health(struct sf_server *srv, const struct sf_dispatch *d, struct sf_response *o
     sf_response_begin(out, srv->draining ? 503 : 200, srv->date);
     sf_response_line(out, "Content-Type: text/plain; charset=utf-8");
     sf_response_line(out, "Cache-Control: no-store");
-    sf_response_header(out, "Content-Length", "%zu", len);
+    sf_response_put_u64(out, "Content-Length", len);
     sf_response_end_head(out, d->keep_alive, r->major == 1 && r->minor == 0);
     out->st.content_length = len;
     if (r->method == HTTP_HEAD)

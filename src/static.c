@@ -65,8 +65,8 @@ custom_error(struct ctx *x, int status, const char *extra)
     sf_response_begin(o, status, x->in->date);
     if (extra)
         sf_response_line(o, extra);
-    sf_response_header(o, "Content-Type", "%s", ctype ? ctype : "text/html; charset=utf-8");
-    sf_response_header(o, "Content-Length", "%llu", (unsigned long long)f->st.st_size);
+    sf_response_puts(o, "Content-Type", ctype ? ctype : "text/html; charset=utf-8");
+    sf_response_put_u64(o, "Content-Length", (uint64_t)f->st.st_size);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
     o->st.content_length = (uint64_t)f->st.st_size;
     if (x->head)
@@ -132,13 +132,13 @@ cache_headers(struct ctx *x)
     if (exp < 0)
         exp = s->expires;
     if (cc)
-        sf_response_header(x->out, "Cache-Control", "%s", cc);
+        sf_response_puts(x->out, "Cache-Control", cc);
     else if (exp >= 0)
         sf_response_header(x->out, "Cache-Control", "max-age=%lld", exp);
     if (exp >= 0) {
         char date[SF_HTTPDATE_LEN + 1];
         sf_httpdate_format(x->in->now + (time_t)exp, date);
-        sf_response_header(x->out, "Expires", "%s", date);
+        sf_response_put(x->out, "Expires", date, SF_HTTPDATE_LEN);
     }
 }
 
@@ -187,14 +187,14 @@ redirect_slash(struct ctx *x)
         }
     }
     sf_response_begin(o, 301, x->in->date);
-    sf_response_header(o, "Location", "%.*s", (int)loc->len, loc->data);
+    sf_response_put(o, "Location", loc->data, loc->len);
     loc->len = 0;
     sf_buf_printf(loc,
                   "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>301 Moved "
                   "Permanently</title></head>\n<body><h1>301 Moved Permanently</h1></body>"
                   "</html>\n");
-    sf_response_header(o, "Content-Type", "text/html; charset=utf-8");
-    sf_response_header(o, "Content-Length", "%zu", loc->len);
+    sf_response_puts(o, "Content-Type", "text/html; charset=utf-8");
+    sf_response_put_u64(o, "Content-Length", loc->len);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
     o->st.content_length = loc->len;
     if (x->head)
@@ -296,13 +296,13 @@ listing(struct ctx *x, int dirfd)
     o->st.fd = body.fd; /* a page kept by the cache: the response closes it */
     bool json = q.view.fmt == SF_LISTING_JSON;
     sf_response_begin(o, 200, in->date);
-    sf_response_header(o, "Content-Type", "%s",
-                       json ? "application/json; charset=utf-8" : "text/html; charset=utf-8");
-    sf_response_header(o, "Content-Length", "%zu", body.len);
-    sf_response_header(o, "Cache-Control", "no-cache");
-    sf_response_header(o, "Vary", "Accept");
+    sf_response_puts(o, "Content-Type",
+                     json ? "application/json; charset=utf-8" : "text/html; charset=utf-8");
+    sf_response_put_u64(o, "Content-Length", body.len);
+    sf_response_puts(o, "Cache-Control", "no-cache");
+    sf_response_puts(o, "Vary", "Accept");
     if (!json)
-        sf_response_header(o, "Content-Security-Policy", "%s", LISTING_CSP);
+        sf_response_puts(o, "Content-Security-Policy", LISTING_CSP);
     sf_response_end_head(o, in->keep_alive, x->http10);
     o->st.content_length = body.len;
     if (x->head)
@@ -458,12 +458,10 @@ send_ranges(struct ctx *x, const struct sf_file *f, uint64_t size, const char *c
 {
     struct sf_response *o = x->out;
     if (n == 1) {
-        sf_response_header(o, "Content-Type", "%s", ctype);
-        sf_response_header(o, "Content-Range", "bytes %llu-%llu/%llu",
-                           (unsigned long long)rg[0].first, (unsigned long long)rg[0].last,
-                           (unsigned long long)size);
+        sf_response_puts(o, "Content-Type", ctype);
+        sf_response_put_range(o, rg[0].first, rg[0].last, size);
         uint64_t len = rg[0].last - rg[0].first + 1;
-        sf_response_header(o, "Content-Length", "%llu", (unsigned long long)len);
+        sf_response_put_u64(o, "Content-Length", len);
         sf_response_end_head(o, x->in->keep_alive, x->http10);
         o->st.content_length = len;
         if (x->head)
@@ -492,7 +490,7 @@ send_ranges(struct ctx *x, const struct sf_file *f, uint64_t size, const char *c
     lens[n] = o->mem.len - offs[n];
     total += lens[n];
     sf_response_header(o, "Content-Type", "multipart/byteranges; boundary=%s", boundary);
-    sf_response_header(o, "Content-Length", "%llu", (unsigned long long)total);
+    sf_response_put_u64(o, "Content-Length", total);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
     o->st.content_length = total;
     if (x->head) {
@@ -531,8 +529,6 @@ file(struct ctx *x, struct sf_file *f)
     size_t elen = sf_coding_etag(etag, sizeof(etag), f->etag, f->etag_len, coding);
     size_t alen = sf_coding_etag(alt, sizeof(alt), f->etag_alt, f->etag_alt_len, coding);
     struct sf_validators val = {etag, elen, f->st.st_mtim.tv_sec, alt, alen};
-    char lastmod[SF_HTTPDATE_LEN + 1];
-    sf_httpdate_format(f->st.st_mtim.tv_sec, lastmod);
 
     struct sf_cond_headers ch = {
         .if_match = hval(x, SF_HDR_IF_MATCH),
@@ -569,25 +565,25 @@ file(struct ctx *x, struct sf_file *f)
     }
 
     sf_response_begin(o, status, in->date);
-    sf_response_header(o, "Last-Modified", "%s", lastmod);
-    sf_response_header(o, "ETag", "%.*s", (int)slen, sent);
+    sf_response_put(o, "Last-Modified", f->lastmod, SF_HTTPDATE_LEN);
+    sf_response_put(o, "ETag", sent, slen);
     cache_headers(x);
     if (exists)
-        sf_response_header(o, "Vary", "Accept-Encoding");
+        sf_response_puts(o, "Vary", "Accept-Encoding");
     if (status == 304) {
         sf_response_end_head(o, in->keep_alive, x->http10);
         o->st.no_body = true;
         return;
     }
-    sf_response_header(o, "Accept-Ranges", "bytes");
+    sf_response_puts(o, "Accept-Ranges", "bytes");
     if (coding >= 0)
-        sf_response_header(o, "Content-Encoding", "%s", sf_coding_name((enum sf_coding)coding));
+        sf_response_puts(o, "Content-Encoding", sf_coding_name((enum sf_coding)coding));
     if (status == 206) {
         send_ranges(x, f, size, ctype, rg, nr);
         return;
     }
-    sf_response_header(o, "Content-Type", "%s", ctype);
-    sf_response_header(o, "Content-Length", "%llu", (unsigned long long)size);
+    sf_response_puts(o, "Content-Type", ctype);
+    sf_response_put_u64(o, "Content-Length", size);
     sf_response_end_head(o, in->keep_alive, x->http10);
     o->st.content_length = size;
     if (x->head)
@@ -601,7 +597,17 @@ route(const struct sf_static_in *in, struct sf_response *out)
 {
     const struct sf_request *r = &in->p->r;
     assert(r->status == 0);
-    struct ctx x = {.in = in, .out = out, .http10 = r->minor == 0};
+    /* field by field: an initialiser would zero-fill x.path (8 KiB) on
+     * every request; sf_resolve_path fills it */
+    struct ctx x;
+    x.in = in;
+    x.out = out;
+    x.head = false;
+    x.http10 = r->minor == 0;
+    x.path.rel[0] = '\0';
+    x.path.len = 0;
+    x.path.trailing_slash = false;
+    x.path.query_off = 0;
     /* changes the kernel has already reported must not be served stale */
     sf_fcache_sync(in->fc);
     switch (r->method) {

@@ -45,6 +45,11 @@ void sf_buf_free(struct sf_buf *b);
 #define SF_HASH_INIT 2166136261u
 uint32_t sf_hash_str(uint32_t h, const char *s);
 
+/* v in decimal at out (no NUL), up to SF_U64_DIGITS bytes; returns how
+ * many. Costs a few instructions a digit, no printf. */
+#define SF_U64_DIGITS 20
+size_t sf_fmt_u64(char *out, uint64_t v);
+
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* True for the -errno of an open that ran out of descriptors: the

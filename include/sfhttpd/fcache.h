@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "sfhttpd/config.h"
+#include "sfhttpd/httpdate.h"
 #include "sfhttpd/lbreak.h"
 #include "sfhttpd/resolve.h"
 
@@ -41,6 +42,7 @@ struct sf_file {
                                  for conditionals: the mtime ETag once the
                                  content ETag is known (etag = content) */
     size_t etag_alt_len;      /* 0: none */
+    char lastmod[SF_HTTPDATE_LEN + 1]; /* st_mtim as an IMF-fixdate */
     const char *ctype;        /* set by the caller once (sf_fcache_set_type) */
     const unsigned char *mem; /* snapshot of a small file read under the
                                  lease (or NULL): send it instead of fd */

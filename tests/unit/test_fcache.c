@@ -271,6 +271,10 @@ START_TEST(test_refcount_hit)
     ck_assert_int_eq(f1->st.st_size, 5);
     ck_assert_uint_gt(f1->etag_len, 2);
     ck_assert_int_eq(f1->etag[0], '"');
+    /* Last-Modified made once, with the entry */
+    char lm[SF_HTTPDATE_LEN + 1];
+    sf_httpdate_format(f1->st.st_mtim.tv_sec, lm);
+    ck_assert_str_eq(f1->lastmod, lm);
 
     sf_fcache_put(fc, f1);
     sf_fcache_put(fc, f2);
