@@ -605,18 +605,10 @@ END_TEST
  * in flight: the download ends intact from v1, and later requests see v2,
  * a file deleted from v2 and a file renamed over inside v2. */
 static void
-swap_file(const char *dir, const char *rel, const char *body)
-{
-    char p[PATH_MAX];
-    it_join(p, sizeof(p), dir, rel);
-    it_write_str(p, body);
-}
-
-static void
 assert_body(const char *path, int status, const char *body)
 {
     struct it_response r;
-    it_get(srv.port, path, &r);
+    it_get(it_suite.srv.port, path, &r);
     ck_assert_msg(r.status == status, "%s: %d, not %d", path, r.status, status);
     if (body)
         ck_assert_str_eq(r.body, body);
@@ -626,7 +618,7 @@ assert_body(const char *path, int status, const char *body)
 START_TEST(t_symlink_swap_mid_download)
 {
     char top[PATH_MAX], v1[PATH_MAX], v2[PATH_MAX], p[PATH_MAX], q[PATH_MAX], sha[65];
-    it_join(top, sizeof(top), g_root, "swap");
+    it_join(top, sizeof(top), it_suite.root, "swap");
     it_mkdir(top);
     it_join(p, sizeof(p), top, "releases");
     it_mkdir(p);
@@ -634,10 +626,10 @@ START_TEST(t_symlink_swap_mid_download)
     it_join(v2, sizeof(v2), top, "releases/v2");
     it_mkdir(v1);
     it_mkdir(v2);
-    swap_file(v1, "secret.txt", "v1 secret\n");
-    swap_file(v2, "secret.txt", "v2 secret\n");
-    swap_file(v1, "page.txt", "v1 page\n");
-    swap_file(v2, "page.txt", "v2 page\n");
+    it_put(v1, "secret.txt", "v1 secret\n");
+    it_put(v2, "secret.txt", "v2 secret\n");
+    it_put(v1, "page.txt", "v1 page\n");
+    it_put(v2, "page.txt", "v2 page\n");
     it_join(p, sizeof(p), v1, "big.bin");
     it_write_pattern(p, 8 * MIB, 21);
     it_pattern_sha256(8 * MIB, 21, sha);
@@ -650,7 +642,7 @@ START_TEST(t_symlink_swap_mid_download)
     assert_body("/swap/current/page.txt", 200, "v1 page\n");
     struct it_conn slow;
     struct it_response rs;
-    it_conn_open_opts(&slow, srv.port, 4096, 10000);
+    it_conn_open_opts(&slow, it_suite.srv.port, 4096, 10000);
     it_conn_send_str(&slow, "GET /swap/current/big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_head(&slow, &rs, false), IT_OK);
     ck_assert_int_eq(rs.status, 200);
@@ -667,7 +659,7 @@ START_TEST(t_symlink_swap_mid_download)
     ck_assert_int_eq(unlink(p), 0);
     assert_body("/swap/current/secret.txt", 404, NULL);
 
-    swap_file(v2, "page.new", "v2 page, again\n");
+    it_put(v2, "page.new", "v2 page, again\n");
     it_join(p, sizeof(p), v2, "page.new");
     it_join(q, sizeof(q), v2, "page.txt");
     ck_assert_int_eq(rename(p, q), 0);
