@@ -178,7 +178,7 @@ START_TEST(t_many_files_many_connections)
 {
     enum { NCONN = 40, ROUNDS = 8 };
     start_limited("64:64");
-    int n200 = 0, n503 = 0;
+    int n200 = 0, n503 = 0, n_reclaimed = 0;
     for (int round = 0; round < ROUNDS; round++) {
         static struct it_conn c[NCONN];
         char req[128];
@@ -199,7 +199,21 @@ START_TEST(t_many_files_many_connections)
                 ck_assert_uint_eq(r.body_len, FILE_SIZE);
             it_response_free(&r);
             snprintf(req, sizeof(req), "/f/%03d.bin", (round * NCONN + i + 7) % NFILES);
-            int st = get_status(&c[i], req, false, &r);
+            /* at max_connections the server closes the longest-idle
+             * kept-alive connection to admit a new one (issue 10), as a
+             * client may expect any time: then it reconnects, once */
+            char line[256];
+            snprintf(line, sizeof(line), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                     req);
+            if (it_conn_try_send(&c[i], line, strlen(line)) != 0 ||
+                it_read_response(&c[i], &r, false) == IT_EOF) {
+                n_reclaimed++;
+                it_conn_close(&c[i]);
+                it_conn_open_opts(&c[i], srv.port, 0, 10000);
+                it_conn_send_str(&c[i], line);
+                ck_assert_int_eq(it_read_response(&c[i], &r, false), IT_OK);
+            }
+            int st = r.status;
             ck_assert_msg(st == 200 || st == 503, "status %d", st);
             n200 += st == 200;
             n503 += st == 503;
@@ -207,6 +221,8 @@ START_TEST(t_many_files_many_connections)
             it_conn_close(&c[i]);
         }
     }
+    printf("it_limits: %d answers 200, %d 503, %d idle connections reclaimed\n", n200, n503,
+           n_reclaimed);
     ck_assert_int_eq(n200 + n503, NCONN * ROUNDS * 2);
     struct it_response r;
     it_get(srv.port, "/index.html", &r);
