@@ -87,6 +87,7 @@ enum key_type {
 #define KEY_REPEAT 1u   /* may be given more than once (each line adds, or the last wins) */
 #define KEY_ARG 2u      /* also "name MATCH = value" (repeatable), e.g. "expires *.css" */
 #define KEY_REQUIRED 4u /* a site must set it (a T_STR field) */
+#define KEY_AUTO 8u     /* a number where 0 stands for auto */
 
 struct key {
     const char *name;

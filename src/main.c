@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "sfhttpd/config.h"
+#include "sfhttpd/fdlimit.h"
 #include "sfhttpd/flags.h"
 #include "sfhttpd/master.h"
 #include "sfhttpd/startup.h"
@@ -209,8 +210,16 @@ main(int argc, char **argv)
         return 1;
     }
     if (test || dump) {
-        if (dump)
+        if (dump) {
+            /* the limits a start would run with (it raises them first) */
+            struct sf_fdlimit fl;
+            char line[256];
+            sf_fdlimit_raise(&fl);
+            sf_fdlimit_plan(&cfg, fl.soft, &fl);
+            sf_fdlimit_format(&fl, line, sizeof(line));
             sf_config_dump(&cfg, stdout);
+            printf("; limits: %s\n", line);
+        }
         if (test && note[0])
             printf("sfhttpd: %s\n", note);
         if (test)

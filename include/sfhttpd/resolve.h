@@ -93,7 +93,8 @@ int sf_resolve_stat(int rootfd, const char *rel, unsigned how, struct stat *st);
 /* Map an errno from sf_resolve_open to the HTTP status to send: 404 for
  * missing, escaping, refused-symlink or over-long paths, 403 for
  * permissions and for things that cannot be opened as files (a Unix
- * socket: ENXIO), 500 else. */
+ * socket: ENXIO), 503 for EMFILE and ENFILE (out of descriptors: the
+ * caller adds Retry-After), 500 else. */
 int sf_resolve_status(int neg_errno);
 
 #endif

@@ -600,6 +600,80 @@ START_TEST(t_access_log_bytes)
 }
 END_TEST
 
+/* A deploy by folder symlink (current -> releases/v1 swapped to v2 by a
+ * rename over the link, as mv -T does) while a download from current/ is
+ * in flight: the download ends intact from v1, and later requests see v2,
+ * a file deleted from v2 and a file renamed over inside v2. */
+static void
+assert_body(const char *path, int status, const char *body)
+{
+    struct it_response r;
+    it_get(it_suite.srv.port, path, &r);
+    ck_assert_msg(r.status == status, "%s: %d, not %d", path, r.status, status);
+    if (body)
+        ck_assert_str_eq(r.body, body);
+    it_response_free(&r);
+}
+
+START_TEST(t_symlink_swap_mid_download)
+{
+    char top[PATH_MAX], v1[PATH_MAX], v2[PATH_MAX], p[PATH_MAX], q[PATH_MAX], sha[65];
+    it_join(top, sizeof(top), it_suite.root, "swap");
+    it_mkdir(top);
+    it_join(p, sizeof(p), top, "releases");
+    it_mkdir(p);
+    it_join(v1, sizeof(v1), top, "releases/v1");
+    it_join(v2, sizeof(v2), top, "releases/v2");
+    it_mkdir(v1);
+    it_mkdir(v2);
+    it_put(v1, "secret.txt", "v1 secret\n");
+    it_put(v2, "secret.txt", "v2 secret\n");
+    it_put(v1, "page.txt", "v1 page\n");
+    it_put(v2, "page.txt", "v2 page\n");
+    it_join(p, sizeof(p), v1, "big.bin");
+    it_write_pattern(p, 8 * MIB, 21);
+    it_pattern_sha256(8 * MIB, 21, sha);
+    it_join(p, sizeof(p), v2, "big.bin");
+    it_write_pattern(p, 8 * MIB, 22);
+    it_join(p, sizeof(p), top, "current");
+    ck_assert_int_eq(symlink("releases/v1", p), 0);
+
+    assert_body("/swap/current/secret.txt", 200, "v1 secret\n");
+    assert_body("/swap/current/page.txt", 200, "v1 page\n");
+    struct it_conn slow;
+    struct it_response rs;
+    it_conn_open_opts(&slow, it_suite.srv.port, 4096, 10000);
+    it_conn_send_str(&slow, "GET /swap/current/big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(it_read_head(&slow, &rs, false), IT_OK);
+    ck_assert_int_eq(rs.status, 200);
+    ck_assert_int_eq(it_read_body(&slow, &rs, 16384), IT_OK);
+
+    /* mv -T current.tmp current */
+    it_join(q, sizeof(q), top, "current.tmp");
+    ck_assert_int_eq(symlink("releases/v2", q), 0);
+    ck_assert_int_eq(rename(q, p), 0);
+    assert_body("/swap/current/secret.txt", 200, "v2 secret\n");
+    assert_body("/swap/current/page.txt", 200, "v2 page\n");
+
+    it_join(p, sizeof(p), v2, "secret.txt");
+    ck_assert_int_eq(unlink(p), 0);
+    assert_body("/swap/current/secret.txt", 404, NULL);
+
+    it_put(v2, "page.new", "v2 page, again\n");
+    it_join(p, sizeof(p), v2, "page.new");
+    it_join(q, sizeof(q), v2, "page.txt");
+    ck_assert_int_eq(rename(p, q), 0);
+    assert_body("/swap/current/page.txt", 200, "v2 page, again\n");
+
+    ck_assert(!rs.complete);
+    ck_assert_int_eq(it_read_body(&slow, &rs, UINT64_MAX), IT_OK);
+    ck_assert(rs.complete);
+    ck_assert_str_eq(rs.sha256, sha); /* the old release, whole */
+    it_response_free(&rs);
+    it_conn_close(&slow);
+}
+END_TEST
+
 static Suite *
 transfer_suite(void)
 {
@@ -624,6 +698,7 @@ transfer_suite(void)
     tcase_add_test(tc, t_stop_with_idle_connections);
     tcase_add_test(tc, t_stop_serves_fresh_connection);
     tcase_add_test(tc, t_file_shrinks_mid_transfer);
+    tcase_add_test(tc, t_symlink_swap_mid_download);
     suite_add_tcase(s, tc);
 
     /* Servers of its own (other flags): no per-test fixture server. */

@@ -284,7 +284,7 @@ struct status_case {
 static const struct status_case status_cases[] = {
     {-ENOENT, 404}, {-ENOTDIR, 404}, {-EXDEV, 404},  {-ELOOP, 404}, {-ENAMETOOLONG, 404},
     {-EACCES, 403}, {-EPERM, 403},   {-ENXIO, 403},  {-ENODEV, 403}, {-EOPNOTSUPP, 403},
-    {-EIO, 500},    {-EMFILE, 500},  {-EINVAL, 500}, {-ENOMEM, 500},
+    {-EIO, 500},    {-EMFILE, 503},  {-ENFILE, 503},  {-EINVAL, 500}, {-ENOMEM, 500},
 };
 
 START_TEST(test_status_table)
