@@ -605,13 +605,13 @@ END_TEST
 START_TEST(test_symlink_swap)
 {
     fc = new_cache(16, 0, SF_GUARD_OFF);
-    put_dir("releases");
-    put_dir("releases/v1");
-    put_dir("releases/v2");
-    put_file("releases/v1/secret.txt", "one");
-    put_file("releases/v2/secret.txt", "two");
-    put_file("releases/v1/page.txt", "one");
-    put_file("releases/v2/page.txt", "two");
+    unit_mkdir(root, "releases");
+    unit_mkdir(root, "releases/v1");
+    unit_mkdir(root, "releases/v2");
+    unit_put(root, "releases/v1/secret.txt", "one");
+    unit_put(root, "releases/v2/secret.txt", "two");
+    unit_put(root, "releases/v1/page.txt", "one");
+    unit_put(root, "releases/v2/page.txt", "two");
     char a[1024], b[1024];
     rel_path(a, sizeof(a), "current");
     ck_assert_int_eq(symlink("releases/v1", a), 0);
@@ -637,7 +637,7 @@ START_TEST(test_symlink_swap)
     ck_assert_msg(!g, "a file deleted from the new target was still served");
     ck_assert_int_eq(err, -ENOENT);
 
-    put_file("releases/v2/page.new", "three");
+    unit_put(root, "releases/v2/page.new", "three");
     rel_path(a, sizeof(a), "releases/v2/page.new");
     rel_path(b, sizeof(b), "releases/v2/page.txt");
     ck_assert_int_eq(rename(a, b), 0);
@@ -683,7 +683,7 @@ START_TEST(test_emfile_reclaim)
     ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
     for (int i = 0; i < 40; i++) {
         fmt(name, sizeof(name), "f%02d.txt", i);
-        put_file(name, "x");
+        unit_put(root, name, "x");
     }
     for (int i = 0; i < 30; i++) {
         fmt(name, sizeof(name), "f%02d.txt", i);

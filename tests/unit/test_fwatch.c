@@ -297,15 +297,15 @@ END_TEST
  * the next get watches v2 and its deletions and renames over are told. */
 START_TEST(test_symlink_swap)
 {
-    put_dir("releases");
-    put_dir("releases/v1");
-    put_dir("releases/v2");
-    put_dir("releases/v1/sub");
-    put_dir("releases/v2/sub");
-    put_file("releases/v1/secret.txt", "one");
-    put_file("releases/v2/secret.txt", "two");
-    put_file("releases/v1/sub/a.txt", "one");
-    put_file("releases/v2/sub/a.txt", "two");
+    unit_mkdir(root, "releases");
+    unit_mkdir(root, "releases/v1");
+    unit_mkdir(root, "releases/v2");
+    unit_mkdir(root, "releases/v1/sub");
+    unit_mkdir(root, "releases/v2/sub");
+    unit_put(root, "releases/v1/secret.txt", "one");
+    unit_put(root, "releases/v2/secret.txt", "two");
+    unit_put(root, "releases/v1/sub/a.txt", "one");
+    unit_put(root, "releases/v2/sub/a.txt", "two");
     ck_assert_int_eq(symlink("releases/v1", abs_path(0, "current")), 0);
     struct sf_fwatch_dir *old = get("current/secret.txt");     /* in flight */
     struct sf_fwatch_dir *oldsub = get("current/sub/a.txt");   /* and beneath */
@@ -329,7 +329,7 @@ START_TEST(test_symlink_swap)
     ck_assert_msg(told_of("current/secret.txt", SF_FWATCH_NAME),
                   "a deletion in the new target was missed");
     nev = 0;
-    put_file("releases/v2/sub/a.new", "three");
+    unit_put(root, "releases/v2/sub/a.new", "three");
     pump();
     nev = 0;
     ck_assert_int_eq(rename(abs_path(0, "releases/v2/sub/a.new"),
@@ -339,7 +339,7 @@ START_TEST(test_symlink_swap)
                   "a rename over in the new target was missed");
     /* nothing heard from the old target any more, under the new name */
     nev = 0;
-    put_file("releases/v1/sub/b.txt", "x");
+    unit_put(root, "releases/v1/sub/b.txt", "x");
     readable(sf_fwatch_fd(w), 200);
     sf_fwatch_read(w);
     ck_assert_msg(!told_of("current/sub/b.txt", SF_FWATCH_NAME),
