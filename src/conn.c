@@ -47,6 +47,7 @@
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
 #include "sfhttpd/server.h"
+#include "sfhttpd/snapshot.h"
 #include "sfhttpd/slab.h"
 #include "sfhttpd/vhost.h"
 
@@ -93,6 +94,7 @@ struct sf_conn {
     /* a hold on the file of the response sent last while its bytes may
      * still sit in the socket (lease breaks) */
     struct sf_file_user tail;
+    struct sf_snapshot *snap; /* the rest of w->cur's file after a break */
     struct sf_server_conn sc; /* the worker's hold on it */
     int local_port;           /* our port, for vhost_combined: -1 until
                                  asked, 0 for none (a Unix socket) */
@@ -102,6 +104,7 @@ struct sf_conn {
 static void on_event(evutil_socket_t fd, short what, void *arg);
 static void sf_conn_run(struct sf_conn *c);
 static void on_file_abort(void *arg);
+static const struct sf_file_rescue file_rescue;
 
 static uint64_t
 now_ms(struct sf_conn *c)
@@ -158,6 +161,7 @@ work_get(struct sf_conn *c)
         c->state = SF_CONN_CLOSE;
         return false;
     }
+    c->w->cur.rescue = &file_rescue;
     if (c->sc.idle)
         sf_server_conn_idle(c->srv, &c->sc, false);
     return true;
@@ -207,7 +211,8 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
      * MSG_MORE already merges head and first body bytes */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->tail = (struct sf_file_user){.sock = fd, .abort = on_file_abort, .arg = c};
+    c->tail = (struct sf_file_user){
+        .sock = fd, .abort = on_file_abort, .rescue = &file_rescue, .arg = c};
     c->sc.c = c;
     sf_server_conn_added(srv, &c->sc);
     c->state = proxy_protocol ? SF_CONN_PROXY : SF_CONN_READ;
@@ -231,6 +236,7 @@ sf_conn_close(struct sf_conn *c)
     close(c->fd);
     work_put(c, false);
     sf_fcache_detach(&c->tail);
+    sf_snapshot_free(c->snap);
     struct sf_server *srv = c->srv;
     sf_server_conn_gone(srv, &c->sc);
     sf_slab_free(&srv->connslab, c);
@@ -403,6 +409,42 @@ on_file_abort(void *arg)
     c->state = SF_CONN_CLOSE;
     wake(c);
 }
+
+/* A lease break while sending (lbreak.h): plan a copy of the rest and
+ * pause (no event until resumed), pushing out a tail MSG_MORE held back,
+ * so that the socket can drain. */
+static int
+on_file_hold(void *arg)
+{
+    struct sf_conn *c = arg;
+    if (c->state != SF_CONN_WRITE || c->snap)
+        return -ECANCELED;
+    int err;
+    c->snap = sf_snapshot_plan(c->srv->snaps, &c->w->resp, c->w->cur.file->fd, &err);
+    if (err)
+        return err;
+    if (c->ev_what)
+        event_del(&c->ev);
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return 0;
+}
+
+static int
+on_file_save(void *arg)
+{
+    struct sf_conn *c = arg;
+    return c->snap ? sf_snapshot_fill(c->snap, &c->w->resp, c->w->cur.file->fd) : 0;
+}
+
+static void
+on_file_resume(void *arg)
+{
+    struct sf_conn *c = arg;
+    wait_for(c, EV_WRITE, c->cfg->send_timeout_ms);
+}
+
+static const struct sf_file_rescue file_rescue = {on_file_hold, on_file_save, on_file_resume};
 
 /* Take the client's address from a PROXY header; v2 LOCAL (a health
  * check), v1 UNKNOWN and non-TCP families keep the socket's. */
@@ -582,6 +624,8 @@ step_done(struct sf_conn *c)
         sf_fcache_detach(&c->w->cur);
     }
     sf_response_reset(&c->w->resp);
+    sf_snapshot_free(c->snap);
+    c->snap = NULL;
     if (!ka) {
         shutdown(c->fd, SHUT_WR);
         c->linger_until_ms = now_ms(c) + LINGER_MS;

@@ -30,7 +30,9 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "sfhttpd/common.h"
 #include "sfhttpd/conn.h"
+#include "sfhttpd/fcache.h"
 #include "sfhttpd/listen.h"
 #include "sfhttpd/server.h"
 
@@ -54,6 +56,7 @@ struct worker {
     unsigned nconns;
     bool stopping;
     bool accept_error_logged;
+    int64_t last_accept_error_ms; /* monotonic; 0: none yet */
     bool reuse_logged;
     struct sf_reclaim reclaim;
 };
@@ -85,7 +88,7 @@ on_conn_added(void *owner, struct sf_server_conn *sc)
 static bool
 has_room(const struct worker *w)
 {
-    return w->nconns < w->srv.cfg->max_connections || !TAILQ_EMPTY(&w->idle);
+    return w->nconns < w->srv.fds.max_connections || !TAILQ_EMPTY(&w->idle);
 }
 
 /* Accept again when stopped for want of room (not during an EMFILE
@@ -135,13 +138,13 @@ static void
 make_room(struct worker *w)
 {
     struct sf_server_conn *sc = TAILQ_FIRST(&w->idle);
-    if (w->nconns < w->srv.cfg->max_connections || !sc)
+    if (w->nconns < w->srv.fds.max_connections || !sc)
         return;
     if (!w->reuse_logged)
         sf_log_msg(&w->srv.log, SF_LOG_WARN,
                    "max_connections (%u) reached: closing the longest-idle keep-alive "
                    "connections to make room",
-                   w->srv.cfg->max_connections);
+                   w->srv.fds.max_connections);
     w->reuse_logged = true;
     sf_conn_close(sc->c);
 }
@@ -165,7 +168,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
             sf_log_msg(&w->srv.log, SF_LOG_WARN,
                        "max_connections (%u) reached, none idle: not accepting until one "
                        "idles or closes",
-                       w->srv.cfg->max_connections);
+                       w->srv.fds.max_connections);
         w->accept_error_logged = true;
         set_accepting(w, false);
     }
@@ -178,12 +181,18 @@ on_accept_error(struct evconnlistener *l, void *arg)
     int err = errno;
     (void)l;
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        /* out of descriptors: pause instead of spinning on a listener that
-         * stays readable */
-        if (!w->accept_error_logged)
-            sf_log_errno(&w->srv.log, SF_LOG_WARN, err, "accept: pausing for %d ms",
-                         ACCEPT_RETRY_MS);
-        w->accept_error_logged = true;
+        /* out of descriptors: the cache gives back what no response uses,
+         * and accepting pauses instead of spinning on a listener that stays
+         * readable; said once a burst (failures less than a second apart) */
+        size_t freed = sf_out_of_fds(-err) ? sf_fcache_reclaim(w->srv.fc) : 0;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (!w->last_accept_error_ms || ms - w->last_accept_error_ms > 1000)
+            sf_log_errno(&w->srv.log, SF_LOG_WARN, err,
+                         "accept: pausing for %d ms (%zu cached file(s) let go)",
+                         ACCEPT_RETRY_MS, freed);
+        w->last_accept_error_ms = ms;
         set_accepting(w, false);
         struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
         evtimer_add(w->resume_accept, &tv);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "sfhttpd/config.h"
+#include "sfhttpd/fdlimit.h"
 #include "sfhttpd/httpdate.h"
 #include "sfhttpd/log.h"
 #include "sfhttpd/pool.h"
@@ -30,6 +31,7 @@ struct sf_lcache;
 struct sf_mime;
 struct sf_parser;
 struct sf_response;
+struct sf_snapshots;
 
 /* A connection as its owner keeps it: conn embeds one, fills c, and hands
  * it over with sf_server_conn_added; only the owner uses link. */
@@ -62,9 +64,14 @@ struct sf_server {
     struct sf_mime *mime;
     struct sf_mime *site_mime[SF_CONFIG_MAX_SITES]; /* a site's own table
                                  when it has mime_types, else NULL: mime */
+    struct sf_fdlimit fds;    /* the descriptor budget in force: the
+                                 max_connections and open_file_cache_max
+                                 to go by (fdlimit.h) */
     struct sf_fcache *fc;
     struct sf_lcache *lc;     /* listings, invalidated by fc's watches */
-    struct event *fc_inotify, *fc_signal;
+    struct sf_snapshots *snaps; /* copies of files changing under a
+                                 response (snapshot.h), for conn */
+    struct event *fc_inotify, *fc_signal, *fc_hashed;
     char date[SF_HTTPDATE_LEN + 1];
     time_t date_sec;
     uint64_t rng;
@@ -73,7 +80,9 @@ struct sf_server {
 
 /*
  * Open what serving needs: every site's root (O_PATH), the MIME tables,
- * the open-file cache, the listing cache and the file cache's two events on srv->base (at priority 0,
+ * the snapshot pool, the open-file cache (with its lease-break rescue),
+ * the listing cache and the file cache's events (inotify, lease breaks,
+ * finished hashes) on srv->base (at priority 0,
  * before connections). The fields marked above must be set; the rest
  * zeroed. Returns 0, or -1 with the reason logged; either way
  * sf_server_close (called only after sf_server_open) undoes it.
