@@ -143,8 +143,10 @@ cleanup(void)
 {
     if (!fz)
         return;
-    if (fz->srv.fc)
+    if (fz->srv.fc) {
+        sf_conn_mem_free(&fz->srv);
         sf_server_close(&fz->srv);
+    }
     nftw(fz->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -252,6 +254,7 @@ init(void)
     srv->owner = fz;
     if (sf_server_open(srv) != 0)
         die("sf_server_open");
+    sf_conn_mem_init(srv);
     srv->rng = 1; /* the same multipart boundaries every run */
 }
 
