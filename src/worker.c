@@ -397,6 +397,11 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
     if (ec) {
         /* fold the del+add of a read<->write switch into one epoll_ctl */
         event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        /* arm timeouts from the time now, not from when the loop woke:
+         * after a long pass over many ready connections, a cached time
+         * would make every timeout armed late in the pass fire early by
+         * the pass's length (a clock read is a vDSO call, no syscall) */
+        event_config_set_flag(ec, EVENT_BASE_FLAG_NO_CACHE_TIME);
         w.srv.base = event_base_new_with_config(ec);
         event_config_free(ec);
     }
