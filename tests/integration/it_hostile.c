@@ -1048,7 +1048,12 @@ main(void)
     /* 10,000 connections need as many descriptors here and in the server
      * (which inherits the limit) */
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        /* root may raise the hard limit too, when it is too low */
+        rlim_t want = 2 * N_KEEPALIVE + 1000;
+        struct rlimit up = {want, want};
+        if (rl.rlim_max < want && setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
