@@ -287,8 +287,10 @@ take_listeners(struct worker *w, struct sf_listen_set *set, int slot)
             l->fd = -1;
             continue;
         }
+        /* backlog 0: listening already, with the configured backlog (-1
+         * would make libevent listen again with 128) */
         struct evconnlistener *el = evconnlistener_new(
-            w->srv.base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+            w->srv.base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
         if (!el) {
             sf_log_msg(&w->srv.log, SF_LOG_ERROR, "listen %s: cannot watch socket", l->name);
             return -1;
