@@ -174,6 +174,22 @@ nfds(pid_t pid)
     return n;
 }
 
+/* The server's descriptors once the count holds still for 300 ms (the
+ * warm-up's connections may still be closing), at most 3 s. */
+static int
+settled_nfds(void)
+{
+    int64_t end = it_now_ms() + 3000;
+    int n = nfds(srv.pid), same = 0;
+    while (same < 6 && it_now_ms() < end) {
+        it_sleep_ms(50);
+        int m = nfds(srv.pid);
+        same = m == n ? same + 1 : 0;
+        n = m;
+    }
+    return n;
+}
+
 /* Wait (bounded) until the server holds at most want descriptors; the
  * count seen last. */
 static int
@@ -600,7 +616,7 @@ slow_scenario(enum slow_kind kind, const char *name, int timeout_ms)
     /* room for every slow client and the honest one */
     start_server(N_SLOW + 100, HEADER_TIMEOUT_S);
     warm_up();
-    int base_fds = nfds(srv.pid);
+    int base_fds = settled_nfds();
     struct honest *h = malloc(sizeof(*h));
     ck_assert(h != NULL);
     honest_start(h, srv.port);
@@ -675,7 +691,7 @@ START_TEST(t_flood)
     start_server_backlog(FLOOD_MAX_CONN, 60, FLOOD_BACKLOG);
     it_server_expect(&srv, "max_connections");
     warm_up();
-    int base_fds = nfds(srv.pid);
+    int base_fds = settled_nfds();
     static const char partial[] = "GET /small.txt HTTP/1.1\r\n";
     int *fd = malloc(N_FLOOD * sizeof(*fd));
     bool *sent = calloc(N_FLOOD, sizeof(*sent));
@@ -997,7 +1013,7 @@ START_TEST(t_keepalive_10k)
     start_server(N_KEEPALIVE + 100, HEADER_TIMEOUT_S);
     warm_up();
     long rss0 = rss_kib(srv.pid);
-    int base_fds = nfds(srv.pid);
+    int base_fds = settled_nfds();
     struct ka *k = calloc(N_KEEPALIVE, sizeof(*k));
     ck_assert(k != NULL);
     int ep = epoll_create1(EPOLL_CLOEXEC);
