@@ -52,12 +52,12 @@
 
 #define HEADER_TIMEOUT_S 3
 #define SEND_TIMEOUT_S 3
-#define TRICKLE_MS 1000         /* one byte a second */
+#define TRICKLE_MS 1000          /* one byte a second */
 #define MAX_PENDING_CONNECTS 200 /* under the listen backlog (511) */
 
-#define SMALL_LEN 700   /* the honest client's file */
+#define SMALL_LEN 700      /* the honest client's file */
 #define BIG_LEN (8u << 20) /* the slow readers' file: far beyond any socket buffer */
-#define RANGE_LEN 16384 /* the pipelined requests' file */
+#define RANGE_LEN 16384    /* the pipelined requests' file */
 #define RANGE_SEED 7u
 #define BIG_SEED 3u
 #define PAD_LEN 2000 /* bytes of padding in each pipelined request */
@@ -113,8 +113,8 @@ start_server_opts(unsigned max_conn, int header_s, unsigned backlog, const char 
              "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s%s"
              "header_timeout = %d\nsend_timeout = %d\nkeepalive_timeout = 60\n"
              "%sbacklog = %u\n\n[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", level, extra ? extra : "workers = 1\n",
-             header_s, SEND_TIMEOUT_S, maxc, backlog, g_root);
+             getuid() == 0 ? "user = root\n" : "", level, extra ? extra : "workers = 1\n", header_s,
+             SEND_TIMEOUT_S, maxc, backlog, g_root);
     it_write_str(conf, text);
     it_server_start_conf(&srv, conf);
 }
@@ -392,7 +392,8 @@ honest_one(struct honest *h, int64_t *us)
     /* a SYN dropped on a full accept queue is sent again after 1 s */
     if (now_us() - t0 >= 900000)
         h->slow_connects++;
-    if (send(fd, small_get, sizeof(small_get) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(small_get) - 1) {
+    if (send(fd, small_get, sizeof(small_get) - 1, MSG_NOSIGNAL) !=
+        (ssize_t)sizeof(small_get) - 1) {
         snprintf(h->why, sizeof(h->why), "send: %s", strerror(errno));
         goto out;
     }
@@ -508,7 +509,8 @@ static void
 slow_connected(struct slow *s, enum slow_kind kind, int ep, uint32_t idx, int64_t now)
 {
     static const char big_get[] = "GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n";
-    static const char post[] = "POST /small.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n";
+    static const char post[] =
+        "POST /small.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n";
     int err = 0;
     socklen_t len = sizeof(err);
     getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
@@ -555,8 +557,8 @@ slow_trickle(struct slow *s, enum slow_kind kind, int ep, int64_t now)
 
 struct slow_result {
     unsigned closed, answered, early;
-    struct sendq sq; /* the server's send queues a second after the last
-                        connect (slow readers) */
+    struct sendq sq;        /* the server's send queues a second after the last
+                               connect (slow readers) */
     int64_t min_ms, max_ms; /* from the request's first byte to the close */
     uint64_t got;           /* bytes the slow readers took */
 };
@@ -747,7 +749,8 @@ START_TEST(t_flood)
             if (sent[i])
                 continue;
             struct pollfd p = {.fd = fd[i], .events = POLLOUT};
-            if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) && !(p.revents & (POLLERR | POLLHUP)) &&
+            if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) &&
+                !(p.revents & (POLLERR | POLLHUP)) &&
                 send(fd[i], partial, sizeof(partial) - 1, MSG_NOSIGNAL) > 0) {
                 sent[i] = true;
                 nsent++;
@@ -775,9 +778,10 @@ START_TEST(t_flood)
      * backlog (+1) of connections whose handshake completed; the other
      * SYNs are dropped and retried */
     ck_assert_msg(nsent >= FLOOD_MAX_CONN + FLOOD_BACKLOG,
-                  "only %u connections completed: the accept queue is not backlog = %d long",
-                  nsent, FLOOD_BACKLOG);
-    ck_assert_msg(at_limit >= base_fds + FLOOD_MAX_CONN && at_limit <= base_fds + FLOOD_MAX_CONN + 1,
+                  "only %u connections completed: the accept queue is not backlog = %d long", nsent,
+                  FLOOD_BACKLOG);
+    ck_assert_msg(at_limit >= base_fds + FLOOD_MAX_CONN &&
+                      at_limit <= base_fds + FLOOD_MAX_CONN + 1,
                   "server at %d descriptors, %d before, max_connections %d", at_limit, base_fds,
                   FLOOD_MAX_CONN);
     ck_assert_msg(frac < 0.20, "worker used %.0f%% of a core while idle at max_connections",
@@ -851,9 +855,9 @@ pipeline_batch(unsigned first, unsigned count, size_t *len)
     pad[PAD_LEN] = '\0';
     size_t n = 0;
     for (unsigned i = first; i < first + count; i++) {
-        int w = snprintf(buf + n, cap - n,
-                         "GET /r.bin HTTP/1.1\r\nHost: h\r\nRange: bytes=%u-%u\r\nX-Pad: %s\r\n\r\n",
-                         i, i, pad);
+        int w = snprintf(
+            buf + n, cap - n,
+            "GET /r.bin HTTP/1.1\r\nHost: h\r\nRange: bytes=%u-%u\r\nX-Pad: %s\r\n\r\n", i, i, pad);
         ck_assert(w > 0 && (size_t)w < cap - n);
         n += (size_t)w;
     }
@@ -954,8 +958,9 @@ START_TEST(t_pipeline)
      * room for the allocator and a sanitizer's shadow, far below the
      * requests' size. */
     long bound = (long)(bytes / 1024 / 10);
-    ck_assert_msg(grown < bound, "server RSS grew by %ld KiB over %zu request bytes (bound %ld KiB)",
-                  grown, bytes, bound);
+    ck_assert_msg(grown < bound,
+                  "server RSS grew by %ld KiB over %zu request bytes (bound %ld KiB)", grown, bytes,
+                  bound);
     it_server_stop(&srv);
 }
 END_TEST
@@ -1048,8 +1053,8 @@ START_TEST(t_keepalive_10k)
     struct rlimit rl;
     ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
     ck_assert_msg(rl.rlim_cur >= N_KEEPALIVE + 100,
-                  "RLIMIT_NOFILE %llu is too low for %u connections", (unsigned long long)rl.rlim_cur,
-                  N_KEEPALIVE);
+                  "RLIMIT_NOFILE %llu is too low for %u connections",
+                  (unsigned long long)rl.rlim_cur, N_KEEPALIVE);
     /*
      * A worker sizes max_connections from RLIMIT_NOFILE with two
      * descriptors a connection (a socket and a file) and a share for the
