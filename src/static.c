@@ -22,6 +22,7 @@
 #include "sfhttpd/listing.h"
 #include "sfhttpd/range.h"
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/fversion.h"
 #include "sfhttpd/resolve.h"
 #include "sfhttpd/sitehdr.h"
 
@@ -314,13 +315,6 @@ enabled_codings(const struct sf_site *site)
     return mask;
 }
 
-static bool
-not_older(const struct stat *a, const struct stat *b)
-{
-    return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
-           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
-}
-
 /* The variant of x->path for c, or NULL (*err why, 0 if too long). */
 static struct sf_file *
 get_variant(struct ctx *x, enum sf_coding c, int *err)
@@ -353,7 +347,7 @@ variants_of(struct ctx *x, struct sf_file *f)
         int err;
         struct sf_file *v = get_variant(x, (enum sf_coding)c, &err);
         unsure = unsure || sf_out_of_fds(err);
-        if (v && not_older(&v->st, &f->st))
+        if (v && sf_fversion_not_older(&v->st, &f->st))
             mask |= 1u << c;
         if (v)
             sf_fcache_put(x->in->fc, v);
@@ -494,22 +488,21 @@ file(struct ctx *x, struct sf_file *f)
         .if_none_match = hval(x, SF_HDR_IF_NONE_MATCH),
         .if_modified_since = hval(x, SF_HDR_IF_MODIFIED_SINCE),
         .if_unmodified_since = hval(x, SF_HDR_IF_UNMODIFIED_SINCE),
+        .if_range = hval(x, SF_HDR_IF_RANGE),
     };
     int cs = sf_cond_eval(&ch, &val, true);
     if (cs == 412) {
         error(x, 412, NULL);
         return;
     }
-    struct sf_hval if_range = hval(x, SF_HDR_IF_RANGE);
-    const char *sent = sf_cond_use_alt(&ch, if_range, &val) ? alt : etag;
-    size_t slen = sent == alt ? alen : elen;
+    bool use_alt = sf_cond_use_alt(&ch, &val);
 
     uint64_t size = (uint64_t)f->st.st_size;
     struct sf_range rg[SF_RANGES_MAX];
     size_t nr = 0;
     enum sf_range_result rr = SF_RANGE_IGNORE;
     struct sf_hval range = hval(x, SF_HDR_RANGE);
-    if (cs == 0 && range.p && sf_cond_if_range(if_range, &val)) {
+    if (cs == 0 && range.p && sf_cond_if_range(ch.if_range, &val)) {
         unsigned maxr = in->cfg->max_ranges < SF_RANGES_MAX ? in->cfg->max_ranges : SF_RANGES_MAX;
         rr = sf_range_parse(range.p, range.len, size, maxr, rg, SF_ARRAY_LEN(rg), &nr);
     }
@@ -525,7 +518,7 @@ file(struct ctx *x, struct sf_file *f)
 
     sf_response_begin(o, status, in->date);
     sf_response_put(o, "Last-Modified", f->lastmod, SF_HTTPDATE_LEN);
-    sf_response_put(o, "ETag", sent, slen);
+    sf_response_put(o, "ETag", use_alt ? alt : etag, use_alt ? alen : elen);
     sf_sitehdr_cache(x->out, x->in->site, &x->path, x->in->now);
     if (exists)
         sf_response_puts(o, "Vary", "Accept-Encoding");
