@@ -587,6 +587,20 @@ START_TEST(test_open_regular)
 }
 END_TEST
 
+/* sf_resolve_dirname: the folder part of a root-relative path. */
+START_TEST(test_dirname)
+{
+    static const char *const cases[][2] = {
+        {"a/b/c", "a/b"}, {"c", ""}, {"", ""}, {"a/", "a"}, {"dir/file.txt", "dir"},
+    };
+    char out[SF_PATH_MAX + 1];
+    for (size_t i = 0; i < SF_ARRAY_LEN(cases); i++) {
+        sf_resolve_dirname(cases[i][0], out);
+        ck_assert_str_eq(out, cases[i][1]);
+    }
+}
+END_TEST
+
 /* sf_resolve_stat finds what sf_resolve_open opens, by the same rules. */
 START_TEST(test_stat_table)
 {
@@ -671,6 +685,7 @@ resolve_suite(void)
     tcase_add_test(tc, test_walk_content);
     tcase_add_test(tc, test_open_fifo);
     tcase_add_test(tc, test_open_regular);
+    tcase_add_test(tc, test_dirname);
     tcase_add_test(tc, test_resolve_then_open);
     suite_add_tcase(s, tc);
 
