@@ -46,6 +46,10 @@ uint32_t sf_hash_str(uint32_t h, const char *s);
 
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Read exactly len bytes of fd at off into buf (EINTR retried): 0, or
+ * -errno, -ENODATA when the file ends first. */
+int sf_pread_all(int fd, void *buf, size_t len, uint64_t off);
+
 /* RFC 9110 tchar: the characters of a token (a header name, a method, a
  * content coding, a media type's parts). Not locale-dependent. */
 static inline bool
