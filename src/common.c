@@ -146,3 +146,27 @@ sf_pread_all(int fd, void *buf, size_t len, uint64_t off)
     }
     return 0;
 }
+
+unsigned char *
+sf_read_whole(int fd, size_t size)
+{
+    unsigned char *buf = malloc(size ? size : 1);
+    if (buf && sf_pread_all(fd, buf, size, 0) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+size_t
+sf_fmt_u64(char *out, uint64_t v)
+{
+    char tmp[SF_U64_DIGITS];
+    size_t n = 0;
+    do {
+        tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(out, tmp + sizeof(tmp) - n, n);
+    return n;
+}

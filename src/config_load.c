@@ -246,7 +246,7 @@ include(struct loader *l, const char *v)
 static void
 on_value(struct loader *l, const char *name, const char *value)
 {
-    if (strcmp(name, "include") == 0) {
+    if (strcmp(name, CONFIG_INCLUDE_KEY) == 0) {
         include(l, value);
         return;
     }

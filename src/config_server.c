@@ -279,6 +279,30 @@ set_health_path(struct loader *l, const struct key *k, void *obj, const char *ar
     *dst = config_xstrdup(v);
 }
 
+/* max_connections, open_file_cache_max = auto | n: auto (stored as 0) is
+ * worked out from RLIMIT_NOFILE at start (fdlimit.h). */
+static void
+set_auto(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    if (strcasecmp(v, "auto") == 0)
+        config_put_number(k, obj, 0);
+    else if (k->type == T_SIZE)
+        config_set_size(l, k, obj, arg, v);
+    else
+        config_set_number(l, k, obj, arg, v);
+}
+
+static void
+dump_auto(FILE *out, const struct key *k, const void *obj)
+{
+    if (config_get_number(k, obj) == 0)
+        fprintf(out, "%s = auto\n", k->name);
+    else if (k->type == T_SIZE)
+        config_dump_size(out, k, obj);
+    else
+        config_dump_number(out, k, obj);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 static const char *const guard_names[] = {"lease", "stat", "off"};
@@ -319,8 +343,8 @@ const struct key config_server_keys[] = {
     {"max_headers", NUMBER, .def = "100", SERVER_FIELD(max_headers), .min = 1, .max = 1000},
     {"send_chunk", SIZE, .def = "2m", SERVER_FIELD(send_chunk), .min = 4 * KIB, .max = GIB},
     {"max_ranges", NUMBER, .def = "16", SERVER_FIELD(max_ranges), .min = 1, .max = 64},
-    {"max_connections", NUMBER, .def = "10000", SERVER_FIELD(max_connections), .min = 1,
-     .max = 1000000},
+    {"max_connections", set_auto, dump_auto, .def = "auto", SERVER_FIELD(max_connections),
+     .min = 1, .max = 1000000, .what = "a number or auto", .flags = KEY_AUTO},
     {"max_body_size", SIZE, .def = "1m", SERVER_FIELD(max_body_size), .min = 0, .max = GIB},
     {"access_log", set_access_log, config_dump_string, .def = "-", SERVER_FIELD(access_log),
      AT(access_log_at)},
@@ -328,8 +352,8 @@ const struct key config_server_keys[] = {
      AT(error_log_at)},
     {"log_level", ENUM, .def = "info", SERVER_FIELD(log_level), NAMES(config_level_names)},
     {"file_guard", ENUM, .def = "lease", SERVER_FIELD(file_guard), NAMES(guard_names)},
-    {"open_file_cache_max", SIZE, .def = "10000", SERVER_FIELD(open_file_cache_max), .min = 1,
-     .max = 1000000},
+    {"open_file_cache_max", set_auto, dump_auto, .def = "auto", SERVER_FIELD(open_file_cache_max),
+     .min = 1, .max = 1000000, .what = "a size (a number, or with k, m or g) or auto", .flags = KEY_AUTO},
     {"small_file_size", SIZE, .def = "4k", SERVER_FIELD(small_file_size), .min = 0,
      .max = 16 * MIB},
     {"snapshot_budget", SIZE, .def = "32m", SERVER_FIELD(snapshot_budget), .min = 0,

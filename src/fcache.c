@@ -8,9 +8,9 @@
  * Each entry holds one reference for the cache while cached and one per
  * response or user; the fd closes (and its lease goes) with the last. An
  * entry holds a reference on the watch of its directory, taken before the
- * file is opened.
+ * file is opened. Its ETags are fcache_etag.c's (fcache_int.h).
  */
-#include "sfhttpd/fcache.h"
+#include "fcache_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -23,38 +23,9 @@
 
 #include "sfhttpd/coding.h"
 #include "sfhttpd/common.h"
-#include "sfhttpd/cond.h"
 #include "sfhttpd/fversion.h"
 #include "sfhttpd/fwatch.h"
 #include "sfhttpd/log.h"
-
-#define NBUCKETS 16384 /* power of two */
-
-struct entry {
-    struct sf_file pub;   /* first: users see only this */
-    struct sf_fcache *fc;
-    unsigned site;
-    char *rel;
-    uint32_t hash;
-    struct entry *hnext;
-    struct entry *lprev, *lnext; /* LRU, most recent first */
-    unsigned refs;
-    bool cached;
-    struct sf_fwatch_dir *dir; /* NULL when unwatched: revalidate on each hit */
-    struct sf_lbreak_file lb;  /* its lease (lb.fd) and users */
-    unsigned char *snap;  /* pub.mem, owned */
-};
-
-struct sf_fcache {
-    struct sf_fcache_opts o;
-    struct sf_log *log;
-    struct sf_fwatch *fw;
-    struct sf_lbreak *lb; /* NULL unless the guard is the lease */
-    struct entry *buckets[NBUCKETS];
-    struct entry *lru_head, *lru_tail;
-    size_t nentries;
-    struct sf_fcache_stats st;
-};
 
 static inline struct entry *
 entry_of(struct sf_file *f)
@@ -122,6 +93,7 @@ uncache(struct sf_fcache *fc, struct entry *e)
     lru_unlink(fc, e);
     e->cached = false;
     fc->nentries--;
+    fcache_etag_forget(fc, e);
     sf_fcache_put(fc, &e->pub);
 }
 
@@ -174,15 +146,9 @@ sf_fcache_unchanged(const struct sf_file *f)
 static void
 snapshot(struct entry *e)
 {
-    size_t size = (size_t)e->pub.st.st_size;
-    unsigned char *buf = malloc(size ? size : 1);
-    if (!buf || sf_pread_all(e->pub.fd, buf, size, 0) != 0) {
-        free(buf);
-        return;
-    }
-    e->snap = buf;
-    e->pub.mem = buf;
-    e->lb.snapshot = true;
+    e->snap = sf_read_whole(e->pub.fd, (size_t)e->pub.st.st_size);
+    e->pub.mem = e->snap;
+    e->lb.snapshot = e->snap != NULL;
 }
 
 /* ----------------------------------------------------------- lookup steps */
@@ -201,26 +167,6 @@ fresh(const struct entry *e, int rootfd)
     return sf_fcache_unchanged(&e->pub);
 }
 
-/* Open rel beneath rootfd as a regular file: 0 with *fd and *st; or
- * sf_resolve_open's -errno, -EISDIR with *dirfd, -EPERM. */
-static int
-open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
-             int *dirfd)
-{
-    int rc = sf_resolve_open(rootfd, rel, how, fd, st);
-    if (rc)
-        return rc;
-    if (S_ISDIR(st->st_mode)) {
-        *dirfd = *fd;
-        return -EISDIR;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        close(*fd);
-        return -EPERM;
-    }
-    return 0;
-}
-
 /* A new entry for the file rel, not cached yet: its directory watched
  * first (no change after the open is missed). NULL with *err as get says. */
 static struct entry *
@@ -230,7 +176,7 @@ entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_pat
     struct sf_fwatch_dir *d = sf_fwatch_get(fc->fw, site, root_path, rel);
     int fd;
     struct stat st;
-    *err = open_regular(rootfd, rel, how, &fd, &st, dirfd);
+    *err = sf_resolve_open_regular(rootfd, rel, how, &fd, &st, dirfd);
     struct entry *e = *err ? NULL : calloc(1, sizeof(*e));
     char *copy = e ? strdup(rel) : NULL;
     if (!copy) {
@@ -243,13 +189,14 @@ entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_pat
         return NULL;
     }
     *e = (struct entry){.pub = {.fd = fd, .st = st, .guard = fc->o.guard},
-                        .fc = fc, .site = site, .rel = copy, .dir = d, .lb = {.fd = -1}};
+                        .fc = fc, .site = site, .rel = copy, .dir = d, .lb = {.fd = -1},
+                        .content = site < 64 && (fc->o.content_etag_sites >> site & 1)};
     return e;
 }
 
 /* Guard e's bytes as configured: a lease (or stat where none can be had),
- * then the ETag of what is guarded, and a snapshot of a small file whose
- * bytes cannot change under it. */
+ * a snapshot of a small file whose bytes cannot change under it, then
+ * the ETags of what is guarded. */
 static void
 protect(struct sf_fcache *fc, struct entry *e)
 {
@@ -265,12 +212,11 @@ protect(struct sf_fcache *fc, struct entry *e)
         }
     }
     const struct stat *st = &e->pub.st;
-    e->pub.etag_len = sf_cond_etag(e->pub.etag, sizeof(e->pub.etag),
-                                   (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec,
-                                   st->st_mtim.tv_nsec);
+    sf_httpdate_format(st->st_mtim.tv_sec, e->pub.lastmod);
     if ((uint64_t)st->st_size <= fc->o.small_file_size &&
         (e->lb.fd >= 0 || e->pub.guard == SF_GUARD_OFF))
         snapshot(e);
+    fcache_etag_set(fc, e);
 }
 
 /* Put e in the cache, most recent first; evict beyond the limit. */
@@ -278,7 +224,7 @@ static void
 insert(struct sf_fcache *fc, struct entry *e, uint32_t h)
 {
     e->hash = h;
-    e->refs = 2; /* the cache's and the caller's */
+    e->refs += 2; /* the cache's and the caller's (the hasher may have one) */
     e->cached = true;
     e->hnext = fc->buckets[h & (NBUCKETS - 1)];
     fc->buckets[h & (NBUCKETS - 1)] = e;
@@ -311,11 +257,29 @@ sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_
     }
     fc->st.misses++;
     e = entry_open(fc, site, rootfd, root_path, rel, how, err, dirfd);
+    if (!e && sf_out_of_fds(*err) && sf_fcache_reclaim(fc) > 0)
+        e = entry_open(fc, site, rootfd, root_path, rel, how, err, dirfd);
     if (!e)
         return NULL;
     protect(fc, e);
     insert(fc, e, h);
     return &e->pub;
+}
+
+size_t
+sf_fcache_reclaim(struct sf_fcache *fc)
+{
+    size_t want = fc->nentries / 8 > 16 ? fc->nentries / 8 : 16, n = 0;
+    for (struct entry *e = fc->lru_tail, *prev; e && n < want; e = prev) {
+        prev = e->lprev;
+        if (e->refs == 1) { /* the cache's own: no response uses it */
+            fc->st.evictions++;
+            fc->st.reclaimed++;
+            uncache(fc, e);
+            n++;
+        }
+    }
+    return n;
 }
 
 /* --------------------------------------------------------------- news */
@@ -336,17 +300,9 @@ on_change(void *arg, unsigned site, const char *rel, unsigned what)
     if (what & SF_FWATCH_NAME) {
         invalidate(fc, site, rel);
         /* a sidecar that appeared or changed: its original's variant set */
-        size_t n = strlen(rel);
-        for (unsigned c = 0; c < SF_CODING_COUNT; c++) {
-            const char *sfx = sf_coding_suffix((enum sf_coding)c);
-            size_t k = strlen(sfx);
-            if (n > k && strcmp(rel + n - k, sfx) == 0) {
-                char orig[SF_PATH_MAX + 1];
-                snprintf(orig, sizeof(orig), "%.*s", (int)(n - k), rel);
-                invalidate(fc, site, orig);
-                break;
-            }
-        }
+        char orig[SF_PATH_MAX + 1];
+        if (sf_coding_original(rel, orig, sizeof(orig)))
+            invalidate(fc, site, orig);
     }
     if (what & SF_FWATCH_BENEATH)
         invalidate_prefix(fc, site, rel);
@@ -386,8 +342,8 @@ sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log)
         free(fc);
         return NULL;
     }
+    int err;
     if (o->guard == SF_GUARD_LEASE) {
-        int err;
         fc->lb = sf_lbreak_new(on_break, fc, &err);
         if (!fc->lb) {
             sf_log_errno(log, SF_LOG_WARN, -err, "lease signals unavailable: using stat");
@@ -395,6 +351,11 @@ sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log)
         } else if (o->base && sf_lbreak_rescue(fc->lb, o->base, o->lease_break_wait_ms) != 0) {
             sf_log_msg(log, SF_LOG_WARN, "out of memory: lease breaks cut, never complete");
         }
+    }
+    if (o->content_etag_sites) {
+        fc->hasher = sf_hasher_new(fcache_etag_on_hashed, fc, &err);
+        if (!fc->hasher)
+            sf_log_errno(log, SF_LOG_WARN, -err, "no hashing thread: big files keep mtime ETags");
     }
     return fc;
 }
@@ -406,8 +367,10 @@ sf_fcache_free(struct sf_fcache *fc)
         return;
     while (fc->lru_head)
         uncache(fc, fc->lru_head);
-    /* entries still referenced by responses are freed by their last put,
-     * which the caller ensures happens before (connections close first) */
+    /* the hasher reports its jobs, putting their references; entries
+     * still referenced by responses are freed by their last put, which
+     * the caller ensures happens before (connections close first) */
+    sf_hasher_free(fc->hasher);
     sf_fwatch_free(fc->fw);
     sf_lbreak_free(fc->lb);
     free(fc);
@@ -429,6 +392,19 @@ int
 sf_fcache_signal_fd(const struct sf_fcache *fc)
 {
     return fc->lb ? sf_lbreak_fd(fc->lb) : -1;
+}
+
+int
+sf_fcache_hasher_fd(const struct sf_fcache *fc)
+{
+    return fc->hasher ? sf_hasher_fd(fc->hasher) : -1;
+}
+
+void
+sf_fcache_on_hashed(struct sf_fcache *fc)
+{
+    if (fc->hasher)
+        sf_hasher_on_ready(fc->hasher);
 }
 
 void
@@ -459,19 +435,6 @@ sf_fcache_put(struct sf_fcache *fc, struct sf_file *f)
     assert(e->refs > 0 && e->fc == fc);
     if (--e->refs == 0)
         entry_free(fc, e);
-}
-
-void
-sf_fcache_set_type(struct sf_file *f, const char *ctype)
-{
-    f->ctype = ctype;
-}
-
-void
-sf_fcache_set_variants(struct sf_file *f, unsigned mask)
-{
-    f->variants = mask;
-    f->variants_known = true;
 }
 
 void

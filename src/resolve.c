@@ -516,6 +516,24 @@ sf_resolve_stat(int rootfd, const char *rel, unsigned how, struct stat *st)
 }
 
 int
+sf_resolve_open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
+                        int *dirfd)
+{
+    int rc = sf_resolve_open(rootfd, rel, how, fd, st);
+    if (rc)
+        return rc;
+    if (S_ISDIR(st->st_mode)) {
+        *dirfd = *fd;
+        return -EISDIR;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(*fd);
+        return -EPERM;
+    }
+    return 0;
+}
+
+int
 sf_resolve_status(int neg_errno)
 {
     switch (-neg_errno) {
@@ -529,6 +547,8 @@ sf_resolve_status(int neg_errno)
     case ENXIO:      /* a Unix socket, or a device with nothing behind it */
     case ENODEV:
     case EOPNOTSUPP: return 403;
+    case EMFILE:
+    case ENFILE:     return 503; /* out of descriptors: try again (fdlimit.h) */
     default: return 500;
     }
 }

@@ -1,6 +1,8 @@
 /*
- * response.c - building a response: the head in a fixed buffer with
- * bounded formatting, the body as a queue of segments, and error pages.
+ * response.c - building a response: the head in a fixed buffer, copied
+ * together from strings made before (the date once a second, a file's
+ * validators once per version) with no printf on the hot path; the body
+ * as a queue of segments; error pages.
  */
 #include "sfhttpd/response.h"
 #include "sfhttpd/fcache.h"
@@ -67,6 +69,29 @@ sf_response_reason(int status)
     }
 }
 
+/* Whether n more bytes fit; the head always keeps one byte spare (it
+ * never fills the buffer, as the vsnprintf it replaced never did). */
+static bool
+fits(const struct sf_response *r, size_t n)
+{
+    return n < sizeof(r->head) - r->st.head_len;
+}
+
+/* Append n bytes at p to the head, or mark it overflowed. */
+static void
+put(struct sf_response *r, const void *p, size_t n)
+{
+    if (!fits(r, n)) {
+        r->st.head_overflow = true;
+        return;
+    }
+    memcpy(r->head + r->st.head_len, p, n);
+    r->st.head_len += n;
+}
+
+/* A string literal, its length known when compiled. */
+#define PUT_LIT(r, lit) put((r), (lit), sizeof(lit) - 1)
+
 static void
 head_vappend(struct sf_response *r, const char *fmt, va_list ap)
 {
@@ -79,16 +104,10 @@ head_vappend(struct sf_response *r, const char *fmt, va_list ap)
     r->st.head_len += (size_t)n;
 }
 
-static void
-head_append(struct sf_response *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-head_append(struct sf_response *r, const char *fmt, ...)
+static bool
+has_crlf(const char *v, size_t len)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    head_vappend(r, fmt, ap);
-    va_end(ap);
+    return memchr(v, '\r', len) || memchr(v, '\n', len);
 }
 
 void
@@ -97,52 +116,110 @@ sf_response_begin(struct sf_response *r, int status, const char *date)
     r->st.status = status;
     r->st.head_len = 0;
     r->st.no_body = (status == 204 || status == 304);
-    head_append(r,
-                "HTTP/1.1 %d %s\r\nServer: sfhttpd/" SFHTTPD_VERSION
-                "\r\nDate: %s\r\nX-Content-Type-Options: nosniff\r\n",
-                status, sf_response_reason(status), date);
+    char code[SF_U64_DIGITS];
+    const char *reason = sf_response_reason(status);
+    PUT_LIT(r, "HTTP/1.1 ");
+    put(r, code, sf_fmt_u64(code, (uint64_t)(unsigned)status));
+    PUT_LIT(r, " ");
+    put(r, reason, strlen(reason));
+    PUT_LIT(r, "\r\nServer: sfhttpd/" SFHTTPD_VERSION "\r\nDate: ");
+    put(r, date, strlen(date));
+    PUT_LIT(r, "\r\nX-Content-Type-Options: nosniff\r\n");
 }
 
 void
 sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...)
 {
     size_t mark = r->st.head_len;
-    head_append(r, "%s: ", name);
+    put(r, name, strlen(name));
+    PUT_LIT(r, ": ");
     va_list ap;
     va_start(ap, fmt);
     head_vappend(r, fmt, ap);
     va_end(ap);
-    head_append(r, "\r\n");
+    PUT_LIT(r, "\r\n");
     /* a value must never split the head: refuse CR and LF */
-    for (size_t i = mark; i + 2 < r->st.head_len; i++) {
-        if (r->head[i] == '\r' || r->head[i] == '\n') {
-            assert(!"header value with CR or LF");
-            r->st.head_len = mark;
-            r->st.head_overflow = true;
-            return;
-        }
+    if (r->st.head_len >= mark + 2 && has_crlf(r->head + mark, r->st.head_len - mark - 2)) {
+        assert(!"header value with CR or LF");
+        r->st.head_len = mark;
+        r->st.head_overflow = true;
     }
+}
+
+void
+sf_response_put(struct sf_response *r, const char *name, const char *v, size_t len)
+{
+    if (has_crlf(v, len)) {
+        assert(!"header value with CR or LF");
+        r->st.head_overflow = true;
+        return;
+    }
+    size_t nlen = strlen(name);
+    if (!fits(r, nlen + len + 4)) {
+        r->st.head_overflow = true;
+        return;
+    }
+    char *p = r->head + r->st.head_len;
+    memcpy(p, name, nlen);
+    memcpy(p + nlen, ": ", 2);
+    memcpy(p + nlen + 2, v, len);
+    memcpy(p + nlen + 2 + len, "\r\n", 2);
+    r->st.head_len += nlen + len + 4;
+}
+
+void
+sf_response_puts(struct sf_response *r, const char *name, const char *v)
+{
+    sf_response_put(r, name, v, strlen(v));
+}
+
+void
+sf_response_put_u64(struct sf_response *r, const char *name, uint64_t v)
+{
+    char d[SF_U64_DIGITS];
+    sf_response_put(r, name, d, sf_fmt_u64(d, v));
+}
+
+void
+sf_response_put_range(struct sf_response *r, uint64_t first, uint64_t last, uint64_t size)
+{
+    char v[6 + 3 * SF_U64_DIGITS + 2];
+    size_t n = 6;
+    memcpy(v, "bytes ", 6);
+    n += sf_fmt_u64(v + n, first);
+    v[n++] = '-';
+    n += sf_fmt_u64(v + n, last);
+    v[n++] = '/';
+    n += sf_fmt_u64(v + n, size);
+    sf_response_put(r, "Content-Range", v, n);
 }
 
 void
 sf_response_line(struct sf_response *r, const char *line)
 {
-    if (strpbrk(line, "\r\n")) {
+    size_t n = strlen(line);
+    if (has_crlf(line, n)) {
         assert(!"header line with CR or LF");
         r->st.head_overflow = true;
         return;
     }
-    head_append(r, "%s\r\n", line);
+    if (!fits(r, n + 2)) {
+        r->st.head_overflow = true;
+        return;
+    }
+    put(r, line, n);
+    PUT_LIT(r, "\r\n");
 }
 
 void
 sf_response_end_head(struct sf_response *r, bool keep_alive, bool http10)
 {
     if (!keep_alive)
-        head_append(r, "Connection: close\r\n");
+        PUT_LIT(r, "Connection: close\r\n\r\n");
     else if (http10)
-        head_append(r, "Connection: keep-alive\r\n");
-    head_append(r, "\r\n");
+        PUT_LIT(r, "Connection: keep-alive\r\n\r\n");
+    else
+        PUT_LIT(r, "\r\n");
 }
 
 void
@@ -197,8 +274,8 @@ sf_response_error(struct sf_response *r, int status, const char *date, bool keep
     if (extra_header)
         sf_response_line(r, extra_header);
     if (r->mem.len > 0) {
-        sf_response_header(r, "Content-Type", "text/html; charset=utf-8");
-        sf_response_header(r, "Content-Length", "%zu", r->mem.len);
+        sf_response_puts(r, "Content-Type", "text/html; charset=utf-8");
+        sf_response_put_u64(r, "Content-Length", r->mem.len);
     }
     sf_response_end_head(r, keep_alive, http10);
     r->st.content_length = r->mem.len;

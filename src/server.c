@@ -50,6 +50,14 @@ on_fc_signal(evutil_socket_t fd, short what, void *arg)
     sf_fcache_on_signal(((struct sf_server *)arg)->fc);
 }
 
+static void
+on_fc_hashed(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sf_fcache_on_hashed(((struct sf_server *)arg)->fc);
+}
+
 /* fd's event at priority 0 (file-change news before connections), or
  * none for fd -1. */
 static int
@@ -61,18 +69,23 @@ watch_fd(struct sf_server *srv, struct event **ev, int fd, event_callback_fn fn)
     return *ev && event_priority_set(*ev, 0) == 0 && event_add(*ev, NULL) == 0 ? 0 : -1;
 }
 
-/* The open-file cache, its inotify fd and its lease-break signalfd. */
+/* The open-file cache, its inotify fd, its lease-break signalfd and its
+ * hashing thread's eventfd. */
 static int
 start_cache(struct sf_server *srv)
 {
     const struct sf_config *cfg = srv->cfg;
     struct sf_fcache_opts o = {
-        .max_entries = cfg->open_file_cache_max,
+        .max_entries = srv->fds.open_file_cache_max,
         .small_file_size = cfg->small_file_size,
         .guard = cfg->file_guard,
         .base = srv->base,
         .lease_break_wait_ms = cfg->lease_break_wait_ms,
     };
+    _Static_assert(SF_CONFIG_MAX_SITES <= 64, "content_etag_sites is a 64-bit mask");
+    for (size_t i = 0; i < cfg->nsites; i++)
+        if (cfg->sites[i].etag == SF_ETAG_CONTENT)
+            o.content_etag_sites |= 1ULL << i;
     int err;
     srv->snaps = sf_snapshots_new(cfg->snapshot_budget, cfg->snapshot_dir, &err);
     if (!srv->snaps) {
@@ -89,7 +102,7 @@ start_cache(struct sf_server *srv)
     }
     struct sf_lcache_opts lo = {
         .max_bytes = cfg->listing_cache_size,
-        .max_dirs = cfg->listing_cache_max,
+        .max_dirs = srv->fds.listing_cache_max,
     };
     srv->lc = sf_lcache_new(&lo, sf_fcache_fwatch(srv->fc), &srv->log);
     if (!srv->lc) {
@@ -97,7 +110,8 @@ start_cache(struct sf_server *srv)
         return -1;
     }
     if (watch_fd(srv, &srv->fc_inotify, sf_fcache_inotify_fd(srv->fc), on_fc_inotify) != 0 ||
-        watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0)
+        watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0 ||
+        watch_fd(srv, &srv->fc_hashed, sf_fcache_hasher_fd(srv->fc), on_fc_hashed) != 0)
         return -1;
     return 0;
 }
@@ -153,6 +167,7 @@ sf_server_open(struct sf_server *srv)
     }
     if (start_site_mime(srv) != 0)
         return -1;
+    sf_fdlimit_get(cfg, &srv->fds); /* the start raised and logged it */
     return start_cache(srv);
 }
 
@@ -165,11 +180,14 @@ sf_server_close(struct sf_server *srv)
         sf_log_msg(&srv->log, SF_LOG_INFO,
                    "file cache: %llu hits, %llu misses, %llu invalidations, %llu evictions, "
                    "%llu lease breaks, %llu responses cut, %llu completed from snapshots, "
-                   "%llu files guarded by stat",
+                   "%llu files guarded by stat, "
+                   "%llu content ETags hashed (%llu read from the attribute, %llu stored)",
                    (unsigned long long)st.hits, (unsigned long long)st.misses,
                    (unsigned long long)st.invalidations, (unsigned long long)st.evictions,
                    (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
-                   (unsigned long long)st.responses_kept, (unsigned long long)st.stat_fallbacks);
+                   (unsigned long long)st.responses_kept, (unsigned long long)st.stat_fallbacks,
+                   (unsigned long long)st.hashed, (unsigned long long)st.hash_reused,
+                   (unsigned long long)st.hash_stored);
     }
     if (srv->lc) {
         struct sf_lcache_stats st;
@@ -187,7 +205,9 @@ sf_server_close(struct sf_server *srv)
         event_free(srv->fc_inotify);
     if (srv->fc_signal)
         event_free(srv->fc_signal);
-    srv->fc_inotify = srv->fc_signal = NULL;
+    if (srv->fc_hashed)
+        event_free(srv->fc_hashed);
+    srv->fc_inotify = srv->fc_signal = srv->fc_hashed = NULL;
     sf_fcache_free(srv->fc);
     srv->fc = NULL;
     sf_snapshots_free(srv->snaps);
@@ -228,7 +248,7 @@ health(struct sf_server *srv, const struct sf_dispatch *d, struct sf_response *o
     sf_response_begin(out, srv->draining ? 503 : 200, srv->date);
     sf_response_line(out, "Content-Type: text/plain; charset=utf-8");
     sf_response_line(out, "Cache-Control: no-store");
-    sf_response_header(out, "Content-Length", "%zu", len);
+    sf_response_put_u64(out, "Content-Length", len);
     sf_response_end_head(out, d->keep_alive, r->major == 1 && r->minor == 0);
     out->st.content_length = len;
     if (r->method == HTTP_HEAD)
@@ -297,4 +317,12 @@ void
 sf_server_conn_gone(struct sf_server *srv, struct sf_server_conn *sc)
 {
     srv->conn_gone(srv->owner, sc);
+}
+
+void
+sf_server_conn_idle(struct sf_server *srv, struct sf_server_conn *sc, bool idle)
+{
+    sc->idle = idle;
+    if (srv->conn_idle)
+        srv->conn_idle(srv->owner, sc);
 }

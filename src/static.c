@@ -65,8 +65,8 @@ custom_error(struct ctx *x, int status, const char *extra)
     sf_response_begin(o, status, x->in->date);
     if (extra)
         sf_response_line(o, extra);
-    sf_response_header(o, "Content-Type", "%s", ctype ? ctype : "text/html; charset=utf-8");
-    sf_response_header(o, "Content-Length", "%llu", (unsigned long long)f->st.st_size);
+    sf_response_puts(o, "Content-Type", ctype ? ctype : "text/html; charset=utf-8");
+    sf_response_put_u64(o, "Content-Length", (uint64_t)f->st.st_size);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
     o->st.content_length = (uint64_t)f->st.st_size;
     if (x->head)
@@ -82,6 +82,14 @@ error(struct ctx *x, int status, const char *extra)
     if (status >= 400 && custom_error(x, status, extra))
         return;
     sf_response_error(x->out, status, x->in->date, x->in->keep_alive, x->http10, x->head, extra);
+}
+
+/* A failed open: its status (out of descriptors: 503, Retry-After). */
+static void
+open_error(struct ctx *x, int err)
+{
+    error(x, err == -EPERM ? 403 : sf_resolve_status(err),
+          sf_out_of_fds(err) ? "Retry-After: 1" : NULL);
 }
 
 static struct sf_hval
@@ -124,13 +132,13 @@ cache_headers(struct ctx *x)
     if (exp < 0)
         exp = s->expires;
     if (cc)
-        sf_response_header(x->out, "Cache-Control", "%s", cc);
+        sf_response_puts(x->out, "Cache-Control", cc);
     else if (exp >= 0)
         sf_response_header(x->out, "Cache-Control", "max-age=%lld", exp);
     if (exp >= 0) {
         char date[SF_HTTPDATE_LEN + 1];
         sf_httpdate_format(x->in->now + (time_t)exp, date);
-        sf_response_header(x->out, "Expires", "%s", date);
+        sf_response_put(x->out, "Expires", date, SF_HTTPDATE_LEN);
     }
 }
 
@@ -179,14 +187,14 @@ redirect_slash(struct ctx *x)
         }
     }
     sf_response_begin(o, 301, x->in->date);
-    sf_response_header(o, "Location", "%.*s", (int)loc->len, loc->data);
+    sf_response_put(o, "Location", loc->data, loc->len);
     loc->len = 0;
     sf_buf_printf(loc,
                   "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>301 Moved "
                   "Permanently</title></head>\n<body><h1>301 Moved Permanently</h1></body>"
                   "</html>\n");
-    sf_response_header(o, "Content-Type", "text/html; charset=utf-8");
-    sf_response_header(o, "Content-Length", "%zu", loc->len);
+    sf_response_puts(o, "Content-Type", "text/html; charset=utf-8");
+    sf_response_put_u64(o, "Content-Length", loc->len);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
     o->st.content_length = loc->len;
     if (x->head)
@@ -277,20 +285,24 @@ listing(struct ctx *x, int dirfd)
     o->mem.len = 0;
     struct sf_lcache_body body;
     int rc = sf_lcache_get(in->lc, &q, &o->mem, &body);
+    if (sf_out_of_fds(rc) && sf_fcache_reclaim(in->fc) > 0) {
+        o->mem.len = 0;
+        rc = sf_lcache_get(in->lc, &q, &o->mem, &body);
+    }
     if (rc) {
-        error(x, rc == -EACCES ? 403 : 500, NULL);
+        open_error(x, rc);
         return;
     }
     o->st.fd = body.fd; /* a page kept by the cache: the response closes it */
     bool json = q.view.fmt == SF_LISTING_JSON;
     sf_response_begin(o, 200, in->date);
-    sf_response_header(o, "Content-Type", "%s",
-                       json ? "application/json; charset=utf-8" : "text/html; charset=utf-8");
-    sf_response_header(o, "Content-Length", "%zu", body.len);
-    sf_response_header(o, "Cache-Control", "no-cache");
-    sf_response_header(o, "Vary", "Accept");
+    sf_response_puts(o, "Content-Type",
+                     json ? "application/json; charset=utf-8" : "text/html; charset=utf-8");
+    sf_response_put_u64(o, "Content-Length", body.len);
+    sf_response_puts(o, "Cache-Control", "no-cache");
+    sf_response_puts(o, "Vary", "Accept");
     if (!json)
-        sf_response_header(o, "Content-Security-Policy", "%s", LISTING_CSP);
+        sf_response_puts(o, "Content-Security-Policy", LISTING_CSP);
     sf_response_end_head(o, in->keep_alive, x->http10);
     o->st.content_length = body.len;
     if (x->head)
@@ -302,10 +314,12 @@ listing(struct ctx *x, int dirfd)
 }
 
 /* Look for an index file of the folder x->path names (trailing slash).
- * Returns a referenced cache entry and makes x->path name it, or NULL. */
+ * Returns a referenced cache entry and makes x->path name it, or NULL
+ * (with *oom the error when a probe ran out of descriptors, else 0). */
 static struct sf_file *
-index_file(struct ctx *x)
+index_file(struct ctx *x, int *oom)
 {
+    *oom = 0;
     const struct sf_site *s = x->in->site;
     char rel[SF_PATH_MAX + 1];
     for (size_t i = 0; i < s->nindex; i++) {
@@ -317,6 +331,10 @@ index_file(struct ctx *x)
         struct sf_file *f = get(x, rel, &err, &dfd);
         if (dfd >= 0)
             close(dfd);
+        if (sf_out_of_fds(err)) {
+            *oom = err; /* no other index may stand in for this one */
+            return NULL;
+        }
         if (f) {
             memcpy(x->path.rel, rel, (size_t)n + 1);
             x->path.len = (size_t)n;
@@ -344,15 +362,17 @@ not_older(const struct stat *a, const struct stat *b)
            (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
 }
 
+/* The variant of x->path for c, or NULL (*err why, 0 if too long). */
 static struct sf_file *
-get_variant(struct ctx *x, enum sf_coding c)
+get_variant(struct ctx *x, enum sf_coding c, int *err)
 {
     char rel[SF_PATH_MAX + 1];
     int n = snprintf(rel, sizeof(rel), "%s%s", x->path.rel, sf_coding_suffix(c));
+    *err = 0;
     if (n < 0 || (size_t)n >= sizeof(rel))
         return NULL;
-    int err, dfd;
-    struct sf_file *v = get(x, rel, &err, &dfd);
+    int dfd;
+    struct sf_file *v = get(x, rel, err, &dfd);
     if (dfd >= 0)
         close(dfd);
     return v;
@@ -367,16 +387,20 @@ variants_of(struct ctx *x, struct sf_file *f)
         return f->variants;
     unsigned mask = 0;
     unsigned enabled = enabled_codings(x->in->site);
+    bool unsure = false; /* out of descriptors: ask again next time */
     for (int c = 0; c < SF_CODING_COUNT; c++) {
         if (!(enabled & (1u << c)))
             continue;
-        struct sf_file *v = get_variant(x, (enum sf_coding)c);
+        int err;
+        struct sf_file *v = get_variant(x, (enum sf_coding)c, &err);
+        unsure = unsure || sf_out_of_fds(err);
         if (v && not_older(&v->st, &f->st))
             mask |= 1u << c;
         if (v)
             sf_fcache_put(x->in->fc, v);
     }
-    sf_fcache_set_variants(f, mask);
+    if (!unsure)
+        sf_fcache_set_variants(f, mask);
     return mask;
 }
 
@@ -391,7 +415,8 @@ pick_variant(struct ctx *x, unsigned exists, int *coding)
     for (int c = 0; c < SF_CODING_COUNT; c++) {
         if (!(ok & (1u << c)))
             continue;
-        struct sf_file *v = get_variant(x, (enum sf_coding)c);
+        int err;
+        struct sf_file *v = get_variant(x, (enum sf_coding)c, &err);
         if (!v)
             continue;
         if (!best || v->st.st_size < best->st.st_size) {
@@ -433,12 +458,10 @@ send_ranges(struct ctx *x, const struct sf_file *f, uint64_t size, const char *c
 {
     struct sf_response *o = x->out;
     if (n == 1) {
-        sf_response_header(o, "Content-Type", "%s", ctype);
-        sf_response_header(o, "Content-Range", "bytes %llu-%llu/%llu",
-                           (unsigned long long)rg[0].first, (unsigned long long)rg[0].last,
-                           (unsigned long long)size);
+        sf_response_puts(o, "Content-Type", ctype);
+        sf_response_put_range(o, rg[0].first, rg[0].last, size);
         uint64_t len = rg[0].last - rg[0].first + 1;
-        sf_response_header(o, "Content-Length", "%llu", (unsigned long long)len);
+        sf_response_put_u64(o, "Content-Length", len);
         sf_response_end_head(o, x->in->keep_alive, x->http10);
         o->st.content_length = len;
         if (x->head)
@@ -467,7 +490,7 @@ send_ranges(struct ctx *x, const struct sf_file *f, uint64_t size, const char *c
     lens[n] = o->mem.len - offs[n];
     total += lens[n];
     sf_response_header(o, "Content-Type", "multipart/byteranges; boundary=%s", boundary);
-    sf_response_header(o, "Content-Length", "%llu", (unsigned long long)total);
+    sf_response_put_u64(o, "Content-Length", total);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
     o->st.content_length = total;
     if (x->head) {
@@ -502,18 +525,10 @@ file(struct ctx *x, struct sf_file *f)
     }
     sf_response_hold(o, in->fc, f);
 
-    char etag[64];
-    size_t elen = f->etag_len;
-    memcpy(etag, f->etag, elen);
-    if (coding >= 0 && elen >= 2) {
-        /* the variant's own validator, its coding inside the quotes */
-        int n = snprintf(etag + elen - 1, sizeof(etag) - elen + 1, "-%s\"",
-                         sf_coding_name((enum sf_coding)coding));
-        elen += (size_t)n - 1;
-    }
-    struct sf_validators val = {etag, elen, f->st.st_mtim.tv_sec};
-    char lastmod[SF_HTTPDATE_LEN + 1];
-    sf_httpdate_format(f->st.st_mtim.tv_sec, lastmod);
+    char etag[64], alt[64];
+    size_t elen = sf_coding_etag(etag, sizeof(etag), f->etag, f->etag_len, coding);
+    size_t alen = sf_coding_etag(alt, sizeof(alt), f->etag_alt, f->etag_alt_len, coding);
+    struct sf_validators val = {etag, elen, f->st.st_mtim.tv_sec, alt, alen};
 
     struct sf_cond_headers ch = {
         .if_match = hval(x, SF_HDR_IF_MATCH),
@@ -526,13 +541,16 @@ file(struct ctx *x, struct sf_file *f)
         error(x, 412, NULL);
         return;
     }
+    struct sf_hval if_range = hval(x, SF_HDR_IF_RANGE);
+    const char *sent = sf_cond_use_alt(&ch, if_range, &val) ? alt : etag;
+    size_t slen = sent == alt ? alen : elen;
 
     uint64_t size = (uint64_t)f->st.st_size;
     struct sf_range rg[SF_RANGES_MAX];
     size_t nr = 0;
     enum sf_range_result rr = SF_RANGE_IGNORE;
     struct sf_hval range = hval(x, SF_HDR_RANGE);
-    if (cs == 0 && range.p && sf_cond_if_range(hval(x, SF_HDR_IF_RANGE), &val)) {
+    if (cs == 0 && range.p && sf_cond_if_range(if_range, &val)) {
         unsigned maxr = in->cfg->max_ranges < SF_RANGES_MAX ? in->cfg->max_ranges : SF_RANGES_MAX;
         rr = sf_range_parse(range.p, range.len, size, maxr, rg, SF_ARRAY_LEN(rg), &nr);
     }
@@ -547,25 +565,25 @@ file(struct ctx *x, struct sf_file *f)
     }
 
     sf_response_begin(o, status, in->date);
-    sf_response_header(o, "Last-Modified", "%s", lastmod);
-    sf_response_header(o, "ETag", "%.*s", (int)elen, etag);
+    sf_response_put(o, "Last-Modified", f->lastmod, SF_HTTPDATE_LEN);
+    sf_response_put(o, "ETag", sent, slen);
     cache_headers(x);
     if (exists)
-        sf_response_header(o, "Vary", "Accept-Encoding");
+        sf_response_puts(o, "Vary", "Accept-Encoding");
     if (status == 304) {
         sf_response_end_head(o, in->keep_alive, x->http10);
         o->st.no_body = true;
         return;
     }
-    sf_response_header(o, "Accept-Ranges", "bytes");
+    sf_response_puts(o, "Accept-Ranges", "bytes");
     if (coding >= 0)
-        sf_response_header(o, "Content-Encoding", "%s", sf_coding_name((enum sf_coding)coding));
+        sf_response_puts(o, "Content-Encoding", sf_coding_name((enum sf_coding)coding));
     if (status == 206) {
         send_ranges(x, f, size, ctype, rg, nr);
         return;
     }
-    sf_response_header(o, "Content-Type", "%s", ctype);
-    sf_response_header(o, "Content-Length", "%llu", (unsigned long long)size);
+    sf_response_puts(o, "Content-Type", ctype);
+    sf_response_put_u64(o, "Content-Length", size);
     sf_response_end_head(o, in->keep_alive, x->http10);
     o->st.content_length = size;
     if (x->head)
@@ -579,7 +597,17 @@ route(const struct sf_static_in *in, struct sf_response *out)
 {
     const struct sf_request *r = &in->p->r;
     assert(r->status == 0);
-    struct ctx x = {.in = in, .out = out, .http10 = r->minor == 0};
+    /* field by field: an initialiser would zero-fill x.path (8 KiB) on
+     * every request; sf_resolve_path fills it */
+    struct ctx x;
+    x.in = in;
+    x.out = out;
+    x.head = false;
+    x.http10 = r->minor == 0;
+    x.path.rel[0] = '\0';
+    x.path.len = 0;
+    x.path.trailing_slash = false;
+    x.path.query_off = 0;
     /* changes the kernel has already reported must not be served stale */
     sf_fcache_sync(in->fc);
     switch (r->method) {
@@ -608,14 +636,14 @@ route(const struct sf_static_in *in, struct sf_response *out)
         return;
     }
     struct sf_file *f = NULL;
+    int err, dirfd;
     if (x.path.trailing_slash || x.path.len == 0) {
-        f = index_file(&x);
-        if (f) {
-            file(&x, f);
+        f = index_file(&x, &err);
+        if (f || err) {
+            f ? file(&x, f) : open_error(&x, err);
             return;
         }
     }
-    int err, dirfd;
     f = get(&x, x.path.rel, &err, &dirfd);
     if (f) {
         if (x.path.trailing_slash) {
@@ -629,7 +657,7 @@ route(const struct sf_static_in *in, struct sf_response *out)
         return;
     }
     if (err != -EISDIR) {
-        error(&x, err == -EPERM ? 403 : sf_resolve_status(err), NULL);
+        open_error(&x, err);
         return;
     }
     if (!x.path.trailing_slash && x.path.len > 0)

@@ -1,6 +1,6 @@
 /*
  * response.h - a response: status, a header block built into a fixed
- * buffer with bounded formatting, and a body that is a queue of segments,
+ * buffer by copying (printf only where asked for), and a body that is a queue of segments,
  * each memory (bytes in the response's own buffer) or a file range (fd,
  * offset, length). One representation serves files, ranges,
  * multipart/byteranges, listings and error pages. No socket I/O here
@@ -83,6 +83,14 @@ void sf_response_begin(struct sf_response *r, int status, const char *date);
  * contain CR or LF; callers escape what comes from clients. */
 void sf_response_header(struct sf_response *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same without formatting, the hot path's way: value is the len
+ * bytes at v / the string v / v in decimal, copied. A value with CR or
+ * LF is refused (assert; head_overflow). */
+void sf_response_put(struct sf_response *r, const char *name, const char *v, size_t len);
+void sf_response_puts(struct sf_response *r, const char *name, const char *v);
+void sf_response_put_u64(struct sf_response *r, const char *name, uint64_t v);
+/* "Content-Range: bytes first-last/size". */
+void sf_response_put_range(struct sf_response *r, uint64_t first, uint64_t last, uint64_t size);
 /* Append a whole "Name: value" line (no CRLF inside; it adds one). */
 void sf_response_line(struct sf_response *r, const char *line);
 /* Close the head: "Connection: close" or "keep-alive" as needed (HTTP/1.0

@@ -665,10 +665,8 @@ START_TEST(t_truncate_mid_transfer)
 
     snprintf(what, sizeof(what), "(a) truncate by %s", _i == 0 ? "open(O_TRUNC)" : "truncate()");
     test_dirs(dir, sizeof(dir), root, sizeof(root));
-    it_join(p, sizeof(p), root, "trunc.bin");
-    it_write_pattern(p, BIG_SIZE, 2);
-    it_join(p, sizeof(p), root, "small.txt");
-    it_write_str(p, "still serving\n");
+    it_put_pattern(root, "trunc.bin", BIG_SIZE, 2);
+    it_put(root, "small.txt", "still serving\n");
     it_join(p, sizeof(p), root, "trunc.bin");
     start_quick(&srv, root);
     it_server_expect(&srv, "lease broken");
@@ -1254,31 +1252,25 @@ START_TEST(t_cached_path_swapped)
     if (_i == 0) {
         it_join(p, sizeof(p), root, "sub");
         it_mkdir(p);
-        it_join(p, sizeof(p), root, "sub/x.bin");
-        it_write_pattern(p, 100 * KIB, 40);
+        it_put_pattern(root, "sub/x.bin", 100 * KIB, 40);
         it_join(p, sizeof(p), root, "sub.new");
         it_mkdir(p);
-        it_join(p, sizeof(p), root, "sub.new/x.bin");
-        it_write_pattern(p, 100 * KIB, 41);
+        it_put_pattern(root, "sub.new/x.bin", 100 * KIB, 41);
     } else if (_i == 1) {
         const char *dirs[] = {"a", "a/b", "a.new", "a.new/b"};
         for (size_t k = 0; k < 4; k++) {
             it_join(p, sizeof(p), root, dirs[k]);
             it_mkdir(p);
         }
-        it_join(p, sizeof(p), root, "a/b/x.bin");
-        it_write_pattern(p, 100 * KIB, 40);
-        it_join(p, sizeof(p), root, "a.new/b/x.bin");
-        it_write_pattern(p, 100 * KIB, 41);
+        it_put_pattern(root, "a/b/x.bin", 100 * KIB, 40);
+        it_put_pattern(root, "a.new/b/x.bin", 100 * KIB, 41);
     } else {
         it_join(p, sizeof(p), root, "v1");
         it_mkdir(p);
         it_join(p, sizeof(p), root, "v2");
         it_mkdir(p);
-        it_join(p, sizeof(p), root, "v1/x.bin");
-        it_write_pattern(p, 100 * KIB, 40);
-        it_join(p, sizeof(p), root, "v2/x.bin");
-        it_write_pattern(p, 100 * KIB, 41);
+        it_put_pattern(root, "v1/x.bin", 100 * KIB, 40);
+        it_put_pattern(root, "v2/x.bin", 100 * KIB, 41);
         it_join(p, sizeof(p), root, "cur");
         ck_assert_int_eq(symlink("v1", p), 0);
         it_join(p, sizeof(p), root, "cur.new");
@@ -1345,10 +1337,8 @@ START_TEST(t_thousand_cached_one_break)
         it_write_pattern(p, 20 * KIB, 1000 + (uint32_t)i);
         it_pattern_sha256(20 * KIB, 1000 + (uint32_t)i, sha[i]);
     }
-    it_join(p, sizeof(p), root, "alpha.bin");
-    it_write_pattern(p, BIG_SIZE, 30);
-    it_join(p, sizeof(p), root, "bravo.bin");
-    it_write_pattern(p, BIG_SIZE, 31);
+    it_put_pattern(root, "alpha.bin", BIG_SIZE, 30);
+    it_put_pattern(root, "bravo.bin", BIG_SIZE, 31);
     it_join(conf, sizeof(conf), dir, "i.conf");
     write_conf(conf, root, "open_file_cache_max = 2000\n");
     it_server_start_conf(&srv, conf);

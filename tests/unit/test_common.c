@@ -448,6 +448,55 @@ START_TEST(test_tchar_every_byte)
 }
 END_TEST
 
+/* ---- sf_fmt_u64 ---- */
+
+static const struct {
+    uint64_t v;
+    const char *want;
+} u64_cases[] = {
+    {0, "0"},
+    {7, "7"},
+    {9, "9"},
+    {10, "10"},
+    {99, "99"},
+    {100, "100"},
+    {1024, "1024"},
+    {4294967295ULL, "4294967295"},
+    {4294967296ULL, "4294967296"},
+    {999999999999999999ULL, "999999999999999999"},
+    {10000000000000000000ULL, "10000000000000000000"},
+    {18446744073709551615ULL, "18446744073709551615"},
+};
+
+START_TEST(test_fmt_u64_table)
+{
+    char out[SF_U64_DIGITS + 2];
+    memset(out, '#', sizeof(out));
+    size_t n = sf_fmt_u64(out, u64_cases[_i].v);
+    ck_assert_uint_eq(n, strlen(u64_cases[_i].want));
+    ck_assert_mem_eq(out, u64_cases[_i].want, n);
+    /* nothing written past the digits, no NUL */
+    ck_assert_int_eq(out[n], '#');
+}
+END_TEST
+
+START_TEST(test_fmt_u64_matches_printf)
+{
+    /* every power of ten and its neighbours */
+    char out[SF_U64_DIGITS], want[32];
+    for (uint64_t p = 1;; p *= 10) {
+        for (uint64_t v = p - 1; v <= p + 1; v++) {
+            size_t n = sf_fmt_u64(out, v);
+            int w = snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+            ck_assert_uint_eq(n, (size_t)w);
+            ck_assert_mem_eq(out, want, n);
+        }
+        if (p > UINT64_MAX / 10)
+            break;
+    }
+}
+END_TEST
+
 static Suite *
 common_suite(void)
 {
@@ -476,6 +525,11 @@ common_suite(void)
 
     tc = tcase_create("tchar");
     tcase_add_test(tc, test_tchar_every_byte);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("fmt_u64");
+    tcase_add_loop_test(tc, test_fmt_u64_table, 0, (int)SF_ARRAY_LEN(u64_cases));
+    tcase_add_test(tc, test_fmt_u64_matches_printf);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -50,26 +51,16 @@ static int rootfd = -1;
 static struct sf_log lg;
 static struct sf_fcache *fc;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_base(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_fcache.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_fcache");
 }
 
 static void
 teardown_base(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 static void
@@ -98,7 +89,7 @@ teardown_tree(void)
     close(lg.err_fd); /* filled by hand: only the error log is used */
     close(rootfd);
     rootfd = -1;
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(tdir);
 }
 
 /* A cache over the test's tree. With CK_FORK=no a lease signal left by
@@ -280,6 +271,10 @@ START_TEST(test_refcount_hit)
     ck_assert_int_eq(f1->st.st_size, 5);
     ck_assert_uint_gt(f1->etag_len, 2);
     ck_assert_int_eq(f1->etag[0], '"');
+    /* Last-Modified made once, with the entry */
+    char lm[SF_HTTPDATE_LEN + 1];
+    sf_httpdate_format(f1->st.st_mtim.tv_sec, lm);
+    ck_assert_str_eq(f1->lastmod, lm);
 
     sf_fcache_put(fc, f1);
     sf_fcache_put(fc, f2);
@@ -621,6 +616,129 @@ START_TEST(test_moved_dir_rewatched)
     ck_assert_msg(fd_has(g->fd, "three"), "stale entry served after the directory was replaced");
     sf_fcache_put(fc, g);
     sf_fcache_put(fc, f);
+}
+END_TEST
+
+/* A folder symlink swapped by rename (mv -T) while a download from it is
+ * in flight: the next request sees the new target, and a deletion and a
+ * rename over inside the new target are seen too. */
+START_TEST(test_symlink_swap)
+{
+    fc = new_cache(16, 0, SF_GUARD_OFF);
+    put_dir("releases");
+    put_dir("releases/v1");
+    put_dir("releases/v2");
+    put_file("releases/v1/secret.txt", "one");
+    put_file("releases/v2/secret.txt", "two");
+    put_file("releases/v1/page.txt", "one");
+    put_file("releases/v2/page.txt", "two");
+    char a[1024], b[1024];
+    rel_path(a, sizeof(a), "current");
+    ck_assert_int_eq(symlink("releases/v1", a), 0);
+    struct sf_file *f = get_ok("current/secret.txt"); /* in flight */
+    ck_assert(fd_has(f->fd, "one"));
+
+    rel_path(a, sizeof(a), "current.tmp");
+    rel_path(b, sizeof(b), "current");
+    ck_assert_int_eq(symlink("releases/v2", a), 0);
+    ck_assert_int_eq(rename(a, b), 0);
+    pump_inotify();
+    struct sf_file *g = get_ok("current/secret.txt");
+    ck_assert(fd_has(g->fd, "two"));
+    sf_fcache_put(fc, g);
+    g = get_ok("current/page.txt");
+    sf_fcache_put(fc, g);
+
+    rel_path(a, sizeof(a), "releases/v2/secret.txt");
+    ck_assert_int_eq(unlink(a), 0);
+    pump_inotify();
+    int err;
+    g = get_sym("current/secret.txt", SF_SYMLINKS_BENEATH, &err);
+    ck_assert_msg(!g, "a file deleted from the new target was still served");
+    ck_assert_int_eq(err, -ENOENT);
+
+    put_file("releases/v2/page.new", "three");
+    rel_path(a, sizeof(a), "releases/v2/page.new");
+    rel_path(b, sizeof(b), "releases/v2/page.txt");
+    ck_assert_int_eq(rename(a, b), 0);
+    pump_inotify();
+    g = get_ok("current/page.txt");
+    ck_assert_msg(fd_has(g->fd, "three"), "a rename over in the new target was missed");
+    sf_fcache_put(fc, g);
+    ck_assert(fd_has(f->fd, "one")); /* the download goes on from v1 */
+    sf_fcache_put(fc, f);
+}
+END_TEST
+
+/* The lowest free descriptor number: a soft RLIMIT_NOFILE of it makes
+ * the next open fail with EMFILE until one below it is closed. */
+static int
+lowest_free_fd(void)
+{
+    int fd = dup(0);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    return fd;
+}
+
+static void
+set_soft_limit(rlim_t n)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = n;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/* Out of descriptors: a miss lets go of the least recently used entries
+ * no response uses and opens again; with every entry in use the miss
+ * fails with -EMFILE (a 503, not a 500) and leaves nothing behind, so
+ * that it works again as soon as the limit allows. */
+START_TEST(test_emfile_reclaim)
+{
+    fc = new_cache(1000, 0, SF_GUARD_OFF);
+    char name[32];
+    struct sf_file *held[10];
+    struct rlimit saved;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    for (int i = 0; i < 40; i++) {
+        fmt(name, sizeof(name), "f%02d.txt", i);
+        put_file(name, "x");
+    }
+    for (int i = 0; i < 30; i++) {
+        fmt(name, sizeof(name), "f%02d.txt", i);
+        struct sf_file *f = get_ok(name);
+        if (i >= 20)
+            held[i - 20] = f;
+        else
+            sf_fcache_put(fc, f);
+    }
+    ck_assert_uint_eq(stats().entries, 30);
+
+    set_soft_limit((rlim_t)lowest_free_fd());
+    struct sf_file *f = get_ok("f30.txt");
+    ck_assert_uint_ge(stats().reclaimed, 1);
+    ck_assert_uint_eq(stats().entries, 30 - 16 + 1); /* at least 16 go */
+    for (int i = 0; i < 10; i++)
+        ck_assert(fd_open(held[i]->fd) && fd_has(held[i]->fd, "x"));
+    sf_fcache_put(fc, f);
+
+    /* nothing left to let go: every entry is in use */
+    while (sf_fcache_reclaim(fc) > 0)
+        ;
+    ck_assert_uint_eq(stats().entries, 10);
+    set_soft_limit((rlim_t)lowest_free_fd());
+    int err;
+    ck_assert_ptr_null(get_sym("f31.txt", SF_SYMLINKS_BENEATH, &err));
+    ck_assert_int_eq(err, -EMFILE);
+    ck_assert_uint_eq(stats().entries, 10);
+
+    /* load drops (here: the limit comes back): served again */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    f = get_ok("f31.txt");
+    sf_fcache_put(fc, f);
+    for (int i = 0; i < 10; i++)
+        sf_fcache_put(fc, held[i]);
 }
 END_TEST
 
@@ -1072,6 +1190,7 @@ fcache_suite(void)
     tcase_add_loop_test(tc, test_dropped_while_held, 0, (int)SF_ARRAY_LEN(hold_cases));
     tcase_add_loop_test(tc, test_evict_table, 0, (int)SF_ARRAY_LEN(evict_cases));
     tcase_add_test(tc, test_free_closes_all);
+    tcase_add_test(tc, test_emfile_reclaim);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("inotify");
@@ -1081,6 +1200,7 @@ fcache_suite(void)
     tcase_add_loop_test(tc, test_inval_table, 0, (int)SF_ARRAY_LEN(inval_cases) * 4);
     tcase_add_test(tc, test_unrelated_change_keeps);
     tcase_add_test(tc, test_moved_dir_rewatched);
+    tcase_add_test(tc, test_symlink_swap);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("open");

@@ -45,26 +45,16 @@ static int nev, nall;
 /* An owner that drops a watch when told (as fcache drops an entry). */
 static struct sf_fwatch_dir *drop_on_change;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_base(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_fwatch.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_fwatch");
 }
 
 static void
 teardown_base(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 static void
@@ -295,8 +285,9 @@ START_TEST(test_moved_dir)
     ck_assert_uint_eq(sf_fwatch_count(w), 3);
     ck_assert_int_eq(rename(abs_path(0, "d"), abs_path(1, "d.old")), 0);
     pump();
-    ck_assert(told_of("d", SF_FWATCH_NAME | SF_FWATCH_BENEATH)); /* from the root */
-    ck_assert(told("d", SF_FWATCH_BENEATH, true));               /* d's own MOVE_SELF */
+    /* from the root; d's own MOVE_SELF then comes from a watch that was
+     * already dropped with its name, and adds nothing */
+    ck_assert(told_of("d", SF_FWATCH_NAME | SF_FWATCH_BENEATH));
 
     put_dir("d");
     put_dir("d/e");
@@ -312,6 +303,67 @@ START_TEST(test_moved_dir)
     ck_assert_msg(told_of("d/e/g.txt", SF_FWATCH_NAME), "a change in the new folder was missed");
     sf_fwatch_put(w, old);
     sf_fwatch_put(w, now);
+    ck_assert_uint_eq(sf_fwatch_count(w), 0);
+}
+END_TEST
+
+/* A folder symlink swapped by rename (mv -T: current -> releases/v1
+ * replaced by current -> releases/v2) while a file beneath it is in
+ * flight: every watch beneath "current" must go with the name, so that
+ * the next get watches v2 and its deletions and renames over are told. */
+START_TEST(test_symlink_swap)
+{
+    put_dir("releases");
+    put_dir("releases/v1");
+    put_dir("releases/v2");
+    put_dir("releases/v1/sub");
+    put_dir("releases/v2/sub");
+    put_file("releases/v1/secret.txt", "one");
+    put_file("releases/v2/secret.txt", "two");
+    put_file("releases/v1/sub/a.txt", "one");
+    put_file("releases/v2/sub/a.txt", "two");
+    ck_assert_int_eq(symlink("releases/v1", abs_path(0, "current")), 0);
+    struct sf_fwatch_dir *old = get("current/secret.txt");     /* in flight */
+    struct sf_fwatch_dir *oldsub = get("current/sub/a.txt");   /* and beneath */
+    ck_assert_ptr_nonnull(old);
+    ck_assert_ptr_nonnull(oldsub);
+
+    ck_assert_int_eq(symlink("releases/v2", abs_path(0, "current.tmp")), 0);
+    ck_assert_int_eq(rename(abs_path(0, "current.tmp"), abs_path(1, "current")), 0);
+    pump();
+    ck_assert(told_of("current", SF_FWATCH_NAME | SF_FWATCH_BENEATH));
+
+    struct sf_fwatch_dir *now = get("current/secret.txt");
+    struct sf_fwatch_dir *nowsub = get("current/sub/a.txt");
+    ck_assert_ptr_nonnull(now);
+    ck_assert_msg(now != old, "the watch of the old target stood for the new one");
+    ck_assert_msg(nowsub != oldsub, "a watch beneath the swapped name was kept");
+
+    nev = 0;
+    ck_assert_int_eq(unlink(abs_path(0, "releases/v2/secret.txt")), 0);
+    pump();
+    ck_assert_msg(told_of("current/secret.txt", SF_FWATCH_NAME),
+                  "a deletion in the new target was missed");
+    nev = 0;
+    put_file("releases/v2/sub/a.new", "three");
+    pump();
+    nev = 0;
+    ck_assert_int_eq(rename(abs_path(0, "releases/v2/sub/a.new"),
+                            abs_path(1, "releases/v2/sub/a.txt")), 0);
+    pump();
+    ck_assert_msg(told_of("current/sub/a.txt", SF_FWATCH_NAME),
+                  "a rename over in the new target was missed");
+    /* nothing heard from the old target any more, under the new name */
+    nev = 0;
+    put_file("releases/v1/sub/b.txt", "x");
+    readable(sf_fwatch_fd(w), 200);
+    sf_fwatch_read(w);
+    ck_assert_msg(!told_of("current/sub/b.txt", SF_FWATCH_NAME),
+                  "the old target still reported under the swapped name");
+    sf_fwatch_put(w, old);
+    sf_fwatch_put(w, oldsub);
+    sf_fwatch_put(w, now);
+    sf_fwatch_put(w, nowsub);
     ck_assert_uint_eq(sf_fwatch_count(w), 0);
 }
 END_TEST
@@ -456,6 +508,7 @@ fwatch_suite(void)
     tcase_add_loop_test(tc, test_name_table, 0, (int)SF_ARRAY_LEN(name_cases));
     tcase_add_test(tc, test_unwatched_after_put);
     tcase_add_test(tc, test_moved_dir);
+    tcase_add_test(tc, test_symlink_swap);
     tcase_add_test(tc, test_put_while_told);
     tcase_add_test(tc, test_overflow);
     suite_add_tcase(s, tc);

@@ -36,13 +36,6 @@ static struct sf_fwatch *fw;
 static struct sf_lcache *lc;
 static int rootfd = -1;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static void
 ignore(void *arg, unsigned site, const char *rel, unsigned what)
 {
@@ -76,8 +69,7 @@ mkd(const char *rel)
 static void
 start(size_t max_bytes, size_t max_dirs)
 {
-    snprintf(base, sizeof(base), "/tmp/sf_lcache.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_lcache");
     snprintf(root, sizeof(root), "%s/root", base);
     snprintf(other, sizeof(other), "%s/other", base);
     ck_assert_int_eq(mkdir(root, 0755), 0);
@@ -115,7 +107,7 @@ teardown(void)
     sf_fwatch_free(fw);
     close(rootfd);
     close(lg.err_fd);
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 /* Wait (bounded) for events and apply them, as sf_fcache_sync does. */

@@ -19,16 +19,10 @@
 
 #include "sfhttpd/listing.h"
 #include "sfhttpd/resolve.h"
+#include "unit_util.h"
 
 static char base[64], root[96];
 static int rootfd = -1;
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static void
 put(const char *rel, const char *text)
@@ -62,8 +56,7 @@ static void
 setup(void)
 {
     char path[160];
-    strcpy(base, "/tmp/sf_listing_links_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_listing_links");
     snprintf(root, sizeof(root), "%s/root", base);
     ck_assert_int_eq(mkdir(root, 0755), 0);
     snprintf(path, sizeof(path), "%s/secret", base);
@@ -94,7 +87,7 @@ static void
 teardown(void)
 {
     close(rootfd);
-    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 /* The JSON listing of root/rel under how. */

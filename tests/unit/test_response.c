@@ -180,6 +180,64 @@ static const char *const bad_values[] = {
     "a\rb", "a\nb", "\r\n", "x\r\nSet-Cookie: evil=1", "trailing\n", "\r", "\n\n",
 };
 
+START_TEST(test_put_headers)
+{
+    /* the copying calls write what the printf one writes */
+    struct sf_response r, want;
+    sf_response_init(&r);
+    sf_response_init(&want);
+    sf_response_begin(&r, 206, DATE);
+    sf_response_begin(&want, 206, DATE);
+    sf_response_put(&r, "ETag", "\"abc\"xyz", 5);
+    sf_response_header(&want, "ETag", "%s", "\"abc\"");
+    sf_response_puts(&r, "Content-Type", "text/plain; charset=utf-8");
+    sf_response_header(&want, "Content-Type", "%s", "text/plain; charset=utf-8");
+    sf_response_puts(&r, "X-Empty", "");
+    sf_response_header(&want, "X-Empty", "%s", "");
+    static const uint64_t nums[] = {0, 1, 9, 10, 4096, 18446744073709551615ULL};
+    for (size_t i = 0; i < SF_ARRAY_LEN(nums); i++) {
+        sf_response_put_u64(&r, "Content-Length", nums[i]);
+        sf_response_header(&want, "Content-Length", "%llu", (unsigned long long)nums[i]);
+    }
+    sf_response_put_range(&r, 0, 99, 18446744073709551615ULL);
+    sf_response_header(&want, "Content-Range", "bytes 0-99/18446744073709551615");
+    sf_response_put_range(&r, 5, 5, 6);
+    sf_response_header(&want, "Content-Range", "bytes 5-5/6");
+    sf_response_end_head(&r, false, false);
+    sf_response_end_head(&want, false, false);
+    ck_assert(!r.st.head_overflow);
+    assert_head(&r, want.head, want.st.head_len);
+    sf_response_free(&r);
+    sf_response_free(&want);
+}
+END_TEST
+
+START_TEST(test_put_overflow)
+{
+    /* a value that does not fit leaves the head as it was, flagged */
+    struct sf_response r;
+    sf_response_init(&r);
+    sf_response_begin(&r, 200, DATE);
+    size_t before = r.st.head_len;
+    static char v[SF_HEAD_MAX];
+    memset(v, 'v', sizeof(v));
+    sf_response_put(&r, "X-Big", v, SF_HEAD_MAX - before - 8);
+    ck_assert(r.st.head_overflow);
+    ck_assert_uint_eq(r.st.head_len, before);
+    sf_response_free(&r);
+}
+END_TEST
+
+START_TEST(test_put_crlf_aborts)
+{
+    struct sf_response r;
+    sf_response_init(&r);
+    sf_response_begin(&r, 200, DATE);
+    sf_response_puts(&r, "X-Bad", bad_values[_i]);
+    ck_abort_msg("value %d accepted", _i);
+}
+END_TEST
+
 START_TEST(test_header_crlf_aborts)
 {
     struct sf_response r;
@@ -690,6 +748,10 @@ response_suite(void)
     tcase_add_test(tc, test_begin_restarts_head);
     tcase_add_loop_test(tc, test_end_head_table, 0, (int)SF_ARRAY_LEN(conn_cases));
     tcase_add_test(tc, test_headers);
+    tcase_add_test(tc, test_put_headers);
+    tcase_add_test(tc, test_put_overflow);
+    tcase_add_loop_test_raise_signal(tc, test_put_crlf_aborts, SIGABRT, 0,
+                                     (int)SF_ARRAY_LEN(bad_values));
     tcase_add_loop_test_raise_signal(tc, test_header_crlf_aborts, SIGABRT, 0,
                                      (int)SF_ARRAY_LEN(bad_values));
     tcase_add_test_raise_signal(tc, test_header_crlf_in_format_aborts, SIGABRT);

@@ -1,12 +1,17 @@
 /*
- * unit_util.h - small helpers shared by the unit suites that fork
- * children and wait on file descriptors (fcache, lease): a monotonic
- * clock, a bounded poll and a bounded wait for a child.
+ * unit_util.h - small helpers shared by the unit suites: a scratch
+ * folder made and removed (the suites that touch files), a monotonic
+ * clock, a bounded poll and a bounded wait for a child (the suites that
+ * fork children and wait on file descriptors).
  */
 #ifndef SF_UNIT_UTIL_H
 #define SF_UNIT_UTIL_H
 
+#include <check.h>
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -14,6 +19,33 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A fresh folder $TMPDIR/NAME.XXXXXX ($TMPDIR default /tmp) into out;
+ * fails the test when it cannot be made. */
+static inline void
+unit_tmpdir(char *out, size_t cap, const char *name)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    ck_assert_int_lt(snprintf(out, cap, "%s/%s.XXXXXX", tmp, name), (int)cap);
+    ck_assert_ptr_nonnull(mkdtemp(out));
+}
+
+static inline int
+unit_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Remove the tree at path (no symbolic link followed); a missing one is
+ * fine. */
+static inline void
+unit_rmtree(const char *path)
+{
+    if (path && path[0])
+        nftw(path, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static inline long long
 now_ms(void)
