@@ -84,20 +84,17 @@ struct sf_conn {
     enum sf_conn_state state;
     struct event ev;
     unsigned served;          /* responses completed on this connection */
-    int site;                 /* the site answering (cfg->sites index), or
-                                 -1: none chosen (parse error, 421) */
+    int site;                 /* the answering site (cfg->sites), -1: none */
     uint64_t deadline_ms;     /* absolute header deadline */
     uint64_t linger_until_ms;
     size_t linger_bytes;
-    uint64_t started_ms;      /* request start (wall clock, ms), for the
-                                 access log's time and duration */
+    uint64_t started_ms;      /* request start, wall-clock ms (access log) */
     /* a hold on the file of the response sent last while its bytes may
      * still sit in the socket (lease breaks) */
     struct sf_file_user tail;
     struct sf_snapshot *snap; /* the rest of w->cur's file after a break */
     struct sf_server_conn sc; /* the worker's hold on it */
-    int local_port;           /* our port, for vhost_combined: -1 until
-                                 asked, 0 for none (a Unix socket) */
+    int local_port;           /* ours (vhost_combined): -1 not asked, 0 none */
     char peer[INET6_ADDRSTRLEN];
 };
 
@@ -114,7 +111,8 @@ now_ms(struct sf_conn *c)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-/* Wait for what (EV_READ or EV_WRITE) for at most ms milliseconds. */
+/* Wait for what (EV_READ or EV_WRITE) for at most ms milliseconds (the
+ * keep-alive timeout: on its common-timeout queue, not the timer heap). */
 static void
 wait_for(struct sf_conn *c, short what, uint64_t ms)
 {
@@ -125,7 +123,8 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
         event_assign(&c->ev, c->base, c->fd, what | EV_PERSIST, on_event, c);
         c->ev_what = what;
     }
-    event_add(&c->ev, &tv);
+    const struct timeval *ka = c->srv->idle_tv;
+    event_add(&c->ev, ka && ms == c->cfg->keepalive_timeout_ms ? ka : &tv);
 }
 
 void
@@ -133,6 +132,9 @@ sf_conn_mem_init(struct sf_server *srv)
 {
     sf_slab_init(&srv->connslab, sizeof(struct sf_conn));
     sf_reqstate_pool_init(&srv->reqpool, srv->cfg);
+    unsigned ms = srv->cfg->keepalive_timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    srv->idle_tv = event_base_init_common_timeout(srv->base, &tv);
 }
 
 /* Take the in-flight state for a request; false when out of memory (the
@@ -351,7 +353,8 @@ on_file_abort(void *arg)
     struct sf_conn *c = arg;
     if (c->state == SF_CONN_WRITE) {
         sf_log_msg(c->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
-                   c->peer, (int)c->w->parser.r.target.len, c->w->rb.buf + c->w->parser.r.target.off,
+                   c->peer, (int)c->w->parser.r.target.len,
+                   c->w->rb.buf + c->w->parser.r.target.off,
                    (unsigned long long)c->w->resp.st.body_sent,
                    (unsigned long long)c->w->resp.st.content_length);
         access_log(c, false);
@@ -552,7 +555,8 @@ step_write(struct sf_conn *c)
         sf_log_msg(c->log, SF_LOG_WARN,
                    "%s: file %s while sending %.*s: response cut after %llu of %llu bytes", c->peer,
                    err == -ENODATA ? "shrank" : "changed", (int)c->w->parser.r.target.len,
-                   c->w->rb.buf + c->w->parser.r.target.off, (unsigned long long)c->w->resp.st.body_sent,
+                   c->w->rb.buf + c->w->parser.r.target.off,
+                   (unsigned long long)c->w->resp.st.body_sent,
                    (unsigned long long)c->w->resp.st.content_length);
         /* drop what is queued: it may already hold changed bytes */
         struct linger lg = {.l_onoff = 1, .l_linger = 0};

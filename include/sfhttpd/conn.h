@@ -16,7 +16,7 @@ struct sf_conn;
 
 /*
  * A worker's memory for connections, in srv (set up before the first
- * connection, srv->cfg set): the slab the connections live in (slab.h)
+ * connection, srv->cfg and srv->base set): the slab the connections live in (slab.h)
  * and the pool of in-flight request state (reqstate.h). sf_conn_mem_trim
  * gives back what is spare (after many connections closed);
  * sf_conn_mem_free, once every connection is closed, everything.
