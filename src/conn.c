@@ -21,9 +21,9 @@
  * reads the PROXY header (proxy.h) that names the real client, then READ.
  *
  * Timeouts ride on the connection's own event: the header timeout is an
- * absolute deadline from the first byte of a request (a slowloris cannot
- * stretch it), the keep-alive timeout runs while idle between requests,
- * and the send timeout restarts whenever the socket takes more bytes.
+ * absolute deadline from a request's first byte to its body's end (no
+ * slowloris stretches it), the keep-alive timeout runs while idle, and
+ * the send timeout restarts whenever the socket takes bytes (then: reset).
  */
 #include "sfhttpd/conn.h"
 
@@ -683,6 +683,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
             sf_log_msg(c->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
                        (unsigned long long)c->w->resp.st.body_sent);
             access_log(c, false);
+            reset_now(c); /* a FIN would wait behind the bytes not taken */
             c->state = SF_CONN_CLOSE;
             break;
         default:

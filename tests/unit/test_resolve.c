@@ -327,18 +327,6 @@ static const char *const tree_links[][2] = {
 };
 
 static void
-write_file(const char *dir, const char *name, const char *text)
-{
-    char path[256];
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void
 setup_tree(void)
 {
     char path[256];
@@ -346,18 +334,18 @@ setup_tree(void)
     unit_tmpdir(base, sizeof(base), "sf_resolve");
     snprintf(root, sizeof(root), "%s/root", base);
     ck_assert_int_eq(mkdir(root, 0755), 0);
-    write_file(base, "secret", "secret\n");
-    write_file(root, "file.txt", "hello\n");
+    unit_put(base, "secret", "secret\n");
+    unit_put(root, "file.txt", "hello\n");
     snprintf(path, sizeof(path), "%s/dir", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "inner.txt", "inner\n");
-    write_file(base, ".hid", "hidden outside\n");
+    unit_put(path, "inner.txt", "inner\n");
+    unit_put(base, ".hid", "hidden outside\n");
     snprintf(path, sizeof(path), "%s/.git", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "config", "git config\n");
+    unit_put(path, "config", "git config\n");
     snprintf(path, sizeof(path), "%s/.well-known", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "x", "well known\n");
+    unit_put(path, "x", "well known\n");
     snprintf(path, sizeof(path), "%s/fifo", root);
     ck_assert_int_eq(mkfifo(path, 0644), 0);
     for (size_t i = 0; i < SF_ARRAY_LEN(tree_links); i++) {
