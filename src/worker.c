@@ -464,7 +464,6 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
     w.srv.conn_gone = on_conn_gone;
     w.srv.conn_idle = on_conn_idle;
     w.reclaim.min_drop = RECLAIM_MIN_DROP;
-    sf_conn_mem_init(&w.srv);
     w.srv.owner = &w;
     w.under_master = o->under_master;
     w.srv.draining = o->draining;
@@ -496,6 +495,7 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
         goto out;
     }
     opened = true;
+    sf_conn_mem_init(&w.srv);
     sf_log_tee(&w.srv.log, true); /* a failing start is told on stderr too */
     if (start(&w, o) != 0)
         goto out;
