@@ -525,6 +525,32 @@ END_TEST
  * RUNS runs, with lease_break_wait = 2 s: a cut could not recall these
  * bytes, only the client's reading them within the wait protects them.
  */
+/* Wait, up to ms, until a whole response (its head and a body of fsz
+ * bytes) sits unread in fd's receive queue: peeked, never consumed. */
+static bool
+wait_queued(int fd, size_t fsz, int ms)
+{
+    size_t cap = 4096 + fsz;
+    char *buf = malloc(cap);
+    int64_t deadline = it_now_ms() + ms;
+    bool whole = false;
+
+    ck_assert_ptr_nonnull(buf);
+    for (;;) {
+        ssize_t n = recv(fd, buf, cap, MSG_PEEK | MSG_DONTWAIT);
+        const char *end = n > 0 ? memmem(buf, (size_t)n, "\r\n\r\n", 4) : NULL;
+        if (end != NULL && (size_t)n >= (size_t)(end + 4 - buf) + fsz) {
+            whole = true;
+            break;
+        }
+        if (n == 0 || (n < 0 && errno != EAGAIN) || it_now_ms() >= deadline)
+            break;
+        it_sleep_ms(5);
+    }
+    free(buf);
+    return whole;
+}
+
 START_TEST(t_queued_in_peer)
 {
     enum { FSZ = 48 * 1024 };
@@ -552,7 +578,12 @@ START_TEST(t_queued_in_peer)
         ck_assert_int_eq(stat(p, &st), 0);
         it_conn_open_opts(&d->c, srv.port, 0, DL_TIMEOUT_MS);
         it_conn_send_str(&d->c, "GET /f.bin HTTP/1.1\r\nHost: t\r\n\r\n");
-        it_sleep_ms(100); /* all of it handed over and acknowledged */
+        /* all of it handed over (and, on loopback, acknowledged) before
+         * the writer: a fixed 100 ms pause here was not always enough on
+         * a busy machine, and a response made after the rewrite is
+         * rightly the new version, which the count took for WRONG */
+        ck_assert_msg(wait_queued(d->c.fd, FSZ, DL_TIMEOUT_MS),
+                      "queued in peer, run %d: the response never reached the client", run);
         writer_fork(&w, p, REWRITE, FSZ, seed + 1);
         writer_go(&w);
         (void)wait_breaking(srv.pid, &st, 1000);
