@@ -163,8 +163,7 @@ work_put(struct sf_conn *c, bool clean)
         return;
     sf_reqstate_put(&c->srv->reqpool, c->w, clean);
     c->w = NULL;
-    /* a kept-alive connection with nothing in flight: the worker may
-     * close it to make room at max_connections */
+    /* kept alive, nothing in flight: closable to make room (worker.c) */
     if (clean && c->served > 0 && c->state == SF_CONN_READ && !c->draining)
         sf_server_conn_idle(c->srv, &c->sc, true);
 }
