@@ -207,8 +207,8 @@ it_count_leases(pid_t pid, const struct stat *st)
             if (strcmp(kind, "LEASE") != 0 || strcmp(state, "ACTIVE") != 0 ||
                 strcmp(mode, "READ") != 0 || sscanf(dev, "%x:%x:%llu", &maj, &min, &ino) != 3)
                 continue;
-            if (st != NULL && (ino != (unsigned long long)st->st_ino ||
-                               maj != major(st->st_dev) || min != minor(st->st_dev)))
+            if (st != NULL && (ino != (unsigned long long)st->st_ino || maj != major(st->st_dev) ||
+                               min != minor(st->st_dev)))
                 continue;
             n++;
         }

@@ -471,8 +471,7 @@ START_TEST(t_video_seek)
         it_sleep_ms(100);
     }
     if (n < 2 || partial < 1)
-        fprintf(stderr, "the access log (%lld bytes in the clip):\n%s", (long long)st.st_size,
-                log);
+        fprintf(stderr, "the access log (%lld bytes in the clip):\n%s", (long long)st.st_size, log);
     ck_assert_msg(n >= 2 && partial >= 1,
                   "the seek was not served by ranges: %zu 206 responses, %zu partial", n, partial);
     printf("video seek: %zu responses 206, %zu of them part of the file\n", n, partial);
