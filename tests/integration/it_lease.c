@@ -55,7 +55,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -524,61 +523,6 @@ count_sockets(pid_t pid)
     return n;
 }
 
-/*
- * Active read leases held by pid (on the inode of st, or on any file when
- * st is NULL), from /proc/locks. Lines look like
- * "12: LEASE  ACTIVE    READ 4242 fe:01:1234567 0 EOF"; waiters ("->")
- * and breaking leases are not counted.
- */
-static int
-count_leases(pid_t pid, const struct stat *st)
-{
-    FILE *f = fopen("/proc/locks", "re");
-    char line[512];
-    int n = 0;
-
-    ck_assert_msg(f != NULL, "/proc/locks: %s", strerror(errno));
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char kind[32], state[32], mode[32], dev[64];
-        unsigned maj, min;
-        unsigned long long ino;
-        int lpid;
-
-        if (strstr(line, "->") != NULL)
-            continue;
-        if (sscanf(line, "%*[^:]: %31s %31s %31s %d %63s", kind, state, mode, &lpid, dev) != 5)
-            continue;
-        if (strcmp(kind, "LEASE") != 0 || strcmp(state, "ACTIVE") != 0 ||
-            strcmp(mode, "READ") != 0 || lpid != (int)pid)
-            continue;
-        if (sscanf(dev, "%x:%x:%llu", &maj, &min, &ino) != 3)
-            continue;
-        if (st != NULL && (ino != (unsigned long long)st->st_ino || maj != major(st->st_dev) ||
-                           min != minor(st->st_dev)))
-            continue;
-        n++;
-    }
-    fclose(f);
-    return n;
-}
-
-/* count_leases of many leases, read a few times: /proc/locks is read in
- * pages, and a page boundary that falls while another process (another
- * test, on a busy machine) takes or drops a lock can skip an entry. The
- * most seen in any one read, each read 20 ms apart, up to want. */
-static int
-count_leases_settled(pid_t pid, int want)
-{
-    int most = 0;
-    for (int i = 0; i < 10 && most < want; i++) {
-        if (i)
-            it_sleep_ms(20);
-        int n = count_leases(pid, NULL);
-        most = n > most ? n : most;
-    }
-    return most;
-}
-
 /* ---- writers, timed ---------------------------------------------------- */
 
 /* How the writer breaks in: open(O_WRONLY|O_TRUNC), truncate(2), or a
@@ -659,9 +603,9 @@ START_TEST(t_slow_no_writer)
     d = dl_start(srv.port, "/calm.bin", BIG_SIZE, 1);
     dl_read(d, TRIGGER, true);
     ck_assert_int_eq(d->end, DL_OPEN);
-    ck_assert_msg(count_leases(srv.pid, &st) == 1,
+    ck_assert_msg(it_count_leases(srv.pid, &st) == 1,
                   "the server holds %d read leases on the file being sent, want 1",
-                  count_leases(srv.pid, &st));
+                  it_count_leases(srv.pid, &st));
     /* the rest slowly too: 16 KiB steps with pauses */
     dl_read(d, UINT64_MAX, true);
     assert_intact(d, "slow download, no writer");
@@ -1103,7 +1047,7 @@ START_TEST(t_no_lease_fallback)
     d = dl_start(srv.port, "/guard.bin", BIG_SIZE, 10);
     dl_read(d, TRIGGER, true);
     ck_assert_int_eq(d->end, DL_OPEN);
-    ck_assert_msg(count_leases(srv.pid, &st) == 0, "%s: the server holds a lease on the file",
+    ck_assert_msg(it_count_leases(srv.pid, &st) == 0, "%s: the server holds a lease on the file",
                   what);
     it_sleep_ms(50);
     t0 = now_ms_f();
@@ -1170,7 +1114,7 @@ START_TEST(t_two_downloads_one_fd)
     ck_assert_int_eq(d1->end, DL_OPEN);
     ck_assert_int_eq(d2->end, DL_OPEN);
     nfd = count_fds(srv.pid, real, false);
-    nlease = count_leases(srv.pid, &st);
+    nlease = it_count_leases(srv.pid, &st);
     note("%s: server has %d fd(s) and %d lease(s) on the file", what, nfd, nlease);
     ck_assert_msg(nfd == 1, "%s: the server has the file open %d times, want once", what, nfd);
     ck_assert_msg(nlease == 1, "%s: the server holds %d leases on the file, want 1", what, nlease);
@@ -1376,7 +1320,7 @@ START_TEST(t_thousand_cached_one_break)
     get_pattern(srv.port, "/alpha.bin", BIG_SIZE, 30, NULL, 0);
     get_pattern(srv.port, "/bravo.bin", BIG_SIZE, 31, NULL, 0);
     nfd = count_fds(srv.pid, real, true);
-    nlease = count_leases_settled(srv.pid, NFILL + 2);
+    nlease = it_count_leases(srv.pid, NULL);
     note("(i) after 1,000 requests: %d fds on files in the docroot, %d read leases held", nfd,
          nlease);
     ck_assert_msg(nfd >= NFILL + 2, "(i) only %d cached files open, want %d", nfd, NFILL + 2);
@@ -1406,7 +1350,7 @@ START_TEST(t_thousand_cached_one_break)
     dl_free(db);
     assert_one_break(&srv, "alpha.bin", 1);
     ck_assert_uint_eq(log_count(&srv, "lease broken", NULL, NULL, 0), 1);
-    nlease = count_leases_settled(srv.pid, NFILL + 1);
+    nlease = it_count_leases(srv.pid, NULL);
     ck_assert_msg(nlease >= NFILL + 1, "(i) after the break only %d leases held, want %d", nlease,
                   NFILL + 1);
     for (int i = 0; i < NFILL; i += 97) {

@@ -44,7 +44,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -249,37 +248,16 @@ writer_end(struct writer *w)
     return ms;
 }
 
-/* True once pid's lease on the inode of st is no longer an ACTIVE one in
- * /proc/locks (BREAKING, or released already: a loaded machine may not
- * look within the wait), or, bounded by ms, false. */
+/* True once pid's lease on the inode of st is no longer an ACTIVE one
+ * (BREAKING, or released already: a loaded machine may not look within
+ * the wait), or, bounded by ms, false. */
 static bool
 wait_breaking(pid_t pid, const struct stat *st, int ms)
 {
     int64_t end = it_now_ms() + ms;
 
     do {
-        FILE *f = fopen("/proc/locks", "re");
-        char line[512];
-        bool active = false;
-
-        ck_assert_ptr_nonnull(f);
-        while (!active && fgets(line, sizeof(line), f) != NULL) {
-            char kind[32], state[32], dev[64];
-            unsigned maj, min;
-            unsigned long long ino;
-            int lpid;
-
-            if (strstr(line, "->") != NULL ||
-                sscanf(line, "%*[^:]: %31s %31s %*s %d %63s", kind, state, &lpid, dev) != 4)
-                continue;
-            if (strcmp(kind, "LEASE") != 0 || strcmp(state, "ACTIVE") != 0 ||
-                lpid != (int)pid || sscanf(dev, "%x:%x:%llu", &maj, &min, &ino) != 3)
-                continue;
-            active = ino == (unsigned long long)st->st_ino && maj == major(st->st_dev) &&
-                     min == minor(st->st_dev);
-        }
-        fclose(f);
-        if (!active)
+        if (it_count_leases(pid, st) == 0)
             return true;
         usleep(200);
     } while (it_now_ms() < end);
