@@ -75,6 +75,8 @@ struct sf_conn {
     struct sf_reqbuf rb;      /* header buffer: max_header_size + slack */
     bool in_request;          /* some byte of the current request arrived */
     bool draining;            /* graceful stop: close after this response */
+    bool quiet_close;         /* the client asked to close after this request
+                                 and sent all of it: nothing can follow */
     unsigned served;          /* responses completed on this connection */
     uint64_t deadline_ms;     /* absolute header deadline */
     uint64_t linger_until_ms;
@@ -123,8 +125,9 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
 
 struct sf_conn *
 sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t salen,
-            bool proxy_protocol)
+            unsigned flags)
 {
+    bool proxy_protocol = flags & SF_CONN_PROXY_PROTOCOL;
     const struct sf_config *cfg = srv->cfg;
     struct sf_conn *c = calloc(1, sizeof(*c));
     char *buf = malloc(cfg->max_header_size + SF_REQUEST_SLACK);
@@ -161,14 +164,22 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
         strcpy(c->peer, "-");
     /* the last segment of a response must not wait for an ACK (Nagle);
      * MSG_MORE already merges head and first body bytes */
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (!(flags & SF_CONN_NODELAY)) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     c->cur = (struct sf_file_user){.sock = fd, .abort = on_file_abort, .arg = c};
     c->tail = c->cur;
     c->sc.c = c;
     sf_server_conn_added(srv, &c->sc);
     c->state = proxy_protocol ? SF_CONN_PROXY : SF_CONN_READ;
     c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
+    if (!(flags & SF_CONN_DATA_READY)) {
+        /* the request rarely arrives with the handshake: a read now would
+         * find nothing */
+        wait_for(c, EV_READ, cfg->header_timeout_ms);
+        return c;
+    }
     sf_conn_run(c);
     if (c->state == SF_CONN_CLOSE) {
         sf_conn_close(c);
@@ -289,6 +300,8 @@ step_handle(struct sf_conn *c)
     assert(c->state == SF_CONN_HANDLE);
     int error = c->parser.r.status;
     bool ka = !error && c->parser.r.keep_alive && !c->draining;
+    /* a request body not read yet (Expect: 100-continue) may still come */
+    c->quiet_close = !error && !c->parser.r.keep_alive && !c->parser.r.expect_continue;
     c->parser.r.keep_alive = ka;
     struct sf_dispatch d = {
         .buf = c->rb.buf, .p = &c->parser, .error = error, .keep_alive = ka, .peer = c->peer};
@@ -514,7 +527,9 @@ step_write(struct sf_conn *c)
     return SF_IO_OK;
 }
 
-static void
+/* The response is out: log it, then the next request (SF_IO_AGAIN:
+ * wait for it) or the close. */
+static enum sf_io
 step_done(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_DONE);
@@ -529,12 +544,20 @@ step_done(struct sf_conn *c)
         sf_fcache_detach(&c->cur);
     }
     sf_response_reset(&c->resp);
+    if (!ka && c->quiet_close && c->rb.wpos == c->rb.rpos) {
+        /* the client asked for the close and nothing of its is unread:
+         * a plain close sends our bytes and a FIN, and no reset can
+         * follow (that needs bytes arriving after it), so there is
+         * nothing to linger for */
+        c->state = SF_CONN_CLOSE;
+        return SF_IO_OK;
+    }
     if (!ka) {
         shutdown(c->fd, SHUT_WR);
         c->linger_until_ms = now_ms(c) + LINGER_MS;
         c->linger_bytes = 0;
         c->state = SF_CONN_LINGER;
-        return;
+        return SF_IO_OK;
     }
     /* keep the pipelined bytes, at the front of the buffer */
     size_t left = sf_request_advance(&c->parser, &c->rb);
@@ -545,12 +568,13 @@ step_done(struct sf_conn *c)
     if (left) {
         c->started_ms = wall_ms();
         c->deadline_ms = now + c->cfg->header_timeout_ms;
-        return;
+        return SF_IO_OK;
     }
     /* idle: wait for the next request under the keep-alive timeout rather
      * than trying a read that would almost always find nothing */
     c->deadline_ms = now + c->cfg->keepalive_timeout_ms;
     wait_for(c, EV_READ, c->cfg->keepalive_timeout_ms);
+    return SF_IO_AGAIN;
 }
 
 /* Read and drop what the client still sends, until EOF or a bound. */
@@ -592,7 +616,7 @@ sf_conn_run(struct sf_conn *c)
         case SF_CONN_PROXY: rc = step_proxy(c); break;
         case SF_CONN_HANDLE: step_handle(c); break;
         case SF_CONN_WRITE: rc = step_write(c); break;
-        case SF_CONN_DONE: step_done(c); break;
+        case SF_CONN_DONE: rc = step_done(c); break;
         case SF_CONN_LINGER: rc = step_linger(c); break;
         case SF_CONN_CLOSE: return;
         }
