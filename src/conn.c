@@ -77,6 +77,7 @@ struct sf_conn {
     bool draining;            /* graceful stop: close after this response */
     bool quiet_close;         /* the client asked to close after this request
                                  and sent all of it: nothing can follow */
+    bool pipelined;           /* the request was read with the one before */
     unsigned served;          /* responses completed on this connection */
     uint64_t deadline_ms;     /* absolute header deadline */
     uint64_t linger_until_ms;
@@ -303,8 +304,13 @@ step_handle(struct sf_conn *c)
     /* a request body not read yet (Expect: 100-continue) may still come */
     c->quiet_close = !error && !c->parser.r.keep_alive && !c->parser.r.expect_continue;
     c->parser.r.keep_alive = ka;
-    struct sf_dispatch d = {
-        .buf = c->rb.buf, .p = &c->parser, .error = error, .keep_alive = ka, .peer = c->peer};
+    struct sf_dispatch d = {.buf = c->rb.buf,
+                            .p = &c->parser,
+                            .error = error,
+                            .keep_alive = ka,
+                            .pipelined = c->pipelined,
+                            .peer = c->peer};
+    c->pipelined = false;
     c->site = sf_server_dispatch(c->srv, &d, &c->resp);
     if (c->resp.st.file && !c->resp.st.no_body) {
         /* from here until its bytes are acknowledged, a lease break on
@@ -536,6 +542,10 @@ step_done(struct sf_conn *c)
     access_log(c, true);
     c->served++;
     bool ka = c->parser.r.keep_alive && !c->draining;
+    /* bytes sent from a file by sendfile still reference its pages while
+     * the socket holds them: a lease break must still be able to reset
+     * it, so such a socket is not closed before the client is done */
+    bool file_bytes = c->cur.file && !c->cur.file->mem;
     if (c->cur.file) {
         /* sent, but maybe not yet acknowledged: keep watching it */
         sf_fcache_detach(&c->tail);
@@ -544,7 +554,7 @@ step_done(struct sf_conn *c)
         sf_fcache_detach(&c->cur);
     }
     sf_response_reset(&c->resp);
-    if (!ka && c->quiet_close && c->rb.wpos == c->rb.rpos) {
+    if (!ka && c->quiet_close && c->rb.wpos == c->rb.rpos && !file_bytes) {
         /* the client asked for the close and nothing of its is unread:
          * a plain close sends our bytes and a FIN, and no reset can
          * follow (that needs bytes arriving after it), so there is
@@ -566,6 +576,7 @@ step_done(struct sf_conn *c)
     uint64_t now = now_ms(c);
     c->site = -1;
     if (left) {
+        c->pipelined = true;
         c->started_ms = wall_ms();
         c->deadline_ms = now + c->cfg->header_timeout_ms;
         return SF_IO_OK;
@@ -630,6 +641,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
 {
     struct sf_conn *c = arg;
     (void)fd;
+    sf_server_woken(c->srv);
     if (what & EV_TIMEOUT) {
         switch (c->state) {
         case SF_CONN_READ:

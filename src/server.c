@@ -36,9 +36,47 @@ update_date(struct sf_server *srv)
 static void
 on_fc_inotify(evutil_socket_t fd, short what, void *arg)
 {
+    struct sf_server *srv = arg;
     (void)fd;
     (void)what;
-    sf_fcache_sync(((struct sf_server *)arg)->fc);
+    sf_fcache_sync(srv->fc);
+    srv->need_sync = false;
+}
+
+/* The events of the smallest batch one epoll wait of libevent returns
+ * (its INITIAL_NEVENT; a batch only grows): fewer ready events than this
+ * were all reported. */
+#define LOOP_BATCH_MIN 32
+
+/* Runs after the connection callbacks of the iteration's pass. */
+static void
+on_iter_end(evutil_socket_t fd, short what, void *arg)
+{
+    struct sf_server *srv = arg;
+    (void)fd;
+    (void)what;
+    srv->in_iter = false;
+    srv->need_sync = false;
+    srv->iter_accepts = 0;
+}
+
+void
+sf_server_woken(struct sf_server *srv)
+{
+    if (srv->in_iter || !srv->iter_end)
+        return;
+    srv->in_iter = true;
+    /* the callbacks still to run in this pass, and this one */
+    int batch = event_base_get_num_events(srv->base, EVENT_BASE_COUNT_ACTIVE) + 1;
+    srv->need_sync = batch >= LOOP_BATCH_MIN;
+    /* queued behind them, at their priority: it runs when they are done */
+    event_active(srv->iter_end, EV_TIMEOUT, 0);
+}
+
+unsigned
+sf_server_accepted(struct sf_server *srv)
+{
+    return srv->iter_accepts++;
 }
 
 static void
@@ -86,6 +124,11 @@ start_cache(struct sf_server *srv)
     }
     if (watch_fd(srv, &srv->fc_inotify, sf_fcache_inotify_fd(srv->fc), on_fc_inotify) != 0 ||
         watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0)
+        return -1;
+    /* at the connections' priority, the lowest */
+    srv->iter_end = event_new(srv->base, -1, 0, on_iter_end, srv);
+    if (!srv->iter_end ||
+        event_priority_set(srv->iter_end, event_base_get_npriorities(srv->base) - 1) != 0)
         return -1;
     return 0;
 }
@@ -170,6 +213,9 @@ sf_server_close(struct sf_server *srv)
     }
     sf_lcache_free(srv->lc);
     srv->lc = NULL;
+    if (srv->iter_end)
+        event_free(srv->iter_end);
+    srv->iter_end = NULL;
     if (srv->fc_inotify)
         event_free(srv->fc_inotify);
     if (srv->fc_signal)
@@ -247,6 +293,11 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
         sf_response_error(out, 421, srv->date, d->keep_alive, r->minor == 0,
                           r->method == HTTP_HEAD, NULL);
         return -1;
+    }
+    if (srv->need_sync || d->pipelined) {
+        /* see sf_server_woken: what the loop's wait may not have told */
+        sf_fcache_sync(srv->fc);
+        srv->need_sync = false;
     }
     struct sf_static_in in = {
         .cfg = srv->cfg,

@@ -586,8 +586,6 @@ route(const struct sf_static_in *in, struct sf_response *out)
     x.path.len = 0;
     x.path.trailing_slash = false;
     x.path.query_off = 0;
-    /* changes the kernel has already reported must not be served stale */
-    sf_fcache_sync(in->fc);
     switch (r->method) {
     case HTTP_GET: break;
     case HTTP_HEAD: x.head = true; break;

@@ -101,6 +101,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     for (size_t i = 0; i < w->nlis; i++)
         if (w->lis[i] == l)
             flags = w->lis_flags[i];
+    sf_server_woken(&w->srv);
+    /* only the first of a batch was surely there when the wait returned
+     * (sf_server_woken): the others wait to be reported readable */
+    if (sf_server_accepted(&w->srv) > 0)
+        flags &= ~(unsigned)SF_CONN_DATA_READY;
     sf_conn_new(&w->srv, fd, sa, (socklen_t)salen, flags);
     if (w->nconns >= w->srv.cfg->max_connections) {
         if (!w->accept_error_logged)
@@ -280,14 +285,17 @@ on_drain(evutil_socket_t sig, short what, void *arg)
  * sets it before listen(); a socket from systemd may lack it). Asked of
  * the socket itself. */
 static unsigned
-conn_flags(const struct sf_listener *l)
+conn_flags(const struct worker *w, const struct sf_listener *l)
 {
     unsigned flags = l->proxy_protocol ? SF_CONN_PROXY_PROTOCOL : 0;
     if (l->family == AF_UNIX)
         return flags;
     int v = 0;
     socklen_t len = sizeof(v);
-    if (getsockopt(l->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &len) == 0 && v > 0)
+    /* a socket shared with other workers: the connection that made it
+     * readable may be theirs, ours may have come later (sf_server_woken) */
+    bool shared = l->slot < 0 && w->under_master && w->srv.cfg->workers > 1;
+    if (getsockopt(l->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &len) == 0 && v > 0 && !shared)
         flags |= SF_CONN_DATA_READY;
     v = 0;
     len = sizeof(v);
@@ -316,7 +324,7 @@ take_listeners(struct worker *w, struct sf_listen_set *set, int slot)
             sf_log_msg(&w->srv.log, SF_LOG_ERROR, "listen %s: cannot watch socket", l->name);
             return -1;
         }
-        w->lis_flags[w->nlis] = conn_flags(l);
+        w->lis_flags[w->nlis] = conn_flags(w, l);
         l->fd = -1;
         evconnlistener_set_error_cb(el, on_accept_error);
         w->lis[w->nlis++] = el;

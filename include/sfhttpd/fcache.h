@@ -72,11 +72,9 @@ int sf_fcache_signal_fd(const struct sf_fcache *fc);
 struct sf_fwatch *sf_fcache_fwatch(struct sf_fcache *fc);
 
 /* Apply every change the kernel has reported so far (one non-blocking
- * read of the inotify queue): on EV_READ of the inotify fd, and before
- * serving each request: a change finished before the request arrived is
- * then always seen, even when the event loop has not turned to the
- * inotify fd yet (event priorities alone were measured not to be
- * enough). */
+ * read of the inotify queue): on EV_READ of the inotify fd, and before a
+ * request whose readiness the loop's wait may not have ordered after the
+ * change (server.h, sf_server_woken, says when). */
 void sf_fcache_sync(struct sf_fcache *fc);
 /* Act on the lease breaks reported so far (lbreak.h). */
 void sf_fcache_on_signal(struct sf_fcache *fc);

@@ -1,7 +1,10 @@
 /*
  * it_costs.c - what a request costs the server, counted from outside
- * (never timed): the read calls of a keep-alive request (/proc/PID/io
- * syscr counts every read, also one that finds nothing), no read on a
+ * (never timed): one read call per keep-alive request and per new
+ * connection (/proc/PID/io syscr counts every read, also one that finds
+ * nothing: no read of an empty socket, no read of the inotify queue per
+ * request), and still every change finished before a request was sent
+ * is seen by it, kept alive or pipelined; no read on a
  * new connection before it is readable, no lingering after a response
  * to a client that asked to close and sent everything (at the client's
  * EOF the server holds no socket for it any more), but a linger where
@@ -116,6 +119,19 @@ get_1k(struct it_conn *c)
     it_response_free(&r);
 }
 
+/* One request on a connection of its own, closed again: the server has
+ * finished starting (it may still read its tables after saying it
+ * listens) and 1k.bin is cached. */
+static void
+warm_up(struct it_server *s, int base)
+{
+    struct it_conn w;
+    it_conn_open(&w, s->port);
+    get_1k(&w);
+    it_conn_close(&w);
+    ck_assert(wait_sockets(s->pid, base));
+}
+
 /* An accepted connection that has sent nothing is not read: the server
  * waits until it is readable. */
 START_TEST(t_no_read_before_data)
@@ -123,6 +139,7 @@ START_TEST(t_no_read_before_data)
     struct it_server s;
     start(&s);
     int base = sockets_of(s.pid);
+    warm_up(&s, base);
     long long before = reads_of(s.pid);
     struct it_conn c;
     it_conn_open(&c, s.port);
@@ -237,6 +254,113 @@ START_TEST(t_nodelay)
 }
 END_TEST
 
+/* N keep-alive requests, one after the other: one read each. */
+START_TEST(t_keepalive_one_read)
+{
+    enum { N = 200 };
+    struct it_server s;
+    start(&s);
+    struct it_conn c;
+    it_conn_open(&c, s.port);
+    get_1k(&c); /* cached, buffers grown */
+    long long before = reads_of(s.pid);
+    for (int i = 0; i < N; i++)
+        get_1k(&c);
+    long long reads = reads_of(s.pid) - before;
+    ck_assert_msg(reads <= N + 2, "%lld reads for %d requests", reads, N);
+    it_conn_close(&c);
+    it_server_stop(&s);
+}
+END_TEST
+
+/* N new connections with Connection: close: one read each (the request;
+ * none before it, no lingering read after it). */
+START_TEST(t_close_one_read)
+{
+    enum { N = 50 };
+    struct it_server s;
+    start(&s);
+    int base = sockets_of(s.pid);
+    warm_up(&s, base);
+    long long before = reads_of(s.pid);
+    for (int i = 0; i < N; i++) {
+        struct it_conn c;
+        struct it_response r;
+        it_conn_open(&c, s.port);
+        it_conn_send_str(&c, "GET /1k.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
+        ck_assert_int_eq(r.status, 200);
+        it_response_free(&r);
+        ck_assert(it_conn_wait_closed(&c, WAIT_MS, NULL));
+        it_conn_close(&c);
+    }
+    ck_assert(wait_sockets(s.pid, base));
+    long long reads = reads_of(s.pid) - before;
+    ck_assert_msg(reads <= N + 2, "%lld reads for %d connections", reads, N);
+    it_server_stop(&s);
+}
+END_TEST
+
+/* Replace f.txt by rename (a deploy) with body. */
+static void
+deploy(const char *body)
+{
+    char tmp[PATH_MAX], f[PATH_MAX];
+    it_join(tmp, sizeof(tmp), g_root, ".f.txt.new");
+    it_join(f, sizeof(f), g_root, "f.txt");
+    it_write_str(tmp, body);
+    ck_assert_int_eq(rename(tmp, f), 0);
+}
+
+static void
+expect_body(struct it_conn *c, const char *want, const char *what, int round)
+{
+    struct it_response r;
+    ck_assert_int_eq(it_read_response(c, &r, false), IT_OK);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(r.body && strcmp(r.body, want) == 0, "round %d, %s: got '%s', want '%s'", round,
+                  what, r.body ? r.body : "", want);
+    it_response_free(&r);
+}
+
+/* Without a read of the inotify queue per request: a change finished
+ * before a request was sent is seen by it, on a kept-alive connection
+ * and when the request is pipelined behind one sent before the change. */
+START_TEST(t_fresh_without_a_read)
+{
+    static const char req[] = "GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct it_server s;
+    char v[64], old[64];
+    deploy("version 0\n");
+    start(&s);
+    struct it_conn c;
+    it_conn_open(&c, s.port);
+    it_conn_send_str(&c, req);
+    expect_body(&c, "version 0\n", "first", 0);
+    for (int round = 1; round <= 40; round++) {
+        snprintf(old, sizeof(old), "version %d\n", round - 1);
+        snprintf(v, sizeof(v), "version %d\n", round);
+        if (round % 2) {
+            deploy(v);
+            it_conn_send_str(&c, req);
+            expect_body(&c, v, "kept alive", round);
+        } else {
+            /* the first was sent before the change: either version */
+            it_conn_send_str(&c, req);
+            deploy(v);
+            it_conn_send_str(&c, req);
+            struct it_response r;
+            ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
+            ck_assert(r.body && (strcmp(r.body, old) == 0 || strcmp(r.body, v) == 0));
+            it_response_free(&r);
+            expect_body(&c, v, "pipelined after the change", round);
+        }
+    }
+    it_conn_close(&c);
+    it_server_stop(&s);
+}
+END_TEST
+
 static Suite *
 costs_suite(void)
 {
@@ -248,6 +372,9 @@ costs_suite(void)
     tcase_add_test(tc, t_close_without_linger);
     tcase_add_test(tc, t_linger_when_bytes_follow);
     tcase_add_test(tc, t_nodelay);
+    tcase_add_test(tc, t_keepalive_one_read);
+    tcase_add_test(tc, t_close_one_read);
+    tcase_add_test(tc, t_fresh_without_a_read);
     suite_add_tcase(s, tc);
     return s;
 }
