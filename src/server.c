@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/fneg.h"
 #include "sfhttpd/lcache.h"
 #include "sfhttpd/mime.h"
 #include "sfhttpd/request.h"
@@ -122,6 +123,11 @@ start_cache(struct sf_server *srv)
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the listing cache");
         return -1;
     }
+    srv->neg = sf_fneg_new(sf_fcache_fwatch(srv->fc), cfg->open_file_cache_max);
+    if (!srv->neg) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
+        return -1;
+    }
     if (watch_fd(srv, &srv->fc_inotify, sf_fcache_inotify_fd(srv->fc), on_fc_inotify) != 0 ||
         watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0)
         return -1;
@@ -192,14 +198,17 @@ sf_server_close(struct sf_server *srv)
 {
     if (srv->fc) {
         struct sf_fcache_stats st;
+        struct sf_fneg_stats ns;
         sf_fcache_stats(srv->fc, &st);
+        sf_fneg_stats(srv->neg, &ns);
         sf_log_msg(&srv->log, SF_LOG_INFO,
                    "file cache: %llu hits, %llu misses, %llu invalidations, %llu evictions, "
-                   "%llu lease breaks, %llu responses cut, %llu files guarded by stat",
+                   "%llu lease breaks, %llu responses cut, %llu files guarded by stat, "
+                   "%llu answered missing from memory",
                    (unsigned long long)st.hits, (unsigned long long)st.misses,
                    (unsigned long long)st.invalidations, (unsigned long long)st.evictions,
                    (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
-                   (unsigned long long)st.stat_fallbacks);
+                   (unsigned long long)st.stat_fallbacks, (unsigned long long)ns.hits);
     }
     if (srv->lc) {
         struct sf_lcache_stats st;
@@ -213,6 +222,8 @@ sf_server_close(struct sf_server *srv)
     }
     sf_lcache_free(srv->lc);
     srv->lc = NULL;
+    sf_fneg_free(srv->neg);
+    srv->neg = NULL;
     if (srv->iter_end)
         event_free(srv->iter_end);
     srv->iter_end = NULL;
@@ -306,6 +317,7 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
         .rootfd = srv->rootfd[site],
         .fc = srv->fc,
         .lc = srv->lc,
+        .neg = srv->neg,
         .mime = srv->site_mime[site] ? srv->site_mime[site] : srv->mime,
         .date = srv->date,
         .now = srv->date_sec,

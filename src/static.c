@@ -22,6 +22,7 @@
 #include "sfhttpd/listing.h"
 #include "sfhttpd/range.h"
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/fneg.h"
 #include "sfhttpd/resolve.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS"
@@ -146,8 +147,8 @@ static struct sf_file *
 get(struct ctx *x, const char *rel, int *err, int *dirfd)
 {
     const struct sf_static_in *in = x->in;
-    return sf_fcache_get(in->fc, in->site_index, in->rootfd, in->site->root, rel,
-                         resolve_how(in->site), err, dirfd);
+    return sf_fneg_get(in->neg, in->fc, in->site_index, in->rootfd, in->site->root, rel,
+                       resolve_how(in->site), err, dirfd);
 }
 
 /* 301 to the slash form, relative to the request's own URL so that it

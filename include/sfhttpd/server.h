@@ -25,6 +25,7 @@ struct event_base;
 struct sf_conn;
 struct sf_fcache;
 struct sf_lcache;
+struct sf_fneg;
 struct sf_mime;
 struct sf_parser;
 struct sf_response;
@@ -55,6 +56,7 @@ struct sf_server {
                                  when it has mime_types, else NULL: mime */
     struct sf_fcache *fc;
     struct sf_lcache *lc;     /* listings, invalidated by fc's watches */
+    struct sf_fneg *neg;      /* missing names, dropped by fc's watches */
     struct event *fc_inotify, *fc_signal;
     struct event *iter_end;   /* marks the end of a loop iteration's pass */
     bool in_iter;             /* an fd callback of this iteration ran */

@@ -361,6 +361,57 @@ START_TEST(t_fresh_without_a_read)
 }
 END_TEST
 
+/* The server's "file cache:" line at its stop (after it_server_term). */
+static void
+stop_line(struct it_server *s, char *out, size_t cap)
+{
+    static char log[1 << 20];
+    int64_t until = it_now_ms() + WAIT_MS;
+    for (;;) {
+        it_server_log(s, log, sizeof(log));
+        const char *l = strstr(log, "file cache:");
+        if (l && strchr(l, '\n')) {
+            snprintf(out, cap, "%.*s", (int)(strchr(l, '\n') - l), l);
+            return;
+        }
+        ck_assert_msg(it_now_ms() < until, "no file cache line at the stop");
+        it_sleep_ms(10);
+    }
+}
+
+/* A repeated 404 is answered from memory (no watch, open and unwatch
+ * again), and the name's creation makes the next request a 200. */
+START_TEST(t_missing_remembered)
+{
+    static const char req[] = "GET /later.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    struct it_server s;
+    struct it_response r;
+    char line[512], p[PATH_MAX];
+    start(&s);
+    struct it_conn c;
+    it_conn_open(&c, s.port);
+    for (int i = 0; i < 5; i++) {
+        it_conn_send_str(&c, req);
+        ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
+        ck_assert_int_eq(r.status, 404);
+        it_response_free(&r);
+    }
+    it_join(p, sizeof(p), g_root, "later.txt");
+    it_write_str(p, "made later\n");
+    it_conn_send_str(&c, req);
+    ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "made later\n");
+    it_response_free(&r);
+    it_conn_close(&c);
+    it_server_term(&s);
+    stop_line(&s, line, sizeof(line));
+    /* one open found it missing, four were spared */
+    ck_assert_msg(strstr(line, " 4 answered missing from memory") != NULL, "%s", line);
+    it_server_stop(&s);
+}
+END_TEST
+
 static Suite *
 costs_suite(void)
 {
@@ -375,6 +426,7 @@ costs_suite(void)
     tcase_add_test(tc, t_keepalive_one_read);
     tcase_add_test(tc, t_close_one_read);
     tcase_add_test(tc, t_fresh_without_a_read);
+    tcase_add_test(tc, t_missing_remembered);
     suite_add_tcase(s, tc);
     return s;
 }
