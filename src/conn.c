@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sfhttpd/common.h"
 #include "sfhttpd/fcache.h"
 #include "sfhttpd/proxy.h"
 #include "sfhttpd/request.h"
@@ -124,6 +125,21 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
     event_add(&c->ev, &tv);
 }
 
+/* a.b.c.d into out (INET_ADDRSTRLEN): what inet_ntop writes, without the
+ * sprintf it costs once per connection */
+static void
+format_ipv4(const struct in_addr *a, char *out)
+{
+    const unsigned char *b = (const unsigned char *)&a->s_addr;
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            out[n++] = '.';
+        n += sf_fmt_u64(out + n, b[i]);
+    }
+    out[n] = '\0';
+}
+
 struct sf_conn *
 sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t salen,
             unsigned flags)
@@ -156,8 +172,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     sf_request_init(&c->parser, &lim);
     sf_response_init(&c->resp);
     if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->peer,
-                  sizeof(c->peer));
+        format_ipv4(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->peer);
     else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, c->peer,
                   sizeof(c->peer));
