@@ -43,6 +43,7 @@ struct entry {
     struct sf_fwatch_dir *dir; /* NULL when unwatched: revalidate on each hit */
     struct sf_lbreak_file lb;  /* its lease (lb.fd) and users */
     unsigned char *snap;  /* pub.mem, owned */
+    size_t snap_len;      /* its bytes, counted in the budget */
 };
 
 struct sf_fcache {
@@ -53,6 +54,7 @@ struct sf_fcache {
     struct entry *buckets[NBUCKETS];
     struct entry *lru_head, *lru_tail;
     size_t nentries;
+    size_t snap_bytes;    /* held by snapshots: small_file_budget */
     struct sf_fcache_stats st;
 };
 
@@ -77,6 +79,7 @@ entry_free(struct sf_fcache *fc, struct entry *e)
     if (e->lb.fd >= 0)
         sf_lbreak_release(fc->lb, &e->lb);
     close(e->pub.fd);
+    fc->snap_bytes -= e->snap_len;
     free(e->snap);
     sf_fwatch_put(fc->fw, e->dir);
     free(e->rel);
@@ -193,6 +196,21 @@ snapshot(struct entry *e)
     e->lb.snapshot = true;
 }
 
+/* A snapshot while the worker's copies stay within small_file_budget
+ * (0: no bound); past it the file goes by sendfile. */
+static void
+snapshot_within_budget(struct sf_fcache *fc, struct entry *e)
+{
+    size_t size = (size_t)e->pub.st.st_size, budget = fc->o.small_file_budget;
+    if (budget && size > budget - fc->snap_bytes && size > 0)
+        return;
+    snapshot(e);
+    if (e->snap) {
+        e->snap_len = size;
+        fc->snap_bytes += size;
+    }
+}
+
 /* ----------------------------------------------------------- lookup steps */
 
 /* A cached entry still stands for its name: watched (inotify drops it
@@ -279,7 +297,7 @@ protect(struct sf_fcache *fc, struct entry *e)
     sf_httpdate_format(st->st_mtim.tv_sec, e->pub.lastmod);
     if ((uint64_t)st->st_size <= fc->o.small_file_size &&
         (e->lb.fd >= 0 || e->pub.guard == SF_GUARD_OFF))
-        snapshot(e);
+        snapshot_within_budget(fc, e);
 }
 
 /* Put e in the cache, most recent first; evict beyond the limit. */

@@ -107,6 +107,7 @@ start_cache(struct sf_server *srv)
     struct sf_fcache_opts o = {
         .max_entries = cfg->open_file_cache_max,
         .small_file_size = cfg->small_file_size,
+        .small_file_budget = cfg->small_file_budget,
         .guard = cfg->file_guard,
     };
     srv->fc = sf_fcache_new(&o, &srv->log);

@@ -50,6 +50,8 @@ struct sf_file {
 struct sf_fcache_opts {
     size_t max_entries;       /* open_file_cache_max, LRU beyond */
     size_t small_file_size;   /* files up to this are kept in memory */
+    size_t small_file_budget; /* ... while all such copies stay within this
+                                 (0: no bound) */
     enum sf_guard guard;      /* file_guard */
 };
 
