@@ -72,7 +72,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "media-types, logrotate")
 set(CPACK_DEBIAN_PACKAGE_PROVIDES "httpd")
 # Depends from the binary's shared libraries (libevent-2.1-7, libmagic1,
-# libcap-ng0, libsystemd0, ...), when dpkg-shlibdeps is there;
+# libcap-ng0, libsystemd0, libxxhash0, ...), when dpkg-shlibdeps is there;
 # else the list by hand.
 find_program(SF_DPKG_SHLIBDEPS dpkg-shlibdeps)
 find_program(SF_FILE_PROGRAM file) # CPack's shlibdeps step needs file(1)
@@ -80,7 +80,7 @@ if(SF_DPKG_SHLIBDEPS AND SF_FILE_PROGRAM)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "libc6, libevent-2.1-7, libmagic1, libcap-ng0, libsystemd0")
+      "libc6, libevent-2.1-7, libmagic1, libcap-ng0, libsystemd0, libxxhash0")
 endif()
 # Maintainer scripts: the system user, the log folder, the service.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -159,3 +159,34 @@ sf_coding_accepted(const char *p, size_t len)
     }
     return mask;
 }
+
+bool
+sf_coding_original(const char *rel, char *out, size_t cap)
+{
+    size_t n = strlen(rel);
+    for (unsigned c = 0; c < SF_CODING_COUNT; c++) {
+        const char *sfx = sf_coding_suffix((enum sf_coding)c);
+        size_t k = strlen(sfx);
+        if (n > k && n - k < cap && strcmp(rel + n - k, sfx) == 0) {
+            memcpy(out, rel, n - k);
+            out[n - k] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t
+sf_coding_etag(char *out, size_t cap, const char *etag, size_t len, int coding)
+{
+    assert(len + 6 <= cap);
+    memcpy(out, etag, len);
+    if (coding < 0 || len < 2)
+        return len;
+    const char *name = sf_coding_name((enum sf_coding)coding);
+    size_t n = strlen(name);
+    out[len - 1] = '-';
+    memcpy(out + len, name, n);
+    out[len + n] = '"';
+    return len + n + 1;
+}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int
 sf_buf_reserve(struct sf_buf *b, size_t extra)
@@ -130,6 +131,26 @@ sf_hash_str(uint32_t h, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         h = (h ^ *p) * 16777619u;
     return h;
+}
+
+unsigned char *
+sf_read_whole(int fd, size_t size)
+{
+    size_t got = 0;
+    unsigned char *buf = malloc(size ? size : 1);
+    while (buf && got < size) {
+        ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (buf && got != size) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
 size_t

@@ -70,14 +70,32 @@ etag_eq(const struct etag *a, const struct etag *b, bool strong)
     return a->len == b->len && memcmp(a->opaque, b->opaque, a->len) == 0;
 }
 
-/* The representation's own ETag; false when it has none (or a bad one). */
-static bool
-current_etag(const struct sf_validators *v, struct etag *e)
+/* The representation's ETags: [0] its own, [1] the other one naming the
+ * same bytes; a missing or bad one is left out (len 0). */
+static void
+current_etags(const struct sf_validators *v, struct etag cur[2])
 {
-    if (!v->etag)
-        return false;
-    const char *p = v->etag, *end = v->etag + v->etag_len;
-    return parse_etag(&p, end, e) && p == end;
+    const char *tags[2] = {v->etag, v->alt_etag};
+    size_t lens[2] = {v->etag_len, v->alt_etag_len};
+    for (int i = 0; i < 2; i++) {
+        cur[i].len = 0;
+        if (!tags[i] || !lens[i])
+            continue;
+        const char *p = tags[i], *end = tags[i] + lens[i];
+        if (!parse_etag(&p, end, &cur[i]) || p != end)
+            cur[i].len = 0;
+    }
+}
+
+/* Bits 1 and 2 for each of cur[0], cur[1] that e matches. */
+static unsigned
+matches(const struct etag *e, const struct etag cur[2], bool strong)
+{
+    unsigned m = 0;
+    for (int i = 0; i < 2; i++)
+        if (cur[i].len && etag_eq(e, &cur[i], strong))
+            m |= 1u << i;
+    return m;
 }
 
 static void
@@ -89,23 +107,24 @@ trim(const char **p, const char **end)
 }
 
 /*
- * Does an If-Match / If-None-Match value ("*" or a list of entity-tags,
- * empty elements allowed) match the representation? A malformed list
- * matches nothing: If-Match then fails safe (412) and If-None-Match
- * serves the full representation.
+ * Which of the representation's ETags an If-Match / If-None-Match value
+ * ("*" or a list of entity-tags, empty elements allowed) matches: bit 1
+ * its own, bit 2 the other; "*" matches both. A malformed list matches
+ * nothing: If-Match then fails safe (412) and If-None-Match serves the
+ * full representation.
  */
-static bool
-list_match(struct sf_hval h, const struct sf_validators *v, bool strong)
+static unsigned
+list_find(struct sf_hval h, const struct sf_validators *v, bool strong)
 {
     const char *p = h.p, *end = h.p + h.len;
     trim(&p, &end);
     /* We always have a current representation, so "*" always matches. */
     if (end - p == 1 && *p == '*')
-        return true;
+        return 3;
 
-    struct etag cur;
-    bool have = current_etag(v, &cur);
-    bool matched = false;
+    struct etag cur[2];
+    current_etags(v, cur);
+    unsigned found = 0;
     for (;;) {
         skip_ows(&p, end);
         if (p == end)
@@ -113,18 +132,23 @@ list_match(struct sf_hval h, const struct sf_validators *v, bool strong)
         if (*p != ',') {
             struct etag e;
             if (!parse_etag(&p, end, &e))
-                return false;
-            if (have && etag_eq(&e, &cur, strong))
-                matched = true;
+                return 0;
+            found |= matches(&e, cur, strong);
             skip_ows(&p, end);
             if (p == end)
                 break;
             if (*p != ',')
-                return false;
+                return 0;
         }
         p++;
     }
-    return matched;
+    return found;
+}
+
+static bool
+list_match(struct sf_hval h, const struct sf_validators *v, bool strong)
+{
+    return list_find(h, v, strong) != 0;
 }
 
 /* An HTTP-date header value; false when it is not a valid date. */
@@ -156,6 +180,18 @@ sf_cond_eval(const struct sf_cond_headers *h, const struct sf_validators *v, boo
     return 0;
 }
 
+/* Which of v's ETags (bits as list_find's) the If-Range entity-tag at
+ * [p, end) equals, by strong comparison; 0 for a weak or bad one. */
+static unsigned
+range_tag(const char *p, const char *end, const struct sf_validators *v)
+{
+    struct etag e, cur[2];
+    if (!parse_etag(&p, end, &e) || p != end)
+        return 0;
+    current_etags(v, cur);
+    return matches(&e, cur, true);
+}
+
 bool
 sf_cond_if_range(struct sf_hval if_range, const struct sf_validators *v)
 {
@@ -168,14 +204,28 @@ sf_cond_if_range(struct sf_hval if_range, const struct sf_validators *v)
         return false;
 
     /* §13.1.5: a DQUOTE in the first three characters means an entity-tag. */
-    if (*p == '"' || (end - p >= 2 && p[0] == 'W' && p[1] == '/')) {
-        struct etag e, cur;
-        if (!parse_etag(&p, end, &e) || p != end)
-            return false;
-        return current_etag(v, &cur) && etag_eq(&e, &cur, true);
-    }
+    if (*p == '"' || (end - p >= 2 && p[0] == 'W' && p[1] == '/'))
+        return range_tag(p, end, v) != 0;
     time_t t;
     return sf_httpdate_parse(p, (size_t)(end - p), &t) && t == v->last_modified;
+}
+
+bool
+sf_cond_use_alt(const struct sf_cond_headers *h, const struct sf_validators *v)
+{
+    if (!v->alt_etag || !v->alt_etag_len)
+        return false;
+    unsigned found = 0;
+    if (h->if_match.p)
+        found |= list_find(h->if_match, v, true);
+    if (h->if_none_match.p)
+        found |= list_find(h->if_none_match, v, false);
+    if (h->if_range.p) {
+        const char *p = h->if_range.p, *end = h->if_range.p + h->if_range.len;
+        trim(&p, &end);
+        found |= range_tag(p, end, v);
+    }
+    return found == 2;
 }
 
 size_t

@@ -193,7 +193,9 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
                 verr(errs, &nerr, "%s: bad value %lld", k->name, v);
         } else if (k->max) {
             long long n = config_get_number(k, cfg);
-            if (n < 0 || (unsigned long long)n < k->min || (unsigned long long)n > k->max)
+            bool is_auto = n == 0 && (k->flags & KEY_AUTO);
+            if (!is_auto &&
+                (n < 0 || (unsigned long long)n < k->min || (unsigned long long)n > k->max))
                 verr(errs, &nerr, "%s: %lld out of range (%llu..%llu)", k->name, n, k->min,
                      k->max);
         }

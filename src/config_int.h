@@ -87,6 +87,7 @@ enum key_type {
 #define KEY_REPEAT 1u   /* may be given more than once (each line adds, or the last wins) */
 #define KEY_ARG 2u      /* also "name MATCH = value" (repeatable), e.g. "expires *.css" */
 #define KEY_REQUIRED 4u /* a site must set it (a T_STR field) */
+#define KEY_AUTO 8u     /* a number where 0 stands for auto */
 
 struct key {
     const char *name;
@@ -114,6 +115,14 @@ extern const size_t config_nserver_keys;
 /* Every site key, in dump order (config_site.c). */
 extern const struct key config_site_keys[];
 extern const size_t config_nsite_keys;
+
+/* The loader's directive that reads more files ("include = PATTERN", at
+ * the top of a file or in [server]; config_load.c). */
+#define CONFIG_INCLUDE_KEY "include"
+
+/* The options a listen line may carry after its address (config_value.c). */
+extern const char *const config_listen_option_names[];
+extern const size_t config_nlisten_options;
 
 /* Indexed by enum sf_log_format: the [server] and site keys and the
  * checks share it. */

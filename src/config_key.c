@@ -323,3 +323,21 @@ config_keys_dump(const struct key *keys, size_t n, const void *obj, FILE *out)
     for (size_t i = 0; i < n; i++)
         keys[i].dump(out, &keys[i], obj);
 }
+
+/* ---- the keys, for the documentation test and tools ---------------------------- */
+
+const char *
+sf_config_key_name(enum sf_config_keys sect, size_t i)
+{
+    switch (sect) {
+    case SF_CONFIG_KEYS_SERVER:
+        if (i < config_nserver_keys)
+            return config_server_keys[i].name;
+        return i == config_nserver_keys ? CONFIG_INCLUDE_KEY : NULL;
+    case SF_CONFIG_KEYS_SITE:
+        return i < config_nsite_keys ? config_site_keys[i].name : NULL;
+    case SF_CONFIG_KEYS_LISTEN:
+        return i < config_nlisten_options ? config_listen_option_names[i] : NULL;
+    }
+    return NULL;
+}

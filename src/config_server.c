@@ -195,6 +195,30 @@ set_path(struct loader *l, const struct key *k, void *obj, const char *arg, cons
     *dst = config_xalloc(config_make_absolute(l->dir, v));
 }
 
+/* snapshot_dir = off | a folder: where reflink snapshots of files being
+ * changed are made (O_TMPFILE, never linked); off (NULL) by default. */
+static void
+set_snapshot_dir(struct loader *l, const struct key *k, void *obj, const char *arg,
+                 const char *v)
+{
+    if (strcasecmp(v, "off") == 0) {
+        char **dst = config_field(k, obj);
+        free(*dst);
+        *dst = NULL;
+        return;
+    }
+    set_path(l, k, obj, arg, v);
+}
+
+static void
+dump_snapshot_dir(FILE *out, const struct key *k, const void *obj)
+{
+    if (!*(char *const *)config_cfield(k, obj))
+        fprintf(out, "%s = off\n", k->name);
+    else
+        config_dump_string(out, k, obj);
+}
+
 /* drain_delay = off | 0 | a time: how long a stop keeps serving (and
  * the health path failing) before the graceful stop. */
 static void
@@ -255,6 +279,30 @@ set_health_path(struct loader *l, const struct key *k, void *obj, const char *ar
     *dst = config_xstrdup(v);
 }
 
+/* max_connections, open_file_cache_max = auto | n: auto (stored as 0) is
+ * worked out from RLIMIT_NOFILE at start (fdlimit.h). */
+static void
+set_auto(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
+{
+    if (strcasecmp(v, "auto") == 0)
+        config_put_number(k, obj, 0);
+    else if (k->type == T_SIZE)
+        config_set_size(l, k, obj, arg, v);
+    else
+        config_set_number(l, k, obj, arg, v);
+}
+
+static void
+dump_auto(FILE *out, const struct key *k, const void *obj)
+{
+    if (config_get_number(k, obj) == 0)
+        fprintf(out, "%s = auto\n", k->name);
+    else if (k->type == T_SIZE)
+        config_dump_size(out, k, obj);
+    else
+        config_dump_number(out, k, obj);
+}
+
 /* ---- the table ----------------------------------------------------------------- */
 
 static const char *const guard_names[] = {"lease", "stat", "off"};
@@ -295,8 +343,8 @@ const struct key config_server_keys[] = {
     {"max_headers", NUMBER, .def = "100", SERVER_FIELD(max_headers), .min = 1, .max = 1000},
     {"send_chunk", SIZE, .def = "2m", SERVER_FIELD(send_chunk), .min = 4 * KIB, .max = GIB},
     {"max_ranges", NUMBER, .def = "16", SERVER_FIELD(max_ranges), .min = 1, .max = 64},
-    {"max_connections", NUMBER, .def = "10000", SERVER_FIELD(max_connections), .min = 1,
-     .max = 1000000},
+    {"max_connections", set_auto, dump_auto, .def = "auto", SERVER_FIELD(max_connections),
+     .min = 1, .max = 1000000, .what = "a number or auto", .flags = KEY_AUTO},
     {"max_body_size", SIZE, .def = "1m", SERVER_FIELD(max_body_size), .min = 0, .max = GIB},
     {"access_log", set_access_log, config_dump_string, .def = "-", SERVER_FIELD(access_log),
      AT(access_log_at)},
@@ -304,12 +352,17 @@ const struct key config_server_keys[] = {
      AT(error_log_at)},
     {"log_level", ENUM, .def = "info", SERVER_FIELD(log_level), NAMES(config_level_names)},
     {"file_guard", ENUM, .def = "lease", SERVER_FIELD(file_guard), NAMES(guard_names)},
-    {"open_file_cache_max", SIZE, .def = "10000", SERVER_FIELD(open_file_cache_max), .min = 1,
-     .max = 1000000},
+    {"open_file_cache_max", set_auto, dump_auto, .def = "auto", SERVER_FIELD(open_file_cache_max),
+     .min = 1, .max = 1000000, .what = "a size (a number, or with k, m or g) or auto", .flags = KEY_AUTO},
     {"small_file_size", SIZE, .def = "16k", SERVER_FIELD(small_file_size), .min = 0,
      .max = 16 * MIB},
     {"small_file_budget", SIZE, .def = "64m", SERVER_FIELD(small_file_budget), .min = 0,
      .max = 16 * GIB},
+    {"snapshot_budget", SIZE, .def = "32m", SERVER_FIELD(snapshot_budget), .min = 0,
+     .max = 64 * GIB},
+    {"snapshot_dir", set_snapshot_dir, dump_snapshot_dir, SERVER_FIELD(snapshot_dir)},
+    {"lease_break_wait", TIME, .def = "0.05", SERVER_FIELD(lease_break_wait_ms), .min = 0,
+     .max = 10 * 1000},
     {"max_listing_entries", SIZE, .def = "10000", SERVER_FIELD(max_listing_entries), .min = 1,
      .max = 10000000},
     {"listing_cache_size", SIZE, .def = "32m", SERVER_FIELD(listing_cache_size), .min = 0,

@@ -616,6 +616,8 @@ dump_log_format(FILE *out, const struct key *k, const void *obj)
 static const char *const dotfiles_names[] = {"deny", "allow"}; /* by the bool */
 static const char *const symlinks_names[] = {"beneath", "follow", "none"};
 _Static_assert(SF_ARRAY_LEN(symlinks_names) == SF_SYMLINKS_NONE + 1, "a name for every policy");
+static const char *const etag_names[] = {"mtime", "content"};
+_Static_assert(SF_ARRAY_LEN(etag_names) == SF_ETAG_CONTENT + 1, "a name for every ETag mode");
 
 #define AT(f) .at = offsetof(struct sf_site, f)
 #define NAMES(a) .names = a, .nnames = SF_ARRAY_LEN(a)
@@ -643,6 +645,8 @@ const struct key config_site_keys[] = {
      AT(access_log_at)},
     {"access_log_format", set_log_format, dump_log_format, SITE_FIELD(access_log_format),
      NAMES(config_log_format_names), .what = "combined, vhost_combined or json"},
+    {"etag", config_set_enum, config_dump_enum, .def = "mtime", SITE_FIELD(etag),
+     NAMES(etag_names)},
 };
 const size_t config_nsite_keys = SF_ARRAY_LEN(config_site_keys);
 _Static_assert(SF_ARRAY_LEN(config_site_keys) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");

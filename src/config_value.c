@@ -351,6 +351,12 @@ sf_config_parse_addr(const char *s, struct sockaddr_storage *ss, unsigned *sslen
 
 /* ---- listen lines ------------------------------------------------------------ */
 
+/* The options of a listen line, by enum listen_option (config_int.h). */
+const char *const config_listen_option_names[] = {"proxy_protocol", "backlog", "ipv6only"};
+enum listen_option { OPT_PROXY_PROTOCOL, OPT_BACKLOG, OPT_IPV6ONLY };
+_Static_assert(SF_ARRAY_LEN(config_listen_option_names) == OPT_IPV6ONLY + 1, "a name for every option");
+const size_t config_nlisten_options = SF_ARRAY_LEN(config_listen_option_names);
+
 /* One "name=value" or bare "name" option of a listen line. */
 static int
 listen_option(const char *tok, const char *addr, struct sf_listen_opts *o, char *why, size_t whycap)
@@ -360,12 +366,18 @@ listen_option(const char *tok, const char *addr, struct sf_listen_opts *o, char 
     const char *v = eq ? eq + 1 : "on";
     unsigned long long n;
     bool b;
-    if (nlen == 14 && strncmp(tok, "proxy_protocol", nlen) == 0 && config_parse_bool(v, &b) == 0) {
+    int opt = -1;
+    for (size_t i = 0; i < SF_ARRAY_LEN(config_listen_option_names); i++) {
+        if (strlen(config_listen_option_names[i]) == nlen &&
+            strncmp(tok, config_listen_option_names[i], nlen) == 0)
+            opt = (int)i;
+    }
+    if (opt == OPT_PROXY_PROTOCOL && config_parse_bool(v, &b) == 0) {
         o->proxy_protocol = b;
-    } else if (nlen == 7 && eq && strncmp(tok, "backlog", nlen) == 0 &&
-               config_parse_number(v, &n) == 0 && n >= 1 && n <= 65535) {
+    } else if (opt == OPT_BACKLOG && eq && config_parse_number(v, &n) == 0 && n >= 1 &&
+               n <= 65535) {
         o->backlog = (int)n;
-    } else if (nlen == 8 && strncmp(tok, "ipv6only", nlen) == 0 && config_parse_bool(v, &b) == 0) {
+    } else if (opt == OPT_IPV6ONLY && config_parse_bool(v, &b) == 0) {
         if (addr[0] != '[') {
             snprintf(why, whycap, "ipv6only applies to [IPv6] addresses only");
             return -EINVAL;

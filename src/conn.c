@@ -1,7 +1,9 @@
 /*
  * conn.c - a client connection. One raw libevent event on the socket
- * (no bufferevents: bodies never pass through user space), a fixed
- * header buffer, and a state machine driven by sf_conn_run:
+ * (no bufferevents: bodies never pass through user space), a header
+ * buffer, parser and response taken from the worker's pool only while a
+ * request is in flight (reqstate.h: an idle connection owns a few hundred
+ * bytes, in the worker's slab), and a state machine driven by sf_conn_run:
  *
  *   READ -> HANDLE -> WRITE -> DONE -> READ (keep-alive)
  *                                   -> LINGER -> CLOSE
@@ -19,9 +21,9 @@
  * reads the PROXY header (proxy.h) that names the real client, then READ.
  *
  * Timeouts ride on the connection's own event: the header timeout is an
- * absolute deadline from the first byte of a request (a slowloris cannot
- * stretch it), the keep-alive timeout runs while idle between requests,
- * and the send timeout restarts whenever the socket takes more bytes.
+ * absolute deadline from a request's first byte to its body's end (no
+ * slowloris stretches it), the keep-alive timeout runs while idle, and
+ * the send timeout restarts whenever the socket takes bytes (then: reset).
  */
 #include "sfhttpd/conn.h"
 
@@ -39,11 +41,15 @@
 
 #include "sfhttpd/common.h"
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/pool.h"
 #include "sfhttpd/proxy.h"
+#include "sfhttpd/reqstate.h"
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
 #include "sfhttpd/server.h"
+#include "sfhttpd/snapshot.h"
+#include "sfhttpd/slab.h"
 #include "sfhttpd/vhost.h"
 
 /* How long a closing connection reads and discards what the client still
@@ -64,44 +70,45 @@ enum sf_conn_state {
     SF_CONN_CLOSE
 };
 
+/* An idle connection owns only this (and its socket and event). */
 struct sf_conn {
     struct sf_server *srv;    /* dispatch and bookkeeping only */
     struct event_base *base;
     const struct sf_config *cfg;
     struct sf_log *log;
+    struct sf_reqstate *w;    /* while a request is in flight, else NULL */
     int fd;
-    struct event ev;
     short ev_what;            /* what ev is registered for, 0 = not yet */
-    enum sf_conn_state state;
-    struct sf_reqbuf rb;      /* header buffer: max_header_size + slack */
     bool in_request;          /* some byte of the current request arrived */
     bool draining;            /* graceful stop: close after this response */
     bool quiet_close;         /* the client asked to close after this request
                                  and sent all of it: nothing can follow */
     bool pipelined;           /* the request was read with the one before */
+    bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
+    enum sf_conn_state state;
+    struct event ev;
     unsigned served;          /* responses completed on this connection */
+    int site;                 /* the site answering (cfg->sites index), or
+                                 -1: none chosen (parse error, 421) */
     uint64_t deadline_ms;     /* absolute header deadline */
     uint64_t linger_until_ms;
     size_t linger_bytes;
     uint64_t started_ms;      /* request start (wall clock, ms), for the
                                  access log's time and duration */
-    int site;                 /* the site answering (cfg->sites index), or
-                                 -1: none chosen (parse error, 421) */
-    struct sf_parser parser;
-    struct sf_response resp;
-    /* holds on cached files for lease breaks: the response being sent,
-     * and the one before it while its bytes may still sit in the socket */
-    struct sf_file_user cur, tail;
-    char peer[INET6_ADDRSTRLEN];
-    bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
+    /* a hold on the file of the response sent last while its bytes may
+     * still sit in the socket (lease breaks) */
+    struct sf_file_user tail;
+    struct sf_snapshot *snap; /* the rest of w->cur's file after a break */
     struct sf_server_conn sc; /* the worker's hold on it */
     int local_port;           /* our port, for vhost_combined: -1 until
                                  asked, 0 for none (a Unix socket) */
+    char peer[INET6_ADDRSTRLEN];
 };
 
 static void on_event(evutil_socket_t fd, short what, void *arg);
 static void sf_conn_run(struct sf_conn *c);
 static void on_file_abort(void *arg);
+static const struct sf_file_rescue file_rescue;
 
 static uint64_t
 now_ms(struct sf_conn *c)
@@ -140,17 +147,67 @@ format_ipv4(const struct in_addr *a, char *out)
     out[n] = '\0';
 }
 
+void
+sf_conn_mem_init(struct sf_server *srv)
+{
+    sf_slab_init(&srv->connslab, sizeof(struct sf_conn));
+    sf_reqstate_pool_init(&srv->reqpool, srv->cfg);
+}
+
+void
+sf_conn_mem_trim(struct sf_server *srv)
+{
+    sf_pool_shrink(&srv->reqpool, 0);
+    sf_slab_trim(&srv->connslab);
+}
+
+void
+sf_conn_mem_free(struct sf_server *srv)
+{
+    sf_pool_destroy(&srv->reqpool);
+    sf_slab_destroy(&srv->connslab);
+}
+
+/* Take the in-flight state for a request; false when out of memory (the
+ * connection is then closing). */
+static bool
+work_get(struct sf_conn *c)
+{
+    assert(!c->w);
+    c->w = sf_reqstate_get(&c->srv->reqpool, c->fd, on_file_abort, c);
+    if (!c->w) {
+        sf_log_msg(c->log, SF_LOG_ERROR, "%s: out of memory: closing", c->peer);
+        c->state = SF_CONN_CLOSE;
+        return false;
+    }
+    c->w->cur.rescue = &file_rescue;
+    if (c->sc.idle)
+        sf_server_conn_idle(c->srv, &c->sc, false);
+    return true;
+}
+
+/* Give the in-flight state back (clean: see sf_reqstate_put). */
+static void
+work_put(struct sf_conn *c, bool clean)
+{
+    if (!c->w)
+        return;
+    sf_reqstate_put(&c->srv->reqpool, c->w, clean);
+    c->w = NULL;
+    /* a kept-alive connection with nothing in flight: the worker may
+     * close it to make room at max_connections */
+    if (clean && c->served > 0 && c->state == SF_CONN_READ && !c->draining)
+        sf_server_conn_idle(c->srv, &c->sc, true);
+}
+
 struct sf_conn *
 sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t salen,
             unsigned flags)
 {
     bool proxy_protocol = flags & SF_CONN_PROXY_PROTOCOL;
     const struct sf_config *cfg = srv->cfg;
-    struct sf_conn *c = calloc(1, sizeof(*c));
-    char *buf = malloc(cfg->max_header_size + SF_REQUEST_SLACK);
-    if (!c || !buf) {
-        free(c);
-        free(buf);
+    struct sf_conn *c = sf_slab_alloc(&srv->connslab);
+    if (!c) {
         close(fd);
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory: connection refused");
         return NULL;
@@ -162,15 +219,6 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     c->fd = fd;
     c->proxy_protocol = proxy_protocol;
     c->local_port = -1;
-    c->rb = (struct sf_reqbuf){.buf = buf, .cap = cfg->max_header_size + SF_REQUEST_SLACK};
-    struct sf_limits lim = {
-        .max_header_size = cfg->max_header_size,
-        .max_uri_length = cfg->max_uri_length,
-        .max_headers = cfg->max_headers,
-        .max_body_size = cfg->max_body_size,
-    };
-    sf_request_init(&c->parser, &lim);
-    sf_response_init(&c->resp);
     if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
         format_ipv4(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->peer);
     else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))
@@ -184,12 +232,17 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    c->cur = (struct sf_file_user){.sock = fd, .abort = on_file_abort, .arg = c};
-    c->tail = c->cur;
+    c->tail = (struct sf_file_user){
+        .sock = fd, .abort = on_file_abort, .rescue = &file_rescue, .arg = c};
     c->sc.c = c;
     sf_server_conn_added(srv, &c->sc);
     c->state = proxy_protocol ? SF_CONN_PROXY : SF_CONN_READ;
     c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
+    /* a PROXY header is read into the request's buffer */
+    if (proxy_protocol && !work_get(c)) {
+        sf_conn_close(c);
+        return NULL;
+    }
     if (!(flags & SF_CONN_DATA_READY)) {
         /* the request rarely arrives with the handshake: a read now would
          * find nothing */
@@ -212,20 +265,21 @@ sf_conn_close(struct sf_conn *c)
     if (c->ev_what)
         event_del(&c->ev);
     close(c->fd);
-    sf_fcache_detach(&c->cur);
+    work_put(c, false);
     sf_fcache_detach(&c->tail);
-    sf_response_free(&c->resp);
-    free(c->rb.buf);
-    sf_server_conn_gone(c->srv, &c->sc);
-    free(c);
+    sf_snapshot_free(c->snap);
+    struct sf_server *srv = c->srv;
+    sf_server_conn_gone(srv, &c->sc);
+    sf_slab_free(&srv->connslab, c);
 }
 
 void
 sf_conn_drain(struct sf_conn *c)
 {
     c->draining = true;
-    bool idle = (c->state == SF_CONN_READ && !c->in_request && c->rb.rpos == c->rb.wpos) ||
-                (c->state == SF_CONN_PROXY && c->rb.wpos == 0);
+    bool idle = (c->state == SF_CONN_READ && !c->in_request &&
+                 (!c->w || c->w->rb.rpos == c->w->rb.wpos)) ||
+                (c->state == SF_CONN_PROXY && c->w->rb.wpos == 0);
     if (!idle)
         return; /* its response finishes, then it closes */
     if (c->served > 0) {
@@ -279,24 +333,24 @@ access_log(struct sf_conn *c, bool completed)
     struct sf_log *l = c->log;
     if (!sf_log_access_on(l, c->site))
         return;
-    const struct sf_request *r = &c->parser.r;
+    const struct sf_request *r = &c->w->parser.r;
     size_t ref_len = 0, ua_len = 0, host_len = 0;
-    const char *ref = sf_request_hdr(&c->parser, c->rb.buf, SF_HDR_REFERER, &ref_len);
-    const char *ua = sf_request_hdr(&c->parser, c->rb.buf, SF_HDR_USER_AGENT, &ua_len);
-    const char *host = sf_vhost_request_host(&c->parser, c->rb.buf, &host_len);
+    const char *ref = sf_request_hdr(&c->w->parser, c->w->rb.buf, SF_HDR_REFERER, &ref_len);
+    const char *ua = sf_request_hdr(&c->w->parser, c->w->rb.buf, SF_HDR_USER_AGENT, &ua_len);
+    const char *host = sf_vhost_request_host(&c->w->parser, c->w->rb.buf, &host_len);
     uint64_t now = wall_ms();
     struct sf_access a = {
         .site = c->site,
         .client = c->peer,
         .when_ms = c->started_ms,
         .duration_ms = now > c->started_ms ? now - c->started_ms : 0,
-        .request_line = r->line.len ? c->rb.buf + r->line.off : NULL,
+        .request_line = r->line.len ? c->w->rb.buf + r->line.off : NULL,
         .request_line_len = r->line.len,
         .host = host,
         .host_len = host_len,
-        .status = c->resp.st.status,
-        .bytes_sent = c->resp.st.body_sent,
-        .body_length = c->resp.st.content_length,
+        .status = c->w->resp.st.status,
+        .bytes_sent = c->w->resp.st.body_sent,
+        .body_length = c->w->resp.st.content_length,
         .completed = completed,
         .referer = ref,
         .referer_len = ref_len,
@@ -314,24 +368,24 @@ static void
 step_handle(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_HANDLE);
-    int error = c->parser.r.status;
-    bool ka = !error && c->parser.r.keep_alive && !c->draining;
+    int error = c->w->parser.r.status;
+    bool ka = !error && c->w->parser.r.keep_alive && !c->draining;
     /* a request body not read yet (Expect: 100-continue) may still come */
-    c->quiet_close = !error && !c->parser.r.keep_alive && !c->parser.r.expect_continue;
-    c->parser.r.keep_alive = ka;
-    struct sf_dispatch d = {.buf = c->rb.buf,
-                            .p = &c->parser,
+    c->quiet_close = !error && !c->w->parser.r.keep_alive && !c->w->parser.r.expect_continue;
+    c->w->parser.r.keep_alive = ka;
+    struct sf_dispatch d = {.buf = c->w->rb.buf,
+                            .p = &c->w->parser,
                             .error = error,
                             .keep_alive = ka,
                             .pipelined = c->pipelined,
                             .peer = c->peer};
     c->pipelined = false;
-    c->site = sf_server_dispatch(c->srv, &d, &c->resp);
-    if (c->resp.st.file && !c->resp.st.no_body) {
+    c->site = sf_server_dispatch(c->srv, &d, &c->w->resp);
+    if (c->w->resp.st.file && !c->w->resp.st.no_body) {
         /* from here until its bytes are acknowledged, a lease break on
          * this file must cut this connection */
-        c->cur.sending = true;
-        sf_fcache_attach(c->resp.st.file, &c->cur);
+        c->w->cur.sending = true;
+        sf_fcache_attach(c->w->resp.st.file, &c->w->cur);
     }
     c->state = SF_CONN_WRITE;
 }
@@ -378,17 +432,57 @@ on_file_abort(void *arg)
     struct sf_conn *c = arg;
     if (c->state == SF_CONN_WRITE) {
         sf_log_msg(c->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
-                   c->peer, (int)c->parser.r.target.len, c->rb.buf + c->parser.r.target.off,
-                   (unsigned long long)c->resp.st.body_sent,
-                   (unsigned long long)c->resp.st.content_length);
+                   c->peer, (int)c->w->parser.r.target.len, c->w->rb.buf + c->w->parser.r.target.off,
+                   (unsigned long long)c->w->resp.st.body_sent,
+                   (unsigned long long)c->w->resp.st.content_length);
         access_log(c, false);
     }
     reset_now(c);
-    c->cur.sending = c->tail.sending = false;
-    c->cur.sock = c->tail.sock = -1;
+    if (c->w) {
+        c->w->cur.sending = false;
+        c->w->cur.sock = -1;
+    }
+    c->tail.sending = false;
+    c->tail.sock = -1;
     c->state = SF_CONN_CLOSE;
     wake(c);
 }
+
+/* A lease break while sending (lbreak.h): plan a copy of the rest and
+ * pause (no event until resumed), pushing out a tail MSG_MORE held back,
+ * so that the socket can drain. */
+static int
+on_file_hold(void *arg)
+{
+    struct sf_conn *c = arg;
+    if (c->state != SF_CONN_WRITE || c->snap)
+        return -ECANCELED;
+    int err;
+    c->snap = sf_snapshot_plan(c->srv->snaps, &c->w->resp, c->w->cur.file->fd, &err);
+    if (err)
+        return err;
+    if (c->ev_what)
+        event_del(&c->ev);
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return 0;
+}
+
+static int
+on_file_save(void *arg)
+{
+    struct sf_conn *c = arg;
+    return c->snap ? sf_snapshot_fill(c->snap, &c->w->resp, c->w->cur.file->fd) : 0;
+}
+
+static void
+on_file_resume(void *arg)
+{
+    struct sf_conn *c = arg;
+    wait_for(c, EV_WRITE, c->cfg->send_timeout_ms);
+}
+
+static const struct sf_file_rescue file_rescue = {on_file_hold, on_file_save, on_file_resume};
 
 /* Take the client's address from a PROXY header; v2 LOCAL (a health
  * check), v1 UNKNOWN and non-TCP families keep the socket's. */
@@ -415,9 +509,9 @@ static enum sf_io
 read_more(struct sf_conn *c, const char *when)
 {
     for (;;) {
-        ssize_t n = read(c->fd, c->rb.buf + c->rb.wpos, c->rb.cap - c->rb.wpos);
+        ssize_t n = read(c->fd, c->w->rb.buf + c->w->rb.wpos, c->w->rb.cap - c->w->rb.wpos);
         if (n > 0) {
-            c->rb.wpos += (size_t)n;
+            c->w->rb.wpos += (size_t)n;
             return SF_IO_OK;
         }
         if (n < 0 && errno == EINTR)
@@ -453,23 +547,23 @@ step_proxy(struct sf_conn *c)
     for (;;) {
         struct sf_proxy_info info;
         size_t used = 0;
-        enum sf_proxy_result pr = sf_proxy_parse(c->rb.buf, c->rb.wpos, &info, &used);
+        enum sf_proxy_result pr = sf_proxy_parse(c->w->rb.buf, c->w->rb.wpos, &info, &used);
         if (pr == SF_PROXY_OK) {
             proxy_peer(c, &info);
             /* the request starts at the front, as sf_request_next wants */
-            c->rb.wpos -= used;
-            memmove(c->rb.buf, c->rb.buf + used, c->rb.wpos);
-            c->rb.rpos = 0;
+            c->w->rb.wpos -= used;
+            memmove(c->w->rb.buf, c->w->rb.buf + used, c->w->rb.wpos);
+            c->w->rb.rpos = 0;
             c->site = -1;
             c->state = SF_CONN_READ;
-            if (c->rb.wpos) {
+            if (c->w->rb.wpos) {
                 c->in_request = true;
                 c->started_ms = wall_ms();
                 c->deadline_ms = now_ms(c) + c->cfg->header_timeout_ms;
             }
             return SF_IO_OK;
         }
-        if (pr == SF_PROXY_BAD || c->rb.wpos == c->rb.cap) {
+        if (pr == SF_PROXY_BAD || c->w->rb.wpos == c->w->rb.cap) {
             sf_log_msg(c->log, SF_LOG_INFO, "%s: bad PROXY protocol header: closing",
                        c->peer);
             /* a FIN rather than a reset, and what the client still sends
@@ -478,6 +572,7 @@ step_proxy(struct sf_conn *c)
             c->linger_until_ms = now_ms(c) + LINGER_MS;
             c->linger_bytes = 0;
             c->state = SF_CONN_LINGER;
+            work_put(c, false);
             return SF_IO_OK;
         }
         /* the header deadline runs from the accept */
@@ -494,19 +589,23 @@ step_read(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_READ);
     const struct sf_config *cfg = c->cfg;
+    if (!c->w && !work_get(c))
+        return SF_IO_OK;
     for (;;) {
-        switch (sf_request_next(&c->parser, &c->rb)) {
+        switch (sf_request_next(&c->w->parser, &c->w->rb)) {
         case SF_NEXT_READ: break;
         case SF_NEXT_HEAD: /* Expect: 100-continue: answer before the body */
         case SF_NEXT_DONE:
         case SF_NEXT_ERROR: c->state = SF_CONN_HANDLE; return SF_IO_OK;
         }
-        assert(c->rb.wpos < c->rb.cap);
-        size_t before = c->rb.wpos;
+        assert(c->w->rb.wpos < c->w->rb.cap);
+        size_t before = c->w->rb.wpos;
         enum sf_io rc = read_more(c, c->in_request ? "mid-request" : NULL);
+        if (rc == SF_IO_AGAIN && !c->in_request && c->w->rb.wpos == 0)
+            work_put(c, true); /* nothing came: wait owning nothing */
         if (rc != SF_IO_OK)
             return rc == SF_IO_AGAIN ? SF_IO_AGAIN : SF_IO_OK;
-        if (!c->in_request && c->rb.wpos > before) {
+        if (!c->in_request && c->w->rb.wpos > before) {
             /* the first byte of a request starts its clock */
             c->in_request = true;
             c->site = -1;
@@ -521,7 +620,7 @@ step_write(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_WRITE);
     int err = 0;
-    enum sf_io rc = sf_sender_send(&c->resp, c->fd, c->cfg->send_chunk, &err);
+    enum sf_io rc = sf_sender_send(&c->w->resp, c->fd, c->cfg->send_chunk, &err);
     if (rc == SF_IO_OK) {
         c->state = SF_CONN_DONE;
         return SF_IO_OK;
@@ -533,15 +632,15 @@ step_write(struct sf_conn *c)
     if (err == -ENODATA || err == -ESTALE) {
         sf_log_msg(c->log, SF_LOG_WARN,
                    "%s: file %s while sending %.*s: response cut after %llu of %llu bytes", c->peer,
-                   err == -ENODATA ? "shrank" : "changed", (int)c->parser.r.target.len,
-                   c->rb.buf + c->parser.r.target.off, (unsigned long long)c->resp.st.body_sent,
-                   (unsigned long long)c->resp.st.content_length);
+                   err == -ENODATA ? "shrank" : "changed", (int)c->w->parser.r.target.len,
+                   c->w->rb.buf + c->w->parser.r.target.off, (unsigned long long)c->w->resp.st.body_sent,
+                   (unsigned long long)c->w->resp.st.content_length);
         /* drop what is queued: it may already hold changed bytes */
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     } else {
         sf_log_errno(c->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
-                     (unsigned long long)c->resp.st.body_sent);
+                     (unsigned long long)c->w->resp.st.body_sent);
     }
     access_log(c, false);
     c->state = SF_CONN_CLOSE;
@@ -556,25 +655,28 @@ step_done(struct sf_conn *c)
     assert(c->state == SF_CONN_DONE);
     access_log(c, true);
     c->served++;
-    bool ka = c->parser.r.keep_alive && !c->draining;
+    bool ka = c->w->parser.r.keep_alive && !c->draining;
     /* bytes sent from a file by sendfile still reference its pages while
      * the socket holds them: a lease break must still be able to reset
      * it, so such a socket is not closed before the client is done */
-    bool file_bytes = c->cur.file && !c->cur.file->mem;
-    if (c->cur.file) {
+    bool file_bytes = c->w->cur.file && !c->w->cur.file->mem;
+    if (c->w->cur.file) {
         /* sent, but maybe not yet acknowledged: keep watching it */
         sf_fcache_detach(&c->tail);
         c->tail.sending = false;
-        sf_fcache_attach(c->cur.file, &c->tail);
-        sf_fcache_detach(&c->cur);
+        sf_fcache_attach(c->w->cur.file, &c->tail);
+        sf_fcache_detach(&c->w->cur);
     }
-    sf_response_reset(&c->resp);
-    if (!ka && c->quiet_close && c->rb.wpos == c->rb.rpos && !file_bytes) {
+    sf_response_reset(&c->w->resp);
+    sf_snapshot_free(c->snap);
+    c->snap = NULL;
+    if (!ka && c->quiet_close && c->w->rb.wpos == c->w->rb.rpos && !file_bytes) {
         /* the client asked for the close and nothing of its is unread:
          * a plain close sends our bytes and a FIN, and no reset can
          * follow (that needs bytes arriving after it), so there is
          * nothing to linger for */
         c->state = SF_CONN_CLOSE;
+        work_put(c, false);
         return SF_IO_OK;
     }
     if (!ka) {
@@ -582,10 +684,11 @@ step_done(struct sf_conn *c)
         c->linger_until_ms = now_ms(c) + LINGER_MS;
         c->linger_bytes = 0;
         c->state = SF_CONN_LINGER;
+        work_put(c, false);
         return SF_IO_OK;
     }
     /* keep the pipelined bytes, at the front of the buffer */
-    size_t left = sf_request_advance(&c->parser, &c->rb);
+    size_t left = sf_request_advance(&c->w->parser, &c->w->rb);
     c->in_request = left > 0;
     c->state = SF_CONN_READ;
     uint64_t now = now_ms(c);
@@ -597,7 +700,9 @@ step_done(struct sf_conn *c)
         return SF_IO_OK;
     }
     /* idle: wait for the next request under the keep-alive timeout rather
-     * than trying a read that would almost always find nothing */
+     * than trying a read that would almost always find nothing, owning
+     * nothing of a request */
+    work_put(c, true);
     c->deadline_ms = now + c->cfg->keepalive_timeout_ms;
     wait_for(c, EV_READ, c->cfg->keepalive_timeout_ms);
     return SF_IO_AGAIN;
@@ -671,8 +776,9 @@ on_event(evutil_socket_t fd, short what, void *arg)
             break;
         case SF_CONN_WRITE:
             sf_log_msg(c->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
-                       (unsigned long long)c->resp.st.body_sent);
+                       (unsigned long long)c->w->resp.st.body_sent);
             access_log(c, false);
+            reset_now(c); /* a FIN would wait behind the bytes not taken */
             c->state = SF_CONN_CLOSE;
             break;
         default:

@@ -8,9 +8,9 @@
  * Each entry holds one reference for the cache while cached and one per
  * response or user; the fd closes (and its lease goes) with the last. An
  * entry holds a reference on the watch of its directory, taken before the
- * file is opened.
+ * file is opened. Its ETags are fcache_etag.c's (fcache_int.h).
  */
-#include "sfhttpd/fcache.h"
+#include "fcache_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -23,40 +23,9 @@
 
 #include "sfhttpd/coding.h"
 #include "sfhttpd/common.h"
-#include "sfhttpd/cond.h"
 #include "sfhttpd/fversion.h"
 #include "sfhttpd/fwatch.h"
 #include "sfhttpd/log.h"
-
-#define NBUCKETS 16384 /* power of two */
-
-struct entry {
-    struct sf_file pub;   /* first: users see only this */
-    struct sf_fcache *fc;
-    unsigned site;
-    char *rel;
-    uint32_t hash;
-    struct entry *hnext;
-    struct entry *lprev, *lnext; /* LRU, most recent first */
-    unsigned refs;
-    bool cached;
-    struct sf_fwatch_dir *dir; /* NULL when unwatched: revalidate on each hit */
-    struct sf_lbreak_file lb;  /* its lease (lb.fd) and users */
-    unsigned char *snap;  /* pub.mem, owned */
-    size_t snap_len;      /* its bytes, counted in the budget */
-};
-
-struct sf_fcache {
-    struct sf_fcache_opts o;
-    struct sf_log *log;
-    struct sf_fwatch *fw;
-    struct sf_lbreak *lb; /* NULL unless the guard is the lease */
-    struct entry *buckets[NBUCKETS];
-    struct entry *lru_head, *lru_tail;
-    size_t nentries;
-    size_t snap_bytes;    /* held by snapshots: small_file_budget */
-    struct sf_fcache_stats st;
-};
 
 static inline struct entry *
 entry_of(struct sf_file *f)
@@ -125,6 +94,7 @@ uncache(struct sf_fcache *fc, struct entry *e)
     lru_unlink(fc, e);
     e->cached = false;
     fc->nentries--;
+    fcache_etag_forget(fc, e);
     sf_fcache_put(fc, &e->pub);
 }
 
@@ -177,23 +147,9 @@ sf_fcache_unchanged(const struct sf_file *f)
 static void
 snapshot(struct entry *e)
 {
-    size_t size = (size_t)e->pub.st.st_size, got = 0;
-    unsigned char *buf = malloc(size ? size : 1);
-    while (buf && got < size) {
-        ssize_t n = pread(e->pub.fd, buf + got, size - got, (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    if (!buf || got != size) {
-        free(buf);
-        return;
-    }
-    e->snap = buf;
-    e->pub.mem = buf;
-    e->lb.snapshot = true;
+    e->snap = sf_read_whole(e->pub.fd, (size_t)e->pub.st.st_size);
+    e->pub.mem = e->snap;
+    e->lb.snapshot = e->snap != NULL;
 }
 
 /* A snapshot while the worker's copies stay within small_file_budget
@@ -219,32 +175,14 @@ snapshot_within_budget(struct sf_fcache *fc, struct entry *e)
 static bool
 fresh(const struct entry *e, int rootfd)
 {
+    if (e->lb.breaking)
+        return false; /* being changed: the next version is the writer's */
     if (!e->dir) {
         struct stat now;
         if (fstatat(rootfd, e->rel, &now, 0) != 0 || !sf_fversion_same(&now, &e->pub.st))
             return false;
     }
     return sf_fcache_unchanged(&e->pub);
-}
-
-/* Open rel beneath rootfd as a regular file: 0 with *fd and *st; or
- * sf_resolve_open's -errno, -EISDIR with *dirfd, -EPERM. */
-static int
-open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
-             int *dirfd)
-{
-    int rc = sf_resolve_open(rootfd, rel, how, fd, st);
-    if (rc)
-        return rc;
-    if (S_ISDIR(st->st_mode)) {
-        *dirfd = *fd;
-        return -EISDIR;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        close(*fd);
-        return -EPERM;
-    }
-    return 0;
 }
 
 /* A new entry for the file rel, not cached yet: its directory watched
@@ -256,7 +194,7 @@ entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_pat
     struct sf_fwatch_dir *d = sf_fwatch_get(fc->fw, site, root_path, rel);
     int fd;
     struct stat st;
-    *err = open_regular(rootfd, rel, how, &fd, &st, dirfd);
+    *err = sf_resolve_open_regular(rootfd, rel, how, &fd, &st, dirfd);
     struct entry *e = *err ? NULL : calloc(1, sizeof(*e));
     char *copy = e ? strdup(rel) : NULL;
     if (!copy) {
@@ -269,13 +207,14 @@ entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_pat
         return NULL;
     }
     *e = (struct entry){.pub = {.fd = fd, .st = st, .guard = fc->o.guard},
-                        .fc = fc, .site = site, .rel = copy, .dir = d, .lb = {.fd = -1}};
+                        .fc = fc, .site = site, .rel = copy, .dir = d, .lb = {.fd = -1},
+                        .content = site < 64 && (fc->o.content_etag_sites >> site & 1)};
     return e;
 }
 
 /* Guard e's bytes as configured: a lease (or stat where none can be had),
- * then the ETag of what is guarded, and a snapshot of a small file whose
- * bytes cannot change under it. */
+ * a snapshot of a small file whose bytes cannot change under it, then
+ * the ETags of what is guarded. */
 static void
 protect(struct sf_fcache *fc, struct entry *e)
 {
@@ -291,13 +230,11 @@ protect(struct sf_fcache *fc, struct entry *e)
         }
     }
     const struct stat *st = &e->pub.st;
-    e->pub.etag_len = sf_cond_etag(e->pub.etag, sizeof(e->pub.etag),
-                                   (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec,
-                                   st->st_mtim.tv_nsec);
     sf_httpdate_format(st->st_mtim.tv_sec, e->pub.lastmod);
     if ((uint64_t)st->st_size <= fc->o.small_file_size &&
         (e->lb.fd >= 0 || e->pub.guard == SF_GUARD_OFF))
         snapshot_within_budget(fc, e);
+    fcache_etag_set(fc, e);
 }
 
 /* Put e in the cache, most recent first; evict beyond the limit. */
@@ -305,7 +242,7 @@ static void
 insert(struct sf_fcache *fc, struct entry *e, uint32_t h)
 {
     e->hash = h;
-    e->refs = 2; /* the cache's and the caller's */
+    e->refs += 2; /* the cache's and the caller's (the hasher may have one) */
     e->cached = true;
     e->hnext = fc->buckets[h & (NBUCKETS - 1)];
     fc->buckets[h & (NBUCKETS - 1)] = e;
@@ -338,11 +275,29 @@ sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_
     }
     fc->st.misses++;
     e = entry_open(fc, site, rootfd, root_path, rel, how, err, dirfd);
+    if (!e && sf_out_of_fds(*err) && sf_fcache_reclaim(fc) > 0)
+        e = entry_open(fc, site, rootfd, root_path, rel, how, err, dirfd);
     if (!e)
         return NULL;
     protect(fc, e);
     insert(fc, e, h);
     return &e->pub;
+}
+
+size_t
+sf_fcache_reclaim(struct sf_fcache *fc)
+{
+    size_t want = fc->nentries / 8 > 16 ? fc->nentries / 8 : 16, n = 0;
+    for (struct entry *e = fc->lru_tail, *prev; e && n < want; e = prev) {
+        prev = e->lprev;
+        if (e->refs == 1) { /* the cache's own: no response uses it */
+            fc->st.evictions++;
+            fc->st.reclaimed++;
+            uncache(fc, e);
+            n++;
+        }
+    }
+    return n;
 }
 
 /* --------------------------------------------------------------- news */
@@ -363,17 +318,9 @@ on_change(void *arg, unsigned site, const char *rel, unsigned what)
     if (what & SF_FWATCH_NAME) {
         invalidate(fc, site, rel);
         /* a sidecar that appeared or changed: its original's variant set */
-        size_t n = strlen(rel);
-        for (unsigned c = 0; c < SF_CODING_COUNT; c++) {
-            const char *sfx = sf_coding_suffix((enum sf_coding)c);
-            size_t k = strlen(sfx);
-            if (n > k && strcmp(rel + n - k, sfx) == 0) {
-                char orig[SF_PATH_MAX + 1];
-                snprintf(orig, sizeof(orig), "%.*s", (int)(n - k), rel);
-                invalidate(fc, site, orig);
-                break;
-            }
-        }
+        char orig[SF_PATH_MAX + 1];
+        if (sf_coding_original(rel, orig, sizeof(orig)))
+            invalidate(fc, site, orig);
     }
     if (what & SF_FWATCH_BENEATH)
         invalidate_prefix(fc, site, rel);
@@ -387,9 +334,13 @@ on_break(void *arg, struct sf_lbreak_file *lf, unsigned cut)
     struct entry *e = (struct entry *)(void *)((char *)lf - offsetof(struct entry, lb));
     fc->st.lease_breaks++;
     fc->st.responses_cut += cut;
+    fc->st.responses_kept += lf->nkept;
     /* an edit nobody was downloading is routine; a cut download is not */
     sf_log_msg(fc->log, cut ? SF_LOG_WARN : SF_LOG_INFO,
-               "lease broken: %s is being changed: %u response(s) cut", e->rel, cut);
+               "lease broken: %s is being changed: %u response(s) cut, %u completing from "
+               "a snapshot; writer held %llu us (copies %llu us)",
+               e->rel, cut, lf->nkept, (unsigned long long)(lf->held_ns / 1000),
+               (unsigned long long)(lf->copy_ns / 1000));
     uncache(fc, e);
 }
 
@@ -408,13 +359,23 @@ sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log)
         free(fc);
         return NULL;
     }
+    int err;
     if (o->guard == SF_GUARD_LEASE) {
-        int err;
         fc->lb = sf_lbreak_new(on_break, fc, &err);
         if (!fc->lb) {
             sf_log_errno(log, SF_LOG_WARN, -err, "lease signals unavailable: using stat");
             fc->o.guard = SF_GUARD_STAT;
+        } else if (o->base && sf_lbreak_rescue(fc->lb, o->base, o->lease_break_wait_ms) != 0) {
+            sf_lbreak_free(fc->lb);
+            sf_fwatch_free(fc->fw);
+            free(fc);
+            return NULL;
         }
+    }
+    if (o->content_etag_sites) {
+        fc->hasher = sf_hasher_new(fcache_etag_on_hashed, fc, &err);
+        if (!fc->hasher)
+            sf_log_errno(log, SF_LOG_WARN, -err, "no hashing thread: big files keep mtime ETags");
     }
     return fc;
 }
@@ -426,8 +387,10 @@ sf_fcache_free(struct sf_fcache *fc)
         return;
     while (fc->lru_head)
         uncache(fc, fc->lru_head);
-    /* entries still referenced by responses are freed by their last put,
-     * which the caller ensures happens before (connections close first) */
+    /* the hasher reports its jobs, putting their references; entries
+     * still referenced by responses are freed by their last put, which
+     * the caller ensures happens before (connections close first) */
+    sf_hasher_free(fc->hasher);
     sf_fwatch_free(fc->fw);
     sf_lbreak_free(fc->lb);
     free(fc);
@@ -449,6 +412,19 @@ int
 sf_fcache_signal_fd(const struct sf_fcache *fc)
 {
     return fc->lb ? sf_lbreak_fd(fc->lb) : -1;
+}
+
+int
+sf_fcache_hasher_fd(const struct sf_fcache *fc)
+{
+    return fc->hasher ? sf_hasher_fd(fc->hasher) : -1;
+}
+
+void
+sf_fcache_on_hashed(struct sf_fcache *fc)
+{
+    if (fc->hasher)
+        sf_hasher_on_ready(fc->hasher);
 }
 
 void
@@ -479,19 +455,6 @@ sf_fcache_put(struct sf_fcache *fc, struct sf_file *f)
     assert(e->refs > 0 && e->fc == fc);
     if (--e->refs == 0)
         entry_free(fc, e);
-}
-
-void
-sf_fcache_set_type(struct sf_file *f, const char *ctype)
-{
-    f->ctype = ctype;
-}
-
-void
-sf_fcache_set_variants(struct sf_file *f, unsigned mask)
-{
-    f->variants = mask;
-    f->variants_known = true;
 }
 
 void

@@ -114,16 +114,13 @@ dir_put(struct sf_fwatch *w, struct dirw *d)
     }
 }
 
-/* The folder part of a root-relative path: "a/b" for "a/b/c", "" for "c". */
-static void
-dirname_of(const char *rel, char out[SF_PATH_MAX + 1])
+static struct dirw *
+dir_find(struct sf_fwatch *w, unsigned site, const char *rel)
 {
-    snprintf(out, SF_PATH_MAX + 1, "%s", rel);
-    char *slash = strrchr(out, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        out[0] = '\0';
+    for (struct dirw *d = w->dbuckets[dir_hash(site, rel)]; d; d = d->hnext)
+        if (d->site == site && strcmp(d->rel, rel) == 0)
+            return d;
+    return NULL;
 }
 
 /* The watch of directory rel (site root-relative) and all its ancestors,
@@ -134,16 +131,15 @@ dir_get(struct sf_fwatch *w, unsigned site, const char *root_path, const char *r
     if (w->ifd < 0)
         return NULL;
     uint32_t h = dir_hash(site, rel);
-    for (struct dirw *d = w->dbuckets[h]; d; d = d->hnext) {
-        if (d->site == site && strcmp(d->rel, rel) == 0) {
-            d->refs++;
-            return d;
-        }
+    struct dirw *found = dir_find(w, site, rel);
+    if (found) {
+        found->refs++;
+        return found;
     }
     struct dirw *parent = NULL;
     if (rel[0]) {
         char up[SF_PATH_MAX + 1];
-        dirname_of(rel, up);
+        sf_resolve_dirname(rel, up);
         parent = dir_get(w, site, root_path, up);
         if (!parent)
             return NULL;
@@ -173,14 +169,19 @@ dir_get(struct sf_fwatch *w, unsigned site, const char *root_path, const char *r
     return d;
 }
 
-/* dir (and every watched directory beneath it) was moved or deleted:
+/* dir (and every watched directory beneath it) was moved or deleted, or
+ * its name now leads elsewhere (a folder symlink swapped by rename):
  * their watches no longer stand for their paths. A watch kept alive by an
  * in-flight file must not be found again for a new directory of the same
- * name. */
+ * name, nor report under that name (on_event ignores it). A hashed watch
+ * always has a hashed parent, so without a watch of dir itself there is
+ * none beneath it either: a file created or deleted costs no scan. */
 static void
 dir_unhash_prefix(struct sf_fwatch *w, unsigned site, const char *dir)
 {
     size_t n = strlen(dir);
+    if (!dir_find(w, site, dir))
+        return;
     for (size_t b = 0; b < NBUCKETS; b++) {
         for (struct dirw *d = w->dbuckets[b], *next; d; d = next) {
             next = d->hnext;
@@ -204,6 +205,8 @@ tell(struct sf_fwatch *w, unsigned site, const char *rel, unsigned what)
 static void
 on_event(struct sf_fwatch *w, struct dirw *d, const struct inotify_event *ev)
 {
+    if (!d->in_hash)
+        return; /* no longer stands for its path (dir_unhash_prefix) */
     if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
         tell(w, d->site, d->rel, SF_FWATCH_BENEATH);
         dir_unhash_prefix(w, d->site, d->rel);
@@ -222,6 +225,10 @@ on_event(struct sf_fwatch *w, struct dirw *d, const struct inotify_event *ev)
     if (ev->mask & (IN_ISDIR | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))
         what |= SF_FWATCH_BENEATH;
     tell(w, d->site, rel, what);
+    /* the name now leads to another folder, or nowhere: so do the watches
+     * found by the paths beneath it */
+    if (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))
+        dir_unhash_prefix(w, d->site, rel);
 }
 
 /* ------------------------------------------------------------------ API */
@@ -263,7 +270,7 @@ struct sf_fwatch_dir *
 sf_fwatch_get(struct sf_fwatch *w, unsigned site, const char *root_path, const char *rel)
 {
     char dir[SF_PATH_MAX + 1];
-    dirname_of(rel, dir);
+    sf_resolve_dirname(rel, dir);
     return (struct sf_fwatch_dir *)(void *)dir_get(w, site, root_path, dir);
 }
 

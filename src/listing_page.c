@@ -18,52 +18,13 @@
  * always point at the real file.
  */
 #include "listing_int.h"
+#include "sfhttpd/escape.h"
 
 #include <assert.h>
 #include <string.h>
 #include <time.h>
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
-
-/*
- * Length of the well-formed UTF-8 sequence at s (at most n bytes), or, if
- * it is ill-formed, minus the length of its maximal subpart (at least 1).
- * Follows Unicode Table 3-7: no overlongs, surrogates or > U+10FFFF.
- */
-static int
-utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    int need;
-    unsigned char lo = 0x80, hi = 0xBF;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return -1;
-    }
-    for (int i = 1; i <= need; i++) {
-        if ((size_t)i >= n || s[i] < lo || s[i] > hi)
-            return -i;
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return need + 1;
-}
 
 /*
  * HTML text: valid UTF-8, markup characters escaped, C0 controls and DEL
@@ -79,7 +40,7 @@ put_html_text(struct sf_buf *b, const char *s, size_t n)
         size_t run = i;
         /* Escape the longest clean run in one call. */
         while (run < n) {
-            int k = utf8_seq(u + run, n - run);
+            int k = sf_utf8_seq(u + run, n - run);
             if (k < 0 || (k == 1 && (u[run] < 0x20 || u[run] == 0x7F)))
                 break;
             run += (size_t)k;
@@ -89,7 +50,7 @@ put_html_text(struct sf_buf *b, const char *s, size_t n)
             return rc;
         if (run == n)
             break;
-        int k = utf8_seq(u + run, n - run);
+        int k = sf_utf8_seq(u + run, n - run);
         rc = sf_buf_append(b, replacement, 3);
         if (rc)
             return rc;
@@ -102,27 +63,21 @@ put_html_text(struct sf_buf *b, const char *s, size_t n)
 static int
 put_json_string(struct sf_buf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     int rc = sf_buf_append(b, "\"", 1);
 
     for (size_t i = 0; i < n && !rc;) {
-        int k = utf8_seq(u + i, n - i);
+        int k = sf_utf8_seq(u + i, n - i);
         if (k < 0) {
             rc = sf_buf_append(b, replacement, 3);
             i += (size_t)-k;
             continue;
         }
-        unsigned char c = u[i];
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            rc = sf_buf_append(b, esc, 2);
-        } else if (c < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            rc = sf_buf_append(b, esc, 6);
-        } else {
+        char esc[6];
+        if (u[i] < 0x80)
+            rc = sf_buf_append(b, esc, sf_json_escape_ascii(u[i], esc));
+        else
             rc = sf_buf_append(b, s + i, (size_t)k);
-        }
         i += (size_t)k;
     }
     return rc ? rc : sf_buf_append(b, "\"", 1);

@@ -13,38 +13,10 @@
 #include <sys/socket.h>
 
 #include "sfhttpd/config.h"
+#include "sfhttpd/fdlimit.h"
+#include "sfhttpd/flags.h"
 #include "sfhttpd/master.h"
 #include "sfhttpd/startup.h"
-
-static void
-usage(FILE *out)
-{
-    fprintf(out,
-            "usage: sfhttpd [options] [DIR]\n"
-            "       sfhttpd -c FILE [-t | -T]\n"
-            "\n"
-            "Serve DIR (default: the current directory) over HTTP/1.1, or the sites\n"
-            "of a configuration file.\n"
-            "\n"
-            "  -c, --config FILE      load FILE (INI; see conf/sfhttpd.conf)\n"
-            "  -t, --test             check the configuration and what a start checks\n"
-            "                         (users, folders, addresses), then exit (0 good, 1 bad)\n"
-            "  -T, --dump             print the effective configuration and exit\n"
-            "  -l, --listen ADDR:PORT listen here (repeatable; port 0 picks a free port);\n"
-            "                         default 127.0.0.1:8080\n"
-            "  -w, --workers N        worker processes: N, auto (one per CPU) or 0 (one\n"
-            "                         process, no master)\n"
-            "  -u, --user USER[:GROUP]\n"
-            "                         started as root, serve as USER (replaces the file's\n"
-            "                         user and group; without one, root serves as nobody\n"
-            "                         with a config file, as root in quick mode)\n"
-            "      --daemon           detach from the terminal once listening\n"
-            "      --access-log F     access log file, '-' for stdout, 'off'\n"
-            "      --error-log F      error log file, '-' for stderr\n"
-            "      --log-level L      error, warn, info (default) or debug\n"
-            "  -h, --help             this text\n"
-            "  -V, --version          print the version\n");
-}
 
 static int
 replace_str(char **dst, const char *src)
@@ -161,8 +133,9 @@ build_config(struct sf_config *cfg, void *arg, FILE *errs)
     if (cli->user)
         errors += apply_user(cli->user, cfg, errs);
     if (cli->level && sf_config_parse_level(cli->level, &cfg->log_level) != 0) {
-        fprintf(errs, "sfhttpd: --log-level %s: expected error, warn, info or debug\n",
-                cli->level);
+        fprintf(errs, "sfhttpd: --log-level %s: expected %s, %s, %s or %s\n", cli->level,
+                sf_config_level_name(SF_LOG_ERROR), sf_config_level_name(SF_LOG_WARN),
+                sf_config_level_name(SF_LOG_INFO), sf_config_level_name(SF_LOG_DEBUG));
         errors++;
     }
     if (!errors)
@@ -173,23 +146,15 @@ build_config(struct sf_config *cfg, void *arg, FILE *errs)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_ACCESS = 256, OPT_ERROR, OPT_LEVEL, OPT_DAEMON };
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},  {"test", no_argument, NULL, 't'},
-        {"dump", no_argument, NULL, 'T'},          {"listen", required_argument, NULL, 'l'},
-        {"workers", required_argument, NULL, 'w'}, {"access-log", required_argument, NULL, OPT_ACCESS},
-        {"error-log", required_argument, NULL, OPT_ERROR},
-        {"log-level", required_argument, NULL, OPT_LEVEL},
-        {"daemon", no_argument, NULL, OPT_DAEMON}, {"user", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
+    struct option opts[SF_FLAGS_MAX];
+    char shorts[3 * SF_FLAGS_MAX + 1];
+    sf_flags_getopt(opts, shorts);
     struct cli cli = {.dir = "."};
     struct sf_master_opts mo = {.load = build_config, .load_arg = &cli};
     bool test = false, dump = false;
     int ch;
     sf_startup_close_fds(); /* nothing of whoever started us stays open */
-    while ((ch = getopt_long(argc, argv, "c:tTl:w:u:hV", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         switch (ch) {
         case 'c': cli.config = optarg; break;
         case 't': test = true; break;
@@ -203,13 +168,13 @@ main(int argc, char **argv)
             break;
         case 'w': cli.workers = optarg; break;
         case 'u': cli.user = optarg; break;
-        case OPT_ACCESS: cli.access = optarg; break;
-        case OPT_ERROR: cli.errlog = optarg; break;
-        case OPT_LEVEL: cli.level = optarg; break;
-        case OPT_DAEMON: mo.daemon = true; break;
-        case 'h': usage(stdout); return 0;
+        case SF_FLAG_ACCESS_LOG: cli.access = optarg; break;
+        case SF_FLAG_ERROR_LOG: cli.errlog = optarg; break;
+        case SF_FLAG_LOG_LEVEL: cli.level = optarg; break;
+        case SF_FLAG_DAEMON: mo.daemon = true; break;
+        case 'h': sf_flags_usage(stdout); return 0;
         case 'V': printf("sfhttpd " SFHTTPD_VERSION "\n"); return 0;
-        default: usage(stderr); return 1;
+        default: sf_flags_usage(stderr); return 1;
         }
     }
     if (argc - optind > 1 || (cli.config && argc - optind > 0)) {
@@ -245,8 +210,16 @@ main(int argc, char **argv)
         return 1;
     }
     if (test || dump) {
-        if (dump)
+        if (dump) {
+            /* the limits a start would run with (it raises them first) */
+            struct sf_fdlimit fl;
+            char line[256];
+            sf_fdlimit_raise(&fl);
+            sf_fdlimit_plan(&cfg, fl.soft, &fl);
+            sf_fdlimit_format(&fl, line, sizeof(line));
             sf_config_dump(&cfg, stdout);
+            printf("; limits: %s\n", line);
+        }
         if (test && note[0])
             printf("sfhttpd: %s\n", note);
         if (test)

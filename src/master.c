@@ -17,7 +17,6 @@
 #include "sfhttpd/master.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -25,12 +24,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sfhttpd/daemon.h"
 #include "sfhttpd/lease.h"
 #include "sfhttpd/listen.h"
 #include "sfhttpd/log.h"
@@ -108,83 +107,6 @@ block_signals(sigset_t *handled)
     return sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
-/* ---- pid file, daemon ------------------------------------------------- */
-
-/* Written to a temporary name and renamed: a reader never sees it empty.
- * Never through a symbolic link: the temporary file is created new
- * (O_EXCL, O_NOFOLLOW), and a link at the pid file's own path is refused
- * rather than replaced (startup.h checks it too). */
-static int
-write_pid_file(const char *path, struct sf_log *log)
-{
-    char tmp[4096];
-    struct stat st;
-    if (!path)
-        return 0;
-    if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp)) {
-        sf_log_msg(log, SF_LOG_ERROR, "pid_file %s: path too long", path);
-        return -1;
-    }
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-        sf_log_msg(log, SF_LOG_ERROR,
-                   "pid_file %s: is a symbolic link (log and pid files are never opened through "
-                   "one: name the file itself)",
-                   path);
-        return -1;
-    }
-    unlink(tmp); /* a stale one of an earlier process with our pid */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
-    if (fd < 0) {
-        sf_log_errno(log, SF_LOG_ERROR, errno, "pid_file %s", tmp);
-        return -1;
-    }
-    bool ok = dprintf(fd, "%ld\n", (long)getpid()) > 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        sf_log_errno(log, SF_LOG_ERROR, errno, "pid_file %s", path);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-static void
-remove_pid_file(const char *path)
-{
-    if (path)
-        unlink(path);
-}
-
-/* Detach: double fork, a new session, / as the folder, stdin and stdout
- * on /dev/null (stderr stays: it may be the error log). */
-static int
-daemonize(struct sf_log *log)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        sf_log_errno(log, SF_LOG_ERROR, errno, "--daemon: fork");
-        return -1;
-    }
-    if (pid > 0)
-        _exit(0);
-    setsid();
-    pid = fork();
-    if (pid < 0)
-        _exit(1);
-    if (pid > 0)
-        _exit(0);
-    if (chdir("/") != 0)
-        sf_log_errno(log, SF_LOG_WARN, errno, "--daemon: chdir /");
-    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (fd >= 0) {
-        dup2(fd, 0);
-        dup2(fd, 1);
-        close(fd);
-    }
-    return 0;
-}
-
 /* ---- one process --------------------------------------------------------- */
 
 /* The logs of a start, errors copied to stderr until it is done. When
@@ -232,9 +154,9 @@ run_single(const struct sf_config *cfg, const struct sf_master_opts *o)
         open_listeners(&set, cfg, &log, &inherited) != 0)
         goto out;
     sf_startup_announce(cfg, &set, &log);
-    if (o->daemon && daemonize(&log) != 0)
+    if (o->daemon && sf_daemon_detach(&log) != 0)
         goto out;
-    if (write_pid_file(cfg->pid_file, &log) != 0)
+    if (sf_daemon_write_pid(cfg->pid_file, &log) != 0)
         goto out;
     pid_written = true;
     sf_privs_prepare_logs(cfg, &ids);
@@ -248,7 +170,7 @@ run_single(const struct sf_config *cfg, const struct sf_master_opts *o)
 out:
     sf_listen_close(&set);
     if (pid_written)
-        remove_pid_file(cfg->pid_file);
+        sf_daemon_remove_pid(cfg->pid_file);
     sf_log_close(&log);
     return status;
 }
@@ -679,10 +601,10 @@ run_master(const struct sf_config *cfg, const struct sf_master_opts *o)
         open_listeners(&m.cur.lis, cfg, &m.log, &m.inherited) != 0)
         goto out;
     sf_startup_announce(cfg, &m.cur.lis, &m.log);
-    if (o->daemon && daemonize(&m.log) != 0)
+    if (o->daemon && sf_daemon_detach(&m.log) != 0)
         goto out;
     m.self = getpid();
-    if (write_pid_file(cfg->pid_file, &m.log) != 0)
+    if (sf_daemon_write_pid(cfg->pid_file, &m.log) != 0)
         goto out;
     pid_written = true;
     m.sfd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -703,7 +625,7 @@ out:
     if (!m.stopping)
         signal_all(&m, SIGKILL, true);
     if (pid_written)
-        remove_pid_file(cfg->pid_file);
+        sf_daemon_remove_pid(cfg->pid_file);
     gen_free(&m.cur);
     free(m.old);
     if (m.sfd >= 0)

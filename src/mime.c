@@ -144,17 +144,6 @@ static const struct {
     {"epub", "application/epub+zip"},
 };
 
-static uint32_t
-hash_str(const char *s)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static struct slot *
 map_find(const struct strmap *map, const char *key, uint32_t h)
 {
@@ -215,7 +204,7 @@ map_free(struct strmap *map)
 static const char *
 intern(struct sf_mime *m, const char *value)
 {
-    uint32_t h = hash_str(value);
+    uint32_t h = sf_hash_str(SF_HASH_INIT, value);
     struct slot *s = map_find(&m->types, value, h);
     if (s)
         return s->val;
@@ -294,7 +283,7 @@ put(struct sf_mime *m, const char *ext, size_t len, const char *value)
     char key[EXT_MAX + 1];
     if (!lower_ext(ext, len, key))
         return -EINVAL;
-    uint32_t h = hash_str(key);
+    uint32_t h = sf_hash_str(SF_HASH_INIT, key);
     struct slot *s = map_find(&m->exts, key, h);
     if (s) {
         s->val = value;
@@ -422,7 +411,7 @@ sf_mime_by_ext(const struct sf_mime *m, const char *path, size_t len)
     char key[EXT_MAX + 1];
     if (!lower_ext(dot + 1, (size_t)(end - dot - 1), key))
         return NULL;
-    const struct slot *s = map_find(&m->exts, key, hash_str(key));
+    const struct slot *s = map_find(&m->exts, key, sf_hash_str(SF_HASH_INIT, key));
     return s ? s->val : NULL;
 }
 

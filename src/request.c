@@ -325,22 +325,25 @@ reset(struct sf_parser *p)
     llhttp_reset(&p->ll);
 }
 
+/* One settings table for every parser: llhttp keeps a pointer to it. */
+static const llhttp_settings_t settings = {
+    .on_method = on_method,
+    .on_url = on_url,
+    .on_url_complete = on_url_complete,
+    .on_version = on_version,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+};
+
 void
 sf_request_init(struct sf_parser *p, const struct sf_limits *lim)
 {
     memset(p, 0, sizeof(*p));
     p->limits = *lim;
-    llhttp_settings_init(&p->settings);
-    p->settings.on_method = on_method;
-    p->settings.on_url = on_url;
-    p->settings.on_url_complete = on_url_complete;
-    p->settings.on_version = on_version;
-    p->settings.on_header_field = on_header_field;
-    p->settings.on_header_field_complete = on_header_field_complete;
-    p->settings.on_header_value = on_header_value;
-    p->settings.on_header_value_complete = on_header_value_complete;
-    p->settings.on_headers_complete = on_headers_complete;
-    llhttp_init(&p->ll, HTTP_REQUEST, &p->settings);
+    llhttp_init(&p->ll, HTTP_REQUEST, &settings);
     p->ll.data = p;
     reset(p);
 }

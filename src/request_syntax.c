@@ -9,6 +9,7 @@
  * Pure: no I/O, no llhttp.
  */
 #include "request_int.h"
+#include "sfhttpd/common.h"
 
 #include <assert.h>
 #include <string.h>
@@ -44,15 +45,6 @@ enum {
     C_VALUE_LF,
     C_END_LF,
 };
-
-/* tchar (RFC 9110 §5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~", as a bit
- * set (bit c & 63 of word c >> 6): the head scanner asks once per byte */
-static bool
-is_tchar(unsigned char c)
-{
-    static const uint64_t set[4] = {0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL, 0, 0};
-    return (set[c >> 6] >> (c & 63)) & 1;
-}
 
 static bool
 is_vchar(unsigned char c)
@@ -111,7 +103,7 @@ head_byte(struct sf_syntax *s, unsigned char c, size_t i)
 {
     switch (s->st) {
     case H_LEAD:
-        if (!is_tchar(c))
+        if (!sf_is_tchar(c))
             return false;
         s->line_off = (uint32_t)i;
         s->st = H_METHOD;
@@ -119,7 +111,7 @@ head_byte(struct sf_syntax *s, unsigned char c, size_t i)
     case H_METHOD:
         if (c == ' ')
             s->st = H_TARGET0;
-        return c == ' ' || is_tchar(c);
+        return c == ' ' || sf_is_tchar(c);
     case H_TARGET0: s->st = H_TARGET; return is_vchar(c);
     case H_TARGET:
         if (c == ' ') {
@@ -146,11 +138,11 @@ head_byte(struct sf_syntax *s, unsigned char c, size_t i)
         /* whitespace here is obs-fold, or whitespace before the first
          * field: both refused (RFC 9112 §5.2, §2.2) */
         s->st = H_NAME;
-        return is_tchar(c);
+        return sf_is_tchar(c);
     case H_NAME:
         if (c == ':')
             s->st = H_VALUE;
-        return c == ':' || is_tchar(c);
+        return c == ':' || sf_is_tchar(c);
     case H_VALUE: return is_field_char(c);
     default: return false;
     }
@@ -217,18 +209,18 @@ size_line_byte(struct sf_syntax *s, unsigned char c)
             return true;
         }
         break;
-    case C_EXT_NAME0: s->st = C_EXT_NAME; return is_tchar(c);
+    case C_EXT_NAME0: s->st = C_EXT_NAME; return sf_is_tchar(c);
     case C_EXT_NAME:
-        if (is_tchar(c))
+        if (sf_is_tchar(c))
             return true;
         if (c == '=') {
             s->st = C_EXT_VAL0;
             return true;
         }
         break;
-    case C_EXT_VAL0: s->st = c == '"' ? C_EXT_QUOTED : C_EXT_TOKEN; return c == '"' || is_tchar(c);
+    case C_EXT_VAL0: s->st = c == '"' ? C_EXT_QUOTED : C_EXT_TOKEN; return c == '"' || sf_is_tchar(c);
     case C_EXT_TOKEN:
-        if (is_tchar(c))
+        if (sf_is_tchar(c))
             return true;
         break;
     case C_EXT_QUOTED:
@@ -297,11 +289,11 @@ sf_request_scan_chunked(struct sf_syntax *s, const char *buf, size_t from, size_
             s->st = C_SIZE0;
             break;
         case C_FIELD:
-            ok = c == '\r' || is_tchar(c);
+            ok = c == '\r' || sf_is_tchar(c);
             s->st = c == '\r' ? C_END_LF : C_NAME;
             break;
         case C_NAME:
-            ok = c == ':' || is_tchar(c);
+            ok = c == ':' || sf_is_tchar(c);
             if (c == ':') {
                 s->st = C_VALUE;
                 if (++s->fields > max_fields) {
@@ -350,7 +342,7 @@ skip_ows(const char *v, size_t i, size_t len)
 static size_t
 skip_token(const char *v, size_t i, size_t len)
 {
-    while (i < len && is_tchar((unsigned char)v[i]))
+    while (i < len && sf_is_tchar((unsigned char)v[i]))
         i++;
     return i;
 }

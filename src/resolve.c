@@ -515,6 +515,35 @@ sf_resolve_stat(int rootfd, const char *rel, unsigned how, struct stat *st)
     return rc;
 }
 
+void
+sf_resolve_dirname(const char *rel, char out[SF_PATH_MAX + 1])
+{
+    snprintf(out, SF_PATH_MAX + 1, "%s", rel);
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        out[0] = '\0';
+}
+
+int
+sf_resolve_open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
+                        int *dirfd)
+{
+    int rc = sf_resolve_open(rootfd, rel, how, fd, st);
+    if (rc)
+        return rc;
+    if (S_ISDIR(st->st_mode)) {
+        *dirfd = *fd;
+        return -EISDIR;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(*fd);
+        return -EPERM;
+    }
+    return 0;
+}
+
 int
 sf_resolve_status(int neg_errno)
 {
@@ -529,6 +558,8 @@ sf_resolve_status(int neg_errno)
     case ENXIO:      /* a Unix socket, or a device with nothing behind it */
     case ENODEV:
     case EOPNOTSUPP: return 403;
+    case EMFILE:
+    case ENFILE:     return 503; /* out of descriptors: try again (fdlimit.h) */
     default: return 500;
     }
 }

@@ -19,6 +19,7 @@
 #include "sfhttpd/mime.h"
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
+#include "sfhttpd/snapshot.h"
 #include "sfhttpd/static.h"
 #include "sfhttpd/vhost.h"
 
@@ -88,6 +89,14 @@ on_fc_signal(evutil_socket_t fd, short what, void *arg)
     sf_fcache_on_signal(((struct sf_server *)arg)->fc);
 }
 
+static void
+on_fc_hashed(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sf_fcache_on_hashed(((struct sf_server *)arg)->fc);
+}
+
 /* fd's event at priority 0 (file-change news before connections), or
  * none for fd -1. */
 static int
@@ -99,17 +108,33 @@ watch_fd(struct sf_server *srv, struct event **ev, int fd, event_callback_fn fn)
     return *ev && event_priority_set(*ev, 0) == 0 && event_add(*ev, NULL) == 0 ? 0 : -1;
 }
 
-/* The open-file cache, its inotify fd and its lease-break signalfd. */
+/* The open-file cache, its inotify fd, its lease-break signalfd and its
+ * hashing thread's eventfd. */
 static int
 start_cache(struct sf_server *srv)
 {
     const struct sf_config *cfg = srv->cfg;
     struct sf_fcache_opts o = {
-        .max_entries = cfg->open_file_cache_max,
+        .max_entries = srv->fds.open_file_cache_max,
         .small_file_size = cfg->small_file_size,
         .small_file_budget = cfg->small_file_budget,
         .guard = cfg->file_guard,
+        .base = srv->base,
+        .lease_break_wait_ms = cfg->lease_break_wait_ms,
     };
+    _Static_assert(SF_CONFIG_MAX_SITES <= 64, "content_etag_sites is a 64-bit mask");
+    for (size_t i = 0; i < cfg->nsites; i++)
+        if (cfg->sites[i].etag == SF_ETAG_CONTENT)
+            o.content_etag_sites |= 1ULL << i;
+    int err;
+    srv->snaps = sf_snapshots_new(cfg->snapshot_budget, cfg->snapshot_dir, &err);
+    if (!srv->snaps) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the snapshot pool");
+        return -1;
+    }
+    if (err)
+        sf_log_errno(&srv->log, SF_LOG_WARN, err, "snapshot_dir %s: no reflink snapshots",
+                     cfg->snapshot_dir);
     srv->fc = sf_fcache_new(&o, &srv->log);
     if (!srv->fc) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
@@ -117,20 +142,21 @@ start_cache(struct sf_server *srv)
     }
     struct sf_lcache_opts lo = {
         .max_bytes = cfg->listing_cache_size,
-        .max_dirs = cfg->listing_cache_max,
+        .max_dirs = srv->fds.listing_cache_max,
     };
     srv->lc = sf_lcache_new(&lo, sf_fcache_fwatch(srv->fc), &srv->log);
     if (!srv->lc) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the listing cache");
         return -1;
     }
-    srv->neg = sf_fneg_new(sf_fcache_fwatch(srv->fc), cfg->open_file_cache_max);
+    srv->neg = sf_fneg_new(sf_fcache_fwatch(srv->fc), srv->fds.open_file_cache_max);
     if (!srv->neg) {
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
         return -1;
     }
     if (watch_fd(srv, &srv->fc_inotify, sf_fcache_inotify_fd(srv->fc), on_fc_inotify) != 0 ||
-        watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0)
+        watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0 ||
+        watch_fd(srv, &srv->fc_hashed, sf_fcache_hasher_fd(srv->fc), on_fc_hashed) != 0)
         return -1;
     /* at the connections' priority, the lowest */
     srv->iter_end = event_new(srv->base, -1, 0, on_iter_end, srv);
@@ -191,6 +217,7 @@ sf_server_open(struct sf_server *srv)
     }
     if (start_site_mime(srv) != 0)
         return -1;
+    sf_fdlimit_get(cfg, &srv->fds); /* the start raised and logged it */
     return start_cache(srv);
 }
 
@@ -204,12 +231,16 @@ sf_server_close(struct sf_server *srv)
         sf_fneg_stats(srv->neg, &ns);
         sf_log_msg(&srv->log, SF_LOG_INFO,
                    "file cache: %llu hits, %llu misses, %llu invalidations, %llu evictions, "
-                   "%llu lease breaks, %llu responses cut, %llu files guarded by stat, "
+                   "%llu lease breaks, %llu responses cut, %llu completed from snapshots, "
+                   "%llu files guarded by stat, "
+                   "%llu content ETags hashed (%llu read from the attribute, %llu stored), "
                    "%llu answered missing from memory",
                    (unsigned long long)st.hits, (unsigned long long)st.misses,
                    (unsigned long long)st.invalidations, (unsigned long long)st.evictions,
                    (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
-                   (unsigned long long)st.stat_fallbacks, (unsigned long long)ns.hits);
+                   (unsigned long long)st.responses_kept, (unsigned long long)st.stat_fallbacks,
+                   (unsigned long long)st.hashed, (unsigned long long)st.hash_reused,
+                   (unsigned long long)st.hash_stored, (unsigned long long)ns.hits);
     }
     if (srv->lc) {
         struct sf_lcache_stats st;
@@ -232,9 +263,13 @@ sf_server_close(struct sf_server *srv)
         event_free(srv->fc_inotify);
     if (srv->fc_signal)
         event_free(srv->fc_signal);
-    srv->fc_inotify = srv->fc_signal = NULL;
+    if (srv->fc_hashed)
+        event_free(srv->fc_hashed);
+    srv->fc_inotify = srv->fc_signal = srv->fc_hashed = NULL;
     sf_fcache_free(srv->fc);
     srv->fc = NULL;
+    sf_snapshots_free(srv->snaps);
+    srv->snaps = NULL;
     for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++) {
         if (srv->rootfd[i] >= 0)
             close(srv->rootfd[i]);
@@ -346,4 +381,12 @@ void
 sf_server_conn_gone(struct sf_server *srv, struct sf_server_conn *sc)
 {
     srv->conn_gone(srv->owner, sc);
+}
+
+void
+sf_server_conn_idle(struct sf_server *srv, struct sf_server_conn *sc, bool idle)
+{
+    sc->idle = idle;
+    if (srv->conn_idle)
+        srv->conn_idle(srv->owner, sc);
 }

@@ -9,6 +9,7 @@
  * ACLs, supplementary groups and mount options all count.
  */
 #include "sfhttpd/startup.h"
+#include "sfhttpd/fdlimit.h"
 #include "sfhttpd/common.h"
 
 #include <cap-ng.h>
@@ -496,6 +497,15 @@ sf_startup_prepare(const struct sf_config *cfg, struct sf_ids *ids, struct sf_lo
     sf_startup_note(cfg, ids, note, sizeof(note));
     if (n == 0 && note[0] && log)
         sf_log_msg(log, SF_LOG_INFO, "%s", note);
+    if (n == 0 && log) {
+        /* before any worker starts: they inherit the raised limit */
+        struct sf_fdlimit fl;
+        int rc = sf_fdlimit_raise(&fl);
+        if (rc)
+            sf_log_errno(log, SF_LOG_WARN, rc, "RLIMIT_NOFILE: cannot raise the soft limit");
+        sf_fdlimit_plan(cfg, fl.soft, &fl);
+        sf_fdlimit_log(&fl, log);
+    }
     return n;
 }
 

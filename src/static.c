@@ -23,7 +23,9 @@
 #include "sfhttpd/range.h"
 #include "sfhttpd/fcache.h"
 #include "sfhttpd/fneg.h"
+#include "sfhttpd/fversion.h"
 #include "sfhttpd/resolve.h"
+#include "sfhttpd/sitehdr.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS"
 
@@ -85,54 +87,20 @@ error(struct ctx *x, int status, const char *extra)
     sf_response_error(x->out, status, x->in->date, x->in->keep_alive, x->http10, x->head, extra);
 }
 
+/* A failed open: its status (out of descriptors: 503, Retry-After). */
+static void
+open_error(struct ctx *x, int err)
+{
+    error(x, err == -EPERM ? 403 : sf_resolve_status(err),
+          sf_out_of_fds(err) ? "Retry-After: 1" : NULL);
+}
+
 static struct sf_hval
 hval(const struct ctx *x, enum sf_hdr h)
 {
     size_t len;
     const char *p = sf_request_hdr(x->in->p, x->in->buf, h, &len);
     return (struct sf_hval){p, len};
-}
-
-static bool
-rule_matches(const struct sf_cache_rule *r, const struct sf_path *p)
-{
-    size_t n = strlen(r->match);
-    if (r->is_ext)
-        return p->len > n && strcmp(p->rel + p->len - n, r->match) == 0;
-    /* a prefix "/assets/" against the path "/" + rel */
-    return n > 0 && p->len + 1 >= n && strncmp(p->rel, r->match + 1, n - 1) == 0;
-}
-
-/* Cache-Control and Expires for the file x->path names: the first rule
- * that sets each, else the site's own. */
-static void
-cache_headers(struct ctx *x)
-{
-    const struct sf_site *s = x->in->site;
-    const char *cc = NULL;
-    long long exp = -1;
-    for (size_t i = 0; i < s->nrules; i++) {
-        const struct sf_cache_rule *r = &s->rules[i];
-        if (!rule_matches(r, &x->path))
-            continue;
-        if (!cc && r->cache_control)
-            cc = r->cache_control;
-        if (exp < 0 && r->expires >= 0)
-            exp = r->expires;
-    }
-    if (!cc)
-        cc = s->cache_control;
-    if (exp < 0)
-        exp = s->expires;
-    if (cc)
-        sf_response_puts(x->out, "Cache-Control", cc);
-    else if (exp >= 0)
-        sf_response_header(x->out, "Cache-Control", "max-age=%lld", exp);
-    if (exp >= 0) {
-        char date[SF_HTTPDATE_LEN + 1];
-        sf_httpdate_format(x->in->now + (time_t)exp, date);
-        sf_response_put(x->out, "Expires", date, SF_HTTPDATE_LEN);
-    }
 }
 
 /* How the site's paths are opened: its symlink policy, and with dotfiles
@@ -278,8 +246,12 @@ listing(struct ctx *x, int dirfd)
     o->mem.len = 0;
     struct sf_lcache_body body;
     int rc = sf_lcache_get(in->lc, &q, &o->mem, &body);
+    if (sf_out_of_fds(rc) && sf_fcache_reclaim(in->fc) > 0) {
+        o->mem.len = 0;
+        rc = sf_lcache_get(in->lc, &q, &o->mem, &body);
+    }
     if (rc) {
-        error(x, rc == -EACCES ? 403 : 500, NULL);
+        open_error(x, rc);
         return;
     }
     o->st.fd = body.fd; /* a page kept by the cache: the response closes it */
@@ -303,10 +275,12 @@ listing(struct ctx *x, int dirfd)
 }
 
 /* Look for an index file of the folder x->path names (trailing slash).
- * Returns a referenced cache entry and makes x->path name it, or NULL. */
+ * Returns a referenced cache entry and makes x->path name it, or NULL
+ * (with *oom the error when a probe ran out of descriptors, else 0). */
 static struct sf_file *
-index_file(struct ctx *x)
+index_file(struct ctx *x, int *oom)
 {
+    *oom = 0;
     const struct sf_site *s = x->in->site;
     char rel[SF_PATH_MAX + 1];
     for (size_t i = 0; i < s->nindex; i++) {
@@ -318,6 +292,10 @@ index_file(struct ctx *x)
         struct sf_file *f = get(x, rel, &err, &dfd);
         if (dfd >= 0)
             close(dfd);
+        if (sf_out_of_fds(err)) {
+            *oom = err; /* no other index may stand in for this one */
+            return NULL;
+        }
         if (f) {
             memcpy(x->path.rel, rel, (size_t)n + 1);
             x->path.len = (size_t)n;
@@ -338,22 +316,17 @@ enabled_codings(const struct sf_site *site)
     return mask;
 }
 
-static bool
-not_older(const struct stat *a, const struct stat *b)
-{
-    return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
-           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
-}
-
+/* The variant of x->path for c, or NULL (*err why, 0 if too long). */
 static struct sf_file *
-get_variant(struct ctx *x, enum sf_coding c)
+get_variant(struct ctx *x, enum sf_coding c, int *err)
 {
     char rel[SF_PATH_MAX + 1];
     int n = snprintf(rel, sizeof(rel), "%s%s", x->path.rel, sf_coding_suffix(c));
+    *err = 0;
     if (n < 0 || (size_t)n >= sizeof(rel))
         return NULL;
-    int err, dfd;
-    struct sf_file *v = get(x, rel, &err, &dfd);
+    int dfd;
+    struct sf_file *v = get(x, rel, err, &dfd);
     if (dfd >= 0)
         close(dfd);
     return v;
@@ -368,16 +341,20 @@ variants_of(struct ctx *x, struct sf_file *f)
         return f->variants;
     unsigned mask = 0;
     unsigned enabled = enabled_codings(x->in->site);
+    bool unsure = false; /* out of descriptors: ask again next time */
     for (int c = 0; c < SF_CODING_COUNT; c++) {
         if (!(enabled & (1u << c)))
             continue;
-        struct sf_file *v = get_variant(x, (enum sf_coding)c);
-        if (v && not_older(&v->st, &f->st))
+        int err;
+        struct sf_file *v = get_variant(x, (enum sf_coding)c, &err);
+        unsure = unsure || sf_out_of_fds(err);
+        if (v && sf_fversion_not_older(&v->st, &f->st))
             mask |= 1u << c;
         if (v)
             sf_fcache_put(x->in->fc, v);
     }
-    sf_fcache_set_variants(f, mask);
+    if (!unsure)
+        sf_fcache_set_variants(f, mask);
     return mask;
 }
 
@@ -392,7 +369,8 @@ pick_variant(struct ctx *x, unsigned exists, int *coding)
     for (int c = 0; c < SF_CODING_COUNT; c++) {
         if (!(ok & (1u << c)))
             continue;
-        struct sf_file *v = get_variant(x, (enum sf_coding)c);
+        int err;
+        struct sf_file *v = get_variant(x, (enum sf_coding)c, &err);
         if (!v)
             continue;
         if (!best || v->st.st_size < best->st.st_size) {
@@ -501,35 +479,31 @@ file(struct ctx *x, struct sf_file *f)
     }
     sf_response_hold(o, in->fc, f);
 
-    char etag[64];
-    size_t elen = f->etag_len;
-    memcpy(etag, f->etag, elen);
-    if (coding >= 0 && elen >= 2) {
-        /* the variant's own validator, its coding inside the quotes */
-        int n = snprintf(etag + elen - 1, sizeof(etag) - elen + 1, "-%s\"",
-                         sf_coding_name((enum sf_coding)coding));
-        elen += (size_t)n - 1;
-    }
-    struct sf_validators val = {etag, elen, f->st.st_mtim.tv_sec};
+    char etag[64], alt[64];
+    size_t elen = sf_coding_etag(etag, sizeof(etag), f->etag, f->etag_len, coding);
+    size_t alen = sf_coding_etag(alt, sizeof(alt), f->etag_alt, f->etag_alt_len, coding);
+    struct sf_validators val = {etag, elen, f->st.st_mtim.tv_sec, alt, alen};
 
     struct sf_cond_headers ch = {
         .if_match = hval(x, SF_HDR_IF_MATCH),
         .if_none_match = hval(x, SF_HDR_IF_NONE_MATCH),
         .if_modified_since = hval(x, SF_HDR_IF_MODIFIED_SINCE),
         .if_unmodified_since = hval(x, SF_HDR_IF_UNMODIFIED_SINCE),
+        .if_range = hval(x, SF_HDR_IF_RANGE),
     };
     int cs = sf_cond_eval(&ch, &val, true);
     if (cs == 412) {
         error(x, 412, NULL);
         return;
     }
+    bool use_alt = sf_cond_use_alt(&ch, &val);
 
     uint64_t size = (uint64_t)f->st.st_size;
     struct sf_range rg[SF_RANGES_MAX];
     size_t nr = 0;
     enum sf_range_result rr = SF_RANGE_IGNORE;
     struct sf_hval range = hval(x, SF_HDR_RANGE);
-    if (cs == 0 && range.p && sf_cond_if_range(hval(x, SF_HDR_IF_RANGE), &val)) {
+    if (cs == 0 && range.p && sf_cond_if_range(ch.if_range, &val)) {
         unsigned maxr = in->cfg->max_ranges < SF_RANGES_MAX ? in->cfg->max_ranges : SF_RANGES_MAX;
         rr = sf_range_parse(range.p, range.len, size, maxr, rg, SF_ARRAY_LEN(rg), &nr);
     }
@@ -545,8 +519,8 @@ file(struct ctx *x, struct sf_file *f)
 
     sf_response_begin(o, status, in->date);
     sf_response_put(o, "Last-Modified", f->lastmod, SF_HTTPDATE_LEN);
-    sf_response_put(o, "ETag", etag, elen);
-    cache_headers(x);
+    sf_response_put(o, "ETag", use_alt ? alt : etag, use_alt ? alen : elen);
+    sf_sitehdr_cache(x->out, x->in->site, &x->path, x->in->now);
     if (exists)
         sf_response_puts(o, "Vary", "Accept-Encoding");
     if (status == 304) {
@@ -613,14 +587,14 @@ route(const struct sf_static_in *in, struct sf_response *out)
         return;
     }
     struct sf_file *f = NULL;
+    int err, dirfd;
     if (x.path.trailing_slash || x.path.len == 0) {
-        f = index_file(&x);
-        if (f) {
-            file(&x, f);
+        f = index_file(&x, &err);
+        if (f || err) {
+            f ? file(&x, f) : open_error(&x, err);
             return;
         }
     }
-    int err, dirfd;
     f = get(&x, x.path.rel, &err, &dirfd);
     if (f) {
         if (x.path.trailing_slash) {
@@ -634,7 +608,7 @@ route(const struct sf_static_in *in, struct sf_response *out)
         return;
     }
     if (err != -EISDIR) {
-        error(&x, err == -EPERM ? 403 : sf_resolve_status(err), NULL);
+        open_error(&x, err);
         return;
     }
     if (!x.path.trailing_slash && x.path.len > 0)
@@ -646,34 +620,9 @@ route(const struct sf_static_in *in, struct sf_response *out)
     close(dirfd);
 }
 
-/* The site's add_header lines, put into the finished head before its
- * blank line: one place covers every response the handler builds (files,
- * 304, ranges, listings, redirects, error pages). Too many bytes set
- * head_overflow, which the caller turns into a 500. */
-static void
-site_headers(const struct sf_site *s, struct sf_response *o)
-{
-    if (s->nadd_headers == 0 || o->st.head_overflow)
-        return;
-    assert(o->st.head_len >= 4 && memcmp(o->head + o->st.head_len - 4, "\r\n\r\n", 4) == 0);
-    size_t pos = o->st.head_len - 2; /* where the blank line starts */
-    for (size_t i = 0; i < s->nadd_headers; i++) {
-        size_t n = strlen(s->add_headers[i]);
-        if (pos + n + 4 > sizeof(o->head)) {
-            o->st.head_overflow = true;
-            return;
-        }
-        memcpy(o->head + pos, s->add_headers[i], n);
-        memcpy(o->head + pos + n, "\r\n", 2);
-        pos += n + 2;
-    }
-    memcpy(o->head + pos, "\r\n", 2);
-    o->st.head_len = pos + 2;
-}
-
 void
 sf_static_handle(const struct sf_static_in *in, struct sf_response *out)
 {
     route(in, out);
-    site_headers(in->site, out);
+    sf_sitehdr_add(in->site, out);
 }

@@ -2,8 +2,11 @@
  * worker.c - one event loop: listeners, the connection list, signals for
  * a graceful stop, after drain_delay in a single process (SIGQUIT: at
  * once; SIGUSR1: reopen logs; SIGUSR2: the master's drain notice), the
- * per-second tick (access-log flush), and accept throttling
- * (max_connections, EMFILE). The listening sockets come open from
+ * per-second tick (access-log flush, and memory given back after a large
+ * drop of connections), and accept throttling (max_connections, EMFILE).
+ * At max_connections the longest-idle keep-alive connection is closed to
+ * admit a new one; only when none is idle does the worker stop accepting,
+ * until one idles or closes. The listening sockets come open from
  * listen.c: a worker never binds. What requests are served with (sites,
  * MIME tables, the file cache) is server.c's; connections report to the
  * worker through the server's added / gone calls.
@@ -15,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -27,11 +31,16 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "sfhttpd/common.h"
 #include "sfhttpd/conn.h"
+#include "sfhttpd/fcache.h"
 #include "sfhttpd/listen.h"
 #include "sfhttpd/server.h"
 
 #define ACCEPT_RETRY_MS 200
+/* Give memory back (spare pooled request states, then malloc_trim) once
+ * the connection count fell to half its peak, by at least this many. */
+#define RECLAIM_MIN_DROP 256
 
 struct worker {
     struct sf_server srv;   /* what requests are served with */
@@ -44,9 +53,14 @@ struct worker {
     struct event *sig_int, *sig_term, *tick, *stop_timer, *resume_accept;
     struct event *sig_quit, *sig_usr1, *sig_hup, *sig_usr2, *drain_timer;
     TAILQ_HEAD(, sf_server_conn) conns;
+    /* kept-alive connections with nothing in flight, longest idle first */
+    TAILQ_HEAD(, sf_server_conn) idle;
     unsigned nconns;
     bool stopping;
     bool accept_error_logged;
+    int64_t last_accept_error_ms; /* monotonic; 0: none yet */
+    bool reuse_logged;
+    struct sf_reclaim reclaim;
 };
 
 static void
@@ -69,6 +83,37 @@ on_conn_added(void *owner, struct sf_server_conn *sc)
     struct worker *w = owner;
     TAILQ_INSERT_TAIL(&w->conns, sc, link);
     w->nconns++;
+    sf_reclaim_note(&w->reclaim, w->nconns);
+}
+
+/* Room for one more connection: below the limit, or an idle one to close. */
+static bool
+has_room(const struct worker *w)
+{
+    return w->nconns < w->srv.fds.max_connections || !TAILQ_EMPTY(&w->idle);
+}
+
+/* Accept again when stopped for want of room (not during an EMFILE
+ * pause, whose timer resumes it). */
+static void
+maybe_resume(struct worker *w)
+{
+    if (!w->accepting && !w->stopping && has_room(w) && !evtimer_pending(w->resume_accept, NULL))
+        set_accepting(w, true);
+}
+
+/* A kept-alive connection idled (to the back of the idle list: the front
+ * is the longest idle) or got a request. */
+static void
+on_conn_idle(void *owner, struct sf_server_conn *sc)
+{
+    struct worker *w = owner;
+    if (sc->idle) {
+        TAILQ_INSERT_TAIL(&w->idle, sc, idle_link);
+        maybe_resume(w);
+    } else {
+        TAILQ_REMOVE(&w->idle, sc, idle_link);
+    }
 }
 
 /* A connection was freed: accept again below the limit, or end a
@@ -78,15 +123,32 @@ on_conn_gone(void *owner, struct sf_server_conn *sc)
 {
     struct worker *w = owner;
     TAILQ_REMOVE(&w->conns, sc, link);
+    if (sc->idle)
+        TAILQ_REMOVE(&w->idle, sc, idle_link);
     w->nconns--;
     if (w->stopping) {
         if (w->nconns == 0)
             event_base_loopexit(w->srv.base, NULL);
         return;
     }
-    if (!w->accepting && w->nconns < w->srv.cfg->max_connections &&
-        !evtimer_pending(w->resume_accept, NULL))
-        set_accepting(w, true);
+    maybe_resume(w);
+}
+
+/* At max_connections: close the connection idle the longest, as a
+ * client may do to us any time, to admit a new one. */
+static void
+make_room(struct worker *w)
+{
+    struct sf_server_conn *sc = TAILQ_FIRST(&w->idle);
+    if (w->nconns < w->srv.fds.max_connections || !sc)
+        return;
+    if (!w->reuse_logged)
+        sf_log_msg(&w->srv.log, SF_LOG_WARN,
+                   "max_connections (%u) reached: closing the longest-idle keep-alive "
+                   "connections to make room",
+                   w->srv.fds.max_connections);
+    w->reuse_logged = true;
+    sf_conn_close(sc->c);
 }
 
 static void
@@ -101,17 +163,19 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     for (size_t i = 0; i < w->nlis; i++)
         if (w->lis[i] == l)
             flags = w->lis_flags[i];
+    make_room(w);
     sf_server_woken(&w->srv);
     /* only the first of a batch was surely there when the wait returned
      * (sf_server_woken): the others wait to be reported readable */
     if (sf_server_accepted(&w->srv) > 0)
         flags &= ~(unsigned)SF_CONN_DATA_READY;
     sf_conn_new(&w->srv, fd, sa, (socklen_t)salen, flags);
-    if (w->nconns >= w->srv.cfg->max_connections) {
+    if (!has_room(w)) {
         if (!w->accept_error_logged)
             sf_log_msg(&w->srv.log, SF_LOG_WARN,
-                       "max_connections (%u) reached: not accepting until some close",
-                       w->srv.cfg->max_connections);
+                       "max_connections (%u) reached, none idle: not accepting until one "
+                       "idles or closes",
+                       w->srv.fds.max_connections);
         w->accept_error_logged = true;
         set_accepting(w, false);
     }
@@ -124,12 +188,18 @@ on_accept_error(struct evconnlistener *l, void *arg)
     int err = errno;
     (void)l;
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        /* out of descriptors: pause instead of spinning on a listener that
-         * stays readable */
-        if (!w->accept_error_logged)
-            sf_log_errno(&w->srv.log, SF_LOG_WARN, err, "accept: pausing for %d ms",
-                         ACCEPT_RETRY_MS);
-        w->accept_error_logged = true;
+        /* out of descriptors: the cache gives back what no response uses,
+         * and accepting pauses instead of spinning on a listener that stays
+         * readable; said once a burst (failures less than a second apart) */
+        size_t freed = sf_out_of_fds(-err) ? sf_fcache_reclaim(w->srv.fc) : 0;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        if (!w->last_accept_error_ms || ms - w->last_accept_error_ms > 1000)
+            sf_log_errno(&w->srv.log, SF_LOG_WARN, err,
+                         "accept: pausing for %d ms (%zu cached file(s) let go)",
+                         ACCEPT_RETRY_MS, freed);
+        w->last_accept_error_ms = ms;
         set_accepting(w, false);
         struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};
         evtimer_add(w->resume_accept, &tv);
@@ -144,7 +214,7 @@ on_resume_accept(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     (void)fd;
     (void)what;
-    if (!w->stopping && w->nconns < w->srv.cfg->max_connections)
+    if (!w->stopping && has_room(w))
         set_accepting(w, true);
 }
 
@@ -162,6 +232,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     clock_gettime(CLOCK_REALTIME, &now);
     sf_log_tick(&w->srv.log, (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
+    if (sf_reclaim_due(&w->reclaim, w->nconns)) {
+        /* many connections went: the spare request states and slab
+         * block go, and malloc hands back its free pages (what the
+         * connections' requests left between what stays) */
+        sf_conn_mem_trim(&w->srv);
+        malloc_trim(0);
+    }
     long us = 1000000L - now.tv_nsec / 1000 + 1000; /* 1 ms past it */
     struct timeval tv = {us / 1000000L, (suseconds_t)(us % 1000000L)};
     evtimer_add(w->tick, &tv);
@@ -318,8 +395,10 @@ take_listeners(struct worker *w, struct sf_listen_set *set, int slot)
             l->fd = -1;
             continue;
         }
+        /* backlog 0: listening already, with the configured backlog (-1
+         * would make libevent listen again with 128) */
         struct evconnlistener *el = evconnlistener_new(
-            w->srv.base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+            w->srv.base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
         if (!el) {
             sf_log_msg(&w->srv.log, SF_LOG_ERROR, "listen %s: cannot watch socket", l->name);
             return -1;
@@ -414,10 +493,14 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
     w.srv.cfg = cfg;
     w.srv.conn_added = on_conn_added;
     w.srv.conn_gone = on_conn_gone;
+    w.srv.conn_idle = on_conn_idle;
+    w.reclaim.min_drop = RECLAIM_MIN_DROP;
+    sf_conn_mem_init(&w.srv);
     w.srv.owner = &w;
     w.under_master = o->under_master;
     w.srv.draining = o->draining;
     TAILQ_INIT(&w.conns);
+    TAILQ_INIT(&w.idle);
     signal(SIGPIPE, SIG_IGN);
     if (sf_log_open(&w.srv.log, cfg) != 0)
         return 1;
@@ -428,6 +511,11 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
     if (ec) {
         /* fold the del+add of a read<->write switch into one epoll_ctl */
         event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        /* arm timeouts from the time now, not from when the loop woke:
+         * after a long pass over many ready connections, a cached time
+         * would make every timeout armed late in the pass fire early by
+         * the pass's length (a clock read is a vDSO call, no syscall) */
+        event_config_set_flag(ec, EVENT_BASE_FLAG_NO_CACHE_TIME);
         w.srv.base = event_base_new_with_config(ec);
         event_config_free(ec);
     }
@@ -449,6 +537,7 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
 out:
     while (!TAILQ_EMPTY(&w.conns))
         sf_conn_close(TAILQ_FIRST(&w.conns)->c);
+    sf_conn_mem_free(&w.srv);
     if (opened)
         sf_server_close(&w.srv);
     if (status == 0)

@@ -6,6 +6,7 @@
 #ifndef SFHTTPD_COMMON_H
 #define SFHTTPD_COMMON_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,18 +52,28 @@ size_t sf_fmt_u64(char *out, uint64_t v);
 
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* RFC 9110 tchar: the characters of a token (a header name, a method, a
- * content coding, a media type's parts). Not locale-dependent. */
+/* True for the -errno of an open that ran out of descriptors: the
+ * process's (EMFILE) or the system's (ENFILE). Worth a retry after
+ * letting some go; else 503, not 500 (fdlimit.h). */
+static inline bool
+sf_out_of_fds(int neg_errno)
+{
+    return neg_errno == -EMFILE || neg_errno == -ENFILE;
+}
+
+/* The first size bytes of fd (pread from offset 0) in a new buffer, or
+ * NULL when out of memory or the file gave fewer. */
+unsigned char *sf_read_whole(int fd, size_t size);
+
+/* RFC 9110 tchar (§5.6.2): ALPHA / DIGIT / "!#$%&'*+-.^_`|~", the
+ * characters of a token (a header name, a method, a content coding, a
+ * media type's parts). A bit set (bit c & 63 of word c >> 6): the head
+ * scanner asks once per byte. Not locale-dependent. */
 static inline bool
 sf_is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
-    default: return false;
-    }
+    static const uint64_t set[4] = {0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL, 0, 0};
+    return (set[c >> 6] >> (c & 63)) & 1;
 }
 
 #endif

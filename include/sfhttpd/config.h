@@ -100,6 +100,14 @@ enum sf_guard {
     SF_GUARD_OFF        /* trust the file (an early EOF is still caught) */
 };
 
+/* What a site's ETags are made of (etag = mtime | content). */
+enum sf_etag_mode {
+    SF_ETAG_MTIME = 0, /* size and mtime (ns): free, equal on replicas only
+                          when the deploy kept mtimes */
+    SF_ETAG_CONTENT    /* a hash of the bytes (etag.h), equal wherever the
+                          bytes are */
+};
+
 struct sf_site {
     char *name;          /* section name, e.g. "site" or "site example" */
     char *root;          /* absolute path (relative ones resolved against the
@@ -109,6 +117,7 @@ struct sf_site {
     bool listing;        /* default off in a config file, on in quick mode */
     bool dotfiles;       /* true = allow; default false (deny -> 404) */
     enum sf_symlinks symlinks; /* default SF_SYMLINKS_BENEATH */
+    enum sf_etag_mode etag; /* default SF_ETAG_MTIME */
     enum sf_coding precompressed[SF_CODING_COUNT]; /* the variants to
                             look for, in the order given, parsed once at
                             load; default br, zstd, gzip (static.c sends
@@ -179,15 +188,18 @@ struct sf_config {
     unsigned max_headers;                /* max_headers, default 100 */
     size_t send_chunk;                   /* send_chunk, default 2 MiB */
     unsigned max_ranges;                 /* max_ranges, default 16 */
-    unsigned max_connections;            /* max_connections, default 10000 */
+    unsigned max_connections;            /* max_connections per worker; 0 =
+                                            auto (default): sized from
+                                            RLIMIT_NOFILE (fdlimit.h) */
     size_t max_body_size;                /* max_body_size: a request body to
                                             read and discard, default 1 MiB;
                                             larger: 413 and close */
     /* the open-file cache */
     enum sf_guard file_guard;            /* file_guard = lease|stat|off,
                                             default lease */
-    size_t open_file_cache_max;          /* open_file_cache_max, default
-                                            10000 entries */
+    size_t open_file_cache_max;          /* open_file_cache_max: entries
+                                            per worker; 0 = auto (default):
+                                            sized from RLIMIT_NOFILE */
     size_t small_file_size;              /* small_file_size: files up to
                                             this are sent from a snapshot
                                             in memory, default 16k (measured
@@ -199,6 +211,24 @@ struct sf_config {
                                             such snapshots per worker; past
                                             it files go by sendfile; default
                                             64m, 0 = no bound */
+    /* a lease break: completing what is in flight (README, LEASES) */
+    size_t snapshot_budget;              /* snapshot_budget: bytes of the
+                                            unsent rest of files being
+                                            changed a worker may copy into
+                                            memory at once, default 32m
+                                            (copying it adds ~7-30 ms to the
+                                            writer's wait, about the wait
+                                            itself); 0 = none */
+    char *snapshot_dir;                  /* snapshot_dir: a folder on the
+                                            files' file system where
+                                            reflink clones are made; NULL
+                                            (off, default) */
+    unsigned lease_break_wait_ms;        /* lease_break_wait: how long a
+                                            break waits for sockets to
+                                            drain, default 50 ms (a fast
+                                            loopback client drains in a few
+                                            ms; a 1 Gb/s one 4 MiB in ~35);
+                                            0 = cut unless drained */
     /* listings */
     size_t max_listing_entries;          /* max_listing_entries: names read
                                             from one folder for its listing,
@@ -305,6 +335,18 @@ int sf_config_validate(const struct sf_config *cfg, FILE *errs);
  */
 void sf_config_problem(FILE *errs, const char *at, const char *key, const char *value,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The key tables the loader walks, by section. */
+enum sf_config_keys {
+    SF_CONFIG_KEYS_SERVER = 0, /* [server], and include (read there too) */
+    SF_CONFIG_KEYS_SITE,       /* [site] and [site NAME] */
+    SF_CONFIG_KEYS_LISTEN      /* the options after a listen address (and -l's) */
+};
+
+/* The name of the i-th key (from 0, in -T order) the loader knows in
+ * sect, or NULL past the last: what the documentation must list
+ * (tests/unit/test_docs.c). */
+const char *sf_config_key_name(enum sf_config_keys sect, size_t i);
 
 /* Print the effective configuration as INI (for -T). */
 void sf_config_dump(const struct sf_config *cfg, FILE *out);

@@ -14,6 +14,17 @@ struct sf_conn;
 
 #include <stdbool.h>
 
+/*
+ * A worker's memory for connections, in srv (set up before the first
+ * connection, srv->cfg set): the slab the connections live in (slab.h)
+ * and the pool of in-flight request state (reqstate.h). sf_conn_mem_trim
+ * gives back what is spare (after many connections closed);
+ * sf_conn_mem_free, once every connection is closed, everything.
+ */
+void sf_conn_mem_init(struct sf_server *srv);
+void sf_conn_mem_trim(struct sf_server *srv);
+void sf_conn_mem_free(struct sf_server *srv);
+
 /* Take ownership of the accepted, non-blocking socket fd and start
  * serving it with srv's loop, config and log, dispatching each request to
  * srv (server.h); reported to srv's owner as added, and as gone when

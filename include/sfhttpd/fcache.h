@@ -10,8 +10,9 @@
  * the entry is revalidated by stat on every hit. A lease break (another
  * process opens the file for writing or truncates it) cuts every response
  * still sending from the file, or whose socket still holds unacknowledged
- * bytes of it, releases the lease at once so the writer proceeds
- * (lbreak.h), and drops the entry.
+ * bytes of it, unless it can be completed from a snapshot (with a rescue:
+ * opts.base set, lbreak.h), releases the lease so the writer proceeds,
+ * and drops the entry; from the break on, requests open the file anew.
  */
 #ifndef SFHTTPD_FCACHE_H
 #define SFHTTPD_FCACHE_H
@@ -26,6 +27,7 @@
 #include "sfhttpd/lbreak.h"
 #include "sfhttpd/resolve.h"
 
+struct event_base;
 struct sf_log;
 struct sf_fcache;
 struct sf_fwatch;
@@ -34,8 +36,12 @@ struct sf_fwatch;
 struct sf_file {
     int fd;
     struct stat st;
-    char etag[48];
+    char etag[48];            /* the ETag to send, quotes included */
     size_t etag_len;
+    char etag_alt[48];        /* another strong ETag of these same bytes,
+                                 for conditionals: the mtime ETag once the
+                                 content ETag is known (etag = content) */
+    size_t etag_alt_len;      /* 0: none */
     char lastmod[SF_HTTPDATE_LEN + 1]; /* st_mtim as an IMF-fixdate */
     const char *ctype;        /* set by the caller once (sf_fcache_set_type) */
     const unsigned char *mem; /* snapshot of a small file read under the
@@ -53,9 +59,13 @@ struct sf_fcache_opts {
     size_t small_file_budget; /* ... while all such copies stay within this
                                  (0: no bound) */
     enum sf_guard guard;      /* file_guard */
+    uint64_t content_etag_sites; /* bit i: site i has etag = content */
+    struct event_base *base;  /* NULL: a break cuts at once; else users
+                                 with rescue callbacks may be kept */
+    unsigned lease_break_wait_ms; /* how long a rescue waits (lbreak.h) */
 };
 
-/* Create a cache; NULL only when out of memory. Without inotify (or
+/* Create a cache; NULL only when out of memory (also for the rescue). Without inotify (or
  * when watches run out) entries are revalidated by stat on every hit.
  * log is used for warnings (stat-only fallback, lease breaks). */
 struct sf_fcache *sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log);
@@ -67,6 +77,9 @@ void sf_fcache_free(struct sf_fcache *fc);
  * (-1 when there is none), and their handlers. */
 int sf_fcache_inotify_fd(const struct sf_fcache *fc);
 int sf_fcache_signal_fd(const struct sf_fcache *fc);
+/* And the hashing thread's eventfd (hasher.h; -1 unless a site has etag
+ * = content); on EV_READ, sf_fcache_on_hashed. */
+int sf_fcache_hasher_fd(const struct sf_fcache *fc);
 
 /* The cache's watch tree, for another owner of what is read beneath the
  * roots (the listing cache, lcache.h): sf_fwatch_listen, get_dir, put.
@@ -80,6 +93,22 @@ struct sf_fwatch *sf_fcache_fwatch(struct sf_fcache *fc);
 void sf_fcache_sync(struct sf_fcache *fc);
 /* Act on the lease breaks reported so far (lbreak.h). */
 void sf_fcache_on_signal(struct sf_fcache *fc);
+/*
+ * Take the content hashes finished so far: each entry still cached, and
+ * still the version that was hashed, from now on sends its content
+ * ETag (with the mtime ETag kept as etag_alt).
+ *
+ * etag = content: an entry's content ETag comes from the file's
+ * user.sfhttpd.etag attribute when that belongs to its size and mtime;
+ * else a snapshot is hashed at once, and a bigger file by the hashing
+ * thread, sending the mtime ETag until the hash is in. The bytes hashed
+ * are one version: those the lease protects (a break cancels the hash),
+ * or, without a lease, those whose stat did not change while hashing.
+ * A worker holding the lease writes the attribute where it can (errors
+ * ignored); that write is a change inotify reports, so the entry is
+ * opened again once and then finds its hash in the attribute.
+ */
+void sf_fcache_on_hashed(struct sf_fcache *fc);
 
 /*
  * Find or open the regular file rel beneath rootfd (site is a small
@@ -101,9 +130,28 @@ void sf_fcache_put(struct sf_fcache *fc, struct sf_file *f);
 
 /* Remember the content type computed for f (a string that outlives the
  * cache). */
-void sf_fcache_set_type(struct sf_file *f, const char *ctype);
+static inline void
+sf_fcache_set_type(struct sf_file *f, const char *ctype)
+{
+    f->ctype = ctype;
+}
+
 /* Record which precompressed variants exist for f. */
-void sf_fcache_set_variants(struct sf_file *f, unsigned mask);
+static inline void
+sf_fcache_set_variants(struct sf_file *f, unsigned mask)
+{
+    f->variants = mask;
+    f->variants_known = true;
+}
+
+/*
+ * Out of descriptors (an open failed with EMFILE or ENFILE): let go of the
+ * least recently used entries that no response is using, an eighth of the
+ * cache and at least 16 (fewer when no more are unused). Returns how many
+ * descriptors that closed. sf_fcache_get does this itself, and tries its
+ * open once more; call it before retrying an open of your own (a listing).
+ */
+size_t sf_fcache_reclaim(struct sf_fcache *fc);
 
 /*
  * Attach u to f (taking a reference), so that a lease break on f cuts it
@@ -125,6 +173,10 @@ bool sf_fcache_unchanged(const struct sf_file *f);
 struct sf_fcache_stats {
     uint64_t hits, misses, evictions, invalidations;
     uint64_t lease_breaks, responses_cut, stat_fallbacks;
+    uint64_t reclaimed; /* entries let go for descriptors (reclaim) */
+    uint64_t hashed, hash_reused, hash_stored; /* content ETags computed,
+                                 read from the attribute, written to it */
+    uint64_t responses_kept;  /* completed from a snapshot after a break */
     size_t entries, watches;
 };
 void sf_fcache_stats(const struct sf_fcache *fc, struct sf_fcache_stats *out);

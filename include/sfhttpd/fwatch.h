@@ -5,6 +5,13 @@
  * held in it and per watched subdirectory). The owner is told which names
  * changed; what that means for its entries is the owner's business.
  *
+ * A name created, renamed over or removed in a watched folder may now
+ * lead to another folder (a folder symlink swapped by mv -T) or nowhere:
+ * every watch at or beneath that path stops standing for it at once (it
+ * is not found by sf_fwatch_get again and reports nothing more), even
+ * while a file in flight still holds it; the next get watches whatever
+ * the path leads to then.
+ *
  * Place the watch *before* opening the file beneath it, so that no change
  * can slip between the open and the watch. Without inotify, or once the
  * kernel's watch limit is reached, there is no watch to have: the owner

@@ -125,8 +125,7 @@ struct sf_request {
 };
 
 struct sf_parser {
-    llhttp_t ll;
-    llhttp_settings_t settings;
+    llhttp_t ll;      /* with the one static settings table */
     const char *base; /* buffer being parsed (valid during a call) */
     struct sf_limits limits;
     struct sf_request r;

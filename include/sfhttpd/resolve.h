@@ -77,6 +77,17 @@ bool sf_resolve_is_hidden(const char *rel);
  */
 int sf_resolve_open(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st);
 
+/* The folder part of a root-relative path into out: "a/b" for "a/b/c",
+ * "" for "c". */
+void sf_resolve_dirname(const char *rel, char out[SF_PATH_MAX + 1]);
+
+/* sf_resolve_open for a file to send: 0 with *fd and *st when it is a
+ * regular file; a directory gives -EISDIR with its fd in *dirfd (the
+ * caller's to close), anything else (FIFO, device, socket) -EPERM with
+ * nothing open; or sf_resolve_open's -errno. */
+int sf_resolve_open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
+                            int *dirfd);
+
 /* The stat of what sf_resolve_open(rootfd, rel, how) would open, found
  * the same way (the links rel holds followed by the same policy, never
  * outside the root unless it is SF_SYMLINKS_FOLLOW) but without opening
@@ -86,7 +97,8 @@ int sf_resolve_stat(int rootfd, const char *rel, unsigned how, struct stat *st);
 /* Map an errno from sf_resolve_open to the HTTP status to send: 404 for
  * missing, escaping, refused-symlink or over-long paths, 403 for
  * permissions and for things that cannot be opened as files (a Unix
- * socket: ENXIO), 500 else. */
+ * socket: ENXIO), 503 for EMFILE and ENFILE (out of descriptors: the
+ * caller adds Retry-After), 500 else. */
 int sf_resolve_status(int neg_errno);
 
 #endif

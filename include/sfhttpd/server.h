@@ -17,8 +17,11 @@
 #include <time.h>
 
 #include "sfhttpd/config.h"
+#include "sfhttpd/fdlimit.h"
 #include "sfhttpd/httpdate.h"
 #include "sfhttpd/log.h"
+#include "sfhttpd/pool.h"
+#include "sfhttpd/slab.h"
 
 struct event;
 struct event_base;
@@ -29,12 +32,15 @@ struct sf_fneg;
 struct sf_mime;
 struct sf_parser;
 struct sf_response;
+struct sf_snapshots;
 
 /* A connection as its owner keeps it: conn embeds one, fills c, and hands
  * it over with sf_server_conn_added; only the owner uses link. */
 struct sf_server_conn {
     struct sf_conn *c;
-    TAILQ_ENTRY(sf_server_conn) link;
+    bool idle;                /* kept alive with no request in flight
+                                 (sf_server_conn_idle) */
+    TAILQ_ENTRY(sf_server_conn) link, idle_link;
 };
 
 /* The owner's bookkeeping: told of every connection started and freed. */
@@ -46,6 +52,11 @@ struct sf_server {
     struct event_base *base;
     struct sf_log log;        /* open */
     sf_server_conn_fn conn_added, conn_gone;
+    sf_server_conn_fn conn_idle; /* sc->idle changed */
+    /* the owner's, for conn.c (sf_conn_mem_init): where connections
+     * live, and the in-flight state of their requests */
+    struct sf_slab connslab;
+    struct sf_pool reqpool;
     void *owner;
     bool draining;            /* a stop is coming (drain_delay): the
                                  health path answers 503; the owner sets it */
@@ -54,10 +65,15 @@ struct sf_server {
     struct sf_mime *mime;
     struct sf_mime *site_mime[SF_CONFIG_MAX_SITES]; /* a site's own table
                                  when it has mime_types, else NULL: mime */
+    struct sf_fdlimit fds;    /* the descriptor budget in force: the
+                                 max_connections and open_file_cache_max
+                                 to go by (fdlimit.h) */
     struct sf_fcache *fc;
     struct sf_lcache *lc;     /* listings, invalidated by fc's watches */
     struct sf_fneg *neg;      /* missing names, dropped by fc's watches */
-    struct event *fc_inotify, *fc_signal;
+    struct sf_snapshots *snaps; /* copies of files changing under a
+                                 response (snapshot.h), for conn */
+    struct event *fc_inotify, *fc_signal, *fc_hashed;
     struct event *iter_end;   /* marks the end of a loop iteration's pass */
     bool in_iter;             /* an fd callback of this iteration ran */
     bool need_sync;           /* this iteration's wait may not have
@@ -71,7 +87,9 @@ struct sf_server {
 
 /*
  * Open what serving needs: every site's root (O_PATH), the MIME tables,
- * the open-file cache, the listing cache and the file cache's two events on srv->base (at priority 0,
+ * the snapshot pool, the open-file cache (with its lease-break rescue),
+ * the listing cache and the file cache's events (inotify, lease breaks,
+ * finished hashes) on srv->base (at priority 0,
  * before connections), and the iteration marker (see sf_server_woken). The fields marked above must be set; the rest
  * zeroed. Returns 0, or -1 with the reason logged; either way
  * sf_server_close (called only after sf_server_open) undoes it.
@@ -136,5 +154,8 @@ unsigned sf_server_accepted(struct sf_server *srv);
  * once each per connection). */
 void sf_server_conn_added(struct sf_server *srv, struct sf_server_conn *sc);
 void sf_server_conn_gone(struct sf_server *srv, struct sf_server_conn *sc);
+/* A kept-alive connection became idle (no request in flight, nothing
+ * buffered: the owner may close it to make room) or busy again. */
+void sf_server_conn_idle(struct sf_server *srv, struct sf_server_conn *sc, bool idle);
 
 #endif

@@ -70,8 +70,9 @@ void sf_startup_note(const struct sf_config *cfg, const struct sf_ids *ids, char
 /*
  * At a start: sf_startup_check with each problem logged at error level
  * (to stderr as "sfhttpd: ..." when log is NULL, e.g. when the error log
- * itself could not be opened), then the note at info. Returns the number
- * of problems.
+ * itself could not be opened), then the note at info. With no problem and
+ * a log: the soft RLIMIT_NOFILE raised to the hard one, and the
+ * descriptor budget logged (fdlimit.h). Returns the number of problems.
  */
 int sf_startup_prepare(const struct sf_config *cfg, struct sf_ids *ids, struct sf_log *log);
 

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -51,98 +52,126 @@ it_sleep_ms(int ms)
         ;
 }
 
-/* ---- SHA-256 (FIPS 180-4) ------------------------------------------ */
-
-static const uint32_t sha_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static inline uint32_t
-ror(uint32_t x, unsigned n)
-{
-    return (x >> n) | (x << (32 - n));
-}
-
-static void
-sha_block(struct it_sha256 *s, const unsigned char *p)
-{
-    uint32_t w[64], a, b, c, d, e, f, g, h;
-
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-    e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 =
-            h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
-        uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        h = g, g = f, f = e, e = d + t1;
-        d = c, c = b, b = a, a = t1 + t2;
-    }
-    s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
-    s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
-}
+/* ---- SHA-256 (nettle) ------------------------------------------------ */
 
 void
 it_sha256_init(struct it_sha256 *s)
 {
-    static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-
-    memcpy(s->h, h0, sizeof(h0));
-    s->len = 0;
-    s->n = 0;
+    sha256_init(&s->ctx);
 }
 
 void
 it_sha256_update(struct it_sha256 *s, const void *data, size_t n)
 {
-    const unsigned char *p = data;
-
-    s->len += n;
-    if (s->n > 0) {
-        size_t take = 64 - s->n < n ? 64 - s->n : n;
-        memcpy(s->blk + s->n, p, take);
-        s->n += take, p += take, n -= take;
-        if (s->n < 64)
-            return;
-        sha_block(s, s->blk);
-        s->n = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64)
-        sha_block(s, p);
-    memcpy(s->blk, p, n);
-    s->n = n;
+    sha256_update(&s->ctx, n, data);
 }
 
 void
 it_sha256_hex(struct it_sha256 *s, char out[65])
 {
-    uint64_t bits = s->len * 8;
-    unsigned char pad[72] = {0x80};
-    size_t padlen = (s->n < 56 ? 56 : 120) - s->n;
-
-    for (int i = 0; i < 8; i++)
-        pad[padlen + i] = (unsigned char)(bits >> (56 - 8 * i));
-    it_sha256_update(s, pad, padlen + 8);
-    for (int i = 0; i < 8; i++)
-        snprintf(out + 8 * i, 9, "%08x", s->h[i]);
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_digest(&s->ctx, sizeof(digest), digest);
+    for (size_t i = 0; i < sizeof(digest); i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }
 
 /* ---- temporary trees ----------------------------------------------- */
+
+void
+it_put(const char *dir, const char *rel, const char *text)
+{
+    char p[PATH_MAX];
+    it_join(p, sizeof(p), dir, rel);
+    it_write_str(p, text);
+}
+
+void
+it_put_pattern(const char *dir, const char *rel, uint64_t size, uint32_t seed)
+{
+    char p[PATH_MAX];
+    it_join(p, sizeof(p), dir, rel);
+    it_write_pattern(p, size, seed);
+}
+
+void
+it_tree_new(char *base, size_t bcap, char *root, size_t rcap)
+{
+    it_tmpdir(base, bcap);
+    ck_assert_int_eq(chmod(base, 0755), 0);
+    it_join(root, rcap, base, "www");
+    it_mkdir(root);
+}
+
+/* ---- a suite's fixture ----------------------------------------------- */
+
+struct it_suite it_suite;
+
+void
+it_suite_tree(void)
+{
+    it_tree_new(it_suite.base, sizeof(it_suite.base), it_suite.root, sizeof(it_suite.root));
+}
+
+void
+it_suite_tree_down(void)
+{
+    it_rmtree(it_suite.base);
+}
+
+void
+it_suite_srv_up(void)
+{
+    it_server_start_dir(&it_suite.srv, it_suite.root);
+}
+
+void
+it_suite_srv_down(void)
+{
+    it_server_stop(&it_suite.srv);
+}
+
+/* ---- processes ------------------------------------------------------- */
+
+int
+it_children_of(pid_t pid, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL && n < max) {
+        char path[300], buf[512], *p;
+        long ppid;
+        FILE *f;
+
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "re");
+        if (f == NULL)
+            continue;
+        p = fgets(buf, sizeof(buf), f);
+        fclose(f);
+        if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+            continue;
+        if (sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == (long)pid)
+            out[n++] = (pid_t)atol(e->d_name);
+    }
+    closedir(d);
+    return n;
+}
+
+int
+it_wait_children(pid_t pid, pid_t *out, int max, int want, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    int n;
+
+    while ((n = it_children_of(pid, out, max)) != want && it_now_ms() < deadline)
+        it_sleep_ms(20);
+    return n;
+}
 
 void
 it_tmpdir(char *out, size_t cap)

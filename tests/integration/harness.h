@@ -2,7 +2,7 @@
  * harness.h - shared helpers for the integration tests: start and stop
  * the real sfhttpd binary on an ephemeral loopback port, talk raw HTTP/1.1
  * to it over sockets with bounded waits, build temporary docroots, hash
- * bodies (SHA-256, our own implementation) and run external clients (curl,
+ * bodies (SHA-256, nettle's) and run external clients (curl,
  * wget) with a time limit.
  *
  * Every helper that can fail in a way the test cannot recover from fails
@@ -20,6 +20,8 @@
 #define SF_IT_HARNESS_H
 
 #include <check.h>
+#include <limits.h>
+#include <nettle/sha2.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,11 +47,9 @@ void it_sleep_ms(int ms);
 
 /* ---- SHA-256 ------------------------------------------------------- */
 
+/* nettle's sha256 (Debian's nettle-dev), behind the harness's names */
 struct it_sha256 {
-    uint32_t h[8];
-    uint64_t len;
-    unsigned char blk[64];
-    size_t n;
+    struct sha256_ctx ctx;
 };
 
 void it_sha256_init(struct it_sha256 *s);
@@ -80,6 +80,22 @@ void it_pattern_sha256(uint64_t size, uint32_t seed, char out[65]);
 bool it_file_sha256(const char *path, char out[65]);
 /* Set a path's mtime (and atime) to t seconds since the epoch. */
 void it_set_mtime(const char *path, int64_t t);
+
+/* Write text (or size bytes of pattern seed) to dir/rel. */
+void it_put(const char *dir, const char *rel, const char *text);
+void it_put_pattern(const char *dir, const char *rel, uint64_t size, uint32_t seed);
+/* base gets a fresh temporary folder, 0755 (so that workers switched to
+ * nobody may look in), and root base/www, made empty. */
+void it_tree_new(char *base, size_t bcap, char *root, size_t rcap);
+
+/* ---- processes ----------------------------------------------------- */
+
+/* The children of pid (from /proc/N/stat), at most max into out; their
+ * number. */
+int it_children_of(pid_t pid, pid_t *out, int max);
+/* it_children_of until there are want of them or timeout_ms passed;
+ * their number then. */
+int it_wait_children(pid_t pid, pid_t *out, int max, int want, int timeout_ms);
 
 /* ---- the server ---------------------------------------------------- */
 
@@ -128,6 +144,26 @@ void it_server_term(struct it_server *s);
 void it_server_stop(struct it_server *s);
 /* Copy the server's output so far into buf (NUL-terminated); its length. */
 size_t it_server_log(const struct it_server *s, char *buf, size_t cap);
+
+/* ---- a suite's fixture --------------------------------------------- */
+
+/*
+ * The fixture most suites share: a tree (it_tree_new: base, and root =
+ * base/www, for the suite's files) and the quick-mode server on root.
+ * Check's fixtures take no argument, so it is one per test process; a
+ * forked test gets its own copy.
+ */
+struct it_suite {
+    char base[PATH_MAX];
+    char root[PATH_MAX];
+    struct it_server srv;
+};
+extern struct it_suite it_suite;
+
+void it_suite_tree(void);      /* it_tree_new into it_suite */
+void it_suite_tree_down(void); /* remove base */
+void it_suite_srv_up(void);    /* it_server_start_dir(&srv, root) */
+void it_suite_srv_down(void);  /* it_server_stop(&srv) */
 
 /* ---- raw connections ----------------------------------------------- */
 

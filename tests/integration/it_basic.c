@@ -23,56 +23,26 @@ static const char noext_html[] =
     "<body><script>alert(1)</script><p>not to be run</p></body></html>\n";
 static const char index_html[] = "<!doctype html><title>root</title>root index\n";
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
-static struct it_server srv;
 
 static void
 tree_up(void)
 {
     char p[PATH_MAX];
 
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
-    it_join(p, sizeof(p), g_root, "hello.html");
-    it_write_str(p, hello_html);
-    it_join(p, sizeof(p), g_root, "index.html");
-    it_write_str(p, index_html);
-    it_join(p, sizeof(p), g_root, "noext");
-    it_write_str(p, noext_html);
-    it_join(p, sizeof(p), g_root, "note.txt");
-    it_write_str(p, "just text\n");
-    it_join(p, sizeof(p), g_root, "with space.txt");
-    it_write_str(p, "space\n");
-    it_join(p, sizeof(p), g_root, "caf\xc3\xa9.txt");
-    it_write_str(p, "cafe\n");
-    it_join(p, sizeof(p), g_root, "img.png");
-    it_write_pattern(p, 3000, 11);
-    it_join(p, sizeof(p), g_root, "dated.txt");
+    it_suite_tree();
+    it_put(it_suite.root, "hello.html", hello_html);
+    it_put(it_suite.root, "index.html", index_html);
+    it_put(it_suite.root, "noext", noext_html);
+    it_put(it_suite.root, "note.txt", "just text\n");
+    it_put(it_suite.root, "with space.txt", "space\n");
+    it_put(it_suite.root, "caf\xc3\xa9.txt", "cafe\n");
+    it_put_pattern(it_suite.root, "img.png", 3000, 11);
+    it_join(p, sizeof(p), it_suite.root, "dated.txt");
     it_write_str(p, "dated\n");
     it_set_mtime(p, DATED_MTIME);
-    it_join(p, sizeof(p), g_root, "etag.txt");
+    it_join(p, sizeof(p), it_suite.root, "etag.txt");
     it_write_str(p, "version one\n");
     it_set_mtime(p, DATED_MTIME);
-}
-
-static void
-tree_down(void)
-{
-    it_rmtree(g_base);
-}
-
-static void
-srv_up(void)
-{
-    it_server_start_dir(&srv, g_root);
-}
-
-static void
-srv_down(void)
-{
-    it_server_stop(&srv);
 }
 
 /* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); its time in *t. */
@@ -126,7 +96,7 @@ START_TEST(t_get_200_headers)
     time_t t;
     char cl[32];
 
-    it_get(srv.port, "/hello.html", &r);
+    it_get(it_suite.srv.port, "/hello.html", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_int_eq(r.minor, 1);
     ck_assert_str_eq(r.body, hello_html);
@@ -167,7 +137,7 @@ START_TEST(t_head_matches_get)
     static const char *const same[] = {"Content-Type", "Content-Length", "Last-Modified",
                                        "ETag",         "Accept-Ranges",  "X-Content-Type-Options"};
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET /hello.html HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_response(&c, &g, false), IT_OK);
     it_conn_send_str(&c, "HEAD /hello.html HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -204,7 +174,7 @@ START_TEST(t_content_types)
         const char *v, *want = cases[i].type;
         size_t wl = strlen(want);
 
-        it_get(srv.port, cases[i].path, &r);
+        it_get(it_suite.srv.port, cases[i].path, &r);
         ck_assert_int_eq(r.status, 200);
         v = it_header(&r, "Content-Type");
         ck_assert_msg(v != NULL, "%s: no Content-Type", cases[i].path);
@@ -226,24 +196,24 @@ START_TEST(t_last_modified_and_etag)
     struct it_response a, b, c;
     char p[PATH_MAX], e1[256];
 
-    it_get(srv.port, "/dated.txt", &a);
+    it_get(it_suite.srv.port, "/dated.txt", &a);
     ck_assert_int_eq(a.status, 200);
     ck_assert_str_eq(it_header(&a, "Last-Modified") ? it_header(&a, "Last-Modified") : "",
                      "Sun, 09 Sep 2001 01:46:40 GMT");
     it_response_free(&a);
 
-    it_get(srv.port, "/etag.txt", &a);
-    it_get(srv.port, "/etag.txt", &b);
+    it_get(it_suite.srv.port, "/etag.txt", &a);
+    it_get(it_suite.srv.port, "/etag.txt", &b);
     ck_assert_ptr_nonnull(it_header(&a, "ETag"));
     ck_assert_ptr_nonnull(it_header(&b, "ETag"));
     ck_assert_str_eq(it_header(&a, "ETag"), it_header(&b, "ETag"));
     snprintf(e1, sizeof(e1), "%s", it_header(&a, "ETag"));
 
     /* A new version (other size and mtime) must get another tag. */
-    it_join(p, sizeof(p), g_root, "etag.txt");
+    it_join(p, sizeof(p), it_suite.root, "etag.txt");
     it_write_str(p, "version two, longer\n");
     it_set_mtime(p, DATED_MTIME + 3600);
-    it_get(srv.port, "/etag.txt", &c);
+    it_get(it_suite.srv.port, "/etag.txt", &c);
     ck_assert_int_eq(c.status, 200);
     ck_assert_str_eq(c.body, "version two, longer\n");
     ck_assert_ptr_nonnull(it_header(&c, "ETag"));
@@ -291,13 +261,13 @@ START_TEST(t_not_found)
 {
     struct it_conn c;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     assert_error_page(&c, "GET /missing.html HTTP/1.1\r\nHost: t\r\n\r\n", 404);
     it_conn_close(&c);
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     assert_error_page(&c, "GET /no/such/dir/file HTTP/1.1\r\nHost: t\r\n\r\n", 404);
     it_conn_close(&c);
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     assert_error_page(&c, "GET /hello.html/extra HTTP/1.1\r\nHost: t\r\n\r\n", 404);
     it_conn_close(&c);
 }
@@ -308,7 +278,7 @@ START_TEST(t_head_404_has_no_body)
     struct it_conn c;
     struct it_response r;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "HEAD /missing HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_response(&c, &r, true), IT_OK);
     ck_assert_int_eq(r.status, 404);
@@ -329,7 +299,7 @@ START_TEST(t_options)
         struct it_conn c;
         struct it_response r;
 
-        it_conn_open(&c, srv.port);
+        it_conn_open(&c, it_suite.srv.port);
         it_conn_send_str(&c, reqs[i]);
         ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
         ck_assert_msg(r.status == 204, "%s -> %d", reqs[i], r.status);
@@ -357,7 +327,7 @@ START_TEST(t_method_not_allowed)
 
     snprintf(req, sizeof(req), "%s /hello.html HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
              not_allowed[_i]);
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, req);
     ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
     ck_assert_msg(r.status == 405, "%s -> %d", not_allowed[_i], r.status);
@@ -370,7 +340,7 @@ START_TEST(t_method_not_allowed)
     it_response_free(&r);
     it_conn_close(&c);
     /* The file is still there and unchanged. */
-    it_get(srv.port, "/hello.html", &r);
+    it_get(it_suite.srv.port, "/hello.html", &r);
     ck_assert_str_eq(r.body, hello_html);
     it_response_free(&r);
 }
@@ -393,7 +363,7 @@ START_TEST(t_unknown_methods)
         enum it_rd rc;
 
         snprintf(req, sizeof(req), "%s /hello.html HTTP/1.1\r\nHost: t\r\n\r\n", cases[i].method);
-        rc = it_request(srv.port, req, &r);
+        rc = it_request(it_suite.srv.port, req, &r);
         ck_assert_msg(rc == IT_OK, "%s: rc %d", cases[i].method, (int)rc);
         ck_assert_msg(r.status == cases[i].a || r.status == cases[i].b, "%s -> %d, want %d or %d",
                       cases[i].method, r.status, cases[i].a, cases[i].b);
@@ -408,7 +378,7 @@ START_TEST(t_connection_close)
     struct it_conn c;
     struct it_response r;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET /note.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
     ck_assert_int_eq(r.status, 200);
@@ -424,7 +394,7 @@ START_TEST(t_keepalive_default)
     struct it_conn c;
     struct it_response r;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     for (int i = 0; i < 5; i++) {
         it_conn_send_str(&c, "GET /hello.html HTTP/1.1\r\nHost: t\r\n\r\n");
         ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
@@ -458,7 +428,7 @@ START_TEST(t_paths_decoded)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct it_response r;
 
-        it_get(srv.port, cases[i].path, &r);
+        it_get(it_suite.srv.port, cases[i].path, &r);
         ck_assert_msg(r.status == 200, "%s -> %d", cases[i].path, r.status);
         ck_assert_str_eq(r.body, cases[i].body);
         it_response_free(&r);
@@ -473,7 +443,7 @@ START_TEST(t_bad_percent_encoding)
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         struct it_response r;
 
-        it_get(srv.port, paths[i], &r);
+        it_get(it_suite.srv.port, paths[i], &r);
         ck_assert_msg(r.status == 400, "%s -> %d, want 400", paths[i], r.status);
         it_response_free(&r);
     }
@@ -485,7 +455,7 @@ START_TEST(t_workers_flag)
 {
     struct it_server s;
     struct it_response r;
-    const char *argv[] = {"-w", "2", "-l", "127.0.0.1:0", "--access-log", "off", g_root, NULL};
+    const char *argv[] = {"-w", "2", "-l", "127.0.0.1:0", "--access-log", "off", it_suite.root, NULL};
 
     it_server_start(&s, argv);
     for (int i = 0; i < 4; i++) {
@@ -506,16 +476,16 @@ START_TEST(t_config_check)
     FILE *f;
     size_t n;
 
-    it_join(good, sizeof(good), g_base, "good.conf");
-    it_join(bad, sizeof(bad), g_base, "bad.conf");
-    it_join(out, sizeof(out), g_base, "check.out");
+    it_join(good, sizeof(good), it_suite.base, "good.conf");
+    it_join(bad, sizeof(bad), it_suite.base, "bad.conf");
+    it_join(out, sizeof(out), it_suite.base, "check.out");
     /* as root, a start needs a user that can reach the root (and the
      * temporary folder is the test's own): -t checks that too */
     snprintf(text, sizeof(text), "[server]\nlisten = 127.0.0.1:0\n%s\n[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", g_root);
+             getuid() == 0 ? "user = root\n" : "", it_suite.root);
     it_write_str(good, text);
     snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\nno_such_key = 1\n\n[site]\nroot = %s\n", g_root);
+             "[server]\nlisten = 127.0.0.1:0\nno_such_key = 1\n\n[site]\nroot = %s\n", it_suite.root);
     it_write_str(bad, text);
     {
         const char *argv[] = {SFHTTPD_BIN, "-t", "-c", good, NULL};
@@ -544,8 +514,8 @@ basic_suite(void)
     TCase *tw = tcase_create("flags");
 
     tcase_set_timeout(tc, 120);
-    tcase_add_unchecked_fixture(tc, tree_up, tree_down);
-    tcase_add_checked_fixture(tc, srv_up, srv_down);
+    tcase_add_unchecked_fixture(tc, tree_up, it_suite_tree_down);
+    tcase_add_checked_fixture(tc, it_suite_srv_up, it_suite_srv_down);
     tcase_add_test(tc, t_get_200_headers);
     tcase_add_test(tc, t_head_matches_get);
     tcase_add_test(tc, t_content_types);
@@ -563,7 +533,7 @@ basic_suite(void)
     suite_add_tcase(s, tc);
 
     tcase_set_timeout(tw, 120);
-    tcase_add_unchecked_fixture(tw, tree_up, tree_down);
+    tcase_add_unchecked_fixture(tw, tree_up, it_suite_tree_down);
     tcase_add_test(tw, t_workers_flag);
     tcase_add_test(tw, t_config_check);
     suite_add_tcase(s, tw);

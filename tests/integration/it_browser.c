@@ -32,14 +32,13 @@
 #define T0 1764547200 /* 2025-12-01 00:00:00 UTC */
 #define LONG_NAME "archive-with-a-rather-long-name-to-see-how-a-row-wraps-on-a-phone.tar.gz"
 
-static char g_base[PATH_MAX], g_root[PATH_MAX], g_alog[PATH_MAX];
-static struct it_server srv;
+static char g_alog[PATH_MAX];
 static struct cdp br;
 
 static void
 at(char *out, size_t cap, const char *rel)
 {
-    it_join(out, cap, g_root, rel);
+    it_join(out, cap, it_suite.root, rel);
 }
 
 static void
@@ -97,7 +96,7 @@ video(void)
     char out[PATH_MAX], log[PATH_MAX], page[PATH_MAX];
     mkd("media", 0);
     at(out, sizeof(out), "media/clip.webm");
-    it_join(log, sizeof(log), g_base, "ffmpeg.log");
+    it_join(log, sizeof(log), it_suite.base, "ffmpeg.log");
     ck_assert_msg(it_run((const char *const[]){"sh", "-c", "command -v ffmpeg", NULL}, 10, NULL) ==
                       0,
                   "ffmpeg is not installed (scripts/deps installs it)");
@@ -138,44 +137,36 @@ video(void)
 static void
 tree_up(void)
 {
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
+    it_suite_tree();
     gallery();
     video();
     mkdir(SF_SCREENSHOT_DIR, 0755);
 }
 
 static void
-tree_down(void)
-{
-    it_rmtree(g_base);
-}
-
-static void
 up(void)
 {
     char blog[PATH_MAX];
-    it_join(g_alog, sizeof(g_alog), g_base, "access.log");
+    it_join(g_alog, sizeof(g_alog), it_suite.base, "access.log");
     unlink(g_alog);
-    const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", g_alog, g_root, NULL};
-    it_server_start(&srv, argv);
-    it_join(blog, sizeof(blog), g_base, "chromium.log");
-    cdp_start(&br, blog, g_base);
+    const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", g_alog, it_suite.root, NULL};
+    it_server_start(&it_suite.srv, argv);
+    it_join(blog, sizeof(blog), it_suite.base, "chromium.log");
+    cdp_start(&br, blog, it_suite.base);
 }
 
 static void
 down(void)
 {
     cdp_stop(&br);
-    it_server_stop(&srv);
+    it_server_stop(&it_suite.srv);
 }
 
 static void
 go(const char *path)
 {
     char url[PATH_MAX];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", srv.port, path);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", it_suite.srv.port, path);
     cdp_navigate(&br, url);
 }
 
@@ -266,12 +257,12 @@ links_resolve(const char *path, size_t at_least)
     char *all =
         cdp_eval(&br, "[...document.querySelectorAll('a[href]')].map(a => a.href).join('\\n')");
     char prefix[64];
-    int pn = snprintf(prefix, sizeof(prefix), "http://127.0.0.1:%d/", srv.port);
+    int pn = snprintf(prefix, sizeof(prefix), "http://127.0.0.1:%d/", it_suite.srv.port);
     size_t n = 0;
     for (char *save = NULL, *u = strtok_r(all, "\n", &save); u; u = strtok_r(NULL, "\n", &save)) {
         ck_assert_msg(strncmp(u, prefix, (size_t)pn) == 0, "%s links away: %s", path, u);
         struct it_response r;
-        it_get(srv.port, u + pn - 1, &r);
+        it_get(it_suite.srv.port, u + pn - 1, &r);
         ck_assert_msg(r.status == 200, "%s links to %s, which answers %d", path, u, r.status);
         it_response_free(&r);
         n++;
@@ -310,7 +301,7 @@ START_TEST(t_nothing_else_loaded)
     ck_assert_str_eq(n, "0");
     free(n);
     struct it_response r;
-    it_get(srv.port, "/gallery/", &r);
+    it_get(it_suite.srv.port, "/gallery/", &r);
     ck_assert_ptr_nonnull(it_header(&r, "Content-Security-Policy"));
     ck_assert_ptr_nonnull(strstr(it_header(&r, "Content-Security-Policy"), "default-src 'none'"));
     it_response_free(&r);
@@ -474,7 +465,7 @@ browser_suite(void)
     Suite *s = suite_create("it_browser");
     TCase *tc = tcase_create("browser");
     tcase_set_timeout(tc, 300);
-    tcase_add_unchecked_fixture(tc, tree_up, tree_down);
+    tcase_add_unchecked_fixture(tc, tree_up, it_suite_tree_down);
     tcase_add_checked_fixture(tc, up, down);
     tcase_add_test(tc, t_sorts_by_clicking);
     tcase_add_test(tc, t_every_link_resolves);

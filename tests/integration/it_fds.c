@@ -21,70 +21,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
 static char g_marker[PATH_MAX]; /* the file the stray descriptors name */
 
 static void
 setup(void)
 {
-    char p[PATH_MAX];
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
-    it_join(p, sizeof(p), g_root, "a.txt");
-    it_write_str(p, "alpha\n");
+    it_suite_tree();
+    it_put(it_suite.root, "a.txt", "alpha\n");
     /* above small_file_size: the cache keeps a descriptor for it */
-    it_join(p, sizeof(p), g_root, "big.bin");
-    it_write_pattern(p, 256 << 10, 3);
-    it_join(g_marker, sizeof(g_marker), g_base, "stray-marker");
+    it_put_pattern(it_suite.root, "big.bin", 256 << 10, 3);
+    it_join(g_marker, sizeof(g_marker), it_suite.base, "stray-marker");
     it_write_str(g_marker, "inherited\n");
 }
 
 static void
 teardown(void)
 {
-    it_rmtree(g_base);
-}
-
-/* The children of pid, from /proc/N/stat; their number (at most max). */
-static int
-children_of(pid_t pid, pid_t *out, int max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL && n < max) {
-        char p[300], buf[512];
-        long ppid = 0;
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t k = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (k <= 0)
-            continue;
-        buf[k] = '\0';
-        const char *rp = strrchr(buf, ')');
-        if (rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == pid)
-            out[n++] = (pid_t)atol(e->d_name);
-    }
-    closedir(d);
-    return n;
-}
-
-static int
-wait_children(pid_t pid, pid_t *out, int want)
-{
-    int n;
-    for (int64_t end = it_now_ms() + 10000; (n = children_of(pid, out, 8)) != want; it_sleep_ms(20))
-        if (it_now_ms() > end)
-            break;
-    return n;
+    it_rmtree(it_suite.base);
 }
 
 /* What the descriptors of pid tell: how many point at the marker file,
@@ -186,7 +139,7 @@ START_TEST(t_wrapper_passes_fds)
 {
     char script[2 * PATH_MAX], out[PATH_MAX];
     stray_script(script, sizeof(script), "");
-    it_join(out, sizeof(out), g_base, "readlink.out");
+    it_join(out, sizeof(out), it_suite.base, "readlink.out");
     const char *argv[] = {"sh", "-c", script, "readlink", "/proc/self/fd/7", "/proc/self/fd/8",
                           NULL};
     ck_assert_int_eq(it_run(argv, 20, out), 0);
@@ -210,7 +163,7 @@ START_TEST(t_single_process)
     char script[2 * PATH_MAX];
     stray_script(script, sizeof(script), "");
     const char *wrapper[] = {"sh", "-c", script, NULL};
-    const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", "off", g_root, NULL};
+    const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", "off", it_suite.root, NULL};
     it_server_start_wrapped(&s, wrapper, argv);
     make_busy(s.port, &c);
     assert_clean(s.pid, "the server", NULL, 0);
@@ -228,11 +181,11 @@ START_TEST(t_master_and_workers)
     char script[2 * PATH_MAX], log[PATH_MAX];
     pid_t w[8];
     stray_script(script, sizeof(script), "");
-    it_join(log, sizeof(log), g_base, "access.log");
+    it_join(log, sizeof(log), it_suite.base, "access.log");
     const char *wrapper[] = {"sh", "-c", script, NULL};
-    const char *argv[] = {"-w", "2", "-l", "127.0.0.1:0", "--access-log", log, g_root, NULL};
+    const char *argv[] = {"-w", "2", "-l", "127.0.0.1:0", "--access-log", log, it_suite.root, NULL};
     it_server_start_wrapped(&s, wrapper, argv);
-    ck_assert_int_eq(wait_children(s.pid, w, 2), 2);
+    ck_assert_int_eq(it_wait_children(s.pid, w, 8, 2, 10000), 2);
     for (int i = 0; i < 4; i++)
         make_busy(s.port, &c[i]);
     assert_clean(s.pid, "the master", NULL, 0);
@@ -262,11 +215,11 @@ START_TEST(t_socket_activation)
     snprintf(pass, sizeof(pass), "exec 3<&%d %d<&-; LISTEN_PID=$$ LISTEN_FDS=1", fd, fd);
     stray_script(script, sizeof(script), pass);
     const char *wrapper[] = {"sh", "-c", script, NULL};
-    const char *argv[] = {"-w", "2", "--access-log", "off", g_root, NULL};
+    const char *argv[] = {"-w", "2", "--access-log", "off", it_suite.root, NULL};
     it_server_start_wrapped(&s, wrapper, argv);
     close(fd);
     ck_assert_int_eq(s.port, ntohs(sa.sin_port));
-    ck_assert_int_eq(wait_children(s.pid, w, 2), 2);
+    ck_assert_int_eq(it_wait_children(s.pid, w, 8, 2, 10000), 2);
     make_busy(s.port, &c);
     /* the master keeps fd 3, the socket it was given */
     static const int keep[] = {3};

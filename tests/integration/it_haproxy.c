@@ -48,23 +48,14 @@
 #define CLIENTS 4           /* even: keep-alive, odd: a connection per request */
 #define IO_TIMEOUT_S 5
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
 static unsigned char *g_mid; /* the expected bytes of /mid.bin */
 
 static void
 setup(void)
 {
-    char p[PATH_MAX];
-
-    it_tmpdir(g_base, sizeof(g_base));
-    ck_assert_int_eq(chmod(g_base, 0755), 0);
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
-    it_join(p, sizeof(p), g_root, "a.txt");
-    it_write_str(p, "alpha\n");
-    it_join(p, sizeof(p), g_root, "mid.bin");
-    it_write_pattern(p, MID_SIZE, MID_SEED);
+    it_suite_tree();
+    it_put(it_suite.root, "a.txt", "alpha\n");
+    it_put_pattern(it_suite.root, "mid.bin", MID_SIZE, MID_SEED);
     g_mid = malloc(MID_SIZE);
     ck_assert_ptr_nonnull(g_mid);
     it_fill_pattern(g_mid, MID_SIZE, 0, MID_SEED);
@@ -74,7 +65,7 @@ static void
 teardown(void)
 {
     free(g_mid);
-    it_rmtree(g_base);
+    it_rmtree(it_suite.base);
 }
 
 /* A replica: PROXY protocol only, the health path, the drain delay, and
@@ -84,12 +75,12 @@ start_replica(struct it_server *s, const char *name)
 {
     char conf[PATH_MAX + 16], text[4 * PATH_MAX];
 
-    snprintf(conf, sizeof(conf), "%s/%s.conf", g_base, name);
+    snprintf(conf, sizeof(conf), "%s/%s.conf", it_suite.base, name);
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0 proxy_protocol\naccess_log = off\n%s"
              "health_path = /healthz\ndrain_delay = %d.%03d\nshutdown_timeout = 10\n"
              "[site]\nroot = %s\nadd_header = X-Replica: %s\n",
-             getuid() == 0 ? "user = root\n" : "", DRAIN_MS / 1000, DRAIN_MS % 1000, g_root, name);
+             getuid() == 0 ? "user = root\n" : "", DRAIN_MS / 1000, DRAIN_MS % 1000, it_suite.root, name);
     it_write_str(conf, text);
     it_server_start_conf(s, conf);
 }
@@ -146,9 +137,9 @@ haproxy_start(struct haproxy *h, int p1, int p2)
     pid_t parent = getpid();
 
     memset(h, 0, sizeof(*h));
-    it_join(h->log, sizeof(h->log), g_base, "haproxy.log");
-    it_join(h->sock, sizeof(h->sock), g_base, "haproxy.sock");
-    it_join(cfg, sizeof(cfg), g_base, "haproxy.cfg");
+    it_join(h->log, sizeof(h->log), it_suite.base, "haproxy.log");
+    it_join(h->sock, sizeof(h->sock), it_suite.base, "haproxy.sock");
+    it_join(cfg, sizeof(cfg), it_suite.base, "haproxy.cfg");
     write_haproxy_cfg(cfg, h, p1, p2);
     ck_assert_msg(access("/usr/sbin/haproxy", X_OK) == 0,
                   "/usr/sbin/haproxy missing: run scripts/deps (it installs Debian's haproxy)");

@@ -28,8 +28,13 @@
  *  - a break cuts only the responses of its own file;
  *  - also cut: a response the server has wholly queued in its socket but
  *    the client has not yet acknowledged (Connection: close and
- *    keep-alive), a range response, a precompressed variant, and a
- *    response whose file is merely touched (an open for writing);
+ *    keep-alive), a range response, and a precompressed variant (in
+ *    each the reader waits inside the writer's call, so its socket
+ *    cannot drain within lease_break_wait: it_rescue.c has the
+ *    completions from a snapshot);
+ *  - a file merely touched breaks the lease too; touch opens with
+ *    O_NONBLOCK, so it does not wait and the reader drains at once: the
+ *    download is then cut or completed from a snapshot, never mixed;
  *  - one break cuts fifty downloads of its file, each once: one "lease
  *    broken" line reporting fifty, one "cut" line each, and every
  *    connection is freed (the server's sockets go back to its listener).
@@ -557,6 +562,23 @@ count_leases(pid_t pid, const struct stat *st)
     return n;
 }
 
+/* count_leases of many leases, read a few times: /proc/locks is read in
+ * pages, and a page boundary that falls while another process (another
+ * test, on a busy machine) takes or drops a lock can skip an entry. The
+ * most seen in any one read, each read 20 ms apart, up to want. */
+static int
+count_leases_settled(pid_t pid, int want)
+{
+    int most = 0;
+    for (int i = 0; i < 10 && most < want; i++) {
+        if (i)
+            it_sleep_ms(20);
+        int n = count_leases(pid, NULL);
+        most = n > most ? n : most;
+    }
+    return most;
+}
+
 /* ---- writers, timed ---------------------------------------------------- */
 
 /* How the writer breaks in: open(O_WRONLY|O_TRUNC), truncate(2), or a
@@ -660,10 +682,8 @@ START_TEST(t_truncate_mid_transfer)
 
     snprintf(what, sizeof(what), "(a) truncate by %s", _i == 0 ? "open(O_TRUNC)" : "truncate()");
     test_dirs(dir, sizeof(dir), root, sizeof(root));
-    it_join(p, sizeof(p), root, "trunc.bin");
-    it_write_pattern(p, BIG_SIZE, 2);
-    it_join(p, sizeof(p), root, "small.txt");
-    it_write_str(p, "still serving\n");
+    it_put_pattern(root, "trunc.bin", BIG_SIZE, 2);
+    it_put(root, "small.txt", "still serving\n");
     it_join(p, sizeof(p), root, "trunc.bin");
     start_quick(&srv, root);
     it_server_expect(&srv, "lease broken");
@@ -1249,31 +1269,25 @@ START_TEST(t_cached_path_swapped)
     if (_i == 0) {
         it_join(p, sizeof(p), root, "sub");
         it_mkdir(p);
-        it_join(p, sizeof(p), root, "sub/x.bin");
-        it_write_pattern(p, 100 * KIB, 40);
+        it_put_pattern(root, "sub/x.bin", 100 * KIB, 40);
         it_join(p, sizeof(p), root, "sub.new");
         it_mkdir(p);
-        it_join(p, sizeof(p), root, "sub.new/x.bin");
-        it_write_pattern(p, 100 * KIB, 41);
+        it_put_pattern(root, "sub.new/x.bin", 100 * KIB, 41);
     } else if (_i == 1) {
         const char *dirs[] = {"a", "a/b", "a.new", "a.new/b"};
         for (size_t k = 0; k < 4; k++) {
             it_join(p, sizeof(p), root, dirs[k]);
             it_mkdir(p);
         }
-        it_join(p, sizeof(p), root, "a/b/x.bin");
-        it_write_pattern(p, 100 * KIB, 40);
-        it_join(p, sizeof(p), root, "a.new/b/x.bin");
-        it_write_pattern(p, 100 * KIB, 41);
+        it_put_pattern(root, "a/b/x.bin", 100 * KIB, 40);
+        it_put_pattern(root, "a.new/b/x.bin", 100 * KIB, 41);
     } else {
         it_join(p, sizeof(p), root, "v1");
         it_mkdir(p);
         it_join(p, sizeof(p), root, "v2");
         it_mkdir(p);
-        it_join(p, sizeof(p), root, "v1/x.bin");
-        it_write_pattern(p, 100 * KIB, 40);
-        it_join(p, sizeof(p), root, "v2/x.bin");
-        it_write_pattern(p, 100 * KIB, 41);
+        it_put_pattern(root, "v1/x.bin", 100 * KIB, 40);
+        it_put_pattern(root, "v2/x.bin", 100 * KIB, 41);
         it_join(p, sizeof(p), root, "cur");
         ck_assert_int_eq(symlink("v1", p), 0);
         it_join(p, sizeof(p), root, "cur.new");
@@ -1340,10 +1354,8 @@ START_TEST(t_thousand_cached_one_break)
         it_write_pattern(p, 20 * KIB, 1000 + (uint32_t)i);
         it_pattern_sha256(20 * KIB, 1000 + (uint32_t)i, sha[i]);
     }
-    it_join(p, sizeof(p), root, "alpha.bin");
-    it_write_pattern(p, BIG_SIZE, 30);
-    it_join(p, sizeof(p), root, "bravo.bin");
-    it_write_pattern(p, BIG_SIZE, 31);
+    it_put_pattern(root, "alpha.bin", BIG_SIZE, 30);
+    it_put_pattern(root, "bravo.bin", BIG_SIZE, 31);
     it_join(conf, sizeof(conf), dir, "i.conf");
     write_conf(conf, root, "open_file_cache_max = 2000\n");
     it_server_start_conf(&srv, conf);
@@ -1364,7 +1376,7 @@ START_TEST(t_thousand_cached_one_break)
     get_pattern(srv.port, "/alpha.bin", BIG_SIZE, 30, NULL, 0);
     get_pattern(srv.port, "/bravo.bin", BIG_SIZE, 31, NULL, 0);
     nfd = count_fds(srv.pid, real, true);
-    nlease = count_leases(srv.pid, NULL);
+    nlease = count_leases_settled(srv.pid, NFILL + 2);
     note("(i) after 1,000 requests: %d fds on files in the docroot, %d read leases held", nfd,
          nlease);
     ck_assert_msg(nfd >= NFILL + 2, "(i) only %d cached files open, want %d", nfd, NFILL + 2);
@@ -1394,7 +1406,7 @@ START_TEST(t_thousand_cached_one_break)
     dl_free(db);
     assert_one_break(&srv, "alpha.bin", 1);
     ck_assert_uint_eq(log_count(&srv, "lease broken", NULL, NULL, 0), 1);
-    nlease = count_leases(srv.pid, NULL);
+    nlease = count_leases_settled(srv.pid, NFILL + 1);
     ck_assert_msg(nlease >= NFILL + 1, "(i) after the break only %d leases held, want %d", nlease,
                   NFILL + 1);
     for (int i = 0; i < NFILL; i += 97) {
@@ -1494,16 +1506,18 @@ START_TEST(t_writer_block_times)
 }
 END_TEST
 
-/* `touch` (an open for writing, then utimensat) breaks the lease too: the
- * download is cut although no byte changed. */
-START_TEST(t_touch_cuts)
+/* `touch` (an open for writing, then utimensat) breaks the lease too,
+ * although no byte changes. touch's open is O_NONBLOCK (EWOULDBLOCK
+ * while the lease breaks, then utimensat), so the reader drains at once
+ * and the download is either completed from a snapshot or cut; either
+ * way with the original bytes only. */
+START_TEST(t_touch_breaks)
 {
     char dir[PATH_MAX], root[PATH_MAX], p[PATH_MAX];
     const char *what = "touch";
     const char *argv[] = {"touch", p, NULL};
     struct it_server srv;
     struct dl *d;
-    uint64_t before;
     double t0, ms;
 
     test_dirs(dir, sizeof(dir), root, sizeof(root));
@@ -1516,7 +1530,6 @@ START_TEST(t_touch_cuts)
     dl_read(d, TRIGGER, true);
     ck_assert_int_eq(d->end, DL_OPEN);
     it_sleep_ms(50);
-    before = d->got;
     t0 = now_ms_f();
     ck_assert_msg(it_run(argv, 60, NULL) == 0, "touch %s failed", p);
     ms = now_ms_f() - t0;
@@ -1524,9 +1537,14 @@ START_TEST(t_touch_cuts)
     note("%s: the touch process took %.3f ms (fork and exec included); client got %llu of %lld "
          "bytes, ended by %s",
          what, ms, (unsigned long long)d->got, (long long)d->cl, dl_end_name[d->end]);
-    assert_cut(d, what);
     assert_all_original(d, what);
-    assert_after_within_rcvbuf(d, before, what);
+    if (d->end == DL_DONE) {
+        assert_intact(d, what);
+    } else {
+        /* touch did not wait: the reader drained the socket meanwhile,
+         * so more than its receive buffer may follow the call */
+        assert_cut(d, what);
+    }
     assert_writer_fast(ms, what);
     dl_free(d);
     get_pattern(srv.port, "/touched.bin", BIG_SIZE, 13, NULL, 0);
@@ -1633,7 +1651,7 @@ lease_suite(void)
     tcase_add_loop_test(tc, t_cached_file_fresh, 0, 4);
     tcase_add_loop_test(tc, t_cached_path_swapped, 0, 3);
     tcase_add_test(tc, t_thousand_cached_one_break);
-    tcase_add_test(tc, t_touch_cuts);
+    tcase_add_test(tc, t_touch_breaks);
     tcase_add_test(tc, t_fifty_downloads_one_break);
     tcase_add_test(tc, t_writer_block_times);
     suite_add_tcase(s, tc);

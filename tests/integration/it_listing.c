@@ -23,12 +23,11 @@
 
 #define NBIG 3000
 
-static char g_base[PATH_MAX], g_root[PATH_MAX];
 
 static void
 path_of(char *out, size_t cap, const char *rel)
 {
-    it_join(out, cap, g_root, rel);
+    it_join(out, cap, it_suite.root, rel);
 }
 
 static void
@@ -58,10 +57,7 @@ ln(const char *target, const char *rel)
 static void
 tree_up(void)
 {
-    char p[PATH_MAX];
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
+    it_suite_tree();
     mkd("big");
     for (int i = 0; i < NBIG; i++) {
         char rel[64];
@@ -79,8 +75,7 @@ tree_up(void)
         put(rel, "t");
     }
     /* links of every kind, for the policies */
-    it_join(p, sizeof(p), g_base, "secret");
-    it_write_str(p, "secret!\n");
+    it_put(it_suite.base, "secret", "secret!\n");
     mkd(".git");
     put(".git/config", "[core]\n");
     put("inner.txt", "inner\n");
@@ -98,18 +93,12 @@ tree_up(void)
     put("tree/b/three.txt", "333\n");
 }
 
-static void
-tree_down(void)
-{
-    it_rmtree(g_base);
-}
-
 /* A config file with extra [server] lines and the given site sections. */
 static void
 write_conf(char *conf, size_t cap, const char *name, const char *server, const char *sites)
 {
     char text[8 * PATH_MAX];
-    it_join(conf, cap, g_base, name);
+    it_join(conf, cap, it_suite.base, name);
     snprintf(text, sizeof(text), "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s\n%s",
              getuid() == 0 ? "user = root\n" : "", server, sites);
     it_write_str(conf, text);
@@ -204,7 +193,7 @@ START_TEST(t_cached_reads_no_directory)
 {
     struct it_server srv;
     char out[PATH_MAX], err[PATH_MAX];
-    it_server_start_dir(&srv, g_root);
+    it_server_start_dir(&srv, it_suite.root);
 
     /* the first request of each order reads or renders */
     char *first = get_body(srv.port, "/big/", NULL, 200);
@@ -212,8 +201,8 @@ START_TEST(t_cached_reads_no_directory)
     char *first_size = get_body(srv.port, "/big/?sort=size&order=desc", NULL, 200);
     char *first_json = get_body(srv.port, "/big/?format=json", NULL, 200);
 
-    it_join(out, sizeof(out), g_base, "strace.out");
-    it_join(err, sizeof(err), g_base, "strace.err");
+    it_join(out, sizeof(out), it_suite.base, "strace.out");
+    it_join(err, sizeof(err), it_suite.base, "strace.err");
     pid_t st = trace_start(srv.pid, "getdents64,openat2,sendfile", out, err);
     for (int i = 0; i < 3; i++) {
         char *again = get_body(srv.port, "/big/", NULL, 200);
@@ -279,7 +268,7 @@ START_TEST(t_changes_seen_at_once)
 {
     struct it_server srv;
     char p[PATH_MAX], q[PATH_MAX], want[256];
-    it_server_start_dir(&srv, g_root);
+    it_server_start_dir(&srv, it_suite.root);
     free(live_json(srv.port));
     for (int i = 0; i < 20; i++) {
         char *js;
@@ -354,7 +343,7 @@ START_TEST(t_truncated)
 {
     struct it_server srv;
     char conf[PATH_MAX], sites[2 * PATH_MAX];
-    snprintf(sites, sizeof(sites), "[site]\nroot = %s\nlisting = on\n", g_root);
+    snprintf(sites, sizeof(sites), "[site]\nroot = %s\nlisting = on\n", it_suite.root);
     write_conf(conf, sizeof(conf), "trunc.conf", "max_listing_entries = 50\n", sites);
     it_server_start_conf(&srv, conf);
     char *page = get_body(srv.port, "/trunc/", NULL, 200);
@@ -380,7 +369,7 @@ START_TEST(t_cache_off)
 {
     struct it_server srv;
     char conf[PATH_MAX], sites[2 * PATH_MAX];
-    snprintf(sites, sizeof(sites), "[site]\nroot = %s\nlisting = on\n", g_root);
+    snprintf(sites, sizeof(sites), "[site]\nroot = %s\nlisting = on\n", it_suite.root);
     write_conf(conf, sizeof(conf), "off.conf", "listing_cache_size = 0\n", sites);
     it_server_start_conf(&srv, conf);
     for (int i = 0; i < 3; i++) {
@@ -402,7 +391,7 @@ START_TEST(t_head_and_keepalive)
     struct it_server srv;
     struct it_conn c;
     struct it_response r[3];
-    it_server_start_dir(&srv, g_root);
+    it_server_start_dir(&srv, it_suite.root);
     it_conn_open(&c, srv.port);
     /* three pipelined: a GET that fills the cache, a HEAD and a GET from it */
     it_conn_send_str(&c, "GET /tree/ HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -436,7 +425,7 @@ START_TEST(t_link_policies)
              "[site follow]\nroot = %s\nlisting = on\nsymlinks = follow\nserver_names = follow.t\n"
              "[site none]\nroot = %s\nlisting = on\nsymlinks = none\nserver_names = none.t\n"
              "[site dots]\nroot = %s\nlisting = on\ndotfiles = allow\nserver_names = dots.t\n",
-             g_root, g_root, g_root);
+             it_suite.root, it_suite.root, it_suite.root);
     write_conf(conf, sizeof(conf), "links.conf", "", sites);
     it_server_start_conf(&srv, conf);
     ck_assert_int_eq(stat("/etc/passwd", &pw), 0);
@@ -476,10 +465,10 @@ START_TEST(t_wget_plain)
 {
     struct it_server srv;
     char alog[PATH_MAX], dir[PATH_MAX], wlog[PATH_MAX], url[128];
-    it_join(alog, sizeof(alog), g_base, "wget-access.log");
-    it_join(dir, sizeof(dir), g_base, "wget-out");
-    it_join(wlog, sizeof(wlog), g_base, "wget.log");
-    const char *sargv[] = {"-l", "127.0.0.1:0", "--access-log", alog, g_root, NULL};
+    it_join(alog, sizeof(alog), it_suite.base, "wget-access.log");
+    it_join(dir, sizeof(dir), it_suite.base, "wget-out");
+    it_join(wlog, sizeof(wlog), it_suite.base, "wget.log");
+    const char *sargv[] = {"-l", "127.0.0.1:0", "--access-log", alog, it_suite.root, NULL};
     it_server_start(&srv, sargv);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/tree/", srv.port);
     /* plain: robots on, no reject pattern */
@@ -506,7 +495,7 @@ listing_suite(void)
     Suite *s = suite_create("it_listing");
     TCase *tc = tcase_create("listing");
     tcase_set_timeout(tc, 300);
-    tcase_add_unchecked_fixture(tc, tree_up, tree_down);
+    tcase_add_unchecked_fixture(tc, tree_up, it_suite_tree_down);
     tcase_add_test(tc, t_cached_reads_no_directory);
     tcase_add_test(tc, t_changes_seen_at_once);
     tcase_add_test(tc, t_truncated);

@@ -33,8 +33,7 @@ setup(void)
     it_tmpdir(g_base, sizeof(g_base));
     it_join(p, sizeof(p), g_base, "www");
     it_mkdir(p);
-    it_join(p, sizeof(p), g_base, "www/a.txt");
-    it_write_str(p, "0123456789abcdefghijklmnopqrstuvwxyz\n");
+    it_put(g_base, "www/a.txt", "0123456789abcdefghijklmnopqrstuvwxyz\n");
 }
 
 static void
@@ -662,36 +661,6 @@ END_TEST
 
 /* ---- two workers: every second boundary ------------------------------------ */
 
-/* The children of pid, from /proc/N/stat; their number (at most max). */
-static int
-children_of(pid_t pid, pid_t *out, int max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL && n < max) {
-        char p[300], buf[512];
-        long ppid = 0;
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(p, sizeof(p), "/proc/%s/stat", e->d_name);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t k = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (k <= 0)
-            continue;
-        buf[k] = '\0';
-        const char *rp = strrchr(buf, ')'); /* after the command name */
-        if (rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 && ppid == pid)
-            out[n++] = (pid_t)atol(e->d_name);
-    }
-    closedir(d);
-    return n;
-}
-
 /* The server-side socket of the loopback connection from client_port to
  * server_port: its inode from /proc/net/tcp, 0 when not found. */
 static unsigned long
@@ -760,7 +729,7 @@ START_TEST(t_two_workers_order)
     start_with("workers = 2\nreuseport = on\naccess_log_format = json\n");
     pid_t w[4];
     int nw = 0;
-    for (int64_t end = it_now_ms() + 10000; (nw = children_of(srv.pid, w, 4)) != 2; it_sleep_ms(20))
+    for (int64_t end = it_now_ms() + 10000; (nw = it_children_of(srv.pid, w, 4)) != 2; it_sleep_ms(20))
         ck_assert_msg(it_now_ms() < end, "want 2 workers, have %d", nw);
 
     /* connections until each worker has two (the kernel spreads them) */

@@ -31,32 +31,16 @@
 #define BIG_SIZE (8u << 20)
 #define LEASE_SIZE (64u << 10)
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
 static char g_conf[PATH_MAX];
 
 static void
 tree_up(void)
 {
-    char p[PATH_MAX];
-
-    it_tmpdir(g_base, sizeof(g_base));
-    ck_assert_int_eq(chmod(g_base, 0755), 0);
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
-    it_join(p, sizeof(p), g_root, "a.txt");
-    it_write_str(p, "alpha\n");
-    it_join(p, sizeof(p), g_root, "big.bin");
-    it_write_pattern(p, BIG_SIZE, 7);
-    it_join(p, sizeof(p), g_root, "lease.bin");
-    it_write_pattern(p, LEASE_SIZE, 8);
-    it_join(g_conf, sizeof(g_conf), g_base, "master.conf");
-}
-
-static void
-tree_down(void)
-{
-    it_rmtree(g_base);
+    it_suite_tree();
+    it_put(it_suite.root, "a.txt", "alpha\n");
+    it_put_pattern(it_suite.root, "big.bin", BIG_SIZE, 7);
+    it_put_pattern(it_suite.root, "lease.bin", LEASE_SIZE, 8);
+    it_join(g_conf, sizeof(g_conf), it_suite.base, "master.conf");
 }
 
 /* A config with `workers` workers; server_extra and site_extra are
@@ -70,7 +54,7 @@ write_conf(int workers, const char *server_extra, const char *site_extra)
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0\naccess_log = off\nworkers = %d\n"
              "shutdown_timeout = 10\n%s%s\n[site]\nroot = %s\n%s",
-             workers, getuid() == 0 && !user_given ? "user = root\n" : "", server_extra, g_root,
+             workers, getuid() == 0 && !user_given ? "user = root\n" : "", server_extra, it_suite.root,
              site_extra);
     it_write_str(g_conf, text);
 }
@@ -83,50 +67,6 @@ start_conf(struct it_server *s, int workers, const char *server_extra, const cha
 }
 
 /* ---- processes ------------------------------------------------------- */
-
-/* The children of pid (from /proc/N/stat), at most max; their number. */
-static int
-children_of(pid_t pid, pid_t *out, int max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL && n < max) {
-        char path[300], buf[512], *p;
-        long ppid;
-        FILE *f;
-
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        f = fopen(path, "re");
-        if (f == NULL)
-            continue;
-        p = fgets(buf, sizeof(buf), f);
-        fclose(f);
-        if (p == NULL || (p = strrchr(buf, ')')) == NULL)
-            continue;
-        /* ") S PPID ..." */
-        if (sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == (long)pid)
-            out[n++] = (pid_t)atol(e->d_name);
-    }
-    closedir(d);
-    return n;
-}
-
-/* Wait (at most timeout_ms) until pid has exactly want children. */
-static int
-wait_children(pid_t pid, pid_t *out, int want, int timeout_ms)
-{
-    int64_t deadline = it_now_ms() + timeout_ms;
-    int n;
-
-    while ((n = children_of(pid, out, 64)) != want && it_now_ms() < deadline)
-        it_sleep_ms(20);
-    return n;
-}
 
 /* A line of /proc/pid/status ("Uid:", "CapEff:"), value into out. */
 static bool
@@ -204,7 +144,7 @@ START_TEST(t_two_workers)
     pid_t kids[64];
 
     start_conf(&s, 2, "", "");
-    ck_assert_int_eq(wait_children(s.pid, kids, 2, 5000), 2);
+    ck_assert_int_eq(it_wait_children(s.pid, kids, 64, 2, 5000), 2);
     for (int i = 0; i < 6; i++)
         expect_body(s.port, "/a.txt", "alpha\n");
     it_server_stop(&s);
@@ -219,11 +159,11 @@ START_TEST(t_killed_worker_restarts)
 
     start_conf(&s, 2, "", "");
     it_server_expect(&s, "killed by signal 9");
-    ck_assert_int_eq(wait_children(s.pid, kids, 2, 5000), 2);
+    ck_assert_int_eq(it_wait_children(s.pid, kids, 64, 2, 5000), 2);
     /* kids[0] is a child of our server: ours to kill */
     ck_assert_int_eq(kill(kids[0], SIGKILL), 0);
     for (int64_t end = it_now_ms() + 5000; !replaced && it_now_ms() < end;) {
-        int n = children_of(s.pid, now, 64);
+        int n = it_children_of(s.pid, now, 64);
         bool gone = true;
         for (int i = 0; i < n; i++)
             gone = gone && now[i] != kids[0];
@@ -428,12 +368,12 @@ START_TEST(t_reload_bad_config_keeps_old)
 
     start_conf(&s, 2, "", "cache_control = max-age=5\n");
     it_server_expect(&s, "reload");
-    ck_assert_int_eq(wait_children(s.pid, before, 2, 5000), 2);
+    ck_assert_int_eq(it_wait_children(s.pid, before, 64, 2, 5000), 2);
     it_write_str(g_conf, "[server]\nlisten = 127.0.0.1:0\nbogus_key = 1\n");
     ck_assert_int_eq(kill(s.pid, SIGHUP), 0);
     ck_assert(wait_log(&s, "reload failed: still running the old configuration", 5000));
     ck_assert(wait_log(&s, "unknown key 'bogus_key'", 100));
-    ck_assert_int_eq(children_of(s.pid, after, 64), 2);
+    ck_assert_int_eq(it_children_of(s.pid, after, 64), 2);
     ck_assert(after[0] == before[0] || after[0] == before[1]);
     ck_assert_str_eq(cache_control(s.port), "max-age=5");
     it_server_stop(&s);
@@ -576,8 +516,8 @@ START_TEST(t_usr1_reopens_logs)
     struct it_server s;
     char log[PATH_MAX], moved[PATH_MAX], extra[2 * PATH_MAX];
 
-    it_join(log, sizeof(log), g_base, "access.log");
-    it_join(moved, sizeof(moved), g_base, "access.log.1");
+    it_join(log, sizeof(log), it_suite.base, "access.log");
+    it_join(moved, sizeof(moved), it_suite.base, "access.log.1");
     snprintf(extra, sizeof(extra), "access_log = %s\n", log);
     /* access_log is given twice otherwise: drop the default line */
     write_conf(2, extra, "");
@@ -615,7 +555,7 @@ START_TEST(t_pid_file)
     struct stat st;
     FILE *f;
 
-    it_join(path, sizeof(path), g_base, "sfhttpd.pid");
+    it_join(path, sizeof(path), it_suite.base, "sfhttpd.pid");
     snprintf(extra, sizeof(extra), "pid_file = %s\n", path);
     start_conf(&s, 2, extra, "");
     /* written right after the listening line: wait for it (bounded) */
@@ -643,8 +583,8 @@ START_TEST(t_daemon)
     long pid = 0;
     int port = 0;
 
-    it_join(pidf, sizeof(pidf), g_base, "daemon.pid");
-    it_join(errf, sizeof(errf), g_base, "daemon.log");
+    it_join(pidf, sizeof(pidf), it_suite.base, "daemon.pid");
+    it_join(errf, sizeof(errf), it_suite.base, "daemon.log");
     /* a daemon's output goes nowhere we read: pick a free port up front */
     {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -719,7 +659,7 @@ START_TEST(t_socket_activation)
     snprintf(script, sizeof(script),
              "exec 3<&%d %d<&-; LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"", fd, fd);
     const char *wrapper[] = {"sh", "-c", script, NULL};
-    const char *argv[] = {"-w", "2", "--access-log", "off", g_root, NULL};
+    const char *argv[] = {"-w", "2", "--access-log", "off", it_suite.root, NULL};
     it_server_start_wrapped(&s, wrapper, argv);
     close(fd);
     ck_assert_int_eq(s.port, ntohs(sa.sin_port));
@@ -740,10 +680,10 @@ START_TEST(t_unix_socket)
     ssize_t n;
     int fd;
 
-    it_join(path, sizeof(path), g_base, "s.sock");
+    it_join(path, sizeof(path), it_suite.base, "s.sock");
     snprintf(spec, sizeof(spec), "unix:%s", path);
     const char *argv[] = {"-w", "2", "-l", "127.0.0.1:0", "-l", spec, "--access-log", "off",
-                          g_root, NULL};
+                          it_suite.root, NULL};
     it_server_start(&s, argv);
     ck_assert(wait_log(&s, "listening on unix:", 1000));
     ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));
@@ -783,7 +723,7 @@ START_TEST(t_privilege_drop)
         return;
     }
     start_conf(&s, 2, "user = nobody\n", "");
-    ck_assert_int_eq(wait_children(s.pid, kids, 2, 5000), 2);
+    ck_assert_int_eq(it_wait_children(s.pid, kids, 64, 2, 5000), 2);
     for (int i = 0; i < 2; i++) {
         /* a worker switches right after the fork: wait for it (bounded) */
         for (int64_t end = it_now_ms() + 5000; it_now_ms() < end; it_sleep_ms(10)) {
@@ -827,7 +767,7 @@ master_suite(void)
     Suite *s = suite_create("it_master");
     TCase *tc = tcase_create("master");
 
-    tcase_add_checked_fixture(tc, tree_up, tree_down);
+    tcase_add_checked_fixture(tc, tree_up, it_suite_tree_down);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, t_two_workers);
     tcase_add_test(tc, t_killed_worker_restarts);

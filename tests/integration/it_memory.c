@@ -18,18 +18,13 @@
 #define NFILES 1500
 #define NCONN 24 /* idle connections that each fetched it */
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
-static struct it_server srv;
 
 static void
 tree_up(void)
 {
     char dir[PATH_MAX], p[PATH_MAX], name[256];
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
-    it_join(dir, sizeof(dir), g_root, "big");
+    it_suite_tree();
+    it_join(dir, sizeof(dir), it_suite.root, "big");
     it_mkdir(dir);
     /* long names make a long page without a slow tree */
     for (int i = 0; i < NFILES; i++) {
@@ -39,12 +34,6 @@ tree_up(void)
         it_join(p, sizeof(p), dir, name);
         it_write_str(p, "x\n");
     }
-}
-
-static void
-tree_down(void)
-{
-    it_rmtree(g_base);
 }
 
 /* The server's resident set in KiB, from /proc/PID/status. */
@@ -94,25 +83,25 @@ START_TEST(t_idle_connections_hold_no_listing)
     snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0", asan ? asan : "",
              asan && *asan ? ":" : "");
     setenv("ASAN_OPTIONS", opts, 1);
-    it_server_start_dir(&srv, g_root);
+    it_server_start_dir(&it_suite.srv, it_suite.root);
 
     /* warm up: the cache, the listing's own scratch, the allocator */
     struct it_conn *warm = malloc(sizeof(*warm));
     ck_assert(warm != NULL);
-    it_conn_open(warm, srv.port);
+    it_conn_open(warm, it_suite.srv.port);
     uint64_t len = get_listing(warm);
     get_listing(warm);
     it_conn_close(warm);
     ck_assert_uint_gt(len, 400 * 1024);
-    long before = rss_kib(srv.pid);
+    long before = rss_kib(it_suite.srv.pid);
 
     struct it_conn *c = malloc(NCONN * sizeof(*c));
     ck_assert(c != NULL);
     for (int i = 0; i < NCONN; i++) {
-        it_conn_open(&c[i], srv.port);
+        it_conn_open(&c[i], it_suite.srv.port);
         ck_assert_uint_eq(get_listing(&c[i]), len);
     }
-    long after = rss_kib(srv.pid);
+    long after = rss_kib(it_suite.srv.pid);
     long grown = after - before, listing_kib = (long)(len / 1024);
     fprintf(stderr,
             "it_memory: %d idle connections after a %ld KiB listing each: RSS %ld -> %ld KiB\n",
@@ -127,7 +116,7 @@ START_TEST(t_idle_connections_hold_no_listing)
         it_conn_close(&c[i]);
     free(c);
     free(warm);
-    it_server_stop(&srv);
+    it_server_stop(&it_suite.srv);
 }
 END_TEST
 
@@ -137,7 +126,7 @@ memory_suite(void)
     Suite *s = suite_create("memory");
     TCase *tc = tcase_create("idle");
     tcase_set_timeout(tc, 120);
-    tcase_add_unchecked_fixture(tc, tree_up, tree_down);
+    tcase_add_unchecked_fixture(tc, tree_up, it_suite_tree_down);
     tcase_add_test(tc, t_idle_connections_hold_no_listing);
     suite_add_tcase(s, tc);
     return s;

@@ -15,44 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
-static struct it_server srv;
 
 static void
 tree_up(void)
 {
-    char p[PATH_MAX];
-
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
-    it_join(p, sizeof(p), g_root, "a.txt");
-    it_write_str(p, "A\n");
-    it_join(p, sizeof(p), g_root, "b.txt");
-    it_write_str(p, "B\n");
-    it_join(p, sizeof(p), g_root, "c.txt");
-    it_write_str(p, "C\n");
-    it_join(p, sizeof(p), g_root, "big.bin");
-    it_write_pattern(p, 16u << 20, 9);
-}
-
-static void
-tree_down(void)
-{
-    it_rmtree(g_base);
-}
-
-static void
-srv_up(void)
-{
-    it_server_start_dir(&srv, g_root);
-}
-
-static void
-srv_down(void)
-{
-    it_server_stop(&srv);
+    it_suite_tree();
+    it_put(it_suite.root, "a.txt", "A\n");
+    it_put(it_suite.root, "b.txt", "B\n");
+    it_put(it_suite.root, "c.txt", "C\n");
+    it_put_pattern(it_suite.root, "big.bin", 16u << 20, 9);
 }
 
 /* Read one response on c and check its status and (when body != NULL) body. */
@@ -83,7 +54,7 @@ expect_status(const char *raw, size_t len, int status, bool must_close)
     struct it_response r;
     enum it_rd rc;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send(&c, raw, len);
     rc = it_read_response(&c, &r, false);
     ck_assert_msg(rc == IT_OK, "request '%.80s': read rc %d", raw, (int)rc);
@@ -110,7 +81,7 @@ START_TEST(t_keepalive_reuse)
 {
     struct it_conn c;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     expect_resp(&c, false, 200, "A\n", NULL);
     it_conn_send_str(&c, "GET /b.txt HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -143,7 +114,7 @@ START_TEST(t_pipelined_one_write)
 {
     struct it_conn c;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, three);
     expect_three(&c);
     it_conn_close(&c);
@@ -156,7 +127,7 @@ START_TEST(t_pipelined_split)
     struct it_conn c;
     size_t n = strlen(three);
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     for (size_t off = 0; off < n; off += 7) {
         it_conn_send(&c, three + off, n - off < 7 ? n - off : 7);
         it_sleep_ms(2);
@@ -186,7 +157,7 @@ START_TEST(t_pipelined_many)
         len += (size_t)snprintf(buf + len, cap - len, "GET /%c.txt HTTP/1.1\r\nHost: t\r\n\r\n",
                                 'a' + i % 3);
     ck_assert_uint_gt(len, 8192);
-    it_conn_open_opts(&c, srv.port, 0, 10000);
+    it_conn_open_opts(&c, it_suite.srv.port, 0, 10000);
     it_conn_send(&c, buf, len);
     for (int i = 0; i < N; i++)
         expect_resp(&c, false, 200, bodies[i % 3], NULL);
@@ -201,7 +172,7 @@ START_TEST(t_pipelined_close_stops)
     struct it_conn c;
     struct it_response r;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"
                          "GET /b.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
                          "GET /c.txt HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -223,7 +194,7 @@ START_TEST(t_http10_closes_by_default)
     struct it_conn c;
     struct it_response r;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET /a.txt HTTP/1.0\r\n\r\n");
     expect_resp(&c, false, 200, "A\n", &r);
     ck_assert_msg(!it_header_has(&r, "Connection", "keep-alive"),
@@ -239,7 +210,7 @@ START_TEST(t_http10_keepalive)
     struct it_conn c;
     struct it_response r;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     expect_resp(&c, false, 200, "A\n", &r);
     ck_assert_msg(it_header_has(&r, "Connection", "keep-alive"),
@@ -296,7 +267,7 @@ START_TEST(t_target_forms)
     expect_status_str("GET * HTTP/1.1\r\nHost: t\r\n\r\n", 400, false);
     expect_status_str("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 204, false);
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET http://127.0.0.1/a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     expect_resp(&c, false, 200, "A\n", NULL);
     it_conn_send_str(&c, "GET http://t/b.txt?q=1 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -313,7 +284,7 @@ START_TEST(t_version_505)
     enum it_rd rc;
 
     expect_status_str("GET /a.txt HTTP/2.0\r\nHost: t\r\n\r\n", 505, false);
-    rc = it_request(srv.port, "GET /a.txt HTTP/3.0\r\nHost: t\r\n\r\n", &r);
+    rc = it_request(it_suite.srv.port, "GET /a.txt HTTP/3.0\r\nHost: t\r\n\r\n", &r);
     ck_assert_int_eq(rc, IT_OK);
     ck_assert_msg(r.status == 505 || r.status == 400, "HTTP/3.0 -> %d", r.status);
     it_response_free(&r);
@@ -424,7 +395,7 @@ START_TEST(t_body_content_length_discarded)
     static const char smuggle[] = "GET /c.txt HTTP/1.1\r\nHost: t\r\n\r\n";
     char req[512];
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n"
                          "hello world"
                          "GET /b.txt HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -447,7 +418,7 @@ START_TEST(t_body_chunked_discarded)
 {
     struct it_conn c;
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "GET /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
                          "5\r\nhello\r\n"
                          "20;ext=1\r\nGET /c.txt HTTP/1.1\r\nHost: t\r\n\r\n\r\n"
@@ -474,7 +445,7 @@ START_TEST(t_body_large_in_pieces)
 
     ck_assert_ptr_nonnull(chunk);
     memset(chunk, 'x', PIECE);
-    it_conn_open_opts(&c, srv.port, 0, 10000);
+    it_conn_open_opts(&c, it_suite.srv.port, 0, 10000);
     snprintf(head, sizeof(head), "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
              BODY);
     it_conn_send_str(&c, head);
@@ -516,7 +487,7 @@ START_TEST(t_pipelined_near_limit)
 
     ck_assert_ptr_nonnull(all);
     n += (size_t)snprintf(all + n, cap - n, "%s%s%s%s%s", small, big, small, big, big);
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send(&c, all, n);
     expect_resp(&c, false, 200, "A\n", NULL);
     expect_resp(&c, false, 200, "B\n", NULL);
@@ -567,7 +538,7 @@ START_TEST(t_expect_continue)
         struct it_response r;
         enum it_rd rc;
 
-        it_conn_open_opts(&c, srv.port, 0, 3000);
+        it_conn_open_opts(&c, it_suite.srv.port, 0, 3000);
         it_conn_send_str(&c, heads[i]);
         rc = it_read_head(&c, &r, false);
         ck_assert_msg(rc == IT_OK,
@@ -615,11 +586,11 @@ start_timeout_server(struct it_server *s)
 {
     char conf[PATH_MAX + 64], text[2 * PATH_MAX];
 
-    snprintf(conf, sizeof(conf), "%s/timeout.conf", g_base);
+    snprintf(conf, sizeof(conf), "%s/timeout.conf", it_suite.base);
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0\nheader_timeout = 1\nkeepalive_timeout = 1\n"
              "send_timeout = 1\naccess_log = off\n%s\n[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", g_root);
+             getuid() == 0 ? "user = root\n" : "", it_suite.root);
     it_write_str(conf, text);
     it_server_start_conf(s, conf);
 }
@@ -724,8 +695,8 @@ parse_suite(void)
     TCase *tt = tcase_create("timeout");
 
     tcase_set_timeout(tc, 120);
-    tcase_add_unchecked_fixture(tc, tree_up, tree_down);
-    tcase_add_checked_fixture(tc, srv_up, srv_down);
+    tcase_add_unchecked_fixture(tc, tree_up, it_suite_tree_down);
+    tcase_add_checked_fixture(tc, it_suite_srv_up, it_suite_srv_down);
     tcase_add_test(tc, t_keepalive_reuse);
     tcase_add_test(tc, t_pipelined_one_write);
     tcase_add_test(tc, t_pipelined_split);
@@ -751,7 +722,7 @@ parse_suite(void)
     suite_add_tcase(s, tc);
 
     tcase_set_timeout(tt, 120);
-    tcase_add_unchecked_fixture(tt, tree_up, tree_down);
+    tcase_add_unchecked_fixture(tt, tree_up, it_suite_tree_down);
     tcase_add_test(tt, t_header_timeout);
     tcase_add_test(tt, t_keepalive_timeout);
     tcase_add_test(tt, t_send_timeout);

@@ -36,13 +36,12 @@ static struct it_server srv;
 static void
 setup(void)
 {
-    char root[PATH_MAX], p[PATH_MAX], conf[PATH_MAX], text[4 * PATH_MAX];
+    char root[PATH_MAX], conf[PATH_MAX], text[4 * PATH_MAX];
 
     it_tmpdir(g_base, sizeof(g_base));
     it_join(root, sizeof(root), g_base, "www");
     it_mkdir(root);
-    it_join(p, sizeof(p), root, "a.txt");
-    it_write_str(p, "hello\n");
+    it_put(root, "a.txt", "hello\n");
     it_join(g_access, sizeof(g_access), g_base, "access.log");
     it_join(conf, sizeof(conf), g_base, "proxy.conf");
     snprintf(text, sizeof(text),

@@ -23,17 +23,14 @@
 #define SECRET "TOP-SECRET-7d41c2e9"
 #define INJ_DIR "inj\r\nX-Injected: 1"
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
 static bool g_have_dev;
-static struct it_server srv;
 
 static void
 put(const char *rel, const char *text)
 {
     char p[PATH_MAX];
 
-    it_join(p, sizeof(p), g_root, rel);
+    it_join(p, sizeof(p), it_suite.root, rel);
     it_write_str(p, text);
 }
 
@@ -42,7 +39,7 @@ dir(const char *rel)
 {
     char p[PATH_MAX];
 
-    it_join(p, sizeof(p), g_root, rel);
+    it_join(p, sizeof(p), it_suite.root, rel);
     it_mkdir(p);
 }
 
@@ -51,7 +48,7 @@ link_(const char *target, const char *rel)
 {
     char p[PATH_MAX];
 
-    it_join(p, sizeof(p), g_root, rel);
+    it_join(p, sizeof(p), it_suite.root, rel);
     ck_assert_msg(symlink(target, p) == 0, "symlink %s", p);
 }
 
@@ -60,13 +57,10 @@ tree_up(void)
 {
     char p[PATH_MAX], abs_secret[PATH_MAX];
 
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
-    it_join(abs_secret, sizeof(abs_secret), g_base, "secret");
+    it_suite_tree();
+    it_join(abs_secret, sizeof(abs_secret), it_suite.base, "secret");
     it_write_str(abs_secret, SECRET "\n");
-    it_join(p, sizeof(p), g_base, "secret.txt");
-    it_write_str(p, SECRET "\n");
+    it_put(it_suite.base, "secret.txt", SECRET "\n");
 
     put("inner.txt", "inner\n");
     dir("sub");
@@ -110,9 +104,9 @@ tree_up(void)
     dir("q?dir");
     dir(INJ_DIR);
 
-    it_join(p, sizeof(p), g_root, "fifo");
+    it_join(p, sizeof(p), it_suite.root, "fifo");
     ck_assert_int_eq(mkfifo(p, 0644), 0);
-    it_join(p, sizeof(p), g_root, "null");
+    it_join(p, sizeof(p), it_suite.root, "null");
     g_have_dev = mknod(p, S_IFCHR | 0666, makedev(1, 3)) == 0;
     link_("fifo", "fifo_link");
 
@@ -122,30 +116,12 @@ tree_up(void)
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
         ck_assert_int_ge(fd, 0);
-        it_join(p, sizeof(p), g_root, "sock");
+        it_join(p, sizeof(p), it_suite.root, "sock");
         ck_assert_uint_lt(strlen(p), sizeof(sa.sun_path));
         memcpy(sa.sun_path, p, strlen(p) + 1);
         ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
         close(fd);
     }
-}
-
-static void
-tree_down(void)
-{
-    it_rmtree(g_base);
-}
-
-static void
-srv_up(void)
-{
-    it_server_start_dir(&srv, g_root);
-}
-
-static void
-srv_down(void)
-{
-    it_server_stop(&srv);
 }
 
 /* GET a raw target with Connection: close; the response must parse. */
@@ -156,7 +132,7 @@ get_raw(const char *target, struct it_response *r)
     enum it_rd rc;
 
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", target);
-    rc = it_request(srv.port, req, r);
+    rc = it_request(it_suite.srv.port, req, r);
     ck_assert_msg(rc == IT_OK, "GET %s: read rc %d (head '%s')", target, (int)rc, r->head);
     ck_assert_msg(it_header_has(r, "X-Content-Type-Options", "nosniff"),
                   "GET %s: %d without X-Content-Type-Options: nosniff", target, r->status);
@@ -344,7 +320,7 @@ START_TEST(t_special_files)
     enum it_rd rc;
 
     /* A FIFO with no writer: opening it for reading would block. */
-    it_conn_open_opts(&c, srv.port, 0, 5000);
+    it_conn_open_opts(&c, it_suite.srv.port, 0, 5000);
     it_conn_send_str(&c, "GET /fifo HTTP/1.1\r\nHost: t\r\n\r\n");
     rc = it_read_response(&c, &r, false);
     ck_assert_msg(rc == IT_OK, "GET /fifo: no response within 5 s (rc %d)", (int)rc);
@@ -365,7 +341,7 @@ START_TEST(t_special_files)
     expect("/fifo", 403, NULL);
     expect("/fifo_link", 403, NULL);
     expect("/inner.txt", 200, "inner\n");
-    it_server_assert_alive(&srv);
+    it_server_assert_alive(&it_suite.srv);
 }
 END_TEST
 
@@ -477,7 +453,7 @@ START_TEST(t_directory_redirects)
     expect_redirect("/link_dir_in", "/link_dir_in/");
     {
         struct it_response r;
-        enum it_rd rc = it_request(srv.port, "HEAD /dir HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+        enum it_rd rc = it_request(it_suite.srv.port, "HEAD /dir HTTP/1.1\r\nHost: t\r\n\r\n", &r);
         ck_assert_int_eq(rc, IT_OK);
         char got[4096];
         ck_assert_int_eq(r.status, 301);
@@ -597,8 +573,8 @@ security_suite(void)
     TCase *tc = tcase_create("security");
 
     tcase_set_timeout(tc, 120);
-    tcase_add_unchecked_fixture(tc, tree_up, tree_down);
-    tcase_add_checked_fixture(tc, srv_up, srv_down);
+    tcase_add_unchecked_fixture(tc, tree_up, it_suite_tree_down);
+    tcase_add_checked_fixture(tc, it_suite_srv_up, it_suite_srv_down);
     tcase_add_loop_test(tc, t_traversal_table, 0, (int)(sizeof(traversal) / sizeof(traversal[0])));
     tcase_add_test(tc, t_nul_rejected);
     tcase_add_test(tc, t_symlinks);

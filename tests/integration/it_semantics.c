@@ -36,11 +36,8 @@
 #define COND_MTIME 1600000000 /* Sun, 13 Sep 2020 12:26:40 GMT */
 #define PRE_MTIME 1650000000
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
 static char g_big_sha[65];
 static bool g_have_brotli;
-static struct it_server srv;
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -92,7 +89,7 @@ write_bytes(const char *path, const void *p, size_t n)
 static void
 root_path(char *out, size_t cap, const char *rel)
 {
-    it_join(out, cap, g_root, rel);
+    it_join(out, cap, it_suite.root, rel);
 }
 
 static void
@@ -173,10 +170,10 @@ start_logged(struct it_server *s, char *alog, size_t cap, const char *tag)
     char name[64];
 
     snprintf(name, sizeof(name), "access-%s.log", tag);
-    it_join(alog, cap, g_base, name);
+    it_join(alog, cap, it_suite.base, name);
     unlink(alog);
     {
-        const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", alog, g_root, NULL};
+        const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", alog, it_suite.root, NULL};
         it_server_start(s, argv);
     }
 }
@@ -305,9 +302,7 @@ tree_up(void)
 {
     char p[PATH_MAX], q[PATH_MAX], buf[256];
 
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
+    it_suite_tree();
 
     root_path(p, sizeof(p), "big.bin");
     it_write_pattern(p, BIG_SIZE, BIG_SEED);
@@ -431,29 +426,17 @@ tree_up(void)
 }
 
 static void
-tree_down(void)
-{
-    it_rmtree(g_base);
-}
-
-static void
-srv_up(void)
-{
-    it_server_start_dir(&srv, g_root);
-}
-
-static void
 srv_down(void)
 {
-    if (srv.pid > 0)
-        it_server_stop(&srv);
+    if (it_suite.srv.pid > 0)
+        it_server_stop(&it_suite.srv);
 }
 
 /* A fresh, empty download directory under the base. */
 static void
 fresh_dir(char *out, size_t cap, const char *name)
 {
-    it_join(out, cap, g_base, name);
+    it_join(out, cap, it_suite.base, name);
     it_rmtree(out);
     it_mkdir(out);
 }
@@ -528,7 +511,7 @@ START_TEST(t_wget_resume)
     start_logged(&s, alog, sizeof(alog), "wget-c");
     fresh_dir(dir, sizeof(dir), "dl-wget-c");
     it_join(out, sizeof(out), dir, "big.bin");
-    it_join(log, sizeof(log), g_base, "wget-c.log");
+    it_join(log, sizeof(log), it_suite.base, "wget-c.log");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/big.bin", s.port);
     {
         const char *argv[] = {"curl", "-sS", "-f", "--noproxy", "*", "--max-time", "60",
@@ -580,7 +563,7 @@ START_TEST(t_wget_timestamping)
     start_logged(&s, alog, sizeof(alog), "wget-N");
     fresh_dir(dir, sizeof(dir), "dl-wget-N");
     it_join(out, sizeof(out), dir, "n.txt");
-    it_join(log, sizeof(log), g_base, "wget-N.log");
+    it_join(log, sizeof(log), it_suite.base, "wget-N.log");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/n.txt", s.port);
     argv[7] = dir;
     argv[8] = url;
@@ -724,7 +707,7 @@ START_TEST(t_wget_mirror)
 
     start_logged(&s, alog, sizeof(alog), "mirror");
     fresh_dir(dir, sizeof(dir), "dl-mirror");
-    it_join(log, sizeof(log), g_base, "wget-r.log");
+    it_join(log, sizeof(log), it_suite.base, "wget-r.log");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/m/tree/", s.port);
     {
         const char *argv[] = {"wget",
@@ -803,7 +786,7 @@ START_TEST(t_aria2c_segmented)
     start_logged(&s, alog, sizeof(alog), "aria2c");
     fresh_dir(dir, sizeof(dir), "dl-aria2c");
     it_join(out, sizeof(out), dir, "aria.bin");
-    it_join(log, sizeof(log), g_base, "aria2c.log");
+    it_join(log, sizeof(log), it_suite.base, "aria2c.log");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/big.bin", s.port);
     {
         const char *argv[] = {"aria2c",
@@ -966,7 +949,7 @@ rbin_baseline(void)
     struct it_response r;
 
     it_fill_pattern(g_rbin, RBIN_SIZE, 0, RBIN_SEED);
-    it_get(srv.port, "/r.bin", &r);
+    it_get(it_suite.srv.port, "/r.bin", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_uint_eq(r.body_len, RBIN_SIZE);
     ck_assert(memcmp(r.body, g_rbin, RBIN_SIZE) == 0);
@@ -983,7 +966,7 @@ rbin_baseline(void)
 static void
 range_req(struct it_response *r, const char *range)
 {
-    req(srv.port, r, "GET /r.bin HTTP/1.1\r\nHost: t\r\nRange: %s\r\nConnection: close\r\n\r\n",
+    req(it_suite.srv.port, r, "GET /r.bin HTTP/1.1\r\nHost: t\r\nRange: %s\r\nConnection: close\r\n\r\n",
         range);
 }
 
@@ -1150,7 +1133,7 @@ START_TEST(t_range_head)
     struct it_response r;
 
     rbin_baseline();
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     kreq(&c, &r, true, "HEAD /r.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-9\r\n\r\n");
     ck_assert_int_eq(r.status, 206);
     ck_assert_str_eq(hdr_or(&r, "Content-Range"), "bytes 0-9/1000");
@@ -1191,7 +1174,7 @@ START_TEST(t_if_range)
     snprintf(cases[n].val, 256, "%s", later), cases[n++].want = 200;
     snprintf(cases[n].val, 256, "not a date"), cases[n++].want = 200;
     for (size_t i = 0; i < n; i++) {
-        req(srv.port, &r,
+        req(it_suite.srv.port, &r,
             "GET /r.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-9\r\nIf-Range: %s\r\n"
             "Connection: close\r\n\r\n",
             cases[i].val);
@@ -1292,7 +1275,7 @@ START_TEST(t_conditionals)
     struct it_response r;
     char etag[128], lastmod[64], hdrs[1024];
 
-    it_get(srv.port, "/c.txt", &r);
+    it_get(it_suite.srv.port, "/c.txt", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, body);
     snprintf(etag, sizeof(etag), "%s", hdr_or(&r, "ETag"));
@@ -1302,7 +1285,7 @@ START_TEST(t_conditionals)
     ck_assert_str_eq(lastmod, hdrs);
     ck_assert_msg(etag[0] == '"', "ETag %s", etag);
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         for (int head = 0; head < 2; head++) {
             expand(cases[i].hdrs, etag, hdrs, sizeof(hdrs));
@@ -1341,17 +1324,17 @@ START_TEST(t_etag_changes)
     root_path(p, sizeof(p), "chg.txt");
     it_write_str(p, "one\n");
     it_set_mtime(p, COND_MTIME);
-    it_get(srv.port, "/chg.txt", &r);
+    it_get(it_suite.srv.port, "/chg.txt", &r);
     snprintf(e1, sizeof(e1), "%s", hdr_or(&r, "ETag"));
     it_response_free(&r);
     it_write_str(p, "two\n"); /* same size */
     it_set_mtime(p, COND_MTIME + 1);
-    it_get(srv.port, "/chg.txt", &r);
+    it_get(it_suite.srv.port, "/chg.txt", &r);
     ck_assert_str_eq(r.body, "two\n");
     snprintf(e2, sizeof(e2), "%s", hdr_or(&r, "ETag"));
     it_response_free(&r);
     ck_assert_str_ne(e1, e2);
-    req(srv.port, &r, "GET /chg.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n"
+    req(it_suite.srv.port, &r, "GET /chg.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n"
                       "Connection: close\r\n\r\n", e1);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, "two\n");
@@ -1382,7 +1365,7 @@ load_pre(void)
 static void
 pre_req(struct it_response *r, const char *path, const char *extra)
 {
-    req(srv.port, r, "GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n", path, extra);
+    req(it_suite.srv.port, r, "GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n", path, extra);
 }
 
 static void
@@ -1632,7 +1615,7 @@ START_TEST(t_curl_compressed)
     it_join(out, sizeof(out), dir, "cz.txt");
     it_join(hdr, sizeof(hdr), dir, "headers");
     it_join(log, sizeof(log), dir, "curl.log");
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/pre/cz.txt", srv.port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/pre/cz.txt", it_suite.srv.port);
     {
         const char *argv[] = {"curl", "-sS", "-f", "--noproxy", "*", "--max-time", "30",
                               "--compressed", "-D", hdr, "-o", out, url, NULL};
@@ -1814,7 +1797,7 @@ START_TEST(t_listing_hostile)
     int seen[NHOSTILE + 1] = {0};
     char p[PATH_MAX], buf[256];
 
-    it_get(srv.port, "/h/", &r);
+    it_get(it_suite.srv.port, "/h/", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert(it_header_has(&r, "Content-Type", "text/html"));
     ck_assert_msg(strcasestr(r.body, "<script") == NULL, "raw <script in the listing:\n%s", r.body);
@@ -1827,7 +1810,7 @@ START_TEST(t_listing_hostile)
                   "UTF-8 name not shown as is");
     ck_assert_msg(strstr(r.body, "bad\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd.txt") != NULL,
                   "invalid UTF-8 not shown as U+FFFD");
-    it_join(p, sizeof(p), g_base, "listing.html");
+    it_join(p, sizeof(p), it_suite.base, "listing.html");
     write_bytes(p, r.body, r.body_len);
     check_utf8_with_python(p);
 
@@ -1847,7 +1830,7 @@ START_TEST(t_listing_hostile)
             ck_assert_msg(!hrefs[i].dir, "file href %s ends in /", hrefs[i].target);
         }
         seen[k]++;
-        it_get(srv.port, hrefs[i].target, &r);
+        it_get(it_suite.srv.port, hrefs[i].target, &r);
         ck_assert_msg(r.status == 200, "GET %s (href of a listed entry): %d", hrefs[i].target,
                       r.status);
         if (k < NHOSTILE) {
@@ -1864,7 +1847,7 @@ START_TEST(t_listing_hostile)
             it_response_free(&r);
             ck_assert_uint_eq(m, 1);
             ck_assert_str_eq(in[0].name, "inner <b>.txt");
-            it_get(srv.port, in[0].target, &r);
+            it_get(it_suite.srv.port, in[0].target, &r);
             ck_assert_int_eq(r.status, 200);
             ck_assert_str_eq(r.body, "inner of the hostile dir\n");
         }
@@ -1890,7 +1873,7 @@ START_TEST(t_listing_control_names)
     size_t n;
     bool plain = false;
 
-    it_get(srv.port, "/h2/", &r);
+    it_get(it_suite.srv.port, "/h2/", &r);
     ck_assert_int_eq(r.status, 200);
     n = listing_hrefs(r.body, "/h2/", hrefs, 8);
     it_response_free(&r);
@@ -1902,7 +1885,7 @@ START_TEST(t_listing_control_names)
         ck_assert_msg(k < sizeof(files) / sizeof(files[0]), "href %s names no entry",
                       hrefs[i].target);
         plain |= k == 2;
-        it_get(srv.port, hrefs[i].target, &r);
+        it_get(it_suite.srv.port, hrefs[i].target, &r);
         ck_assert_msg(r.status == 200 && strcmp(r.body, files[k].body) == 0,
                       "the listing links %s, which answers %d '%.40s'", hrefs[i].target, r.status,
                       r.body);
@@ -1944,13 +1927,13 @@ START_TEST(t_listing_json)
 
     root_path(dir, sizeof(dir), "h");
     for (size_t i = 0; i < sizeof(how) / sizeof(how[0]); i++) {
-        ck_assert_int_eq(it_request(srv.port, how[i], &r), IT_OK);
+        ck_assert_int_eq(it_request(it_suite.srv.port, how[i], &r), IT_OK);
         ck_assert_msg(r.status == 200, "%s: status %d", how[i], r.status);
         ck_assert_msg(it_header_has(&r, "Content-Type", "application/json"), "%s: Content-Type %s",
                       how[i], hdr_or(&r, "Content-Type"));
         ck_assert_msg(strstr(r.body, "hidden") == NULL, "hidden entry in JSON:\n%s", r.body);
-        fmt(jf, sizeof(jf), "%s/listing-%zu.json", g_base, i);
-        fmt(log, sizeof(log), "%s/listing-%zu.py.log", g_base, i);
+        fmt(jf, sizeof(jf), "%s/listing-%zu.json", it_suite.base, i);
+        fmt(log, sizeof(log), "%s/listing-%zu.py.log", it_suite.base, i);
         write_bytes(jf, r.body, r.body_len);
         it_response_free(&r);
         {
@@ -1974,8 +1957,8 @@ semantics_suite(void)
     TCase *cl = tcase_create("clients");
 
     tcase_set_timeout(raw, 120);
-    tcase_add_unchecked_fixture(raw, tree_up, tree_down);
-    tcase_add_checked_fixture(raw, srv_up, srv_down);
+    tcase_add_unchecked_fixture(raw, tree_up, it_suite_tree_down);
+    tcase_add_checked_fixture(raw, it_suite_srv_up, srv_down);
     tcase_add_test(raw, t_range_single);
     tcase_add_test(raw, t_range_multipart);
     tcase_add_test(raw, t_range_boundary_varies);
@@ -1995,7 +1978,7 @@ semantics_suite(void)
 
     /* Each test runs a server of its own with an access log. */
     tcase_set_timeout(cl, 300);
-    tcase_add_unchecked_fixture(cl, tree_up, tree_down);
+    tcase_add_unchecked_fixture(cl, tree_up, it_suite_tree_down);
     tcase_add_test(cl, t_curl_resume);
     tcase_add_test(cl, t_wget_resume);
     tcase_add_test(cl, t_wget_timestamping);

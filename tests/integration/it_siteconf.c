@@ -27,16 +27,11 @@ setup(void)
     it_mkdir(p);
     it_join(p, sizeof(p), root, "errors");
     it_mkdir(p);
-    it_join(p, sizeof(p), root, "a.txt");
-    it_write_str(p, "plain\n");
-    it_join(p, sizeof(p), root, "style.css");
-    it_write_str(p, "body{}\n");
-    it_join(p, sizeof(p), root, "assets/app.js");
-    it_write_str(p, "1;\n");
-    it_join(p, sizeof(p), root, "assets/app.css");
-    it_write_str(p, "p{}\n");
-    it_join(p, sizeof(p), root, "errors/404.html");
-    it_write_str(p, "<h1>not here</h1>\n");
+    it_put(root, "a.txt", "plain\n");
+    it_put(root, "style.css", "body{}\n");
+    it_put(root, "assets/app.js", "1;\n");
+    it_put(root, "assets/app.css", "p{}\n");
+    it_put(root, "errors/404.html", "<h1>not here</h1>\n");
     it_join(conf, sizeof(conf), g_base, "site.conf");
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s\n"

@@ -21,40 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
-static struct it_server srv;
 
 static void
 tree_up(void)
 {
-    char p[PATH_MAX];
-
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_mkdir(g_root);
-    it_join(p, sizeof(p), g_root, "a.txt");
-    it_write_str(p, "A\n");
-    it_join(p, sizeof(p), g_root, "next.txt");
-    it_write_str(p, "NEXT\n");
-}
-
-static void
-tree_down(void)
-{
-    it_rmtree(g_base);
-}
-
-static void
-srv_up(void)
-{
-    it_server_start_dir(&srv, g_root);
-}
-
-static void
-srv_down(void)
-{
-    it_server_stop(&srv);
+    it_suite_tree();
+    it_put(it_suite.root, "a.txt", "A\n");
+    it_put(it_suite.root, "next.txt", "NEXT\n");
 }
 
 enum { WHOLE = 0, BYTEWISE, N_MODES };
@@ -71,7 +44,7 @@ send_row(struct it_conn *c, const struct smuggle_case *sc, int mode)
     ck_assert_ptr_nonnull(in);
     memcpy(in, sc->in, sc->len);
     memcpy(in + sc->len, SMUGGLE_TAIL, tail);
-    it_conn_open(c, srv.port);
+    it_conn_open(c, it_suite.srv.port);
     if (mode == WHOLE) {
         it_conn_send(c, in, len);
     } else {
@@ -131,7 +104,7 @@ START_TEST(t_smuggle_bad)
                       mode_name[mode], drained);
         it_conn_close(&c);
     }
-    it_server_assert_alive(&srv);
+    it_server_assert_alive(&it_suite.srv);
 }
 END_TEST
 
@@ -161,8 +134,8 @@ smuggle_suite(void)
     TCase *tc = tcase_create("smuggle");
 
     tcase_set_timeout(tc, 60);
-    tcase_add_unchecked_fixture(tc, tree_up, tree_down);
-    tcase_add_checked_fixture(tc, srv_up, srv_down);
+    tcase_add_unchecked_fixture(tc, tree_up, it_suite_tree_down);
+    tcase_add_checked_fixture(tc, it_suite_srv_up, it_suite_srv_down);
     tcase_add_loop_test(tc, t_smuggle_bad, 0, (int)(sizeof(smuggle_bad) / sizeof(smuggle_bad[0])));
     tcase_add_loop_test(tc, t_smuggle_good, 0,
                         (int)(sizeof(smuggle_good) / sizeof(smuggle_good[0])));

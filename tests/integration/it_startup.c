@@ -46,14 +46,11 @@ static char g_errlog[PATH_MAX];
 static void
 tree_up(void)
 {
-    char p[PATH_MAX];
-
     it_tmpdir(g_base, sizeof(g_base));
     ck_assert_int_eq(chmod(g_base, 0755), 0);
     it_join(g_www, sizeof(g_www), g_base, "www");
     it_mkdir(g_www);
-    it_join(p, sizeof(p), g_www, "index.html");
-    it_write_str(p, "<h1>hello</h1>\n");
+    it_put(g_www, "index.html", "<h1>hello</h1>\n");
     it_join(g_logs, sizeof(g_logs), g_base, "logs");
     it_mkdir(g_logs);
     ck_assert_int_eq(chmod(g_logs, 01777), 0);
@@ -255,31 +252,6 @@ assert_becomes_nobody(pid_t pid)
             return;
     }
     ck_abort_msg("pid %ld runs with Uid: %s, not nobody", (long)pid, v);
-}
-
-/* The children of pid, at most max; their number. */
-static int
-children_of(pid_t pid, pid_t *out, int max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-
-    ck_assert_ptr_nonnull(d);
-    while ((e = readdir(d)) != NULL && n < max) {
-        char path[300], buf[512], *p;
-        long ppid;
-
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        read_file(path, buf, sizeof(buf));
-        if ((p = strrchr(buf, ')')) != NULL && sscanf(p + 1, " %*c %ld", &ppid) == 1 &&
-            ppid == (long)pid)
-            out[n++] = (pid_t)atol(e->d_name);
-    }
-    closedir(d);
-    return n;
 }
 
 static bool
@@ -627,7 +599,7 @@ START_TEST(t_root_without_user_workers_as_nobody)
     it_write_str(g_conf, text);
     it_server_start_conf(&s, g_conf);
     for (int64_t end = it_now_ms() + 5000; it_now_ms() < end && n < 2; it_sleep_ms(10))
-        n = children_of(s.pid, kids, 8);
+        n = it_children_of(s.pid, kids, 8);
     ck_assert_int_eq(n, 2);
     assert_becomes_nobody(kids[0]);
     assert_becomes_nobody(kids[1]);

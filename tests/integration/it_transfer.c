@@ -32,11 +32,8 @@ static const struct {
 
 static const char small_body[] = "a small file that must not wait\n";
 
-static char g_base[PATH_MAX];
-static char g_root[PATH_MAX];
 static char g_dl[PATH_MAX];
 static char g_sha[NFILES][65];
-static struct it_server srv;
 
 static void
 tree_up(void)
@@ -45,23 +42,22 @@ tree_up(void)
     unsigned char *buf;
     int fd;
 
-    it_tmpdir(g_base, sizeof(g_base));
-    it_join(g_root, sizeof(g_root), g_base, "www");
-    it_join(g_dl, sizeof(g_dl), g_base, "dl");
-    it_mkdir(g_root);
+    it_tmpdir(it_suite.base, sizeof(it_suite.base));
+    it_join(it_suite.root, sizeof(it_suite.root), it_suite.base, "www");
+    it_join(g_dl, sizeof(g_dl), it_suite.base, "dl");
+    it_mkdir(it_suite.root);
     it_mkdir(g_dl);
     for (size_t i = 0; i < NFILES; i++) {
-        it_join(p, sizeof(p), g_root, files[i].name);
+        it_join(p, sizeof(p), it_suite.root, files[i].name);
         it_write_pattern(p, files[i].size, files[i].seed);
         ck_assert(it_file_sha256(p, g_sha[i]));
     }
-    it_join(p, sizeof(p), g_root, "small.txt");
-    it_write_str(p, small_body);
+    it_put(it_suite.root, "small.txt", small_body);
 
     /* 5 GiB, almost all hole: a pattern MiB at each end. */
     buf = malloc(MIB);
     ck_assert_ptr_nonnull(buf);
-    it_join(p, sizeof(p), g_root, "sparse5g.bin");
+    it_join(p, sizeof(p), it_suite.root, "sparse5g.bin");
     fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ck_assert_int_ge(fd, 0);
     it_fill_pattern(buf, MIB, 0, SPARSE_HEAD_SEED);
@@ -74,23 +70,11 @@ tree_up(void)
 }
 
 static void
-tree_down(void)
-{
-    it_rmtree(g_base);
-}
-
-static void
-srv_up(void)
-{
-    it_server_start_dir(&srv, g_root);
-}
-
-static void
 srv_down(void)
 {
     /* A test that stopped the server itself has checked it already. */
-    if (srv.pid > 0)
-        it_server_stop(&srv);
+    if (it_suite.srv.pid > 0)
+        it_server_stop(&it_suite.srv);
 }
 
 static void
@@ -98,7 +82,7 @@ assert_small_ok(void)
 {
     struct it_response r;
 
-    it_get(srv.port, "/small.txt", &r);
+    it_get(it_suite.srv.port, "/small.txt", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, small_body);
     it_response_free(&r);
@@ -110,7 +94,7 @@ START_TEST(t_file_sizes)
     char path[PATH_MAX];
 
     snprintf(path, sizeof(path), "/%s", files[_i].name);
-    it_get(srv.port, path, &r);
+    it_get(it_suite.srv.port, path, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_int_eq(r.content_length, (int64_t)files[_i].size);
     ck_assert_uint_eq(r.body_len, files[_i].size);
@@ -126,7 +110,7 @@ START_TEST(t_sizes_one_connection)
     struct it_conn c;
     char req[256];
 
-    it_conn_open_opts(&c, srv.port, 0, 30000);
+    it_conn_open_opts(&c, it_suite.srv.port, 0, 30000);
     for (size_t i = 0; i < NFILES; i++) {
         struct it_response g, h;
 
@@ -155,7 +139,7 @@ START_TEST(t_sparse_5g_head_and_prefix)
     struct it_response r;
     char want[65];
 
-    it_conn_open(&c, srv.port);
+    it_conn_open(&c, it_suite.srv.port);
     it_conn_send_str(&c, "HEAD /sparse5g.bin HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_response(&c, &r, true), IT_OK);
     ck_assert_int_eq(r.status, 200);
@@ -174,7 +158,7 @@ START_TEST(t_sparse_5g_head_and_prefix)
     it_response_free(&r);
     it_conn_close(&c);
 
-    it_server_assert_alive(&srv);
+    it_server_assert_alive(&it_suite.srv);
     assert_small_ok();
 }
 END_TEST
@@ -187,7 +171,7 @@ START_TEST(t_sparse_5g_full)
     struct it_response r;
     char want[65];
 
-    it_conn_open_opts(&c, srv.port, 0, 30000);
+    it_conn_open_opts(&c, it_suite.srv.port, 0, 30000);
     it_conn_send_str(&c, "GET /sparse5g.bin HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_head(&c, &r, false), IT_OK);
     ck_assert_int_eq(r.status, 200);
@@ -216,7 +200,7 @@ download(const char *tool, size_t i)
     char url[256], out[2 * PATH_MAX], got[65], log[2 * PATH_MAX];
     int rc;
 
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", srv.port, files[i].name);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", it_suite.srv.port, files[i].name);
     snprintf(out, sizeof(out), "%s/%s.%s", g_dl, tool, files[i].name);
     snprintf(log, sizeof(log), "%s/%s.%s.log", g_dl, tool, files[i].name);
     unlink(out);
@@ -266,7 +250,7 @@ START_TEST(t_slow_reader_does_not_block)
     struct it_response rs;
     char req[128];
 
-    it_conn_open_opts(&slow, srv.port, 4096, 10000);
+    it_conn_open_opts(&slow, it_suite.srv.port, 4096, 10000);
     snprintf(req, sizeof(req), "GET /%s HTTP/1.1\r\nHost: t\r\n\r\n", files[BIG].name);
     it_conn_send_str(&slow, req);
     ck_assert_int_eq(it_read_head(&slow, &rs, false), IT_OK);
@@ -285,7 +269,7 @@ START_TEST(t_slow_reader_does_not_block)
         struct it_conn k;
         struct it_response r;
 
-        it_conn_open(&k, srv.port);
+        it_conn_open(&k, it_suite.srv.port);
         for (int i = 0; i < 3; i++) {
             it_conn_send_str(&k, "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n");
             ck_assert_int_eq(it_read_response(&k, &r, false), IT_OK);
@@ -316,7 +300,7 @@ START_TEST(t_interleaved_downloads)
     ck_assert_ptr_nonnull(c);
     ck_assert_ptr_nonnull(r);
     for (int i = 0; i < N; i++) {
-        it_conn_open_opts(&c[i], srv.port, 0, 10000);
+        it_conn_open_opts(&c[i], it_suite.srv.port, 0, 10000);
         it_conn_send_str(&c[i], "GET /size1m.bin HTTP/1.1\r\nHost: t\r\n\r\n");
     }
     for (int i = 0; i < N; i++) {
@@ -351,7 +335,7 @@ START_TEST(t_disconnect_mid_download)
     uint64_t take = _i == 2 ? 0 : MIB;
 
     for (int round = 0; round < 3; round++) {
-        it_conn_open_opts(&c, srv.port, _i == 2 ? 4096 : 0, 10000);
+        it_conn_open_opts(&c, it_suite.srv.port, _i == 2 ? 4096 : 0, 10000);
         snprintf(req, sizeof(req), "GET /%s HTTP/1.1\r\nHost: t\r\n\r\n", files[BIG].name);
         it_conn_send_str(&c, req);
         if (take > 0) {
@@ -368,9 +352,9 @@ START_TEST(t_disconnect_mid_download)
             it_conn_abort(&c);
         it_sleep_ms(50);
     }
-    it_server_assert_alive(&srv);
+    it_server_assert_alive(&it_suite.srv);
     assert_small_ok();
-    it_get(srv.port, "/size64m.bin", &r);
+    it_get(it_suite.srv.port, "/size64m.bin", &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.sha256, g_sha[BIG]);
     it_response_free(&r);
@@ -383,7 +367,7 @@ START_TEST(t_pipelined_big_and_small)
     struct it_conn c;
     struct it_response r;
 
-    it_conn_open_opts(&c, srv.port, 0, 10000);
+    it_conn_open_opts(&c, it_suite.srv.port, 0, 10000);
     it_conn_send_str(&c, "GET /size1m.bin HTTP/1.1\r\nHost: t\r\n\r\n"
                          "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n"
                          "HEAD /size64m.bin HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -430,38 +414,38 @@ START_TEST(t_graceful_stop_finishes_transfer)
      * 4 KiB receive buffer; under a sanitizer on a loaded 2-core machine
      * that measured over the default 10 s. The property tested is that a
      * graceful stop lets the transfer finish, so give it room. */
-    it_server_stop(&srv);
-    it_join(conf, sizeof(conf), g_base, "graceful.conf");
+    it_server_stop(&it_suite.srv);
+    it_join(conf, sizeof(conf), it_suite.base, "graceful.conf");
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0\naccess_log = off\nshutdown_timeout = 300s\n%s"
              "[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", g_root);
+             getuid() == 0 ? "user = root\n" : "", it_suite.root);
     it_write_str(conf, text);
-    it_server_start_conf(&srv, conf);
+    it_server_start_conf(&it_suite.srv, conf);
 
-    it_conn_open_opts(&slow, srv.port, 4096, 10000);
+    it_conn_open_opts(&slow, it_suite.srv.port, 4096, 10000);
     snprintf(req, sizeof(req), "GET /%s HTTP/1.1\r\nHost: t\r\n\r\n", files[BIG].name);
     it_conn_send_str(&slow, req);
     ck_assert_int_eq(it_read_head(&slow, &rs, false), IT_OK);
     ck_assert_int_eq(it_read_body(&slow, &rs, 65536), IT_OK);
 
-    it_server_term(&srv);
+    it_server_term(&it_suite.srv);
     for (int i = 0; i < 100; i++) {
-        fd = it_try_connect(srv.port);
+        fd = it_try_connect(it_suite.srv.port);
         if (fd < 0)
             break;
         close(fd);
         it_sleep_ms(20);
     }
     ck_assert_msg(fd < 0, "still accepting 2 s after SIGTERM");
-    it_server_assert_alive(&srv);
+    it_server_assert_alive(&it_suite.srv);
 
     ck_assert_int_eq(it_read_body(&slow, &rs, UINT64_MAX), IT_OK);
     ck_assert(rs.complete);
     ck_assert_str_eq(rs.sha256, g_sha[BIG]);
     it_response_free(&rs);
     it_conn_close(&slow);
-    it_server_stop(&srv);
+    it_server_stop(&it_suite.srv);
 }
 END_TEST
 
@@ -473,20 +457,20 @@ START_TEST(t_stop_with_idle_connections)
     struct it_response r;
     int64_t t0;
 
-    it_conn_open(&idle, srv.port);
+    it_conn_open(&idle, it_suite.srv.port);
     it_conn_send_str(&idle, "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_response(&idle, &r, false), IT_OK);
     it_response_free(&r);
-    it_conn_open(&silent, srv.port);
+    it_conn_open(&silent, it_suite.srv.port);
     it_sleep_ms(100);
 
     t0 = it_now_ms();
-    it_server_term(&srv);
+    it_server_term(&it_suite.srv);
     ck_assert_msg(it_conn_wait_closed(&idle, 5000, NULL),
                   "idle keep-alive connection open 5 s after SIGTERM");
     ck_assert_msg(it_conn_wait_closed(&silent, 5000, NULL),
                   "silent connection open 5 s after SIGTERM");
-    it_server_stop(&srv);
+    it_server_stop(&it_suite.srv);
     ck_assert_msg(it_now_ms() - t0 < 9000, "stop took %lld ms with only idle connections",
                   (long long)(it_now_ms() - t0));
     it_conn_close(&idle);
@@ -502,9 +486,9 @@ START_TEST(t_stop_serves_fresh_connection)
     struct it_conn fresh;
     struct it_response r;
 
-    it_conn_open(&fresh, srv.port);
+    it_conn_open(&fresh, it_suite.srv.port);
     it_sleep_ms(100); /* accepted by now */
-    it_server_term(&srv);
+    it_server_term(&it_suite.srv);
     it_sleep_ms(100);
     it_conn_send_str(&fresh, "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_response(&fresh, &r, false), IT_OK);
@@ -512,7 +496,7 @@ START_TEST(t_stop_serves_fresh_connection)
     ck_assert(it_header_has(&r, "Connection", "close"));
     it_response_free(&r);
     ck_assert_msg(it_conn_wait_closed(&fresh, 5000, NULL), "not closed after its response");
-    it_server_stop(&srv);
+    it_server_stop(&it_suite.srv);
     it_conn_close(&fresh);
 }
 END_TEST
@@ -528,11 +512,11 @@ START_TEST(t_file_shrinks_mid_transfer)
     char p[PATH_MAX];
     enum it_rd rc;
 
-    it_server_expect(&srv, "file shrank");
-    it_server_expect(&srv, "lease broken");
-    it_join(p, sizeof(p), g_root, "shrink.bin");
+    it_server_expect(&it_suite.srv, "file shrank");
+    it_server_expect(&it_suite.srv, "lease broken");
+    it_join(p, sizeof(p), it_suite.root, "shrink.bin");
     it_write_pattern(p, 64 * MIB, 77);
-    it_conn_open_opts(&slow, srv.port, 4096, 10000);
+    it_conn_open_opts(&slow, it_suite.srv.port, 4096, 10000);
     it_conn_send_str(&slow, "GET /shrink.bin HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_head(&slow, &rs, false), IT_OK);
     ck_assert_int_eq(rs.content_length, (int64_t)(64 * MIB));
@@ -571,13 +555,13 @@ START_TEST(t_access_log_bytes)
     struct it_conn c;
     struct it_response r;
     char alog[PATH_MAX], *text;
-    const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", alog, g_root, NULL};
+    const char *argv[] = {"-l", "127.0.0.1:0", "--access-log", alog, it_suite.root, NULL};
     int status = 0;
     unsigned long long bytes = 0;
     FILE *f;
     size_t n;
 
-    it_join(alog, sizeof(alog), g_base, "access.log");
+    it_join(alog, sizeof(alog), it_suite.base, "access.log");
     unlink(alog);
     it_server_start(&s, argv);
     it_get(s.port, "/small.txt", &r);
@@ -616,6 +600,80 @@ START_TEST(t_access_log_bytes)
 }
 END_TEST
 
+/* A deploy by folder symlink (current -> releases/v1 swapped to v2 by a
+ * rename over the link, as mv -T does) while a download from current/ is
+ * in flight: the download ends intact from v1, and later requests see v2,
+ * a file deleted from v2 and a file renamed over inside v2. */
+static void
+assert_body(const char *path, int status, const char *body)
+{
+    struct it_response r;
+    it_get(it_suite.srv.port, path, &r);
+    ck_assert_msg(r.status == status, "%s: %d, not %d", path, r.status, status);
+    if (body)
+        ck_assert_str_eq(r.body, body);
+    it_response_free(&r);
+}
+
+START_TEST(t_symlink_swap_mid_download)
+{
+    char top[PATH_MAX], v1[PATH_MAX], v2[PATH_MAX], p[PATH_MAX], q[PATH_MAX], sha[65];
+    it_join(top, sizeof(top), it_suite.root, "swap");
+    it_mkdir(top);
+    it_join(p, sizeof(p), top, "releases");
+    it_mkdir(p);
+    it_join(v1, sizeof(v1), top, "releases/v1");
+    it_join(v2, sizeof(v2), top, "releases/v2");
+    it_mkdir(v1);
+    it_mkdir(v2);
+    it_put(v1, "secret.txt", "v1 secret\n");
+    it_put(v2, "secret.txt", "v2 secret\n");
+    it_put(v1, "page.txt", "v1 page\n");
+    it_put(v2, "page.txt", "v2 page\n");
+    it_join(p, sizeof(p), v1, "big.bin");
+    it_write_pattern(p, 8 * MIB, 21);
+    it_pattern_sha256(8 * MIB, 21, sha);
+    it_join(p, sizeof(p), v2, "big.bin");
+    it_write_pattern(p, 8 * MIB, 22);
+    it_join(p, sizeof(p), top, "current");
+    ck_assert_int_eq(symlink("releases/v1", p), 0);
+
+    assert_body("/swap/current/secret.txt", 200, "v1 secret\n");
+    assert_body("/swap/current/page.txt", 200, "v1 page\n");
+    struct it_conn slow;
+    struct it_response rs;
+    it_conn_open_opts(&slow, it_suite.srv.port, 4096, 10000);
+    it_conn_send_str(&slow, "GET /swap/current/big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(it_read_head(&slow, &rs, false), IT_OK);
+    ck_assert_int_eq(rs.status, 200);
+    ck_assert_int_eq(it_read_body(&slow, &rs, 16384), IT_OK);
+
+    /* mv -T current.tmp current */
+    it_join(q, sizeof(q), top, "current.tmp");
+    ck_assert_int_eq(symlink("releases/v2", q), 0);
+    ck_assert_int_eq(rename(q, p), 0);
+    assert_body("/swap/current/secret.txt", 200, "v2 secret\n");
+    assert_body("/swap/current/page.txt", 200, "v2 page\n");
+
+    it_join(p, sizeof(p), v2, "secret.txt");
+    ck_assert_int_eq(unlink(p), 0);
+    assert_body("/swap/current/secret.txt", 404, NULL);
+
+    it_put(v2, "page.new", "v2 page, again\n");
+    it_join(p, sizeof(p), v2, "page.new");
+    it_join(q, sizeof(q), v2, "page.txt");
+    ck_assert_int_eq(rename(p, q), 0);
+    assert_body("/swap/current/page.txt", 200, "v2 page, again\n");
+
+    ck_assert(!rs.complete);
+    ck_assert_int_eq(it_read_body(&slow, &rs, UINT64_MAX), IT_OK);
+    ck_assert(rs.complete);
+    ck_assert_str_eq(rs.sha256, sha); /* the old release, whole */
+    it_response_free(&rs);
+    it_conn_close(&slow);
+}
+END_TEST
+
 static Suite *
 transfer_suite(void)
 {
@@ -624,8 +682,8 @@ transfer_suite(void)
     TCase *tl = tcase_create("access_log");
 
     tcase_set_timeout(tc, 300);
-    tcase_add_unchecked_fixture(tc, tree_up, tree_down);
-    tcase_add_checked_fixture(tc, srv_up, srv_down);
+    tcase_add_unchecked_fixture(tc, tree_up, it_suite_tree_down);
+    tcase_add_checked_fixture(tc, it_suite_srv_up, srv_down);
     tcase_add_loop_test(tc, t_file_sizes, 0, (int)NFILES);
     tcase_add_test(tc, t_sizes_one_connection);
     tcase_add_test(tc, t_sparse_5g_head_and_prefix);
@@ -640,11 +698,12 @@ transfer_suite(void)
     tcase_add_test(tc, t_stop_with_idle_connections);
     tcase_add_test(tc, t_stop_serves_fresh_connection);
     tcase_add_test(tc, t_file_shrinks_mid_transfer);
+    tcase_add_test(tc, t_symlink_swap_mid_download);
     suite_add_tcase(s, tc);
 
     /* Servers of its own (other flags): no per-test fixture server. */
     tcase_set_timeout(tl, 120);
-    tcase_add_unchecked_fixture(tl, tree_up, tree_down);
+    tcase_add_unchecked_fixture(tl, tree_up, it_suite_tree_down);
     tcase_add_test(tl, t_access_log_bytes);
     suite_add_tcase(s, tl);
     return s;

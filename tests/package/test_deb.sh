@@ -62,8 +62,8 @@ echo "test_deb: Depends: $depends"
 for lib in libevent-2.1-7 libmagic1; do
     echo "$depends" | grep -q "$lib" || fail "Depends lacks $lib"
 done
-# these two only once the binary links them (privileges, sd_notify)
-for pair in libcap-ng:libcap-ng0 libsystemd:libsystemd0; do
+# these only once the binary links them (privileges, sd_notify, etag = content)
+for pair in libcap-ng:libcap-ng0 libsystemd:libsystemd0 libxxhash:libxxhash0; do
     so=${pair%%:*}
     pkg=${pair#*:}
     if ldd "$build/sfhttpd" | grep -q "$so"; then

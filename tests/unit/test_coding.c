@@ -1,6 +1,6 @@
 /*
  * test_coding.c - Accept-Encoding negotiation: a table of header values
- * and the coding masks they must produce.
+ * and the coding masks they must produce; a variant's ETag.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -129,6 +129,33 @@ START_TEST(test_by_name)
 }
 END_TEST
 
+/* A variant's ETag: the coding inside the closing quote; none (-1) or
+ * no tag at all copies as it is. */
+static const struct {
+    const char *etag;
+    int coding;
+    const char *want;
+} etag_cases[] = {
+    {"\"5f3a-1a2b00000007\"", SF_CODING_BR, "\"5f3a-1a2b00000007-br\""},
+    {"\"x3-00112233445566778899aabbccddeeff\"", SF_CODING_ZSTD,
+     "\"x3-00112233445566778899aabbccddeeff-zstd\""},
+    {"\"a\"", SF_CODING_GZIP, "\"a-gzip\""},
+    {"\"a\"", -1, "\"a\""},
+    {"", SF_CODING_BR, ""},
+};
+
+START_TEST(test_etag)
+{
+    char out[64];
+    const char *in = etag_cases[_i].etag;
+    memset(out, '#', sizeof(out));
+    size_t n = sf_coding_etag(out, sizeof(out), in, strlen(in), etag_cases[_i].coding);
+    ck_assert_uint_eq(n, strlen(etag_cases[_i].want));
+    ck_assert_mem_eq(out, etag_cases[_i].want, n);
+    ck_assert_int_eq(out[n], '#'); /* no NUL: the caller has the length */
+}
+END_TEST
+
 static Suite *
 coding_suite(void)
 {
@@ -139,6 +166,7 @@ coding_suite(void)
     tcase_add_test(tc, test_not_nul_terminated);
     tcase_add_test(tc, test_names);
     tcase_add_loop_test(tc, test_by_name, 0, (int)(sizeof(by_name_cases) / sizeof(by_name_cases[0])));
+    tcase_add_loop_test(tc, test_etag, 0, (int)(sizeof(etag_cases) / sizeof(etag_cases[0])));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,8 @@
 /*
  * test_cond.c - unit tests for conditional requests: a table of header
- * combinations against the §13.2.2 outcome, a table for If-Range, and
- * the properties of the generated ETag.
+ * combinations against the §13.2.2 outcome, a table for If-Range, one
+ * for a second ETag of the same bytes (which tag matches, which is
+ * sent), and the properties of the generated ETag.
  */
 #include "sfhttpd/cond.h"
 
@@ -113,7 +114,7 @@ START_TEST(test_eval)
         .if_modified_since = hv(eval_cases[_i].ims),
         .if_unmodified_since = hv(eval_cases[_i].ius),
     };
-    struct sf_validators v = {etag, strlen(etag), LM};
+    struct sf_validators v = {etag, strlen(etag), LM, NULL, 0};
     int rc = sf_cond_eval(&h, &v, eval_cases[_i].get);
     ck_assert_msg(
         rc == eval_cases[_i].want, "case %d: IM=%s INM=%s IMS=%s IUS=%s get=%d: %d, want %d", _i,
@@ -126,7 +127,7 @@ END_TEST
 START_TEST(test_eval_no_etag)
 {
     /* A representation without an ETag: only "*" can match. */
-    struct sf_validators v = {NULL, 0, LM};
+    struct sf_validators v = {NULL, 0, LM, NULL, 0};
     struct sf_cond_headers h = {.if_match = hv(ETAG)};
     ck_assert_int_eq(sf_cond_eval(&h, &v, true), 412);
     h.if_match = hv("*");
@@ -142,7 +143,7 @@ START_TEST(test_eval_uses_len)
 {
     /* Values are not NUL-terminated: only len bytes count. */
     static const char s[] = "\"abc\"junk";
-    struct sf_validators v = {ETAG, 5, LM};
+    struct sf_validators v = {ETAG, 5, LM, NULL, 0};
     struct sf_cond_headers h = {.if_none_match = {s, 5}};
     ck_assert_int_eq(sf_cond_eval(&h, &v, true), 304);
     h.if_none_match.len = sizeof(s) - 1;
@@ -183,11 +184,68 @@ static const struct {
 START_TEST(test_if_range)
 {
     const char *etag = if_range_cases[_i].etag ? if_range_cases[_i].etag : ETAG;
-    struct sf_validators v = {etag, strlen(etag), LM};
+    struct sf_validators v = {etag, strlen(etag), LM, NULL, 0};
     bool got = sf_cond_if_range(hv(if_range_cases[_i].val), &v);
     ck_assert_msg(got == if_range_cases[_i].want, "If-Range %s: %d, want %d",
                   if_range_cases[_i].val ? if_range_cases[_i].val : "(absent)", got,
                   if_range_cases[_i].want);
+}
+END_TEST
+
+/* ---- a second ETag of the same bytes ---- */
+
+/* The mtime ETag kept beside the content ETag ETAG (etag = content): both
+ * match, and the response carries the one the client named. */
+#define ALT "\"5f3a-1a2b00000007\""
+
+static const struct {
+    const char *im, *inm, *ir;
+    int eval;   /* sf_cond_eval for a GET */
+    bool range; /* sf_cond_if_range */
+    bool alt;   /* sf_cond_use_alt */
+} alt_cases[] = {
+    {NULL, ETAG, NULL, 304, true, false},
+    {NULL, ALT, NULL, 304, true, true},
+    {NULL, "\"x\", " ALT, NULL, 304, true, true},
+    {NULL, ETAG ", " ALT, NULL, 304, true, false},  /* names both: its own */
+    {NULL, "*", NULL, 304, true, false},
+    {NULL, "W/" ALT, NULL, 304, true, true},        /* weak comparison */
+    {NULL, "\"x\"", NULL, 0, true, false},
+    {NULL, "\"x\" junk " ALT, NULL, 0, true, false}, /* malformed: nothing */
+    {ALT, NULL, NULL, 0, true, true},
+    {"W/" ALT, NULL, NULL, 412, true, false},       /* strong comparison */
+    {NULL, NULL, ALT, 0, true, true},
+    {NULL, NULL, " " ALT " ", 0, true, true},
+    {NULL, NULL, ETAG, 0, true, false},
+    {NULL, NULL, "W/" ALT, 0, false, false},
+    {NULL, ALT, ETAG, 304, true, false},            /* one names its own */
+    {NULL, "\"x\"", ALT, 0, true, true},
+    {NULL, NULL, D_EQ, 0, true, false},
+};
+
+START_TEST(test_alt)
+{
+    struct sf_cond_headers h = {.if_match = hv(alt_cases[_i].im),
+                                .if_none_match = hv(alt_cases[_i].inm),
+                                .if_range = hv(alt_cases[_i].ir)};
+    struct sf_validators v = {ETAG, strlen(ETAG), LM, ALT, strlen(ALT)};
+    ck_assert_int_eq(sf_cond_eval(&h, &v, true), alt_cases[_i].eval);
+    ck_assert_int_eq(sf_cond_if_range(h.if_range, &v), alt_cases[_i].range);
+    ck_assert_int_eq(sf_cond_use_alt(&h, &v), alt_cases[_i].alt);
+}
+END_TEST
+
+START_TEST(test_no_alt)
+{
+    /* Without a second tag the other one is just another version's. */
+    struct sf_validators v = {ETAG, strlen(ETAG), LM, NULL, 0};
+    struct sf_cond_headers h = {.if_none_match = hv(ALT), .if_range = hv(ALT)};
+    ck_assert_int_eq(sf_cond_eval(&h, &v, true), 0);
+    ck_assert(!sf_cond_if_range(hv(ALT), &v));
+    ck_assert(!sf_cond_use_alt(&h, &v));
+    v.alt_etag = ALT; /* length 0: none */
+    ck_assert_int_eq(sf_cond_eval(&h, &v, true), 0);
+    ck_assert(!sf_cond_use_alt(&h, &v));
 }
 END_TEST
 
@@ -265,7 +323,7 @@ START_TEST(test_etag_usable)
     /* A generated tag matches itself through the header logic. */
     char tag[48];
     size_t len = sf_cond_etag(tag, sizeof(tag), 1234, 1700000000, 5);
-    struct sf_validators v = {tag, len, 1700000000};
+    struct sf_validators v = {tag, len, 1700000000, NULL, 0};
     struct sf_cond_headers h = {.if_match = {tag, len}, .if_none_match = {tag, len}};
     ck_assert_int_eq(sf_cond_eval(&h, &v, true), 304);
     ck_assert(sf_cond_if_range((struct sf_hval){tag, len}, &v));
@@ -284,6 +342,11 @@ cond_suite(void)
 
     tc = tcase_create("if_range");
     tcase_add_loop_test(tc, test_if_range, 0, (int)SF_ARRAY_LEN(if_range_cases));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("alt");
+    tcase_add_loop_test(tc, test_alt, 0, (int)SF_ARRAY_LEN(alt_cases));
+    tcase_add_test(tc, test_no_alt);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("etag");

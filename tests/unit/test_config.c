@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "unit_util.h"
 
 /* Each test runs in a forked child with its own temporary folder. */
 static char tmpdir[64];
@@ -27,24 +28,13 @@ static char tmpdir[64];
 static void
 setup(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
+    unit_tmpdir(tmpdir, sizeof(tmpdir), "test_config");
 }
 
 static void
 teardown(void)
 {
-    nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(tmpdir);
 }
 
 /* Write len bytes to tmpdir/name; returns the path (static buffer). */
@@ -104,12 +94,15 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.max_headers, 100);
     ck_assert_uint_eq(cfg.send_chunk, 2 * 1024 * 1024);
     ck_assert_uint_eq(cfg.max_ranges, 16);
-    ck_assert_uint_eq(cfg.max_connections, 10000);
+    ck_assert_uint_eq(cfg.max_connections, 0); /* auto */
     ck_assert_uint_eq(cfg.max_body_size, 1024 * 1024);
     ck_assert_int_eq(cfg.file_guard, SF_GUARD_LEASE);
-    ck_assert_uint_eq(cfg.open_file_cache_max, 10000);
+    ck_assert_uint_eq(cfg.open_file_cache_max, 0); /* auto */
     ck_assert_uint_eq(cfg.small_file_size, 16 * 1024);
     ck_assert_uint_eq(cfg.small_file_budget, 64 * 1024 * 1024);
+    ck_assert_uint_eq(cfg.snapshot_budget, 32 * 1024 * 1024);
+    ck_assert_ptr_null(cfg.snapshot_dir);
+    ck_assert_uint_eq(cfg.lease_break_wait_ms, 50);
     ck_assert_uint_eq(cfg.max_listing_entries, 10000);
     ck_assert_uint_eq(cfg.listing_cache_size, 32 * 1024 * 1024);
     ck_assert_uint_eq(cfg.listing_cache_max, 256);
@@ -508,6 +501,11 @@ static const struct {
     {"[site]\nroot = /\nerror_page = 404 x.html\n", 1,
      {":3: error_page: expected 'STATUS... /PATH', got '404 x.html'"}},
     {"[server]\nopen_file_cache_max = 0\n", 1, {":2: open_file_cache_max: '0' out of range"}},
+    {"[server]\nopen_file_cache_max = many\n", 1,
+     {":2: open_file_cache_max: 'many' is not a size (a number, or with k, m or g) or auto"}},
+    {"[server]\nmax_connections = 0\n", 1, {":2: max_connections: '0' out of range"}},
+    {"[server]\nmax_connections = lots\n", 1,
+     {":2: max_connections: 'lots' is not a number or auto"}},
     {"[server]\nsmall_file_size = 1g\n", 1, {":2: small_file_size: '1g' out of range"}},
     {"[server]\nmax_listing_entries = 0\n", 1, {":2: max_listing_entries: '0' out of range"}},
     {"[server]\nlisting_cache_size = 17g\n", 1, {":2: listing_cache_size: '17g' out of range"}},
@@ -548,6 +546,8 @@ static const struct {
     {"[site]\nroot = /\nlisting = maybe\n", 1, {":3: listing: 'maybe' is not on or off"}},
     {"[site]\nroot = /\ndotfiles = yes\n", 1, {":3: dotfiles: 'yes' is not allow or deny"}},
     {"[site]\nroot = /\nsymlinks = always\n", 1, {":3: symlinks: 'always' is not"}},
+    {"[site]\nroot = /\netag = hash\n", 1, {":3: etag: 'hash' is not mtime or content"}},
+    {"[site]\nroot = /\netag = off\n", 1, {":3: etag: 'off' is not mtime or content"}},
     {"[site]\nroot = /\nprecompressed = br, lzma\n",
      1,
      {":3: precompressed: 'lzma' is not br, zstd, gzip or off"}},

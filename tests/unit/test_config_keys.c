@@ -165,8 +165,8 @@ static const char every_key[] =
     "max_headers = 50\nsend_chunk = 1M\nmax_ranges = 4\nmax_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = DEBUG\nfile_guard = stat\nopen_file_cache_max = 2048\n"
-    "small_file_size = 0\nsmall_file_budget = 2M\nmax_listing_entries = 500\n"
-    "listing_cache_size = 1M\n"
+    "small_file_size = 0\nsmall_file_budget = 2M\nsnapshot_budget = 8M\nsnapshot_dir = /var/tmp\n"
+    "lease_break_wait = 20ms\nmax_listing_entries = 500\nlisting_cache_size = 1M\n"
     "listing_cache_max = 8\nstrict_hosts = on\naccess_log_format = JSON\n"
     "[site]\n"
     "root = /\nindex = index.html, index.htm\tdefault.htm\nlisting = on\n"
@@ -178,11 +178,12 @@ static const char every_key[] =
     "server_names = Example.COM *.example.com [2001:DB8::1] www.example.com.\n"
     "add_header = X-Frame-Options: DENY\nadd_header = Access-Control-Allow-Origin:*\n"
     "mime_types = md text/markdown\nmime_types = .WASM application/wasm\n"
-    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\n"
+    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\netag = Content\n"
     "[site other]\nroot = /\ndefault = on\nprecompressed = off\naccess_log = off\n";
 
 /* As sfhttpd -T printed it before the key tables (byte for byte), with the
- * keys added since (listing limits, a site's access_log_format). */
+ * keys added since (listing limits, a site's access_log_format, etag, the
+ * lease-break rescue). */
 static const char every_key_dump[] =
     "[server]\n"
     "listen = 127.0.0.1:0 proxy_protocol backlog=64\n"
@@ -196,8 +197,8 @@ static const char every_key_dump[] =
     "max_headers = 50\nsend_chunk = 1m\nmax_ranges = 4\nmax_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = debug\nfile_guard = stat\nopen_file_cache_max = 2k\n"
-    "small_file_size = 0\nsmall_file_budget = 2m\nmax_listing_entries = 500\n"
-    "listing_cache_size = 1m\n"
+    "small_file_size = 0\nsmall_file_budget = 2m\nsnapshot_budget = 8m\nsnapshot_dir = /var/tmp\n"
+    "lease_break_wait = 0.02\nmax_listing_entries = 500\nlisting_cache_size = 1m\n"
     "listing_cache_max = 8\nstrict_hosts = on\naccess_log_format = json\n"
     "\n[site]\n"
     "root = /\nindex = index.html index.htm default.htm\nlisting = on\n"
@@ -211,10 +212,10 @@ static const char every_key_dump[] =
     "default = off\n"
     "add_header = X-Frame-Options: DENY\nadd_header = Access-Control-Allow-Origin: *\n"
     "mime_types = md text/markdown\nmime_types = wasm application/wasm\n"
-    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\n"
+    "access_log = /var/log/site.log\naccess_log_format = vhost_combined\netag = content\n"
     "\n[site other]\n"
     "root = /\nindex = index.html\nlisting = off\ndotfiles = deny\nsymlinks = beneath\n"
-    "precompressed = off\ndefault = on\naccess_log = off\n";
+    "precompressed = off\ndefault = on\naccess_log = off\netag = mtime\n";
 /* clang-format on */
 
 START_TEST(dump_every_key)
@@ -259,6 +260,7 @@ START_TEST(site_defaults)
     ck_assert_uint_eq(s->nrules + s->nerror_pages + s->nnames + s->nadd_headers + s->nmime_types,
                       0);
     ck_assert_ptr_null(s->access_log);
+    ck_assert_int_eq(s->etag, SF_ETAG_MTIME);
     char *body = dump_body(&cfg);
     ck_assert_ptr_nonnull(strstr(body, "\n[site]\nroot = /\nindex = index.html\nlisting = off\n"
                                        "dotfiles = deny\nsymlinks = beneath\n"
@@ -270,7 +272,8 @@ START_TEST(site_defaults)
 END_TEST
 
 /* drain_delay and health_path: the values that mean off, and what the
- * dump says for them (the default dumps as off; an unset health_path is
+ * dump says for them (and the auto of max_connections and
+ * open_file_cache_max, their default) (the default dumps as off; an unset health_path is
  * left out, as every unset string is). */
 static const struct {
     const char *text;
@@ -284,6 +287,10 @@ static const struct {
     {"drain_delay = 5\n", 5000, NULL, "\ndrain_delay = 5\n"},
     {"drain_delay = 0.1s\n", 100, NULL, "\ndrain_delay = 0.1\n"},
     {"drain_delay = 3600\n", 3600000, NULL, "\ndrain_delay = 3600\n"},
+    {"max_connections = auto\nopen_file_cache_max = AUTO\n", 0, NULL,
+     "\nmax_connections = auto\n"},
+    {"", 0, NULL, "\nopen_file_cache_max = auto\n"},
+    {"open_file_cache_max = 4k\n", 0, NULL, "\nopen_file_cache_max = 4k\n"},
     {"health_path = /\n", 0, "/", "\nhealth_path = /\n"},
     {"health_path = /healthz\n", 0, "/healthz", "\nhealth_path = /healthz\n"},
     {"health_path = /.well-known/ready;v=1\n", 0, "/.well-known/ready;v=1",

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -50,26 +51,16 @@ static int rootfd = -1;
 static struct sf_log lg;
 static struct sf_fcache *fc;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_base(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_fcache.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_fcache");
 }
 
 static void
 teardown_base(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 static void
@@ -98,7 +89,7 @@ teardown_tree(void)
     close(lg.err_fd); /* filled by hand: only the error log is used */
     close(rootfd);
     rootfd = -1;
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(tdir);
 }
 
 /* A cache over the test's tree. With CK_FORK=no a lease signal left by
@@ -121,26 +112,6 @@ new_cache(size_t max, size_t small, enum sf_guard guard)
 }
 
 /* ---------------------------------------------------------- helpers */
-
-static void
-put_file(const char *rel, const char *content)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ck_assert_msg(fd >= 0, "create %s: %s", path, strerror(errno));
-    size_t n = strlen(content);
-    ck_assert_int_eq(write(fd, content, n), (ssize_t)n);
-    close(fd);
-}
-
-static void
-put_dir(const char *rel)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    ck_assert_int_eq(mkdir(path, 0755), 0);
-}
 
 /* snprintf that must fit (vsnprintf: no truncation warnings for paths
  * the test knows are short). */
@@ -273,9 +244,9 @@ START_TEST(test_snapshot_budget)
     char text[3001];
     memset(text, 'x', 3000);
     text[3000] = '\0';
-    put_file("a.txt", text);
-    put_file("b.txt", text);
-    put_file("c.txt", text);
+    unit_put(root, "a.txt", text);
+    unit_put(root, "b.txt", text);
+    unit_put(root, "c.txt", text);
     struct sf_file *a = get_ok("a.txt");
     ck_assert_ptr_nonnull(a->mem); /* 3000 of 4096 */
     sf_fcache_put(fc, a);
@@ -292,7 +263,7 @@ END_TEST
 START_TEST(test_refcount_hit)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("a.txt", "alpha");
+    unit_put(root, "a.txt", "alpha");
     int fds0 = count_fds();
 
     struct sf_file *f1 = get_ok("a.txt");
@@ -369,9 +340,9 @@ START_TEST(test_dropped_while_held)
 {
     const struct hold_case *c = &hold_cases[_i];
     fc = new_cache(1, 0, SF_GUARD_LEASE);
-    put_dir("d");
-    put_file("d/a.txt", "old");
-    put_file("d/b.txt", "bee");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/a.txt", "old");
+    unit_put(root, "d/b.txt", "bee");
 
     struct sf_file *f = get_ok("d/a.txt");
     struct rec r = {0};
@@ -402,7 +373,7 @@ START_TEST(test_dropped_while_held)
         ck_assert_int_eq(stats().entries, 0);
         break;
     case DROP_RENAME_OVER:
-        put_file("d/new", "new content");
+        unit_put(root, "d/new", "new content");
         pump_inotify(); /* the creation of d/new */
         ck_assert_int_eq(rename(tmp, path), 0);
         pump_inotify();
@@ -453,7 +424,7 @@ START_TEST(test_evict_table)
     fc = new_cache(c->max, 0, SF_GUARD_LEASE);
     for (const char *p = "abcd"; *p; p++) {
         char name[2] = {*p, 0};
-        put_file(name, name);
+        unit_put(root, name, name);
     }
     for (size_t i = 0; c->ops[i]; i++) {
         char name[2] = {c->ops[i], 0};
@@ -508,8 +479,8 @@ START_TEST(test_inval_table)
     enum sf_guard guard = (_i / 2) % 2 ? SF_GUARD_LEASE : SF_GUARD_OFF;
     bool held = _i % 2;
     fc = new_cache(16, 0, guard);
-    put_dir("d");
-    put_file(c->rel, "old");
+    unit_mkdir(root, "d");
+    unit_put(root, c->rel, "old");
 
     struct sf_file *f = get_ok(c->rel);
     ino_t ino = f->st.st_ino;
@@ -600,13 +571,13 @@ END_TEST
 START_TEST(test_unrelated_change_keeps)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_dir("d");
-    put_file("d/file.txt", "old");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/file.txt", "old");
     sf_fcache_put(fc, get_ok("d/file.txt"));
-    put_file("d/other.txt", "x");
-    put_file("d/file.txt.old", "x");
-    put_file("file.txt", "x");
-    put_dir("d/file");
+    unit_put(root, "d/other.txt", "x");
+    unit_put(root, "d/file.txt.old", "x");
+    unit_put(root, "file.txt", "x");
+    unit_mkdir(root, "d/file");
     pump_inotify();
     ck_assert_int_eq(stats().entries, 1);
     ck_assert_int_eq(stats().invalidations, 0);
@@ -620,9 +591,9 @@ END_TEST
 START_TEST(test_moved_dir_rewatched)
 {
     fc = new_cache(16, 0, SF_GUARD_OFF);
-    put_dir("d");
-    put_dir("d/e");
-    put_file("d/e/f.txt", "one");
+    unit_mkdir(root, "d");
+    unit_mkdir(root, "d/e");
+    unit_put(root, "d/e/f.txt", "one");
     struct sf_file *f = get_ok("d/e/f.txt"); /* in flight */
 
     char a[1024], b[1024];
@@ -633,16 +604,16 @@ START_TEST(test_moved_dir_rewatched)
     ck_assert_int_eq(stats().entries, 0);
 
     /* the new release */
-    put_dir("d");
-    put_dir("d/e");
-    put_file("d/e/f.txt", "two");
+    unit_mkdir(root, "d");
+    unit_mkdir(root, "d/e");
+    unit_put(root, "d/e/f.txt", "two");
     pump_inotify();
     struct sf_file *g = get_ok("d/e/f.txt");
     ck_assert(fd_has(g->fd, "two"));
     sf_fcache_put(fc, g);
 
     /* and the next one, by rename over */
-    put_file("d/e/f.new", "three");
+    unit_put(root, "d/e/f.new", "three");
     rel_path(a, sizeof(a), "d/e/f.new");
     rel_path(b, sizeof(b), "d/e/f.txt");
     ck_assert_int_eq(rename(a, b), 0);
@@ -652,6 +623,129 @@ START_TEST(test_moved_dir_rewatched)
     ck_assert_msg(fd_has(g->fd, "three"), "stale entry served after the directory was replaced");
     sf_fcache_put(fc, g);
     sf_fcache_put(fc, f);
+}
+END_TEST
+
+/* A folder symlink swapped by rename (mv -T) while a download from it is
+ * in flight: the next request sees the new target, and a deletion and a
+ * rename over inside the new target are seen too. */
+START_TEST(test_symlink_swap)
+{
+    fc = new_cache(16, 0, SF_GUARD_OFF);
+    unit_mkdir(root, "releases");
+    unit_mkdir(root, "releases/v1");
+    unit_mkdir(root, "releases/v2");
+    unit_put(root, "releases/v1/secret.txt", "one");
+    unit_put(root, "releases/v2/secret.txt", "two");
+    unit_put(root, "releases/v1/page.txt", "one");
+    unit_put(root, "releases/v2/page.txt", "two");
+    char a[1024], b[1024];
+    rel_path(a, sizeof(a), "current");
+    ck_assert_int_eq(symlink("releases/v1", a), 0);
+    struct sf_file *f = get_ok("current/secret.txt"); /* in flight */
+    ck_assert(fd_has(f->fd, "one"));
+
+    rel_path(a, sizeof(a), "current.tmp");
+    rel_path(b, sizeof(b), "current");
+    ck_assert_int_eq(symlink("releases/v2", a), 0);
+    ck_assert_int_eq(rename(a, b), 0);
+    pump_inotify();
+    struct sf_file *g = get_ok("current/secret.txt");
+    ck_assert(fd_has(g->fd, "two"));
+    sf_fcache_put(fc, g);
+    g = get_ok("current/page.txt");
+    sf_fcache_put(fc, g);
+
+    rel_path(a, sizeof(a), "releases/v2/secret.txt");
+    ck_assert_int_eq(unlink(a), 0);
+    pump_inotify();
+    int err;
+    g = get_sym("current/secret.txt", SF_SYMLINKS_BENEATH, &err);
+    ck_assert_msg(!g, "a file deleted from the new target was still served");
+    ck_assert_int_eq(err, -ENOENT);
+
+    unit_put(root, "releases/v2/page.new", "three");
+    rel_path(a, sizeof(a), "releases/v2/page.new");
+    rel_path(b, sizeof(b), "releases/v2/page.txt");
+    ck_assert_int_eq(rename(a, b), 0);
+    pump_inotify();
+    g = get_ok("current/page.txt");
+    ck_assert_msg(fd_has(g->fd, "three"), "a rename over in the new target was missed");
+    sf_fcache_put(fc, g);
+    ck_assert(fd_has(f->fd, "one")); /* the download goes on from v1 */
+    sf_fcache_put(fc, f);
+}
+END_TEST
+
+/* The lowest free descriptor number: a soft RLIMIT_NOFILE of it makes
+ * the next open fail with EMFILE until one below it is closed. */
+static int
+lowest_free_fd(void)
+{
+    int fd = dup(0);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    return fd;
+}
+
+static void
+set_soft_limit(rlim_t n)
+{
+    struct rlimit rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = n;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/* Out of descriptors: a miss lets go of the least recently used entries
+ * no response uses and opens again; with every entry in use the miss
+ * fails with -EMFILE (a 503, not a 500) and leaves nothing behind, so
+ * that it works again as soon as the limit allows. */
+START_TEST(test_emfile_reclaim)
+{
+    fc = new_cache(1000, 0, SF_GUARD_OFF);
+    char name[32];
+    struct sf_file *held[10];
+    struct rlimit saved;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    for (int i = 0; i < 40; i++) {
+        fmt(name, sizeof(name), "f%02d.txt", i);
+        unit_put(root, name, "x");
+    }
+    for (int i = 0; i < 30; i++) {
+        fmt(name, sizeof(name), "f%02d.txt", i);
+        struct sf_file *f = get_ok(name);
+        if (i >= 20)
+            held[i - 20] = f;
+        else
+            sf_fcache_put(fc, f);
+    }
+    ck_assert_uint_eq(stats().entries, 30);
+
+    set_soft_limit((rlim_t)lowest_free_fd());
+    struct sf_file *f = get_ok("f30.txt");
+    ck_assert_uint_ge(stats().reclaimed, 1);
+    ck_assert_uint_eq(stats().entries, 30 - 16 + 1); /* at least 16 go */
+    for (int i = 0; i < 10; i++)
+        ck_assert(fd_open(held[i]->fd) && fd_has(held[i]->fd, "x"));
+    sf_fcache_put(fc, f);
+
+    /* nothing left to let go: every entry is in use */
+    while (sf_fcache_reclaim(fc) > 0)
+        ;
+    ck_assert_uint_eq(stats().entries, 10);
+    set_soft_limit((rlim_t)lowest_free_fd());
+    int err;
+    ck_assert_ptr_null(get_sym("f31.txt", SF_SYMLINKS_BENEATH, &err));
+    ck_assert_int_eq(err, -EMFILE);
+    ck_assert_uint_eq(stats().entries, 10);
+
+    /* load drops (here: the limit comes back): served again */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    f = get_ok("f31.txt");
+    sf_fcache_put(fc, f);
+    for (int i = 0; i < 10; i++)
+        sf_fcache_put(fc, held[i]);
 }
 END_TEST
 
@@ -685,9 +779,9 @@ START_TEST(test_err_table)
 {
     const struct err_case *c = &err_cases[_i];
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_dir("dir");
-    put_file("dir/inner.txt", "inner");
-    put_file("file.txt", "file");
+    unit_mkdir(root, "dir");
+    unit_put(root, "dir/inner.txt", "inner");
+    unit_put(root, "file.txt", "file");
     char path[1024], out[1024];
     rel_path(path, sizeof(path), "fifo");
     ck_assert_int_eq(mkfifo(path, 0644), 0);
@@ -807,7 +901,7 @@ START_TEST(test_guard_table)
     const struct guard_case *c = &guard_cases[_i];
     fc = new_cache(16, 0, c->guard);
     ck_assert_int_eq(sf_fcache_signal_fd(fc) >= 0, c->guard == SF_GUARD_LEASE);
-    put_file("g.txt", "guarded");
+    unit_put(root, "g.txt", "guarded");
     struct sf_file *f = get_ok("g.txt");
     ck_assert_int_eq((int)f->guard, (int)c->guard);
     ck_assert_int_eq(fcntl(f->fd, F_GETLEASE), c->lease);
@@ -844,8 +938,8 @@ START_TEST(test_stat_guard_keeps_renamed)
 {
     fc = new_cache(16, 0, SF_GUARD_STAT);
     char path[1024], other[1024];
-    put_file("r.txt", "version1");
-    put_file("new.txt", "version2");
+    unit_put(root, "r.txt", "version1");
+    unit_put(root, "new.txt", "version2");
     struct sf_file *f = get_ok("r.txt");
     rel_path(path, sizeof(path), "r.txt");
     rel_path(other, sizeof(other), "new.txt");
@@ -858,7 +952,7 @@ START_TEST(test_stat_guard_keeps_renamed)
     ck_assert_msg(sf_fcache_unchanged(f), "unlink cut the file");
     sf_fcache_put(fc, f);
 
-    put_file("c.txt", "chmoded!");
+    unit_put(root, "c.txt", "chmoded!");
     f = get_ok("c.txt");
     rel_path(path, sizeof(path), "c.txt");
     usleep(20000); /* let ctime move on a coarse clock */
@@ -873,7 +967,7 @@ END_TEST
 START_TEST(test_lease_fallback)
 {
     fc = new_cache(16, 4096, SF_GUARD_LEASE);
-    put_file("w.txt", "being written");
+    unit_put(root, "w.txt", "being written");
     char path[1024];
     rel_path(path, sizeof(path), "w.txt");
     int w = open(path, O_WRONLY | O_CLOEXEC);
@@ -917,7 +1011,7 @@ START_TEST(test_break_table)
 {
     const struct break_case *c = &break_cases[_i];
     fc = new_cache(16, c->snapshot ? 4096 : 0, SF_GUARD_LEASE);
-    put_file("big.bin", "0123456789");
+    unit_put(root, "big.bin", "0123456789");
 
     /* the test keeps a reference so it can look at the fd afterwards */
     struct sf_file *f = get_ok("big.bin");
@@ -972,7 +1066,7 @@ START_TEST(test_break_many_users)
 {
     enum { N = 50 };
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("m.bin", "many users");
+    unit_put(root, "m.bin", "many users");
     struct sf_file *f = get_ok("m.bin");
     int fd = f->fd;
     static struct rec r[N];
@@ -1009,8 +1103,8 @@ END_TEST
 START_TEST(test_stale_signal_reused_fd)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("a.txt", "aaaa");
-    put_file("b.txt", "bbbb");
+    unit_put(root, "a.txt", "aaaa");
+    unit_put(root, "b.txt", "bbbb");
     struct sf_file *a = get_ok("a.txt");
     int x = a->fd;
     sf_fcache_put(fc, a);
@@ -1020,7 +1114,7 @@ START_TEST(test_stale_signal_reused_fd)
     ck_assert_int_eq(wait_child(pid, 50, false), -1);
 
     /* a leaves (a sidecar appeared) before the signal is handled */
-    put_file("a.txt.gz", "");
+    unit_put(root, "a.txt.gz", "");
     pump_inotify();
     ck_assert_int_eq(stats().entries, 0);
     ck_assert(!fd_open(x));
@@ -1045,12 +1139,12 @@ END_TEST
 START_TEST(test_stale_no_lease)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("a.txt", "aaaa");
-    put_file("b.txt", "bbbb");
+    unit_put(root, "a.txt", "aaaa");
+    unit_put(root, "b.txt", "bbbb");
     struct sf_file *a = get_ok("a.txt");
     int x = a->fd;
     sf_fcache_put(fc, a);
-    put_file("a.txt.gz", "");
+    unit_put(root, "a.txt.gz", "");
     pump_inotify();
     ck_assert(!fd_open(x));
     char path[1024];
@@ -1072,10 +1166,10 @@ END_TEST
 
 START_TEST(test_free_closes_all)
 {
-    put_dir("d");
-    put_file("d/a", "a");
-    put_file("b", "b");
-    put_file("c", "c");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/a", "a");
+    unit_put(root, "b", "b");
+    unit_put(root, "c", "c");
     int fds0 = count_fds();
     fc = new_cache(16, 0, SF_GUARD_LEASE);
     const char *names[] = {"d/a", "b", "c"};
@@ -1104,6 +1198,7 @@ fcache_suite(void)
     tcase_add_loop_test(tc, test_dropped_while_held, 0, (int)SF_ARRAY_LEN(hold_cases));
     tcase_add_loop_test(tc, test_evict_table, 0, (int)SF_ARRAY_LEN(evict_cases));
     tcase_add_test(tc, test_free_closes_all);
+    tcase_add_test(tc, test_emfile_reclaim);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("inotify");
@@ -1113,6 +1208,7 @@ fcache_suite(void)
     tcase_add_loop_test(tc, test_inval_table, 0, (int)SF_ARRAY_LEN(inval_cases) * 4);
     tcase_add_test(tc, test_unrelated_change_keeps);
     tcase_add_test(tc, test_moved_dir_rewatched);
+    tcase_add_test(tc, test_symlink_swap);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("open");

@@ -45,26 +45,16 @@ static int nev, nall;
 /* An owner that drops a watch when told (as fcache drops an entry). */
 static struct sf_fwatch_dir *drop_on_change;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_base(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_fwatch.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_fwatch");
 }
 
 static void
 teardown_base(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 static void
@@ -124,22 +114,6 @@ abs_path(int slot, const char *rel)
     static char buf[4][1024];
     snprintf(buf[slot], sizeof(buf[slot]), "%s%s%s", root, rel[0] ? "/" : "", rel);
     return buf[slot];
-}
-
-static void
-put_file(const char *rel, const char *content)
-{
-    int fd = open(abs_path(0, rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ck_assert_msg(fd >= 0, "create %s: %s", rel, strerror(errno));
-    size_t n = strlen(content);
-    ck_assert_int_eq(write(fd, content, n), (ssize_t)n);
-    close(fd);
-}
-
-static void
-put_dir(const char *rel)
-{
-    ck_assert_int_eq(mkdir(abs_path(0, rel), 0755), 0);
 }
 
 /* Wait (bounded) for events and read them all. */
@@ -209,14 +183,14 @@ START_TEST(test_name_table)
     char dir[256], file[300], tmp[320];
     snprintf(dir, sizeof(dir), "%s", c->dir);
     if (dir[0]) {
-        put_dir("d");
+        unit_mkdir(root, "d");
         if (strcmp(dir, "d/e") == 0)
-            put_dir("d/e");
+            unit_mkdir(root, "d/e");
     }
     snprintf(file, sizeof(file), "%s%sf.txt", dir, dir[0] ? "/" : "");
-    put_file(file, "old");
+    unit_put(root, file, "old");
     if (c->ch == CH_RMDIR)
-        put_dir("d/old");
+        unit_mkdir(root, "d/old");
     struct sf_fwatch_dir *d = get(file);
     ck_assert_ptr_nonnull(d);
     size_t depth = 1;
@@ -228,7 +202,7 @@ START_TEST(test_name_table)
 
     switch (c->ch) {
     case CH_CREATE:
-        put_file(c->rel, "new");
+        unit_put(root, c->rel, "new");
         break;
     case CH_WRITE:
     case CH_TOUCH_DIR_FILE: {
@@ -243,14 +217,14 @@ START_TEST(test_name_table)
         break;
     case CH_RENAME_OVER:
         snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-        put_file(tmp, "new");
+        unit_put(root, tmp, "new");
         ck_assert_int_eq(rename(abs_path(0, tmp), abs_path(1, file)), 0);
         break;
     case CH_CHMOD:
         ck_assert_int_eq(chmod(abs_path(0, file), 0600), 0);
         break;
     case CH_MKDIR:
-        put_dir(c->rel);
+        unit_mkdir(root, c->rel);
         break;
     case CH_RMDIR:
         ck_assert_int_eq(rmdir(abs_path(0, c->rel)), 0);
@@ -272,11 +246,11 @@ END_TEST
 /* After its last put, a folder is no longer watched: nothing is told. */
 START_TEST(test_unwatched_after_put)
 {
-    put_dir("d");
-    put_file("d/f.txt", "x");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/f.txt", "x");
     sf_fwatch_put(w, get("d/f.txt"));
     ck_assert_uint_eq(sf_fwatch_count(w), 0);
-    put_file("d/g.txt", "y");
+    unit_put(root, "d/g.txt", "y");
     readable(sf_fwatch_fd(w), 200); /* the kernel may still queue IN_IGNORED */
     sf_fwatch_read(w);
     ck_assert_int_eq(nev, 0);
@@ -288,30 +262,92 @@ END_TEST
  * a new folder of the same name, whose changes are then told. */
 START_TEST(test_moved_dir)
 {
-    put_dir("d");
-    put_dir("d/e");
-    put_file("d/e/f.txt", "one");
+    unit_mkdir(root, "d");
+    unit_mkdir(root, "d/e");
+    unit_put(root, "d/e/f.txt", "one");
     struct sf_fwatch_dir *old = get("d/e/f.txt"); /* in flight */
     ck_assert_uint_eq(sf_fwatch_count(w), 3);
     ck_assert_int_eq(rename(abs_path(0, "d"), abs_path(1, "d.old")), 0);
     pump();
-    ck_assert(told_of("d", SF_FWATCH_NAME | SF_FWATCH_BENEATH)); /* from the root */
-    ck_assert(told("d", SF_FWATCH_BENEATH, true));               /* d's own MOVE_SELF */
+    /* from the root; d's own MOVE_SELF then comes from a watch that was
+     * already dropped with its name, and adds nothing */
+    ck_assert(told_of("d", SF_FWATCH_NAME | SF_FWATCH_BENEATH));
 
-    put_dir("d");
-    put_dir("d/e");
-    put_file("d/e/f.txt", "two");
+    unit_mkdir(root, "d");
+    unit_mkdir(root, "d/e");
+    unit_put(root, "d/e/f.txt", "two");
     pump();
     struct sf_fwatch_dir *now = get("d/e/f.txt");
     ck_assert_ptr_nonnull(now);
     ck_assert_ptr_ne(now, old);
     ck_assert_uint_eq(sf_fwatch_count(w), 5); /* root shared, two new */
     nev = 0;
-    put_file("d/e/g.txt", "three");
+    unit_put(root, "d/e/g.txt", "three");
     pump();
     ck_assert_msg(told_of("d/e/g.txt", SF_FWATCH_NAME), "a change in the new folder was missed");
     sf_fwatch_put(w, old);
     sf_fwatch_put(w, now);
+    ck_assert_uint_eq(sf_fwatch_count(w), 0);
+}
+END_TEST
+
+/* A folder symlink swapped by rename (mv -T: current -> releases/v1
+ * replaced by current -> releases/v2) while a file beneath it is in
+ * flight: every watch beneath "current" must go with the name, so that
+ * the next get watches v2 and its deletions and renames over are told. */
+START_TEST(test_symlink_swap)
+{
+    unit_mkdir(root, "releases");
+    unit_mkdir(root, "releases/v1");
+    unit_mkdir(root, "releases/v2");
+    unit_mkdir(root, "releases/v1/sub");
+    unit_mkdir(root, "releases/v2/sub");
+    unit_put(root, "releases/v1/secret.txt", "one");
+    unit_put(root, "releases/v2/secret.txt", "two");
+    unit_put(root, "releases/v1/sub/a.txt", "one");
+    unit_put(root, "releases/v2/sub/a.txt", "two");
+    ck_assert_int_eq(symlink("releases/v1", abs_path(0, "current")), 0);
+    struct sf_fwatch_dir *old = get("current/secret.txt");     /* in flight */
+    struct sf_fwatch_dir *oldsub = get("current/sub/a.txt");   /* and beneath */
+    ck_assert_ptr_nonnull(old);
+    ck_assert_ptr_nonnull(oldsub);
+
+    ck_assert_int_eq(symlink("releases/v2", abs_path(0, "current.tmp")), 0);
+    ck_assert_int_eq(rename(abs_path(0, "current.tmp"), abs_path(1, "current")), 0);
+    pump();
+    ck_assert(told_of("current", SF_FWATCH_NAME | SF_FWATCH_BENEATH));
+
+    struct sf_fwatch_dir *now = get("current/secret.txt");
+    struct sf_fwatch_dir *nowsub = get("current/sub/a.txt");
+    ck_assert_ptr_nonnull(now);
+    ck_assert_msg(now != old, "the watch of the old target stood for the new one");
+    ck_assert_msg(nowsub != oldsub, "a watch beneath the swapped name was kept");
+
+    nev = 0;
+    ck_assert_int_eq(unlink(abs_path(0, "releases/v2/secret.txt")), 0);
+    pump();
+    ck_assert_msg(told_of("current/secret.txt", SF_FWATCH_NAME),
+                  "a deletion in the new target was missed");
+    nev = 0;
+    unit_put(root, "releases/v2/sub/a.new", "three");
+    pump();
+    nev = 0;
+    ck_assert_int_eq(rename(abs_path(0, "releases/v2/sub/a.new"),
+                            abs_path(1, "releases/v2/sub/a.txt")), 0);
+    pump();
+    ck_assert_msg(told_of("current/sub/a.txt", SF_FWATCH_NAME),
+                  "a rename over in the new target was missed");
+    /* nothing heard from the old target any more, under the new name */
+    nev = 0;
+    unit_put(root, "releases/v1/sub/b.txt", "x");
+    readable(sf_fwatch_fd(w), 200);
+    sf_fwatch_read(w);
+    ck_assert_msg(!told_of("current/sub/b.txt", SF_FWATCH_NAME),
+                  "the old target still reported under the swapped name");
+    sf_fwatch_put(w, old);
+    sf_fwatch_put(w, oldsub);
+    sf_fwatch_put(w, now);
+    sf_fwatch_put(w, nowsub);
     ck_assert_uint_eq(sf_fwatch_count(w), 0);
 }
 END_TEST
@@ -349,7 +385,7 @@ START_TEST(test_ref_table)
             mkdir(abs_path(0, dir), 0755);
             *p = '/';
         }
-        put_file(f, "x");
+        unit_put(root, f, "x");
         held[n] = get(f);
         ck_assert_msg(held[n], "no watch for %s", f);
         n++;
@@ -367,7 +403,7 @@ END_TEST
  * taken for its ancestors on the way are given back. */
 START_TEST(test_missing_dir)
 {
-    put_dir("a");
+    unit_mkdir(root, "a");
     ck_assert_ptr_null(get("a/missing/f.txt"));
     ck_assert_uint_eq(sf_fwatch_count(w), 0);
     ck_assert_ptr_null(sf_fwatch_get(w, 7, "/nonexistent-sfhttpd-root", "f.txt"));
@@ -379,8 +415,8 @@ END_TEST
  * one path's watch keeps the kernel's for the other. */
 START_TEST(test_shared_wd)
 {
-    put_dir("d");
-    put_file("d/f.txt", "x");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/f.txt", "x");
     ck_assert_int_eq(symlink("d", abs_path(0, "l")), 0);
     struct sf_fwatch_dir *a = get("d/f.txt");
     struct sf_fwatch_dir *b = get("l/f.txt");
@@ -390,7 +426,7 @@ START_TEST(test_shared_wd)
     ck_assert_uint_eq(sf_fwatch_count(w), 3);
     sf_fwatch_put(w, b);
     ck_assert_uint_eq(sf_fwatch_count(w), 2);
-    put_file("d/g.txt", "y");
+    unit_put(root, "d/g.txt", "y");
     pump();
     ck_assert_msg(told_of("d/g.txt", SF_FWATCH_NAME), "the shared kernel watch was removed");
     sf_fwatch_put(w, a);
@@ -402,12 +438,12 @@ END_TEST
  * holds on, and reads on. */
 START_TEST(test_put_while_told)
 {
-    put_dir("d");
-    put_file("d/f.txt", "x");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/f.txt", "x");
     drop_on_change = get("d/f.txt");
     ck_assert_uint_eq(sf_fwatch_count(w), 2);
-    put_file("d/g.txt", "y");
-    put_file("d/h.txt", "z");
+    unit_put(root, "d/g.txt", "y");
+    unit_put(root, "d/h.txt", "z");
     pump();
     ck_assert_ptr_null(drop_on_change);
     ck_assert(told_of("d/g.txt", SF_FWATCH_NAME));
@@ -428,13 +464,13 @@ START_TEST(test_overflow)
         fprintf(stderr, "test_fwatch: max_queued_events %ld, overflow not tried\n", max);
         return;
     }
-    put_file("f.txt", "x");
+    unit_put(root, "f.txt", "x");
     struct sf_fwatch_dir *d = get("f.txt");
     char name[64];
     for (long i = 0; i < max / 2 + 16; i++) {
         /* two events each (create, delete) */
         snprintf(name, sizeof(name), "n%ld", i);
-        put_file(name, "");
+        unit_put(root, name, "");
         ck_assert_int_eq(unlink(abs_path(0, name)), 0);
     }
     sf_fwatch_read(w);
@@ -456,6 +492,7 @@ fwatch_suite(void)
     tcase_add_loop_test(tc, test_name_table, 0, (int)SF_ARRAY_LEN(name_cases));
     tcase_add_test(tc, test_unwatched_after_put);
     tcase_add_test(tc, test_moved_dir);
+    tcase_add_test(tc, test_symlink_swap);
     tcase_add_test(tc, test_put_while_told);
     tcase_add_test(tc, test_overflow);
     suite_add_tcase(s, tc);

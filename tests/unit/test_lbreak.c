@@ -5,7 +5,12 @@
  * users and happens before the writer proceeds, that users stay attached
  * (the owner detaches them later), that an abort may mark its sibling
  * user, the leased-fd table (a high fd, a failed take, release), stale
- * signals naming a reused fd, and the SIGIO overflow path. Writers are
+ * signals naming a reused fd, and the SIGIO overflow path. With a rescue
+ * (an event base and a wait): a user whose socket drains is held, saved
+ * while the writer still waits, and resumed after the release; one that
+ * does not drain is cut at the deadline; one that cannot be held, or has
+ * no rescue callbacks, is cut at once; a release while pending ends the
+ * break untold. Writers are
  * forked children blocked in open(O_WRONLY); every wait is bounded, and
  * only children forked here are killed, by PID.
  */
@@ -15,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <event2/event.h>
 
 #include "unit_util.h"
 #include <errno.h>
@@ -42,6 +48,7 @@ static char base[256];
 /* Per test. */
 static char path_a[PATH_MAX], path_b[PATH_MAX];
 static struct sf_lbreak *lb;
+static struct event_base *rbase; /* the rescue tests' loop */
 
 /* What the owner was told. */
 struct told {
@@ -64,36 +71,16 @@ struct rec {
 static int abort_seq;
 static pid_t writer_pid;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_base(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_lbreak.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_lbreak");
 }
 
 static void
 teardown_base(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-put_file(const char *path, const char *content)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ck_assert_int_ge(fd, 0);
-    size_t n = strlen(content);
-    ck_assert_int_eq(write(fd, content, n), (ssize_t)n);
-    close(fd);
+    unit_rmtree(base);
 }
 
 static void
@@ -114,8 +101,8 @@ setup(void)
     static int n;
     snprintf(path_a, sizeof(path_a), "%s/a%d.%d", base, (int)getpid(), n);
     snprintf(path_b, sizeof(path_b), "%s/b%d.%d", base, (int)getpid(), n++);
-    put_file(path_a, "aaaaaaaa");
-    put_file(path_b, "bbbbbbbb");
+    unit_write(path_a, "aaaaaaaa");
+    unit_write(path_b, "bbbbbbbb");
     memset(&told, 0, sizeof(told));
     abort_seq = 0;
     writer_pid = -1;
@@ -135,6 +122,9 @@ teardown(void)
 {
     sf_lbreak_free(lb);
     lb = NULL;
+    if (rbase)
+        event_base_free(rbase);
+    rbase = NULL;
     unlink(path_a);
     unlink(path_b);
 }
@@ -536,6 +526,216 @@ START_TEST(test_overflow)
 }
 END_TEST
 
+/* ----------------------------------------------------------- the rescue */
+
+/* A rescue user's record. */
+struct rrec {
+    int hold, save, resume, abort;
+    int hold_rc;
+    bool save_writer_waiting, save_leased, resume_released;
+    struct sf_lbreak_file *lf;
+};
+
+static int
+r_hold(void *arg)
+{
+    struct rrec *r = arg;
+    r->hold++;
+    return r->hold_rc;
+}
+
+static int
+r_save(void *arg)
+{
+    struct rrec *r = arg;
+    r->save++;
+    r->save_writer_waiting = writer_waits();
+    r->save_leased = r->lf->fd >= 0;
+    return 0;
+}
+
+static void
+r_resume(void *arg)
+{
+    struct rrec *r = arg;
+    r->resume++;
+    r->resume_released = r->lf->fd < 0;
+}
+
+static void
+r_abort(void *arg)
+{
+    struct rrec *r = arg;
+    r->abort++;
+    r->save_writer_waiting = writer_waits();
+}
+
+static const struct sf_file_rescue rops = {r_hold, r_save, r_resume};
+
+static void
+rescue_on(unsigned wait_ms)
+{
+    rbase = event_base_new();
+    ck_assert_ptr_nonnull(rbase);
+    ck_assert_int_eq(event_base_priority_init(rbase, 2), 0);
+    ck_assert_int_eq(sf_lbreak_rescue(lb, rbase, wait_ms), 0);
+}
+
+/* Run the loop until the owner is told (bounded); false on timeout. */
+static bool
+loop_until_told(void)
+{
+    long long end = now_ms() + WAIT_MS;
+    while (told.calls == 0 && now_ms() < end)
+        event_base_loop(rbase, EVLOOP_ONCE);
+    return told.calls > 0;
+}
+
+/* Sending, bytes unread in a Unix socket: held, not told, the writer
+ * waits; the peer reads; the next tick saves (writer still waiting, lease
+ * held), releases, resumes. _i: the user sends (save and resume), or is
+ * a done response's tail (only the drain counts). */
+START_TEST(test_rescue_drained_kept)
+{
+    bool sending = _i == 0;
+    int sv[2];
+    char buf[16];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(write(sv[0], "0123", 4), 4);
+    rescue_on(5000);
+    struct sf_lbreak_file lf;
+    int fd = take(&lf, path_a);
+    struct rrec r = {.lf = &lf};
+    struct sf_file_user u = {.sending = sending, .sock = sv[0], .abort = r_abort,
+                             .rescue = &rops, .arg = &r};
+    sf_lbreak_attach(&lf, &u);
+    break_in(path_a);
+    sf_lbreak_on_signal(lb);
+    ck_assert_int_eq(r.hold, sending ? 1 : 0);
+    ck_assert_int_eq(told.calls, 0);
+    ck_assert(lf.breaking);
+    ck_assert_int_eq(lf.fd, fd);
+    for (int i = 0; i < 5; i++)
+        event_base_loop(rbase, EVLOOP_ONCE); /* ticks: not drained yet */
+    ck_assert_int_eq(told.calls, 0);
+    ck_assert(writer_waits());
+    ck_assert_int_eq(read(sv[1], buf, sizeof(buf)), 4);
+    ck_assert(loop_until_told());
+    ck_assert_int_eq(r.abort, 0);
+    ck_assert_int_eq(r.save, sending ? 1 : 0);
+    if (sending) {
+        ck_assert(r.save_writer_waiting);
+        ck_assert(r.save_leased);
+        ck_assert_int_eq(r.resume, 1);
+        ck_assert(r.resume_released);
+    }
+    ck_assert_int_eq(r.resume, sending ? 1 : 0);
+    ck_assert_uint_eq(told.cut, 0);
+    ck_assert_uint_eq(lf.nkept, sending ? 1 : 0);
+    ck_assert(!lf.breaking);
+    ck_assert_int_eq(told.fd_then, -1);
+    ck_assert_int_eq(wait_child(writer_pid, WAIT_MS, true), 0);
+    ck_assert(u.sending == sending && u.sock == sv[0]); /* kept */
+    sf_lbreak_detach(&lf, &u);
+    close(fd);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
+/* Never drained: cut at the deadline (not before it), while the writer
+ * still waits; never saved nor resumed. */
+START_TEST(test_rescue_deadline_cut)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(write(sv[0], "0123", 4), 4);
+    rescue_on(40);
+    struct sf_lbreak_file lf;
+    int fd = take(&lf, path_a);
+    struct rrec r = {.lf = &lf};
+    struct sf_file_user u = {.sending = true, .sock = sv[0], .abort = r_abort, .rescue = &rops,
+                             .arg = &r};
+    sf_lbreak_attach(&lf, &u);
+    break_in(path_a);
+    long long t0 = now_ms();
+    sf_lbreak_on_signal(lb);
+    ck_assert(loop_until_told());
+    ck_assert_int_ge(now_ms() - t0, 40);
+    ck_assert_int_eq(r.hold, 1);
+    ck_assert_int_eq(r.abort, 1);
+    ck_assert(r.save_writer_waiting);
+    ck_assert_int_eq(r.save, 0);
+    ck_assert_int_eq(r.resume, 0);
+    ck_assert_uint_eq(told.cut, 1);
+    ck_assert(!u.sending && u.sock == -1);
+    ck_assert_int_eq(wait_child(writer_pid, WAIT_MS, true), 0);
+    sf_lbreak_detach(&lf, &u);
+    close(fd);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
+/* A user whose hold refuses (no room for a copy) and a user without
+ * rescue callbacks are both cut at once, inside the signal's handling. */
+START_TEST(test_rescue_refused_cut_at_once)
+{
+    rescue_on(5000);
+    struct sf_lbreak_file lf;
+    int fd = take(&lf, path_a);
+    struct rrec r1 = {.lf = &lf, .hold_rc = -ENOBUFS}, r2 = {.lf = &lf};
+    struct sf_file_user u1 = {.sending = true, .sock = -1, .abort = r_abort, .rescue = &rops,
+                              .arg = &r1};
+    struct sf_file_user u2 = {.sending = true, .sock = -1, .abort = r_abort, .arg = &r2};
+    sf_lbreak_attach(&lf, &u1);
+    sf_lbreak_attach(&lf, &u2);
+    break_in(path_a);
+    sf_lbreak_on_signal(lb);
+    ck_assert_int_eq(told.calls, 1);
+    ck_assert_uint_eq(told.cut, 2);
+    ck_assert_int_eq(r1.hold, 1);
+    ck_assert_int_eq(r1.abort, 1);
+    ck_assert_int_eq(r2.hold, 0);
+    ck_assert_int_eq(r2.abort, 1);
+    ck_assert_int_eq(wait_child(writer_pid, WAIT_MS, true), 0);
+    sf_lbreak_detach(&lf, &u1);
+    sf_lbreak_detach(&lf, &u2);
+    close(fd);
+}
+END_TEST
+
+/* The owner drops the file while its break is pending (its users gone):
+ * the release lets the writer go, the break ends, nobody is told. */
+START_TEST(test_rescue_release_while_pending)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(write(sv[0], "0123", 4), 4);
+    rescue_on(5000);
+    struct sf_lbreak_file lf;
+    int fd = take(&lf, path_a);
+    struct rrec r = {.lf = &lf};
+    struct sf_file_user u = {.sending = true, .sock = sv[0], .abort = r_abort, .rescue = &rops,
+                             .arg = &r};
+    sf_lbreak_attach(&lf, &u);
+    break_in(path_a);
+    sf_lbreak_on_signal(lb);
+    ck_assert(lf.breaking);
+    sf_lbreak_detach(&lf, &u);
+    sf_lbreak_release(lb, &lf);
+    ck_assert(!lf.breaking);
+    ck_assert_int_eq(wait_child(writer_pid, WAIT_MS, true), 0);
+    for (int i = 0; i < 5; i++)
+        event_base_loop(rbase, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+    ck_assert_int_eq(told.calls, 0);
+    ck_assert_int_eq(r.abort + r.save + r.resume, 0);
+    close(fd);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
 static Suite *
 lbreak_suite(void)
 {
@@ -560,6 +760,16 @@ lbreak_suite(void)
     tcase_add_test(tc, test_take_fails);
     tcase_add_test(tc, test_stale_signal_reused_fd);
     tcase_add_loop_test(tc, test_overflow, 0, 2);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("rescue");
+    tcase_set_timeout(tc, 30);
+    tcase_add_unchecked_fixture(tc, setup_base, teardown_base);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_loop_test(tc, test_rescue_drained_kept, 0, 2);
+    tcase_add_test(tc, test_rescue_deadline_cut);
+    tcase_add_test(tc, test_rescue_refused_cut_at_once);
+    tcase_add_test(tc, test_rescue_release_while_pending);
     suite_add_tcase(s, tc);
 
     return s;

@@ -35,26 +35,16 @@ static char base[256];
 static char file[PATH_MAX];
 static int sigfd = -1;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_dir(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_lease.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_lease");
 }
 
 static void
 teardown_dir(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 /* Per test: a fresh file and a drained signalfd (with CK_FORK=no a break

@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "unit_util.h"
 
 #define WAIT_MS 3000
 
@@ -42,21 +43,10 @@ static struct sf_log lg;
 static struct sf_config cfg;
 static struct sf_listen_set set, set2;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup(void)
 {
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(base, sizeof(base), "%s/sf_listen.XXXXXX", tmp);
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_listen");
     snprintf(logpath, sizeof(logpath), "%s/error.log", base);
     memset(&lg, 0, sizeof(lg));
     lg.err_fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -75,7 +65,7 @@ teardown(void)
     sf_listen_close(&set2);
     sf_config_free(&cfg);
     close(lg.err_fd);
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 /* ---------------------------------------------------------- helpers */
@@ -213,24 +203,6 @@ log_has(const char *s)
     ck_assert_int_ge(n, 0);
     buf[n] = '\0';
     return strstr(buf, s) != NULL;
-}
-
-/* Wait at most WAIT_MS for child pid; kill it (by PID) past that.
- * Returns its exit status, or -1 when it had to be killed. */
-static int
-wait_child(pid_t pid)
-{
-    int status;
-    for (int ms = 0; ms < WAIT_MS; ms += 10) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
 }
 
 /* ------------------------------------------------- listen-line table */
@@ -723,7 +695,7 @@ START_TEST(test_activation)
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
         _exit(activation_child(c));
-    int rc = wait_child(pid);
+    int rc = wait_child(pid, WAIT_MS, true);
     ck_assert_msg(rc == 0, "%s: child failed at check %d", c->name, rc);
 }
 END_TEST

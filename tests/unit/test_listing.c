@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sfhttpd/listing.h"
+#include "unit_util.h"
 
 /* 2026-11-25 03:04:05 UTC */
 #define FIXED_MTIME 1795575845
@@ -135,20 +136,11 @@ make_at(const char *dir, const struct node *n)
         abort();
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 rm_tree(const char *dir)
 {
     if (dir[0])
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        unit_rmtree(dir);
 }
 
 static void

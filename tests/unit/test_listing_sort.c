@@ -17,17 +17,11 @@
 #include <unistd.h>
 
 #include "sfhttpd/listing.h"
+#include "unit_util.h"
 
 #define T0 1700000000
 
 static char base[64];
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static void
 mk(const char *dir, const char *name, char kind, long long size, long long mtime)
@@ -97,7 +91,7 @@ setup(void)
 static void
 teardown(void)
 {
-    nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 /* The listing of dir as a NUL-terminated string. */

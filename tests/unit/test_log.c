@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "unit_util.h"
 
 /* 2006-01-02T15:04:05.123Z */
 #define WHEN_MS 1136214245123ULL
@@ -585,8 +586,7 @@ static char tmpdir[64];
 static void
 setup(void)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_log_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    unit_tmpdir(tmpdir, sizeof(tmpdir), "test_log");
 }
 
 static void

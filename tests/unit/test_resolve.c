@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "unit_util.h"
 
 #define NOQ SIZE_MAX /* query_off expected to be the target length */
 
@@ -283,7 +284,7 @@ struct status_case {
 static const struct status_case status_cases[] = {
     {-ENOENT, 404}, {-ENOTDIR, 404}, {-EXDEV, 404},  {-ELOOP, 404}, {-ENAMETOOLONG, 404},
     {-EACCES, 403}, {-EPERM, 403},   {-ENXIO, 403},  {-ENODEV, 403}, {-EOPNOTSUPP, 403},
-    {-EIO, 500},    {-EMFILE, 500},  {-EINVAL, 500}, {-ENOMEM, 500},
+    {-EIO, 500},    {-EMFILE, 503},  {-ENFILE, 503},  {-EINVAL, 500}, {-ENOMEM, 500},
 };
 
 START_TEST(test_status_table)
@@ -326,38 +327,25 @@ static const char *const tree_links[][2] = {
 };
 
 static void
-write_file(const char *dir, const char *name, const char *text)
-{
-    char path[256];
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void
 setup_tree(void)
 {
     char path[256];
 
-    strcpy(base, "/tmp/sf_resolve.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_resolve");
     snprintf(root, sizeof(root), "%s/root", base);
     ck_assert_int_eq(mkdir(root, 0755), 0);
-    write_file(base, "secret", "secret\n");
-    write_file(root, "file.txt", "hello\n");
+    unit_put(base, "secret", "secret\n");
+    unit_put(root, "file.txt", "hello\n");
     snprintf(path, sizeof(path), "%s/dir", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "inner.txt", "inner\n");
-    write_file(base, ".hid", "hidden outside\n");
+    unit_put(path, "inner.txt", "inner\n");
+    unit_put(base, ".hid", "hidden outside\n");
     snprintf(path, sizeof(path), "%s/.git", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "config", "git config\n");
+    unit_put(path, "config", "git config\n");
     snprintf(path, sizeof(path), "%s/.well-known", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "x", "well known\n");
+    unit_put(path, "x", "well known\n");
     snprintf(path, sizeof(path), "%s/fifo", root);
     ck_assert_int_eq(mkfifo(path, 0644), 0);
     for (size_t i = 0; i < SF_ARRAY_LEN(tree_links); i++) {
@@ -574,6 +562,45 @@ START_TEST(test_open_fifo)
 }
 END_TEST
 
+/* sf_resolve_open_regular: a file opens, a folder gives its fd with
+ * -EISDIR, a FIFO -EPERM with nothing left open, a missing name -ENOENT. */
+START_TEST(test_open_regular)
+{
+    struct stat st;
+    int fd = -1, dirfd = -1;
+
+    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "file.txt", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "dir", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), -EISDIR);
+    ck_assert_int_ge(dirfd, 0);
+    ck_assert_int_ge(fcntl(dirfd, F_GETFD), 0);
+    close(dirfd);
+    int before = dup(0);
+    close(before);
+    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "fifo", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), -EPERM);
+    int after = dup(0);
+    ck_assert_int_eq(after, before); /* the FIFO's fd was closed */
+    close(after);
+    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "nope", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), -ENOENT);
+}
+END_TEST
+
+/* sf_resolve_dirname: the folder part of a root-relative path. */
+START_TEST(test_dirname)
+{
+    static const char *const cases[][2] = {
+        {"a/b/c", "a/b"}, {"c", ""}, {"", ""}, {"a/", "a"}, {"dir/file.txt", "dir"},
+    };
+    char out[SF_PATH_MAX + 1];
+    for (size_t i = 0; i < SF_ARRAY_LEN(cases); i++) {
+        sf_resolve_dirname(cases[i][0], out);
+        ck_assert_str_eq(out, cases[i][1]);
+    }
+}
+END_TEST
+
 /* sf_resolve_stat finds what sf_resolve_open opens, by the same rules. */
 START_TEST(test_stat_table)
 {
@@ -657,6 +684,8 @@ resolve_suite(void)
     tcase_add_loop_test(tc, test_stat_table, 0, (int)SF_ARRAY_LEN(open_cases));
     tcase_add_test(tc, test_walk_content);
     tcase_add_test(tc, test_open_fifo);
+    tcase_add_test(tc, test_open_regular);
+    tcase_add_test(tc, test_dirname);
     tcase_add_test(tc, test_resolve_then_open);
     suite_add_tcase(s, tc);
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "unit_util.h"
 
 static char base[256], logpath[PATH_MAX];
 static struct sf_config cfg;
@@ -50,15 +51,6 @@ on_gone(void *owner, struct sf_server_conn *sc)
     gone_n++;
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 put(const char *rel, const char *content)
 {
@@ -73,8 +65,7 @@ put(const char *rel, const char *content)
 static void
 setup(void)
 {
-    snprintf(base, sizeof(base), "%s/sf_server.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_server");
     const char *dirs[] = {"a", "b", "c"};
     for (size_t i = 0; i < 3; i++) {
         char p[PATH_MAX];
@@ -143,7 +134,7 @@ teardown(void)
     sf_log_close(&srv.log);
     event_base_free(srv.base);
     sf_config_free(&cfg);
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 static bool

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "unit_util.h"
 
 #define DATE "Thu, 01 Jan 2026 00:00:00 GMT"
 #define SMALL 4 /* small_file_size: only tiny.txt is kept in memory */
@@ -70,21 +71,10 @@ mkd(const char *rel)
     ck_assert_int_eq(mkdir(path, 0755), 0);
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup_root(void)
 {
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(base, sizeof(base), "%s/sf_static.XXXXXX", tmp);
-    ck_assert_ptr_nonnull(mkdtemp(base));
+    unit_tmpdir(base, sizeof(base), "sf_static");
     snprintf(root, sizeof(root), "%s/root", base);
     ck_assert_int_eq(mkdir(root, 0755), 0);
     time_t now = time(NULL);
@@ -123,7 +113,7 @@ setup_root(void)
 static void
 teardown_root(void)
 {
-    nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(base);
 }
 
 static void

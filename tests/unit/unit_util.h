@@ -1,19 +1,80 @@
 /*
- * unit_util.h - small helpers shared by the unit suites that fork
- * children and wait on file descriptors (fcache, lease): a monotonic
- * clock, a bounded poll and a bounded wait for a child.
+ * unit_util.h - small helpers shared by the unit suites: a scratch
+ * folder made and removed (the suites that touch files), a monotonic
+ * clock, a bounded poll and a bounded wait for a child (the suites that
+ * fork children and wait on file descriptors).
  */
 #ifndef SF_UNIT_UTIL_H
 #define SF_UNIT_UTIL_H
 
+#include <check.h>
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A fresh folder $TMPDIR/NAME.XXXXXX ($TMPDIR default /tmp) into out;
+ * fails the test when it cannot be made. */
+static inline void
+unit_tmpdir(char *out, size_t cap, const char *name)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    ck_assert_int_lt(snprintf(out, cap, "%s/%s.XXXXXX", tmp, name), (int)cap);
+    ck_assert_ptr_nonnull(mkdtemp(out));
+}
+
+static inline int
+unit_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Remove the tree at path (no symbolic link followed); a missing one is
+ * fine. */
+static inline void
+unit_rmtree(const char *path)
+{
+    if (path && path[0])
+        nftw(path, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write text to path (created or truncated, 0644); fails the test on
+ * error. */
+static inline void
+unit_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "create %s: %m", path);
+    ck_assert(fputs(text, f) != EOF || !text[0]);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Write text to dir/rel, or make the folder dir/rel (0755). */
+static inline void
+unit_put(const char *dir, const char *rel, const char *text)
+{
+    char path[4096];
+    ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", dir, rel), (int)sizeof(path));
+    unit_write(path, text);
+}
+
+static inline void
+unit_mkdir(const char *dir, const char *rel)
+{
+    char path[4096];
+    ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", dir, rel), (int)sizeof(path));
+    ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s: %m", path);
+}
 
 static inline long long
 now_ms(void)
