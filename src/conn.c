@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sfhttpd/common.h"
 #include "sfhttpd/fcache.h"
 #include "sfhttpd/listen.h"
 #include "sfhttpd/pool.h"
@@ -80,6 +81,9 @@ struct sf_conn {
     short ev_what;            /* what ev is registered for, 0 = not yet */
     bool in_request;          /* some byte of the current request arrived */
     bool draining;            /* graceful stop: close after this response */
+    bool quiet_close;         /* the client asked to close after this request
+                                 and sent all of it: nothing can follow */
+    bool pipelined;           /* the request was read with the one before */
     bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
     enum sf_conn_state state;
     struct event ev;
@@ -127,6 +131,21 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
     event_add(&c->ev, ka && ms == c->cfg->keepalive_timeout_ms ? ka : &tv);
 }
 
+/* a.b.c.d into out (INET_ADDRSTRLEN): what inet_ntop writes, without the
+ * sprintf it costs once per connection */
+static void
+format_ipv4(const struct in_addr *a, char *out)
+{
+    const unsigned char *b = (const unsigned char *)&a->s_addr;
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        if (i)
+            out[n++] = '.';
+        n += sf_fmt_u64(out + n, b[i]);
+    }
+    out[n] = '\0';
+}
+
 void
 sf_conn_mem_init(struct sf_server *srv)
 {
@@ -170,8 +189,9 @@ work_put(struct sf_conn *c, bool clean)
 
 struct sf_conn *
 sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t salen,
-            bool proxy_protocol)
+            unsigned flags)
 {
+    bool proxy_protocol = flags & SF_CONN_PROXY_PROTOCOL;
     const struct sf_config *cfg = srv->cfg;
     struct sf_conn *c = sf_slab_alloc(&srv->connslab);
     if (!c) {
@@ -187,8 +207,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     c->proxy_protocol = proxy_protocol;
     c->local_port = -1;
     if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->peer,
-                  sizeof(c->peer));
+        format_ipv4(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->peer);
     else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, c->peer,
                   sizeof(c->peer));
@@ -196,16 +215,28 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
         strcpy(c->peer, "-");
     /* the last segment of a response must not wait for an ACK (Nagle);
      * MSG_MORE already merges head and first body bytes */
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (!(flags & SF_CONN_NODELAY)) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     c->tail = (struct sf_file_user){
         .sock = fd, .abort = on_file_abort, .rescue = &file_rescue, .arg = c};
     c->sc.c = c;
     sf_server_conn_added(srv, &c->sc);
     c->state = proxy_protocol ? SF_CONN_PROXY : SF_CONN_READ;
     c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
-    if (!proxy_protocol || work_get(c))
-        sf_conn_run(c);
+    /* a PROXY header is read into the request's buffer */
+    if (proxy_protocol && !work_get(c)) {
+        sf_conn_close(c);
+        return NULL;
+    }
+    if (!(flags & SF_CONN_DATA_READY)) {
+        /* the request rarely arrives with the handshake: a read now would
+         * find nothing */
+        wait_for(c, EV_READ, cfg->header_timeout_ms);
+        return c;
+    }
+    sf_conn_run(c);
     if (c->state == SF_CONN_CLOSE) {
         sf_conn_close(c);
         return NULL;
@@ -297,9 +328,16 @@ step_handle(struct sf_conn *c)
     assert(c->state == SF_CONN_HANDLE);
     int error = c->w->parser.r.status;
     bool ka = !error && c->w->parser.r.keep_alive && !c->draining;
+    /* a request body not read yet (Expect: 100-continue) may still come */
+    c->quiet_close = !error && !c->w->parser.r.keep_alive && !c->w->parser.r.expect_continue;
     c->w->parser.r.keep_alive = ka;
-    struct sf_dispatch d = {
-        .buf = c->w->rb.buf, .p = &c->w->parser, .error = error, .keep_alive = ka, .peer = c->peer};
+    struct sf_dispatch d = {.buf = c->w->rb.buf,
+                            .p = &c->w->parser,
+                            .error = error,
+                            .keep_alive = ka,
+                            .pipelined = c->pipelined,
+                            .peer = c->peer};
+    c->pipelined = false;
     c->site = sf_server_dispatch(c->srv, &d, &c->w->resp);
     if (c->w->resp.st.file && !c->w->resp.st.no_body) {
         /* from here until its bytes are acknowledged, a lease break on
@@ -569,13 +607,19 @@ step_write(struct sf_conn *c)
     return SF_IO_OK;
 }
 
-static void
+/* The response is out: log it, then the next request (SF_IO_AGAIN:
+ * wait for it) or the close. */
+static enum sf_io
 step_done(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_DONE);
     access_log(c, true);
     c->served++;
     bool ka = c->w->parser.r.keep_alive && !c->draining;
+    /* bytes sent from a file by sendfile still reference its pages while
+     * the socket holds them: a lease break must still be able to reset
+     * it, so such a socket is not closed before the client is done */
+    bool file_bytes = c->w->cur.file && !c->w->cur.file->mem;
     if (c->w->cur.file) {
         /* sent, but maybe not yet acknowledged: keep watching it */
         sf_fcache_detach(&c->tail);
@@ -586,13 +630,22 @@ step_done(struct sf_conn *c)
     sf_response_reset(&c->w->resp);
     sf_snapshot_free(c->snap);
     c->snap = NULL;
+    if (!ka && c->quiet_close && c->w->rb.wpos == c->w->rb.rpos && !file_bytes) {
+        /* the client asked for the close and nothing of its is unread:
+         * a plain close sends our bytes and a FIN, and no reset can
+         * follow (that needs bytes arriving after it), so there is
+         * nothing to linger for */
+        c->state = SF_CONN_CLOSE;
+        work_put(c, false);
+        return SF_IO_OK;
+    }
     if (!ka) {
         shutdown(c->fd, SHUT_WR);
         c->linger_until_ms = now_ms(c) + LINGER_MS;
         c->linger_bytes = 0;
         c->state = SF_CONN_LINGER;
         work_put(c, false);
-        return;
+        return SF_IO_OK;
     }
     /* keep the pipelined bytes, at the front of the buffer */
     size_t left = sf_request_advance(&c->w->parser, &c->w->rb);
@@ -601,9 +654,10 @@ step_done(struct sf_conn *c)
     uint64_t now = now_ms(c);
     c->site = -1;
     if (left) {
+        c->pipelined = true;
         c->started_ms = wall_ms();
         c->deadline_ms = now + c->cfg->header_timeout_ms;
-        return;
+        return SF_IO_OK;
     }
     /* idle: wait for the next request under the keep-alive timeout rather
      * than trying a read that would almost always find nothing, owning
@@ -611,6 +665,7 @@ step_done(struct sf_conn *c)
     work_put(c, true);
     c->deadline_ms = now + c->cfg->keepalive_timeout_ms;
     wait_for(c, EV_READ, c->cfg->keepalive_timeout_ms);
+    return SF_IO_AGAIN;
 }
 
 /* Read and drop what the client still sends, until EOF or a bound. */
@@ -652,7 +707,7 @@ sf_conn_run(struct sf_conn *c)
         case SF_CONN_PROXY: rc = step_proxy(c); break;
         case SF_CONN_HANDLE: step_handle(c); break;
         case SF_CONN_WRITE: rc = step_write(c); break;
-        case SF_CONN_DONE: step_done(c); break;
+        case SF_CONN_DONE: rc = step_done(c); break;
         case SF_CONN_LINGER: rc = step_linger(c); break;
         case SF_CONN_CLOSE: return;
         }
@@ -666,6 +721,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
 {
     struct sf_conn *c = arg;
     (void)fd;
+    sf_server_woken(c->srv);
     if (what & EV_TIMEOUT) {
         switch (c->state) {
         case SF_CONN_READ:

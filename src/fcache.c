@@ -48,6 +48,7 @@ entry_free(struct sf_fcache *fc, struct entry *e)
     if (e->lb.fd >= 0)
         sf_lbreak_release(fc->lb, &e->lb);
     close(e->pub.fd);
+    fc->snap_bytes -= e->snap_len;
     free(e->snap);
     sf_fwatch_put(fc->fw, e->dir);
     free(e->rel);
@@ -151,6 +152,21 @@ snapshot(struct entry *e)
     e->lb.snapshot = e->snap != NULL;
 }
 
+/* A snapshot while the worker's copies stay within small_file_budget
+ * (0: no bound); past it the file goes by sendfile. */
+static void
+snapshot_within_budget(struct sf_fcache *fc, struct entry *e)
+{
+    size_t size = (size_t)e->pub.st.st_size, budget = fc->o.small_file_budget;
+    if (budget && size > budget - fc->snap_bytes && size > 0)
+        return;
+    snapshot(e);
+    if (e->snap) {
+        e->snap_len = size;
+        fc->snap_bytes += size;
+    }
+}
+
 /* ----------------------------------------------------------- lookup steps */
 
 /* A cached entry still stands for its name: watched (inotify drops it
@@ -215,7 +231,7 @@ protect(struct sf_fcache *fc, struct entry *e)
     sf_httpdate_format(st->st_mtim.tv_sec, e->pub.lastmod);
     if ((uint64_t)st->st_size <= fc->o.small_file_size &&
         (e->lb.fd >= 0 || e->pub.guard == SF_GUARD_OFF))
-        snapshot(e);
+        snapshot_within_budget(fc, e);
     fcache_etag_set(fc, e);
 }
 

@@ -27,6 +27,7 @@ struct entry {
     struct sf_fwatch_dir *dir; /* NULL when unwatched: revalidate on each hit */
     struct sf_lbreak_file lb;  /* its lease (lb.fd) and users */
     unsigned char *snap;       /* pub.mem, owned */
+    size_t snap_len;           /* its bytes, counted in the budget */
     struct sf_hasher_job *job; /* with the hasher, holding a reference on
                                   the entry (NULL: none); freed when reported */
 };
@@ -40,6 +41,7 @@ struct sf_fcache {
     struct entry *buckets[NBUCKETS];
     struct entry *lru_head, *lru_tail;
     size_t nentries;
+    size_t snap_bytes;        /* held by snapshots: small_file_budget */
     struct sf_fcache_stats st;
 };
 

@@ -39,7 +39,7 @@ struct dirw {
     bool in_hash;
 };
 
-#define MAX_OWNERS 2 /* the file cache, the listing cache */
+#define MAX_OWNERS 3 /* the file cache, the listing cache, missing names */
 
 struct sf_fwatch {
     int ifd;              /* inotify, -1 when unavailable */

@@ -119,6 +119,9 @@ bind_one(struct sockaddr_storage *ss, unsigned sslen, const struct sf_config *cf
         return -errno;
     if (ss->ss_family != AF_UNIX) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        /* inherited by every accepted socket (before listen: none is
+         * queued without it), so that no connection needs its own call */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         *what = "SO_REUSEPORT";
         if (cfg->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
             goto fail;

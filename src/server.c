@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/fneg.h"
 #include "sfhttpd/lcache.h"
 #include "sfhttpd/mime.h"
 #include "sfhttpd/request.h"
@@ -37,9 +38,47 @@ update_date(struct sf_server *srv)
 static void
 on_fc_inotify(evutil_socket_t fd, short what, void *arg)
 {
+    struct sf_server *srv = arg;
     (void)fd;
     (void)what;
-    sf_fcache_sync(((struct sf_server *)arg)->fc);
+    sf_fcache_sync(srv->fc);
+    srv->need_sync = false;
+}
+
+/* The events of the smallest batch one epoll wait of libevent returns
+ * (its INITIAL_NEVENT; a batch only grows): fewer ready events than this
+ * were all reported. */
+#define LOOP_BATCH_MIN 32
+
+/* Runs after the connection callbacks of the iteration's pass. */
+static void
+on_iter_end(evutil_socket_t fd, short what, void *arg)
+{
+    struct sf_server *srv = arg;
+    (void)fd;
+    (void)what;
+    srv->in_iter = false;
+    srv->need_sync = false;
+    srv->iter_accepts = 0;
+}
+
+void
+sf_server_woken(struct sf_server *srv)
+{
+    if (srv->in_iter || !srv->iter_end)
+        return;
+    srv->in_iter = true;
+    /* the callbacks still to run in this pass, and this one */
+    int batch = event_base_get_num_events(srv->base, EVENT_BASE_COUNT_ACTIVE) + 1;
+    srv->need_sync = batch >= LOOP_BATCH_MIN;
+    /* queued behind them, at their priority: it runs when they are done */
+    event_active(srv->iter_end, EV_TIMEOUT, 0);
+}
+
+unsigned
+sf_server_accepted(struct sf_server *srv)
+{
+    return srv->iter_accepts++;
 }
 
 static void
@@ -78,6 +117,7 @@ start_cache(struct sf_server *srv)
     struct sf_fcache_opts o = {
         .max_entries = srv->fds.open_file_cache_max,
         .small_file_size = cfg->small_file_size,
+        .small_file_budget = cfg->small_file_budget,
         .guard = cfg->file_guard,
         .base = srv->base,
         .lease_break_wait_ms = cfg->lease_break_wait_ms,
@@ -109,9 +149,19 @@ start_cache(struct sf_server *srv)
         sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the listing cache");
         return -1;
     }
+    srv->neg = sf_fneg_new(sf_fcache_fwatch(srv->fc), srv->fds.open_file_cache_max);
+    if (!srv->neg) {
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "out of memory creating the file cache");
+        return -1;
+    }
     if (watch_fd(srv, &srv->fc_inotify, sf_fcache_inotify_fd(srv->fc), on_fc_inotify) != 0 ||
         watch_fd(srv, &srv->fc_signal, sf_fcache_signal_fd(srv->fc), on_fc_signal) != 0 ||
         watch_fd(srv, &srv->fc_hashed, sf_fcache_hasher_fd(srv->fc), on_fc_hashed) != 0)
+        return -1;
+    /* at the connections' priority, the lowest */
+    srv->iter_end = event_new(srv->base, -1, 0, on_iter_end, srv);
+    if (!srv->iter_end ||
+        event_priority_set(srv->iter_end, event_base_get_npriorities(srv->base) - 1) != 0)
         return -1;
     return 0;
 }
@@ -176,18 +226,21 @@ sf_server_close(struct sf_server *srv)
 {
     if (srv->fc) {
         struct sf_fcache_stats st;
+        struct sf_fneg_stats ns;
         sf_fcache_stats(srv->fc, &st);
+        sf_fneg_stats(srv->neg, &ns);
         sf_log_msg(&srv->log, SF_LOG_INFO,
                    "file cache: %llu hits, %llu misses, %llu invalidations, %llu evictions, "
                    "%llu lease breaks, %llu responses cut, %llu completed from snapshots, "
                    "%llu files guarded by stat, "
-                   "%llu content ETags hashed (%llu read from the attribute, %llu stored)",
+                   "%llu content ETags hashed (%llu read from the attribute, %llu stored), "
+                   "%llu answered missing from memory",
                    (unsigned long long)st.hits, (unsigned long long)st.misses,
                    (unsigned long long)st.invalidations, (unsigned long long)st.evictions,
                    (unsigned long long)st.lease_breaks, (unsigned long long)st.responses_cut,
                    (unsigned long long)st.responses_kept, (unsigned long long)st.stat_fallbacks,
                    (unsigned long long)st.hashed, (unsigned long long)st.hash_reused,
-                   (unsigned long long)st.hash_stored);
+                   (unsigned long long)st.hash_stored, (unsigned long long)ns.hits);
     }
     if (srv->lc) {
         struct sf_lcache_stats st;
@@ -201,6 +254,11 @@ sf_server_close(struct sf_server *srv)
     }
     sf_lcache_free(srv->lc);
     srv->lc = NULL;
+    sf_fneg_free(srv->neg);
+    srv->neg = NULL;
+    if (srv->iter_end)
+        event_free(srv->iter_end);
+    srv->iter_end = NULL;
     if (srv->fc_inotify)
         event_free(srv->fc_inotify);
     if (srv->fc_signal)
@@ -283,6 +341,11 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
                           r->method == HTTP_HEAD, NULL);
         return -1;
     }
+    if (srv->need_sync || d->pipelined) {
+        /* see sf_server_woken: what the loop's wait may not have told */
+        sf_fcache_sync(srv->fc);
+        srv->need_sync = false;
+    }
     struct sf_static_in in = {
         .cfg = srv->cfg,
         .site = &srv->cfg->sites[site],
@@ -290,6 +353,7 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
         .rootfd = srv->rootfd[site],
         .fc = srv->fc,
         .lc = srv->lc,
+        .neg = srv->neg,
         .mime = srv->site_mime[site] ? srv->site_mime[site] : srv->mime,
         .date = srv->date,
         .now = srv->date_sec,

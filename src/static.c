@@ -22,6 +22,7 @@
 #include "sfhttpd/listing.h"
 #include "sfhttpd/range.h"
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/fneg.h"
 #include "sfhttpd/fversion.h"
 #include "sfhttpd/resolve.h"
 #include "sfhttpd/sitehdr.h"
@@ -114,8 +115,8 @@ static struct sf_file *
 get(struct ctx *x, const char *rel, int *err, int *dirfd)
 {
     const struct sf_static_in *in = x->in;
-    return sf_fcache_get(in->fc, in->site_index, in->rootfd, in->site->root, rel,
-                         resolve_how(in->site), err, dirfd);
+    return sf_fneg_get(in->neg, in->fc, in->site_index, in->rootfd, in->site->root, rel,
+                       resolve_how(in->site), err, dirfd);
 }
 
 /* 301 to the slash form, relative to the request's own URL so that it
@@ -560,8 +561,6 @@ route(const struct sf_static_in *in, struct sf_response *out)
     x.path.len = 0;
     x.path.trailing_slash = false;
     x.path.query_off = 0;
-    /* changes the kernel has already reported must not be served stale */
-    sf_fcache_sync(in->fc);
     switch (r->method) {
     case HTTP_GET: break;
     case HTTP_HEAD: x.head = true; break;

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,8 @@
 struct worker {
     struct sf_server srv;   /* what requests are served with */
     struct evconnlistener *lis[SF_CONFIG_MAX_LISTEN];
-    bool lis_proxy[SF_CONFIG_MAX_LISTEN]; /* PROXY header on lis[i] */
+    unsigned lis_flags[SF_CONFIG_MAX_LISTEN]; /* enum sf_conn_flags of lis[i]'s
+                                                 connections */
     size_t nlis;
     bool accepting;
     bool under_master;      /* signals come from the master */
@@ -153,16 +155,21 @@ static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     struct worker *w = arg;
-    bool proxy = false;
+    unsigned flags = 0;
     if (w->stopping) {
         close(fd);
         return;
     }
     for (size_t i = 0; i < w->nlis; i++)
         if (w->lis[i] == l)
-            proxy = w->lis_proxy[i];
+            flags = w->lis_flags[i];
     make_room(w);
-    sf_conn_new(&w->srv, fd, sa, (socklen_t)salen, proxy);
+    sf_server_woken(&w->srv);
+    /* only the first of a batch was surely there when the wait returned
+     * (sf_server_woken): the others wait to be reported readable */
+    if (sf_server_accepted(&w->srv) > 0)
+        flags &= ~(unsigned)SF_CONN_DATA_READY;
+    sf_conn_new(&w->srv, fd, sa, (socklen_t)salen, flags);
     if (!has_room(w)) {
         if (!w->accept_error_logged)
             sf_log_msg(&w->srv.log, SF_LOG_WARN,
@@ -350,6 +357,30 @@ on_drain(evutil_socket_t sig, short what, void *arg)
     w->srv.draining = true;
 }
 
+/* What l's connections start with: a PROXY header, data already there
+ * (TCP_DEFER_ACCEPT), TCP_NODELAY inherited from the listener (listen.c
+ * sets it before listen(); a socket from systemd may lack it). Asked of
+ * the socket itself. */
+static unsigned
+conn_flags(const struct worker *w, const struct sf_listener *l)
+{
+    unsigned flags = l->proxy_protocol ? SF_CONN_PROXY_PROTOCOL : 0;
+    if (l->family == AF_UNIX)
+        return flags;
+    int v = 0;
+    socklen_t len = sizeof(v);
+    /* a socket shared with other workers: the connection that made it
+     * readable may be theirs, ours may have come later (sf_server_woken) */
+    bool shared = l->slot < 0 && w->under_master && w->srv.cfg->workers > 1;
+    if (getsockopt(l->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &len) == 0 && v > 0 && !shared)
+        flags |= SF_CONN_DATA_READY;
+    v = 0;
+    len = sizeof(v);
+    if (getsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0 && v > 0)
+        flags |= SF_CONN_NODELAY;
+    return flags;
+}
+
 /* Watch the listeners of our slot (taking their fds out of the set);
  * close the other slots' sockets, which are not ours to accept on. */
 static int
@@ -372,9 +403,9 @@ take_listeners(struct worker *w, struct sf_listen_set *set, int slot)
             sf_log_msg(&w->srv.log, SF_LOG_ERROR, "listen %s: cannot watch socket", l->name);
             return -1;
         }
+        w->lis_flags[w->nlis] = conn_flags(w, l);
         l->fd = -1;
         evconnlistener_set_error_cb(el, on_accept_error);
-        w->lis_proxy[w->nlis] = l->proxy_protocol;
         w->lis[w->nlis++] = el;
     }
     return 0;

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAXC 256
@@ -106,16 +107,22 @@ wait_idle(void)
     die("server never idle for 10 s");
 }
 
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* After a connect: let the server see it (or not, 50 ms) and rest. */
 static void
 settle(long before)
 {
     int idle;
-    for (int i = 0; i < 5000; i++) {
-        if (server_state(&idle) != before)
-            break;
+    double until = now_s() + 0.05;
+    while (server_state(&idle) == before && now_s() < until)
         usleep(10);
-    }
     wait_idle();
 }
 

@@ -40,11 +40,19 @@ sf_conn_mem_free(struct sf_server *srv)
 /* Take ownership of the accepted, non-blocking socket fd and start
  * serving it with srv's loop, config and log, dispatching each request to
  * srv (server.h); reported to srv's owner as added, and as gone when
- * freed. proxy_protocol: the listener expects a PROXY header before the
- * first request. Returns NULL (and closes fd) when out of memory, or when
- * the connection already ended. */
+ * freed. flags (enum sf_conn_flags) say what its listener knows. Returns
+ * NULL (and closes fd) when out of memory, or when the connection
+ * already ended. */
+enum sf_conn_flags {
+    SF_CONN_PROXY_PROTOCOL = 1, /* a PROXY header comes before the first request */
+    SF_CONN_DATA_READY = 2,     /* the client has sent something already (a
+                                   listener with TCP_DEFER_ACCEPT): read and
+                                   answer it now; else wait until readable */
+    SF_CONN_NODELAY = 4,        /* the socket has TCP_NODELAY already
+                                   (inherited from its listener) */
+};
 struct sf_conn *sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa,
-                            socklen_t salen, bool proxy_protocol);
+                            socklen_t salen, unsigned flags);
 
 /* Free the connection and close its socket. Only its owner and its own
  * event callback call this, never code running inside its state machine

@@ -56,6 +56,8 @@ struct sf_file {
 struct sf_fcache_opts {
     size_t max_entries;       /* open_file_cache_max, LRU beyond */
     size_t small_file_size;   /* files up to this are kept in memory */
+    size_t small_file_budget; /* ... while all such copies stay within this
+                                 (0: no bound) */
     enum sf_guard guard;      /* file_guard */
     uint64_t content_etag_sites; /* bit i: site i has etag = content */
     struct event_base *base;  /* NULL: a break cuts at once; else users
@@ -85,11 +87,9 @@ int sf_fcache_hasher_fd(const struct sf_fcache *fc);
 struct sf_fwatch *sf_fcache_fwatch(struct sf_fcache *fc);
 
 /* Apply every change the kernel has reported so far (one non-blocking
- * read of the inotify queue): on EV_READ of the inotify fd, and before
- * serving each request: a change finished before the request arrived is
- * then always seen, even when the event loop has not turned to the
- * inotify fd yet (event priorities alone were measured not to be
- * enough). */
+ * read of the inotify queue): on EV_READ of the inotify fd, and before a
+ * request whose readiness the loop's wait may not have ordered after the
+ * change (server.h, sf_server_woken, says when). */
 void sf_fcache_sync(struct sf_fcache *fc);
 /* Act on the lease breaks reported so far (lbreak.h). */
 void sf_fcache_on_signal(struct sf_fcache *fc);

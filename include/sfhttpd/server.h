@@ -28,6 +28,7 @@ struct event_base;
 struct sf_conn;
 struct sf_fcache;
 struct sf_lcache;
+struct sf_fneg;
 struct sf_mime;
 struct sf_parser;
 struct sf_response;
@@ -71,9 +72,15 @@ struct sf_server {
                                  to go by (fdlimit.h) */
     struct sf_fcache *fc;
     struct sf_lcache *lc;     /* listings, invalidated by fc's watches */
+    struct sf_fneg *neg;      /* missing names, dropped by fc's watches */
     struct sf_snapshots *snaps; /* copies of files changing under a
                                  response (snapshot.h), for conn */
     struct event *fc_inotify, *fc_signal, *fc_hashed;
+    struct event *iter_end;   /* marks the end of a loop iteration's pass */
+    bool in_iter;             /* an fd callback of this iteration ran */
+    bool need_sync;           /* this iteration's wait may not have
+                                 reported the inotify fd: read it first */
+    unsigned iter_accepts;    /* connections accepted this iteration */
     char date[SF_HTTPDATE_LEN + 1];
     time_t date_sec;
     uint64_t rng;
@@ -85,7 +92,7 @@ struct sf_server {
  * the snapshot pool, the open-file cache (with its lease-break rescue),
  * the listing cache and the file cache's events (inotify, lease breaks,
  * finished hashes) on srv->base (at priority 0,
- * before connections). The fields marked above must be set; the rest
+ * before connections), and the iteration marker (see sf_server_woken). The fields marked above must be set; the rest
  * zeroed. Returns 0, or -1 with the reason logged; either way
  * sf_server_close (called only after sf_server_open) undoes it.
  */
@@ -101,6 +108,8 @@ struct sf_dispatch {
     int error;                 /* 0: p holds a request whose head parsed;
                                   else the status for one that did not */
     bool keep_alive;           /* the connection may stay open after it */
+    bool pipelined;            /* read with the request before it, not
+                                  reported by the iteration's wait */
     const char *peer;          /* the client, for the log */
 };
 
@@ -119,6 +128,29 @@ struct sf_dispatch {
  */
 int sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d,
                        struct sf_response *out);
+
+/*
+ * Freshness without a read per request. A change finished before a
+ * request arrived must be seen by that request. The inotify fd sits in
+ * the loop's epoll set at priority 0: a change finished before the wait
+ * returned makes it ready in that wait, and libevent runs priority 0
+ * (which applies it) before any connection, in an iteration of its own.
+ * A request is read only after its socket was reported readable, so its
+ * first bytes were there when the wait returned; a change finished
+ * before the client started sending is therefore applied first. What
+ * that misses is read explicitly (sf_fcache_sync): a request pipelined
+ * behind another in one read (d->pipelined), and an iteration whose wait
+ * may have been cut short (as many ready events as libevent's smallest
+ * batch, 32: the inotify fd may be among those left for the next wait).
+ *
+ * Every fd callback of a connection or a listener calls sf_server_woken
+ * first; sf_server_dispatch does the rest. Returns how many connections
+ * were accepted before in this iteration (the caller counts them with
+ * sf_server_accepted): only the first accepted connection is known to
+ * have been ready when the wait returned.
+ */
+void sf_server_woken(struct sf_server *srv);
+unsigned sf_server_accepted(struct sf_server *srv);
 
 /* Report a connection started / freed to the owner (conn.c calls these,
  * once each per connection). */

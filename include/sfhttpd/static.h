@@ -25,6 +25,7 @@ struct sf_static_in {
     int rootfd;                 /* O_PATH/O_DIRECTORY fd of site->root */
     struct sf_fcache *fc;       /* the worker's open-file cache */
     struct sf_lcache *lc;       /* its listing cache, or NULL: none */
+    struct sf_fneg *neg;        /* missing names it remembers, or NULL */
     struct sf_mime *mime;
     const char *date;           /* current IMF-fixdate */
     time_t now;                 /* the same time, for Expires */

@@ -98,7 +98,8 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.max_body_size, 1024 * 1024);
     ck_assert_int_eq(cfg.file_guard, SF_GUARD_LEASE);
     ck_assert_uint_eq(cfg.open_file_cache_max, 0); /* auto */
-    ck_assert_uint_eq(cfg.small_file_size, 4 * 1024);
+    ck_assert_uint_eq(cfg.small_file_size, 16 * 1024);
+    ck_assert_uint_eq(cfg.small_file_budget, 64 * 1024 * 1024);
     ck_assert_uint_eq(cfg.snapshot_budget, 32 * 1024 * 1024);
     ck_assert_ptr_null(cfg.snapshot_dir);
     ck_assert_uint_eq(cfg.lease_break_wait_ms, 50);
@@ -140,6 +141,7 @@ static const char good_conf[] =
     "file_guard = stat\n"
     "open_file_cache_max = 50\n"
     "small_file_size = 0\n"
+    "small_file_budget = 1m\n"
     "max_listing_entries = 500\n"
     "listing_cache_size = 0\n"
     "listing_cache_max = 7\n"
@@ -234,6 +236,7 @@ check_good(const struct sf_config *cfg)
     ck_assert_int_eq(cfg->file_guard, SF_GUARD_STAT);
     ck_assert_uint_eq(cfg->open_file_cache_max, 50);
     ck_assert_uint_eq(cfg->small_file_size, 0);
+    ck_assert_uint_eq(cfg->small_file_budget, 1024 * 1024);
     ck_assert_uint_eq(cfg->max_listing_entries, 500);
     ck_assert_uint_eq(cfg->listing_cache_size, 0);
     ck_assert_uint_eq(cfg->listing_cache_max, 7);

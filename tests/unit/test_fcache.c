@@ -233,6 +233,33 @@ spawn_writer(const char *rel, const char *content)
 
 /* ------------------------------------------------------- refcounts */
 
+/* small_file_budget: snapshots stop at the worker's budget, and the
+ * bytes of an evicted snapshot come back to it. */
+START_TEST(test_snapshot_budget)
+{
+    struct sf_fcache_opts o = {.max_entries = 1, .small_file_size = 4096,
+                               .small_file_budget = 4096, .guard = SF_GUARD_OFF};
+    fc = sf_fcache_new(&o, &lg);
+    ck_assert_ptr_nonnull(fc);
+    char text[3001];
+    memset(text, 'x', 3000);
+    text[3000] = '\0';
+    unit_put(root, "a.txt", text);
+    unit_put(root, "b.txt", text);
+    unit_put(root, "c.txt", text);
+    struct sf_file *a = get_ok("a.txt");
+    ck_assert_ptr_nonnull(a->mem); /* 3000 of 4096 */
+    sf_fcache_put(fc, a);
+    struct sf_file *b = get_ok("b.txt");
+    ck_assert_ptr_null(b->mem); /* a's copy still counted when b came */
+    ck_assert_int_ge(b->fd, 0);
+    sf_fcache_put(fc, b); /* b evicted a: its 3000 bytes are back */
+    struct sf_file *c = get_ok("c.txt");
+    ck_assert_ptr_nonnull(c->mem);
+    sf_fcache_put(fc, c);
+}
+END_TEST
+
 START_TEST(test_refcount_hit)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
@@ -1167,6 +1194,7 @@ fcache_suite(void)
     tcase_add_unchecked_fixture(tc, setup_base, teardown_base);
     tcase_add_checked_fixture(tc, setup_tree, teardown_tree);
     tcase_add_test(tc, test_refcount_hit);
+    tcase_add_test(tc, test_snapshot_budget);
     tcase_add_loop_test(tc, test_dropped_while_held, 0, (int)SF_ARRAY_LEN(hold_cases));
     tcase_add_loop_test(tc, test_evict_table, 0, (int)SF_ARRAY_LEN(evict_cases));
     tcase_add_test(tc, test_free_closes_all);
