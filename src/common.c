@@ -133,20 +133,25 @@ sf_hash_str(uint32_t h, const char *s)
     return h;
 }
 
-unsigned char *
-sf_read_whole(int fd, size_t size)
+int
+sf_pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
-    size_t got = 0;
-    unsigned char *buf = malloc(size ? size : 1);
-    while (buf && got < size) {
-        ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
+    for (size_t got = 0; got < len;) {
+        ssize_t n = pread(fd, (char *)buf + got, len - got, (off_t)(off + got));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break;
+            return n < 0 ? -errno : -ENODATA;
         got += (size_t)n;
     }
-    if (buf && got != size) {
+    return 0;
+}
+
+unsigned char *
+sf_read_whole(int fd, size_t size)
+{
+    unsigned char *buf = malloc(size ? size : 1);
+    if (buf && sf_pread_all(fd, buf, size, 0) != 0) {
         free(buf);
         return NULL;
     }

@@ -211,8 +211,7 @@ sf_cond_if_range(struct sf_hval if_range, const struct sf_validators *v)
 }
 
 bool
-sf_cond_use_alt(const struct sf_cond_headers *h, struct sf_hval if_range,
-                const struct sf_validators *v)
+sf_cond_use_alt(const struct sf_cond_headers *h, const struct sf_validators *v)
 {
     if (!v->alt_etag || !v->alt_etag_len)
         return false;
@@ -221,8 +220,8 @@ sf_cond_use_alt(const struct sf_cond_headers *h, struct sf_hval if_range,
         found |= list_find(h->if_match, v, true);
     if (h->if_none_match.p)
         found |= list_find(h->if_none_match, v, false);
-    if (if_range.p) {
-        const char *p = if_range.p, *end = if_range.p + if_range.len;
+    if (h->if_range.p) {
+        const char *p = h->if_range.p, *end = h->if_range.p + h->if_range.len;
         trim(&p, &end);
         found |= range_tag(p, end, v);
     }

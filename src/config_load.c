@@ -123,6 +123,20 @@ set_key(struct loader *l, const char *name, const char *v)
         config_note_at(l, (char **)((char *)obj + k->at));
 }
 
+/* Close and free a loader (its line buffer and folder too); its error
+ * count. */
+static int
+loader_free(struct loader *l)
+{
+    if (l->in)
+        fclose(l->in);
+    int nerr = l->nerr;
+    free(l->line);
+    free(l->dir);
+    free(l);
+    return nerr;
+}
+
 /* ---- include ------------------------------------------------------------------ */
 
 #define MAX_INCLUDE_DEPTH 8
@@ -182,13 +196,7 @@ include_file(struct loader *parent, const char *path)
             parent->server_keys[i] = -1;
     }
 out:
-    if (l->in)
-        fclose(l->in);
-    int nerr = l->nerr;
-    free(l->line);
-    free(l->dir);
-    free(l);
-    return nerr;
+    return loader_free(l);
 }
 
 static int
@@ -462,11 +470,5 @@ sf_config_load(struct sf_config *cfg, const char *path, FILE *errs)
     cfg->path = config_xstrdup(path);
     parse_file(l);
 out:
-    if (l->in)
-        fclose(l->in);
-    int nerr = l->nerr;
-    free(l->line);
-    free(l->dir);
-    free(l);
-    return nerr;
+    return loader_free(l);
 }

@@ -21,9 +21,9 @@
  * reads the PROXY header (proxy.h) that names the real client, then READ.
  *
  * Timeouts ride on the connection's own event: the header timeout is an
- * absolute deadline from the first byte of a request (a slowloris cannot
- * stretch it), the keep-alive timeout runs while idle between requests,
- * and the send timeout restarts whenever the socket takes more bytes.
+ * absolute deadline from a request's first byte to its body's end (no
+ * slowloris stretches it), the keep-alive timeout runs while idle, and
+ * the send timeout restarts whenever the socket takes bytes (then: reset).
  */
 #include "sfhttpd/conn.h"
 
@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/listen.h"
 #include "sfhttpd/pool.h"
 #include "sfhttpd/proxy.h"
 #include "sfhttpd/reqstate.h"
@@ -49,7 +50,6 @@
 #include "sfhttpd/server.h"
 #include "sfhttpd/snapshot.h"
 #include "sfhttpd/slab.h"
-#include "sfhttpd/vhost.h"
 
 /* How long a closing connection reads and discards what the client still
  * sends, so that our last response is not destroyed by a reset. */
@@ -84,20 +84,17 @@ struct sf_conn {
     enum sf_conn_state state;
     struct event ev;
     unsigned served;          /* responses completed on this connection */
-    int site;                 /* the site answering (cfg->sites index), or
-                                 -1: none chosen (parse error, 421) */
+    int site;                 /* the answering site (cfg->sites), -1: none */
     uint64_t deadline_ms;     /* absolute header deadline */
     uint64_t linger_until_ms;
     size_t linger_bytes;
-    uint64_t started_ms;      /* request start (wall clock, ms), for the
-                                 access log's time and duration */
+    uint64_t started_ms;      /* request start, wall-clock ms (access log) */
     /* a hold on the file of the response sent last while its bytes may
      * still sit in the socket (lease breaks) */
     struct sf_file_user tail;
     struct sf_snapshot *snap; /* the rest of w->cur's file after a break */
     struct sf_server_conn sc; /* the worker's hold on it */
-    int local_port;           /* our port, for vhost_combined: -1 until
-                                 asked, 0 for none (a Unix socket) */
+    int local_port;           /* ours (vhost_combined): -1 not asked, 0 none */
     char peer[INET6_ADDRSTRLEN];
 };
 
@@ -114,7 +111,8 @@ now_ms(struct sf_conn *c)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-/* Wait for what (EV_READ or EV_WRITE) for at most ms milliseconds. */
+/* Wait for what (EV_READ or EV_WRITE) for at most ms milliseconds (the
+ * keep-alive timeout: on its common-timeout queue, not the timer heap). */
 static void
 wait_for(struct sf_conn *c, short what, uint64_t ms)
 {
@@ -125,7 +123,8 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
         event_assign(&c->ev, c->base, c->fd, what | EV_PERSIST, on_event, c);
         c->ev_what = what;
     }
-    event_add(&c->ev, &tv);
+    const struct timeval *ka = c->srv->idle_tv;
+    event_add(&c->ev, ka && ms == c->cfg->keepalive_timeout_ms ? ka : &tv);
 }
 
 void
@@ -133,20 +132,9 @@ sf_conn_mem_init(struct sf_server *srv)
 {
     sf_slab_init(&srv->connslab, sizeof(struct sf_conn));
     sf_reqstate_pool_init(&srv->reqpool, srv->cfg);
-}
-
-void
-sf_conn_mem_trim(struct sf_server *srv)
-{
-    sf_pool_shrink(&srv->reqpool, 0);
-    sf_slab_trim(&srv->connslab);
-}
-
-void
-sf_conn_mem_free(struct sf_server *srv)
-{
-    sf_pool_destroy(&srv->reqpool);
-    sf_slab_destroy(&srv->connslab);
+    unsigned ms = srv->cfg->keepalive_timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    srv->idle_tv = event_base_init_common_timeout(srv->base, &tv);
 }
 
 /* Take the in-flight state for a request; false when out of memory (the
@@ -175,8 +163,7 @@ work_put(struct sf_conn *c, bool clean)
         return;
     sf_reqstate_put(&c->srv->reqpool, c->w, clean);
     c->w = NULL;
-    /* a kept-alive connection with nothing in flight: the worker may
-     * close it to make room at max_connections */
+    /* kept alive, nothing in flight: closable to make room (worker.c) */
     if (clean && c->served > 0 && c->state == SF_CONN_READ && !c->draining)
         sf_server_conn_idle(c->srv, &c->sc, true);
 }
@@ -276,24 +263,6 @@ wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The local port of c, asked once per connection (vhost_combined). */
-static unsigned
-local_port(struct sf_conn *c)
-{
-    if (c->local_port < 0) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
-        c->local_port = 0;
-        if (getsockname(c->fd, (struct sockaddr *)&ss, &len) == 0) {
-            if (ss.ss_family == AF_INET)
-                c->local_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            else if (ss.ss_family == AF_INET6)
-                c->local_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-    }
-    return (unsigned)c->local_port;
-}
-
 /* One access-log line for the response; completed: every byte of it
  * (head and promised body) was handed to the socket. */
 static void
@@ -302,32 +271,21 @@ access_log(struct sf_conn *c, bool completed)
     struct sf_log *l = c->log;
     if (!sf_log_access_on(l, c->site))
         return;
-    const struct sf_request *r = &c->w->parser.r;
-    size_t ref_len = 0, ua_len = 0, host_len = 0;
-    const char *ref = sf_request_hdr(&c->w->parser, c->w->rb.buf, SF_HDR_REFERER, &ref_len);
-    const char *ua = sf_request_hdr(&c->w->parser, c->w->rb.buf, SF_HDR_USER_AGENT, &ua_len);
-    const char *host = sf_vhost_request_host(&c->w->parser, c->w->rb.buf, &host_len);
     uint64_t now = wall_ms();
     struct sf_access a = {
         .site = c->site,
         .client = c->peer,
         .when_ms = c->started_ms,
         .duration_ms = now > c->started_ms ? now - c->started_ms : 0,
-        .request_line = r->line.len ? c->w->rb.buf + r->line.off : NULL,
-        .request_line_len = r->line.len,
-        .host = host,
-        .host_len = host_len,
-        .status = c->w->resp.st.status,
-        .bytes_sent = c->w->resp.st.body_sent,
-        .body_length = c->w->resp.st.content_length,
         .completed = completed,
-        .referer = ref,
-        .referer_len = ref_len,
-        .user_agent = ua,
-        .user_agent_len = ua_len,
     };
-    if (sf_log_access_format(l, c->site) == SF_LOG_FORMAT_VHOST_COMBINED)
-        a.port = local_port(c);
+    sf_reqstate_access(c->w, &a);
+    if (sf_log_access_format(l, c->site) == SF_LOG_FORMAT_VHOST_COMBINED) {
+        /* asked once per connection */
+        if (c->local_port < 0)
+            c->local_port = (int)sf_listen_local_port(c->fd);
+        a.port = (unsigned)c->local_port;
+    }
     sf_log_access(l, &a);
 }
 
@@ -394,7 +352,8 @@ on_file_abort(void *arg)
     struct sf_conn *c = arg;
     if (c->state == SF_CONN_WRITE) {
         sf_log_msg(c->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
-                   c->peer, (int)c->w->parser.r.target.len, c->w->rb.buf + c->w->parser.r.target.off,
+                   c->peer, (int)c->w->parser.r.target.len,
+                   c->w->rb.buf + c->w->parser.r.target.off,
                    (unsigned long long)c->w->resp.st.body_sent,
                    (unsigned long long)c->w->resp.st.content_length);
         access_log(c, false);
@@ -595,7 +554,8 @@ step_write(struct sf_conn *c)
         sf_log_msg(c->log, SF_LOG_WARN,
                    "%s: file %s while sending %.*s: response cut after %llu of %llu bytes", c->peer,
                    err == -ENODATA ? "shrank" : "changed", (int)c->w->parser.r.target.len,
-                   c->w->rb.buf + c->w->parser.r.target.off, (unsigned long long)c->w->resp.st.body_sent,
+                   c->w->rb.buf + c->w->parser.r.target.off,
+                   (unsigned long long)c->w->resp.st.body_sent,
                    (unsigned long long)c->w->resp.st.content_length);
         /* drop what is queued: it may already hold changed bytes */
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -722,6 +682,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
             sf_log_msg(c->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
                        (unsigned long long)c->w->resp.st.body_sent);
             access_log(c, false);
+            reset_now(c); /* a FIN would wait behind the bytes not taken */
             c->state = SF_CONN_CLOSE;
             break;
         default:

@@ -159,8 +159,6 @@ snapshot(struct entry *e)
 static bool
 fresh(const struct entry *e, int rootfd)
 {
-    if (e->lb.breaking)
-        return false; /* being changed: the next version is the writer's */
     if (!e->dir) {
         struct stat now;
         if (fstatat(rootfd, e->rel, &now, 0) != 0 || !sf_fversion_same(&now, &e->pub.st))
@@ -246,7 +244,7 @@ sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_
     *dirfd = -1;
     uint32_t h = hash_key(site, rel);
     struct entry *e = lookup(fc, site, rel, h);
-    if (e && fresh(e, rootfd)) {
+    if (e && !e->lb.breaking && fresh(e, rootfd)) { /* breaking: open it anew */
         fc->st.hits++;
         lru_unlink(fc, e);
         lru_front(fc, e);
@@ -321,10 +319,11 @@ on_break(void *arg, struct sf_lbreak_file *lf, unsigned cut)
     fc->st.responses_kept += lf->nkept;
     /* an edit nobody was downloading is routine; a cut download is not */
     sf_log_msg(fc->log, cut ? SF_LOG_WARN : SF_LOG_INFO,
-               "lease broken: %s is being changed: %u response(s) cut, %u completing from "
-               "a snapshot; writer held %llu us (copies %llu us)",
-               e->rel, cut, lf->nkept, (unsigned long long)(lf->held_ns / 1000),
-               (unsigned long long)(lf->copy_ns / 1000));
+               "lease broken: %s is being changed: %u response(s) cut (%u no room for a copy, "
+               "%u not drained), %u completing from a snapshot; writer held %llu us "
+               "(copies %llu us)",
+               e->rel, cut, lf->ncut_room, lf->ncut_late, lf->nkept,
+               (unsigned long long)(lf->held_ns / 1000), (unsigned long long)(lf->copy_ns / 1000));
     uncache(fc, e);
 }
 
@@ -350,10 +349,7 @@ sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log)
             sf_log_errno(log, SF_LOG_WARN, -err, "lease signals unavailable: using stat");
             fc->o.guard = SF_GUARD_STAT;
         } else if (o->base && sf_lbreak_rescue(fc->lb, o->base, o->lease_break_wait_ms) != 0) {
-            sf_lbreak_free(fc->lb);
-            sf_fwatch_free(fc->fw);
-            free(fc);
-            return NULL;
+            sf_log_msg(log, SF_LOG_WARN, "out of memory: lease breaks cut, never complete");
         }
     }
     if (o->content_etag_sites) {

@@ -104,10 +104,7 @@ static bool
 same_version(const struct entry *e, const struct stat *after)
 {
     const struct stat *st = &e->pub.st;
-    if (e->lb.fd >= 0)
-        return after->st_size == st->st_size && after->st_mtim.tv_sec == st->st_mtim.tv_sec &&
-               after->st_mtim.tv_nsec == st->st_mtim.tv_nsec;
-    return sf_fversion_same(st, after);
+    return e->lb.fd >= 0 ? sf_fversion_same_stamp(st, after) : sf_fversion_same(st, after);
 }
 
 void

@@ -25,6 +25,18 @@ sf_fversion_unchanged(const struct stat *then, const struct stat *now)
      * moves ctime): the bytes we send are the same, which is what a
      * deploy by rename wants. Any other ctime change (a write, truncate,
      * utimes) comes with a size or mtime change, or keeps the links. */
-    return now->st_size == then->st_size && same_time(&now->st_mtim, &then->st_mtim) &&
-           now->st_nlink < then->st_nlink;
+    return sf_fversion_same_stamp(then, now) && now->st_nlink < then->st_nlink;
+}
+
+bool
+sf_fversion_same_stamp(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && same_time(&a->st_mtim, &b->st_mtim);
+}
+
+bool
+sf_fversion_not_older(const struct stat *a, const struct stat *b)
+{
+    return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
+           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
 }

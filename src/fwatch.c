@@ -114,18 +114,6 @@ dir_put(struct sf_fwatch *w, struct dirw *d)
     }
 }
 
-/* The folder part of a root-relative path: "a/b" for "a/b/c", "" for "c". */
-static void
-dirname_of(const char *rel, char out[SF_PATH_MAX + 1])
-{
-    snprintf(out, SF_PATH_MAX + 1, "%s", rel);
-    char *slash = strrchr(out, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        out[0] = '\0';
-}
-
 static struct dirw *
 dir_find(struct sf_fwatch *w, unsigned site, const char *rel)
 {
@@ -151,7 +139,7 @@ dir_get(struct sf_fwatch *w, unsigned site, const char *root_path, const char *r
     struct dirw *parent = NULL;
     if (rel[0]) {
         char up[SF_PATH_MAX + 1];
-        dirname_of(rel, up);
+        sf_resolve_dirname(rel, up);
         parent = dir_get(w, site, root_path, up);
         if (!parent)
             return NULL;
@@ -282,7 +270,7 @@ struct sf_fwatch_dir *
 sf_fwatch_get(struct sf_fwatch *w, unsigned site, const char *root_path, const char *rel)
 {
     char dir[SF_PATH_MAX + 1];
-    dirname_of(rel, dir);
+    sf_resolve_dirname(rel, dir);
     return (struct sf_fwatch_dir *)(void *)dir_get(w, site, root_path, dir);
 }
 

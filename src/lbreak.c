@@ -115,12 +115,13 @@ finish(struct sf_lbreak *lb, struct sf_lbreak_file *lf)
     lb->broken(lb->arg, lf, lf->ncut);
 }
 
-/* Decide what can be decided for lf's waiting users; at the deadline
- * (last) cut the rest. True when none waits any more. */
+/* Decide what can be decided for lf's waiting users; at the deadline cut
+ * the rest. True when none waits any more. */
 static bool
-decide(struct sf_lbreak *lb, struct sf_lbreak_file *lf, bool last)
+decide(struct sf_lbreak *lb, struct sf_lbreak_file *lf)
 {
-    bool waiting = false;
+    uint64_t now = mono_ns();
+    bool last = now >= lf->deadline_ns, waiting = false;
     for (struct sf_file_user *u = lf->users; u; u = u->next) {
         if (u->brk != SF_USER_WAIT)
             continue;
@@ -133,11 +134,14 @@ decide(struct sf_lbreak *lb, struct sf_lbreak_file *lf, bool last)
             uint64_t t0 = u->sending ? mono_ns() : 0;
             int rc = u->sending ? u->rescue->save(u->arg) : 0;
             lf->copy_ns += t0 ? mono_ns() - t0 : 0;
-            if (rc != 0)
+            if (rc != 0) {
+                lf->ncut_room++;
                 cut_one(lf, u);
-            else
+            } else {
                 u->brk = SF_USER_KEPT;
+            }
         } else if (held < 0 || last) {
+            lf->ncut_late++;
             cut_one(lf, u);
         } else {
             waiting = true;
@@ -159,17 +163,18 @@ start(struct sf_lbreak *lb, struct sf_lbreak_file *lf)
             if (u->sending || ioctl(u->sock, SIOCOUTQ, &queued) != 0 || queued != 0)
                 cut_one(lf, u);
         } else if (u->sending && u->rescue->hold(u->arg) != 0) {
+            lf->ncut_room++;
             cut_one(lf, u);
         } else {
             u->brk = SF_USER_WAIT;
         }
     }
-    if (decide(lb, lf, lb->wait_ns == 0)) {
+    lf->deadline_ns = lf->since_ns + lb->wait_ns;
+    if (decide(lb, lf)) {
         finish(lb, lf);
         return;
     }
     lf->breaking = true;
-    lf->deadline_ns = lf->since_ns + lb->wait_ns;
     lf->pnext = lb->pending;
     lb->pending = lf;
     if (!evtimer_pending(lb->tick, NULL)) {
@@ -196,11 +201,10 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     struct sf_lbreak *lb = arg;
     (void)fd;
     (void)what;
-    uint64_t now = mono_ns();
     struct sf_lbreak_file *lf = lb->pending;
     while (lf) {
         struct sf_lbreak_file *next = lf->pnext;
-        if (decide(lb, lf, now >= lf->deadline_ns)) {
+        if (decide(lb, lf)) {
             unpend(lb, lf);
             finish(lb, lf); /* may free lf */
         }
@@ -218,7 +222,7 @@ broken(struct sf_lbreak *lb, struct sf_lbreak_file *lf)
     if (lf->breaking)
         return; /* pending already */
     lf->since_ns = mono_ns();
-    lf->ncut = lf->nkept = 0;
+    lf->ncut = lf->nkept = lf->ncut_room = lf->ncut_late = 0;
     lf->copy_ns = 0;
     if (lb->tick && !lf->snapshot) {
         start(lb, lf);

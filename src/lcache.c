@@ -131,18 +131,6 @@ trim(struct sf_lcache *lc)
 
 /* ------------------------------------------------------------ changes */
 
-/* The folder part of rel: "a/b" for "a/b/c", "" for "c". */
-static void
-dirname_of(const char *rel, char out[SF_PATH_MAX + 1])
-{
-    snprintf(out, SF_PATH_MAX + 1, "%s", rel);
-    char *slash = strrchr(out, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        out[0] = '\0';
-}
-
 static void
 drop_changed(struct sf_lcache *lc, struct folder *f)
 {
@@ -163,7 +151,7 @@ on_change(void *arg, unsigned site, const char *rel, unsigned what)
     }
     if (what & SF_FWATCH_NAME) {
         char dir[SF_PATH_MAX + 1];
-        dirname_of(rel, dir);
+        sf_resolve_dirname(rel, dir);
         struct folder *f = lookup(lc, site, dir, key_hash(site, dir));
         if (f)
             drop_changed(lc, f);

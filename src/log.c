@@ -118,8 +118,9 @@ open_access(struct sf_log *l, const char *path, enum sf_log_format fmt)
     return rc;
 }
 
-int
-sf_log_open(struct sf_log *l, const struct sf_config *cfg)
+/* l empty but for the error log, opened (or its -errno). */
+static int
+open_error_log(struct sf_log *l, const struct sf_config *cfg)
 {
     memset(l, 0, sizeof(*l));
     l->err_fd = 2;
@@ -129,7 +130,14 @@ sf_log_open(struct sf_log *l, const struct sf_config *cfg)
         l->site_sink[i] = -1;
     l->level = cfg->log_level;
     const char *err = cfg->error_log ? cfg->error_log : "-";
-    int rc = open_append(err, &l->err_fd, &l->err_owned, 2);
+    return open_append(err, &l->err_fd, &l->err_owned, 2);
+}
+
+int
+sf_log_open(struct sf_log *l, const struct sf_config *cfg)
+{
+    const char *err = cfg->error_log ? cfg->error_log : "-";
+    int rc = open_error_log(l, cfg);
     if (rc) {
         fprintf(stderr, "sfhttpd: error_log %s: %s\n", err, open_error(rc));
         return rc;
@@ -174,15 +182,7 @@ fail:
 int
 sf_log_open_errors(struct sf_log *l, const struct sf_config *cfg)
 {
-    memset(l, 0, sizeof(*l));
-    l->err_fd = 2;
-    l->access_fd = -1;
-    l->server_sink = -1;
-    for (size_t i = 0; i < SF_CONFIG_MAX_SITES; i++)
-        l->site_sink[i] = -1;
-    l->level = cfg->log_level;
-    const char *err = cfg->error_log ? cfg->error_log : "-";
-    return open_append(err, &l->err_fd, &l->err_owned, 2);
+    return open_error_log(l, cfg);
 }
 
 /* Write a sink's buffer: whole, or on a pipe in pieces of at most

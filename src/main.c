@@ -133,8 +133,9 @@ build_config(struct sf_config *cfg, void *arg, FILE *errs)
     if (cli->user)
         errors += apply_user(cli->user, cfg, errs);
     if (cli->level && sf_config_parse_level(cli->level, &cfg->log_level) != 0) {
-        fprintf(errs, "sfhttpd: --log-level %s: expected error, warn, info or debug\n",
-                cli->level);
+        fprintf(errs, "sfhttpd: --log-level %s: expected %s, %s, %s or %s\n", cli->level,
+                sf_config_level_name(SF_LOG_ERROR), sf_config_level_name(SF_LOG_WARN),
+                sf_config_level_name(SF_LOG_INFO), sf_config_level_name(SF_LOG_DEBUG));
         errors++;
     }
     if (!errors)

@@ -7,7 +7,9 @@
 
 #include "sfhttpd/config.h"
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/log.h"
 #include "sfhttpd/pool.h"
+#include "sfhttpd/vhost.h"
 
 /* A state is made clean: empty buffer, fresh parser, empty response. */
 static void
@@ -67,4 +69,19 @@ sf_reqstate_put(struct sf_pool *p, struct sf_reqstate *s, bool clean)
     assert(!s->cur.file && s->rb.wpos == 0 && s->resp.st.fd < 0 && !s->resp.st.file);
     s->cur = (struct sf_file_user){.sock = -1};
     sf_pool_put(p, s);
+}
+
+void
+sf_reqstate_access(const struct sf_reqstate *s, struct sf_access *a)
+{
+    const struct sf_parser *p = &s->parser;
+    const char *buf = s->rb.buf;
+    a->request_line = p->r.line.len ? buf + p->r.line.off : NULL;
+    a->request_line_len = p->r.line.len;
+    a->host = sf_vhost_request_host(p, buf, &a->host_len);
+    a->referer = sf_request_hdr(p, buf, SF_HDR_REFERER, &a->referer_len);
+    a->user_agent = sf_request_hdr(p, buf, SF_HDR_USER_AGENT, &a->user_agent_len);
+    a->status = s->resp.st.status;
+    a->bytes_sent = s->resp.st.body_sent;
+    a->body_length = s->resp.st.content_length;
 }

@@ -515,6 +515,17 @@ sf_resolve_stat(int rootfd, const char *rel, unsigned how, struct stat *st)
     return rc;
 }
 
+void
+sf_resolve_dirname(const char *rel, char out[SF_PATH_MAX + 1])
+{
+    snprintf(out, SF_PATH_MAX + 1, "%s", rel);
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        out[0] = '\0';
+}
+
 int
 sf_resolve_open_regular(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st,
                         int *dirfd)

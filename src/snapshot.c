@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sfhttpd/common.h"
 #include "sfhttpd/response.h"
 
 struct sf_snapshots {
@@ -26,10 +27,10 @@ struct sf_snapshots {
 
 struct sf_snapshot {
     struct sf_snapshots *pool;
-    uint64_t len;        /* bytes left when planned */
+    uint64_t len; /* bytes left when planned */
     bool reflink;
-    unsigned char *mem;  /* memory snapshot, len bytes */
-    int fd;              /* reflink clone, or -1 */
+    unsigned char *mem; /* memory snapshot, len bytes */
+    int fd;             /* reflink clone, or -1 */
 };
 
 struct sf_snapshots *
@@ -118,15 +119,10 @@ fill_mem(struct sf_snapshot *s, struct sf_response *r, int fd)
     for (unsigned i = r->st.cur; i < r->st.nseg; i++) {
         if (r->seg[i].fd != fd)
             continue;
-        uint64_t from = r->seg[i].off + seg_from(r, i), n = r->seg[i].len - seg_from(r, i);
-        for (uint64_t got = 0; got < n;) {
-            ssize_t k = pread(fd, s->mem + pos + got, (size_t)(n - got), (off_t)(from + got));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                return k < 0 ? -errno : -ENODATA;
-            got += (uint64_t)k;
-        }
+        uint64_t n = r->seg[i].len - seg_from(r, i);
+        int rc = sf_pread_all(fd, s->mem + pos, (size_t)n, r->seg[i].off + seg_from(r, i));
+        if (rc)
+            return rc;
         pos += n;
     }
     /* all read: only now change r */
@@ -158,8 +154,8 @@ fill_reflink(struct sf_snapshot *s, struct sf_response *r, int fd)
     if (s->fd < 0)
         return -errno;
     /* length 0: to the end of the file, so only the start must be aligned */
-    struct file_clone_range fcr = {.src_fd = fd, .src_offset = lo, .src_length = 0,
-                                   .dest_offset = lo};
+    struct file_clone_range fcr = {
+        .src_fd = fd, .src_offset = lo, .src_length = 0, .dest_offset = lo};
     if (ioctl(s->fd, FICLONERANGE, &fcr) != 0) {
         int rc = -errno;
         close(s->fd);

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 struct sf_sockq {
-    int nl;      /* NETLINK_SOCK_DIAG, or -1 until first used */
+    int nl; /* NETLINK_SOCK_DIAG, or -1 until first used */
     uint32_t seq;
 };
 
@@ -108,11 +108,15 @@ peer_rqueue(struct sf_sockq *q, const struct end *local, const struct end *peer)
         struct nlmsghdr nh;
         struct inet_diag_req_v2 r;
     } req = {
-        .nh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-               .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = ++q->seq},
-        .r = {.sdiag_family = (uint8_t)peer->family, .sdiag_protocol = IPPROTO_TCP,
+        .nh = {.nlmsg_len = sizeof(req),
+               .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+               .nlmsg_flags = NLM_F_REQUEST,
+               .nlmsg_seq = ++q->seq},
+        .r = {.sdiag_family = (uint8_t)peer->family,
+              .sdiag_protocol = IPPROTO_TCP,
               .idiag_states = ~0u,
-              .id = {.idiag_sport = peer->port, .idiag_dport = local->port,
+              .id = {.idiag_sport = peer->port,
+                     .idiag_dport = local->port,
                      .idiag_cookie = {INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE}}},
     };
     memcpy(req.r.id.idiag_src, peer->addr, sizeof(req.r.id.idiag_src));

@@ -22,7 +22,9 @@
 #include "sfhttpd/listing.h"
 #include "sfhttpd/range.h"
 #include "sfhttpd/fcache.h"
+#include "sfhttpd/fversion.h"
 #include "sfhttpd/resolve.h"
+#include "sfhttpd/sitehdr.h"
 
 #define ALLOW "Allow: GET, HEAD, OPTIONS"
 
@@ -98,48 +100,6 @@ hval(const struct ctx *x, enum sf_hdr h)
     size_t len;
     const char *p = sf_request_hdr(x->in->p, x->in->buf, h, &len);
     return (struct sf_hval){p, len};
-}
-
-static bool
-rule_matches(const struct sf_cache_rule *r, const struct sf_path *p)
-{
-    size_t n = strlen(r->match);
-    if (r->is_ext)
-        return p->len > n && strcmp(p->rel + p->len - n, r->match) == 0;
-    /* a prefix "/assets/" against the path "/" + rel */
-    return n > 0 && p->len + 1 >= n && strncmp(p->rel, r->match + 1, n - 1) == 0;
-}
-
-/* Cache-Control and Expires for the file x->path names: the first rule
- * that sets each, else the site's own. */
-static void
-cache_headers(struct ctx *x)
-{
-    const struct sf_site *s = x->in->site;
-    const char *cc = NULL;
-    long long exp = -1;
-    for (size_t i = 0; i < s->nrules; i++) {
-        const struct sf_cache_rule *r = &s->rules[i];
-        if (!rule_matches(r, &x->path))
-            continue;
-        if (!cc && r->cache_control)
-            cc = r->cache_control;
-        if (exp < 0 && r->expires >= 0)
-            exp = r->expires;
-    }
-    if (!cc)
-        cc = s->cache_control;
-    if (exp < 0)
-        exp = s->expires;
-    if (cc)
-        sf_response_puts(x->out, "Cache-Control", cc);
-    else if (exp >= 0)
-        sf_response_header(x->out, "Cache-Control", "max-age=%lld", exp);
-    if (exp >= 0) {
-        char date[SF_HTTPDATE_LEN + 1];
-        sf_httpdate_format(x->in->now + (time_t)exp, date);
-        sf_response_put(x->out, "Expires", date, SF_HTTPDATE_LEN);
-    }
 }
 
 /* How the site's paths are opened: its symlink policy, and with dotfiles
@@ -355,13 +315,6 @@ enabled_codings(const struct sf_site *site)
     return mask;
 }
 
-static bool
-not_older(const struct stat *a, const struct stat *b)
-{
-    return a->st_mtim.tv_sec > b->st_mtim.tv_sec ||
-           (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec >= b->st_mtim.tv_nsec);
-}
-
 /* The variant of x->path for c, or NULL (*err why, 0 if too long). */
 static struct sf_file *
 get_variant(struct ctx *x, enum sf_coding c, int *err)
@@ -394,7 +347,7 @@ variants_of(struct ctx *x, struct sf_file *f)
         int err;
         struct sf_file *v = get_variant(x, (enum sf_coding)c, &err);
         unsure = unsure || sf_out_of_fds(err);
-        if (v && not_older(&v->st, &f->st))
+        if (v && sf_fversion_not_older(&v->st, &f->st))
             mask |= 1u << c;
         if (v)
             sf_fcache_put(x->in->fc, v);
@@ -535,22 +488,21 @@ file(struct ctx *x, struct sf_file *f)
         .if_none_match = hval(x, SF_HDR_IF_NONE_MATCH),
         .if_modified_since = hval(x, SF_HDR_IF_MODIFIED_SINCE),
         .if_unmodified_since = hval(x, SF_HDR_IF_UNMODIFIED_SINCE),
+        .if_range = hval(x, SF_HDR_IF_RANGE),
     };
     int cs = sf_cond_eval(&ch, &val, true);
     if (cs == 412) {
         error(x, 412, NULL);
         return;
     }
-    struct sf_hval if_range = hval(x, SF_HDR_IF_RANGE);
-    const char *sent = sf_cond_use_alt(&ch, if_range, &val) ? alt : etag;
-    size_t slen = sent == alt ? alen : elen;
+    bool use_alt = sf_cond_use_alt(&ch, &val);
 
     uint64_t size = (uint64_t)f->st.st_size;
     struct sf_range rg[SF_RANGES_MAX];
     size_t nr = 0;
     enum sf_range_result rr = SF_RANGE_IGNORE;
     struct sf_hval range = hval(x, SF_HDR_RANGE);
-    if (cs == 0 && range.p && sf_cond_if_range(if_range, &val)) {
+    if (cs == 0 && range.p && sf_cond_if_range(ch.if_range, &val)) {
         unsigned maxr = in->cfg->max_ranges < SF_RANGES_MAX ? in->cfg->max_ranges : SF_RANGES_MAX;
         rr = sf_range_parse(range.p, range.len, size, maxr, rg, SF_ARRAY_LEN(rg), &nr);
     }
@@ -566,8 +518,8 @@ file(struct ctx *x, struct sf_file *f)
 
     sf_response_begin(o, status, in->date);
     sf_response_put(o, "Last-Modified", f->lastmod, SF_HTTPDATE_LEN);
-    sf_response_put(o, "ETag", sent, slen);
-    cache_headers(x);
+    sf_response_put(o, "ETag", use_alt ? alt : etag, use_alt ? alen : elen);
+    sf_sitehdr_cache(x->out, x->in->site, &x->path, x->in->now);
     if (exists)
         sf_response_puts(o, "Vary", "Accept-Encoding");
     if (status == 304) {
@@ -669,34 +621,9 @@ route(const struct sf_static_in *in, struct sf_response *out)
     close(dirfd);
 }
 
-/* The site's add_header lines, put into the finished head before its
- * blank line: one place covers every response the handler builds (files,
- * 304, ranges, listings, redirects, error pages). Too many bytes set
- * head_overflow, which the caller turns into a 500. */
-static void
-site_headers(const struct sf_site *s, struct sf_response *o)
-{
-    if (s->nadd_headers == 0 || o->st.head_overflow)
-        return;
-    assert(o->st.head_len >= 4 && memcmp(o->head + o->st.head_len - 4, "\r\n\r\n", 4) == 0);
-    size_t pos = o->st.head_len - 2; /* where the blank line starts */
-    for (size_t i = 0; i < s->nadd_headers; i++) {
-        size_t n = strlen(s->add_headers[i]);
-        if (pos + n + 4 > sizeof(o->head)) {
-            o->st.head_overflow = true;
-            return;
-        }
-        memcpy(o->head + pos, s->add_headers[i], n);
-        memcpy(o->head + pos + n, "\r\n", 2);
-        pos += n + 2;
-    }
-    memcpy(o->head + pos, "\r\n", 2);
-    o->st.head_len = pos + 2;
-}
-
 void
 sf_static_handle(const struct sf_static_in *in, struct sf_response *out)
 {
     route(in, out);
-    site_headers(in->site, out);
+    sf_sitehdr_add(in->site, out);
 }

@@ -364,8 +364,10 @@ take_listeners(struct worker *w, struct sf_listen_set *set, int slot)
             l->fd = -1;
             continue;
         }
+        /* backlog 0: listening already, with the configured backlog (-1
+         * would make libevent listen again with 128) */
         struct evconnlistener *el = evconnlistener_new(
-            w->srv.base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, l->fd);
+            w->srv.base, on_accept, w, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, l->fd);
         if (!el) {
             sf_log_msg(&w->srv.log, SF_LOG_ERROR, "listen %s: cannot watch socket", l->name);
             return -1;
@@ -462,7 +464,6 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
     w.srv.conn_gone = on_conn_gone;
     w.srv.conn_idle = on_conn_idle;
     w.reclaim.min_drop = RECLAIM_MIN_DROP;
-    sf_conn_mem_init(&w.srv);
     w.srv.owner = &w;
     w.under_master = o->under_master;
     w.srv.draining = o->draining;
@@ -478,6 +479,11 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
     if (ec) {
         /* fold the del+add of a read<->write switch into one epoll_ctl */
         event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        /* arm timeouts from the time now, not from when the loop woke:
+         * after a long pass over many ready connections, a cached time
+         * would make every timeout armed late in the pass fire early by
+         * the pass's length (a clock read is a vDSO call, no syscall) */
+        event_config_set_flag(ec, EVENT_BASE_FLAG_NO_CACHE_TIME);
         w.srv.base = event_base_new_with_config(ec);
         event_config_free(ec);
     }
@@ -489,6 +495,7 @@ sf_worker_run(const struct sf_config *cfg, const struct sf_worker_opts *o)
         goto out;
     }
     opened = true;
+    sf_conn_mem_init(&w.srv);
     sf_log_tee(&w.srv.log, true); /* a failing start is told on stderr too */
     if (start(&w, o) != 0)
         goto out;

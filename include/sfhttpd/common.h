@@ -52,6 +52,10 @@ size_t sf_fmt_u64(char *out, uint64_t v);
 
 #define SF_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Read exactly len bytes of fd at off into buf (EINTR retried): 0, or
+ * -errno, -ENODATA when the file ends first. */
+int sf_pread_all(int fd, void *buf, size_t len, uint64_t off);
+
 /* True for the -errno of an open that ran out of descriptors: the
  * process's (EMFILE) or the system's (ENFILE). Worth a retry after
  * letting some go; else 503, not 500 (fdlimit.h). */

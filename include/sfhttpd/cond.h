@@ -21,6 +21,8 @@ struct sf_cond_headers {
     struct sf_hval if_none_match;
     struct sf_hval if_modified_since;
     struct sf_hval if_unmodified_since;
+    struct sf_hval if_range; /* for sf_cond_use_alt (sf_cond_eval ignores
+                                it; sf_cond_if_range takes it) */
 };
 
 /* Validators of the selected representation. etag includes the quotes,
@@ -65,8 +67,7 @@ bool sf_cond_if_range(struct sf_hval if_range, const struct sf_validators *v);
  * 206 with what it has only when the validators are equal (RFC 9110
  * §15.3.7.3). False when v has no alt_etag.
  */
-bool sf_cond_use_alt(const struct sf_cond_headers *h, struct sf_hval if_range,
-                     const struct sf_validators *v);
+bool sf_cond_use_alt(const struct sf_cond_headers *h, const struct sf_validators *v);
 
 /* Build a strong ETag, quotes included, from size and mtime (ns
  * precision) into out (cap >= 48); returns its length. No inode, so

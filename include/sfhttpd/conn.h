@@ -1,29 +1,41 @@
 /*
  * conn.h - one client connection and its state machine: read a request
- * head into a fixed buffer, hand it to the server (server.h), send the
+ * head into a pooled buffer, hand it to the server (server.h), send the
  * response, then keep-alive or close. sf_conn_new and sf_conn_close are
  * the only constructor and destructor.
  */
 #ifndef SFHTTPD_CONN_H
 #define SFHTTPD_CONN_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
-struct sf_server;
-struct sf_conn;
+#include "sfhttpd/server.h"
 
-#include <stdbool.h>
+struct sf_conn;
 
 /*
  * A worker's memory for connections, in srv (set up before the first
- * connection, srv->cfg set): the slab the connections live in (slab.h)
+ * connection, srv->cfg and srv->base set): the slab the connections live in (slab.h)
  * and the pool of in-flight request state (reqstate.h). sf_conn_mem_trim
  * gives back what is spare (after many connections closed);
  * sf_conn_mem_free, once every connection is closed, everything.
  */
 void sf_conn_mem_init(struct sf_server *srv);
-void sf_conn_mem_trim(struct sf_server *srv);
-void sf_conn_mem_free(struct sf_server *srv);
+
+static inline void
+sf_conn_mem_trim(struct sf_server *srv)
+{
+    sf_pool_shrink(&srv->reqpool, 0);
+    sf_slab_trim(&srv->connslab);
+}
+
+static inline void
+sf_conn_mem_free(struct sf_server *srv)
+{
+    sf_pool_destroy(&srv->reqpool);
+    sf_slab_destroy(&srv->connslab);
+}
 
 /* Take ownership of the accepted, non-blocking socket fd and start
  * serving it with srv's loop, config and log, dispatching each request to

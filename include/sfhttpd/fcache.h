@@ -63,7 +63,7 @@ struct sf_fcache_opts {
     unsigned lease_break_wait_ms; /* how long a rescue waits (lbreak.h) */
 };
 
-/* Create a cache; NULL only when out of memory (also for the rescue). Without inotify (or
+/* Create a cache; NULL only when out of memory. Without inotify (or
  * when watches run out) entries are revalidated by stat on every hit.
  * log is used for warnings (stat-only fallback, lease breaks). */
 struct sf_fcache *sf_fcache_new(const struct sf_fcache_opts *o, struct sf_log *log);

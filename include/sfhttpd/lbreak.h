@@ -93,6 +93,9 @@ struct sf_lbreak_file {
     uint64_t since_ns, deadline_ns;   /* CLOCK_MONOTONIC */
     struct sf_lbreak_file *pnext;     /* pending breaks */
     unsigned ncut, nkept;             /* users cut / continued from a copy */
+    unsigned ncut_room, ncut_late;    /* of the cut (with a rescue): no
+                                         copy possible, not drained by the
+                                         deadline */
     uint64_t held_ns;                 /* from the signal to the release */
     uint64_t copy_ns;                 /* of which taking the copies */
 };

@@ -74,4 +74,8 @@ void sf_listen_close(struct sf_listen_set *set);
  * forget them (the parent still owns the sockets and paths). */
 void sf_listen_forget(struct sf_listen_set *set);
 
+/* The local TCP port of socket fd (a listener or an accepted
+ * connection), in host order; 0 for none (a Unix socket) or on error. */
+unsigned sf_listen_local_port(int fd);
+
 #endif

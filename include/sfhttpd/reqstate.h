@@ -18,6 +18,7 @@
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
 
+struct sf_access;
 struct sf_config;
 struct sf_pool;
 
@@ -44,5 +45,9 @@ struct sf_reqstate *sf_reqstate_get(struct sf_pool *p, int sock, sf_file_abort_f
  * linger) it is cleaned here: the file hold let go, the response and
  * parser reset, the buffer emptied. */
 void sf_reqstate_put(struct sf_pool *p, struct sf_reqstate *s, bool clean);
+
+/* What the request in flight tells its access-log line (log.h): the
+ * request line, Host, Referer, User-Agent, the status and the bytes. */
+void sf_reqstate_access(const struct sf_reqstate *s, struct sf_access *a);
 
 #endif

@@ -77,6 +77,10 @@ bool sf_resolve_is_hidden(const char *rel);
  */
 int sf_resolve_open(int rootfd, const char *rel, unsigned how, int *fd, struct stat *st);
 
+/* The folder part of a root-relative path into out: "a/b" for "a/b/c",
+ * "" for "c". */
+void sf_resolve_dirname(const char *rel, char out[SF_PATH_MAX + 1]);
+
 /* sf_resolve_open for a file to send: 0 with *fd and *st when it is a
  * regular file; a directory gives -EISDIR with its fd in *dirfd (the
  * caller's to close), anything else (FIFO, device, socket) -EPERM with

@@ -56,6 +56,8 @@ struct sf_server {
      * live, and the in-flight state of their requests */
     struct sf_slab connslab;
     struct sf_pool reqpool;
+    const struct timeval *idle_tv; /* the keep-alive timeout as a libevent
+                                 common timeout, or NULL */
     void *owner;
     bool draining;            /* a stop is coming (drain_delay): the
                                  health path answers 503; the owner sets it */

@@ -151,7 +151,8 @@ cleanup(void)
 }
 
 /* The docroot: small and large files, a folder with an index, a listed
- * folder, precompressed variants, symlinks in and out, dotfiles. */
+ * folder, precompressed variants, symlinks in and out (relative and
+ * absolute), dotfiles. */
 static void
 make_tree(void)
 {
@@ -171,6 +172,11 @@ make_tree(void)
     ln("small.txt", "www/link.txt");
     ln("../outside.txt", "www/out.txt");
     ln("list", "www/dirlink");
+    char abs[PATH_MAX];
+    snprintf(abs, sizeof(abs), "%s/outside.txt", fz->dir);
+    ln(abs, "www/abs.txt");
+    snprintf(abs, sizeof(abs), "%s/www/list", fz->dir);
+    ln(abs, "www/abslist");
     mk("www/dir");
     put_str("www/dir/index.html", "<p>index</p>\n");
     put_str("www/dir/index.html.gz", "gz index\n");
@@ -189,13 +195,16 @@ make_tree(void)
     put_str("www/errors/404.html", "<p>custom not found</p>\n");
 }
 
+/* Three sites over one root with different policies, each logging in
+ * its own format; one file takes one format, so the three discard into
+ * /dev/null, /dev/zero and /dev/full (where every write fails). */
 static void
 make_config(void)
 {
     char text[4 * PATH_MAX + 1024], path[PATH_MAX];
     snprintf(text, sizeof(text),
              "[server]\n"
-             "access_log = /dev/null\naccess_log_format = vhost_combined\n"
+             "access_log = /dev/null\naccess_log_format = json\n"
              "error_log = /dev/null\nlog_level = debug\n"
              "header_timeout = 86400\nkeepalive_timeout = 86400\nsend_timeout = 86400\n"
              "max_header_size = 4k\nmax_uri_length = 2k\nmax_headers = 40\n"
@@ -206,8 +215,12 @@ make_config(void)
              "error_page = 404 /errors/404.html\n"
              "[site b]\nroot = %s/www\nserver_names = b.test *.b.test\n"
              "listing = off\ndotfiles = allow\nsymlinks = follow\nprecompressed = off\n"
-             "index = index.htm index.html\ncache_control = max-age=60\nexpires = 1h\n",
-             fz->dir, fz->dir);
+             "index = index.htm index.html\ncache_control = max-age=60\nexpires = 1h\n"
+             "access_log = /dev/zero\naccess_log_format = vhost_combined\n"
+             "[site c]\nroot = %s/www\nserver_names = c.test\n"
+             "listing = on\nsymlinks = none\nprecompressed = gzip\n"
+             "access_log = /dev/full\naccess_log_format = combined\n",
+             fz->dir, fz->dir, fz->dir);
     put_str("t.conf", text);
     snprintf(path, sizeof(path), "%s/t.conf", fz->dir);
     sf_config_defaults(&fz->cfg);

@@ -27,12 +27,12 @@
 #define NCONN_MAX 2000
 /*
  * Bound on the resident memory one idle keep-alive connection adds. What
- * it must keep: its struct sf_conn (about 300 bytes: the libevent event,
- * the peer's address, timers, the lease-break hold of the last file
- * sent), malloc's chunk header, and libevent's slot for its fd (an
- * evmap_io with the epoll backend's fd info, and a pointer in the fd
- * table): about 0.4 KiB. Anything a request needs (the 12 KiB header
- * buffer, the response with its 4 KiB head and segment queue, the parser)
+ * it must keep: its struct sf_conn (400 bytes in the worker's slab: the
+ * libevent event, the peer's address, timers, the lease-break hold of the
+ * last file sent), and libevent's state for its fd (a 32-byte evmap_io
+ * slot and a pointer in the fd table; the keep-alive timer is on a common
+ * timeout queue, not the timer heap): about 0.43 KiB. Anything a request
+ * needs (the 12 KiB header buffer, the response with its 4 KiB head and segment queue, the parser)
  * comes from the worker's pools while the request is in flight, so 10 such
  * connections would already break this bound. 1 KiB leaves room for the
  * allocator's rounding and the pages the test itself makes the server

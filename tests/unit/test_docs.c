@@ -24,13 +24,10 @@
 
 /* ---- text -------------------------------------------------------------------- */
 
+/* Everything f gives, as a string (f is the caller's to close). */
 static char *
-slurp(const char *rel)
+read_all(FILE *f)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", SFHTTPD_SOURCE_DIR, rel);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
     char *buf = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);
@@ -38,8 +35,20 @@ slurp(const char *rel)
     int ch;
     while ((ch = fgetc(f)) != EOF)
         fputc(ch, mem);
-    fclose(f);
     fclose(mem);
+    return buf;
+}
+
+/* A file of the source tree, as a string. */
+static char *
+slurp(const char *rel)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", SFHTTPD_SOURCE_DIR, rel);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char *buf = read_all(f);
+    fclose(f);
     return buf;
 }
 
@@ -49,15 +58,8 @@ run(const char *cmd)
 {
     FILE *p = popen(cmd, "r");
     ck_assert_msg(p != NULL, "cannot run %s", cmd);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    ck_assert(mem != NULL);
-    int ch;
-    while ((ch = fgetc(p)) != EOF)
-        fputc(ch, mem);
+    char *buf = read_all(p);
     pclose(p);
-    fclose(mem);
     return buf;
 }
 

@@ -113,26 +113,6 @@ new_cache(size_t max, size_t small, enum sf_guard guard)
 
 /* ---------------------------------------------------------- helpers */
 
-static void
-put_file(const char *rel, const char *content)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ck_assert_msg(fd >= 0, "create %s: %s", path, strerror(errno));
-    size_t n = strlen(content);
-    ck_assert_int_eq(write(fd, content, n), (ssize_t)n);
-    close(fd);
-}
-
-static void
-put_dir(const char *rel)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    ck_assert_int_eq(mkdir(path, 0755), 0);
-}
-
 /* snprintf that must fit (vsnprintf: no truncation warnings for paths
  * the test knows are short). */
 static void __attribute__((format(printf, 3, 4)))
@@ -256,7 +236,7 @@ spawn_writer(const char *rel, const char *content)
 START_TEST(test_refcount_hit)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("a.txt", "alpha");
+    unit_put(root, "a.txt", "alpha");
     int fds0 = count_fds();
 
     struct sf_file *f1 = get_ok("a.txt");
@@ -333,9 +313,9 @@ START_TEST(test_dropped_while_held)
 {
     const struct hold_case *c = &hold_cases[_i];
     fc = new_cache(1, 0, SF_GUARD_LEASE);
-    put_dir("d");
-    put_file("d/a.txt", "old");
-    put_file("d/b.txt", "bee");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/a.txt", "old");
+    unit_put(root, "d/b.txt", "bee");
 
     struct sf_file *f = get_ok("d/a.txt");
     struct rec r = {0};
@@ -366,7 +346,7 @@ START_TEST(test_dropped_while_held)
         ck_assert_int_eq(stats().entries, 0);
         break;
     case DROP_RENAME_OVER:
-        put_file("d/new", "new content");
+        unit_put(root, "d/new", "new content");
         pump_inotify(); /* the creation of d/new */
         ck_assert_int_eq(rename(tmp, path), 0);
         pump_inotify();
@@ -417,7 +397,7 @@ START_TEST(test_evict_table)
     fc = new_cache(c->max, 0, SF_GUARD_LEASE);
     for (const char *p = "abcd"; *p; p++) {
         char name[2] = {*p, 0};
-        put_file(name, name);
+        unit_put(root, name, name);
     }
     for (size_t i = 0; c->ops[i]; i++) {
         char name[2] = {c->ops[i], 0};
@@ -472,8 +452,8 @@ START_TEST(test_inval_table)
     enum sf_guard guard = (_i / 2) % 2 ? SF_GUARD_LEASE : SF_GUARD_OFF;
     bool held = _i % 2;
     fc = new_cache(16, 0, guard);
-    put_dir("d");
-    put_file(c->rel, "old");
+    unit_mkdir(root, "d");
+    unit_put(root, c->rel, "old");
 
     struct sf_file *f = get_ok(c->rel);
     ino_t ino = f->st.st_ino;
@@ -564,13 +544,13 @@ END_TEST
 START_TEST(test_unrelated_change_keeps)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_dir("d");
-    put_file("d/file.txt", "old");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/file.txt", "old");
     sf_fcache_put(fc, get_ok("d/file.txt"));
-    put_file("d/other.txt", "x");
-    put_file("d/file.txt.old", "x");
-    put_file("file.txt", "x");
-    put_dir("d/file");
+    unit_put(root, "d/other.txt", "x");
+    unit_put(root, "d/file.txt.old", "x");
+    unit_put(root, "file.txt", "x");
+    unit_mkdir(root, "d/file");
     pump_inotify();
     ck_assert_int_eq(stats().entries, 1);
     ck_assert_int_eq(stats().invalidations, 0);
@@ -584,9 +564,9 @@ END_TEST
 START_TEST(test_moved_dir_rewatched)
 {
     fc = new_cache(16, 0, SF_GUARD_OFF);
-    put_dir("d");
-    put_dir("d/e");
-    put_file("d/e/f.txt", "one");
+    unit_mkdir(root, "d");
+    unit_mkdir(root, "d/e");
+    unit_put(root, "d/e/f.txt", "one");
     struct sf_file *f = get_ok("d/e/f.txt"); /* in flight */
 
     char a[1024], b[1024];
@@ -597,16 +577,16 @@ START_TEST(test_moved_dir_rewatched)
     ck_assert_int_eq(stats().entries, 0);
 
     /* the new release */
-    put_dir("d");
-    put_dir("d/e");
-    put_file("d/e/f.txt", "two");
+    unit_mkdir(root, "d");
+    unit_mkdir(root, "d/e");
+    unit_put(root, "d/e/f.txt", "two");
     pump_inotify();
     struct sf_file *g = get_ok("d/e/f.txt");
     ck_assert(fd_has(g->fd, "two"));
     sf_fcache_put(fc, g);
 
     /* and the next one, by rename over */
-    put_file("d/e/f.new", "three");
+    unit_put(root, "d/e/f.new", "three");
     rel_path(a, sizeof(a), "d/e/f.new");
     rel_path(b, sizeof(b), "d/e/f.txt");
     ck_assert_int_eq(rename(a, b), 0);
@@ -625,13 +605,13 @@ END_TEST
 START_TEST(test_symlink_swap)
 {
     fc = new_cache(16, 0, SF_GUARD_OFF);
-    put_dir("releases");
-    put_dir("releases/v1");
-    put_dir("releases/v2");
-    put_file("releases/v1/secret.txt", "one");
-    put_file("releases/v2/secret.txt", "two");
-    put_file("releases/v1/page.txt", "one");
-    put_file("releases/v2/page.txt", "two");
+    unit_mkdir(root, "releases");
+    unit_mkdir(root, "releases/v1");
+    unit_mkdir(root, "releases/v2");
+    unit_put(root, "releases/v1/secret.txt", "one");
+    unit_put(root, "releases/v2/secret.txt", "two");
+    unit_put(root, "releases/v1/page.txt", "one");
+    unit_put(root, "releases/v2/page.txt", "two");
     char a[1024], b[1024];
     rel_path(a, sizeof(a), "current");
     ck_assert_int_eq(symlink("releases/v1", a), 0);
@@ -657,7 +637,7 @@ START_TEST(test_symlink_swap)
     ck_assert_msg(!g, "a file deleted from the new target was still served");
     ck_assert_int_eq(err, -ENOENT);
 
-    put_file("releases/v2/page.new", "three");
+    unit_put(root, "releases/v2/page.new", "three");
     rel_path(a, sizeof(a), "releases/v2/page.new");
     rel_path(b, sizeof(b), "releases/v2/page.txt");
     ck_assert_int_eq(rename(a, b), 0);
@@ -703,7 +683,7 @@ START_TEST(test_emfile_reclaim)
     ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
     for (int i = 0; i < 40; i++) {
         fmt(name, sizeof(name), "f%02d.txt", i);
-        put_file(name, "x");
+        unit_put(root, name, "x");
     }
     for (int i = 0; i < 30; i++) {
         fmt(name, sizeof(name), "f%02d.txt", i);
@@ -772,9 +752,9 @@ START_TEST(test_err_table)
 {
     const struct err_case *c = &err_cases[_i];
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_dir("dir");
-    put_file("dir/inner.txt", "inner");
-    put_file("file.txt", "file");
+    unit_mkdir(root, "dir");
+    unit_put(root, "dir/inner.txt", "inner");
+    unit_put(root, "file.txt", "file");
     char path[1024], out[1024];
     rel_path(path, sizeof(path), "fifo");
     ck_assert_int_eq(mkfifo(path, 0644), 0);
@@ -894,7 +874,7 @@ START_TEST(test_guard_table)
     const struct guard_case *c = &guard_cases[_i];
     fc = new_cache(16, 0, c->guard);
     ck_assert_int_eq(sf_fcache_signal_fd(fc) >= 0, c->guard == SF_GUARD_LEASE);
-    put_file("g.txt", "guarded");
+    unit_put(root, "g.txt", "guarded");
     struct sf_file *f = get_ok("g.txt");
     ck_assert_int_eq((int)f->guard, (int)c->guard);
     ck_assert_int_eq(fcntl(f->fd, F_GETLEASE), c->lease);
@@ -931,8 +911,8 @@ START_TEST(test_stat_guard_keeps_renamed)
 {
     fc = new_cache(16, 0, SF_GUARD_STAT);
     char path[1024], other[1024];
-    put_file("r.txt", "version1");
-    put_file("new.txt", "version2");
+    unit_put(root, "r.txt", "version1");
+    unit_put(root, "new.txt", "version2");
     struct sf_file *f = get_ok("r.txt");
     rel_path(path, sizeof(path), "r.txt");
     rel_path(other, sizeof(other), "new.txt");
@@ -945,7 +925,7 @@ START_TEST(test_stat_guard_keeps_renamed)
     ck_assert_msg(sf_fcache_unchanged(f), "unlink cut the file");
     sf_fcache_put(fc, f);
 
-    put_file("c.txt", "chmoded!");
+    unit_put(root, "c.txt", "chmoded!");
     f = get_ok("c.txt");
     rel_path(path, sizeof(path), "c.txt");
     usleep(20000); /* let ctime move on a coarse clock */
@@ -960,7 +940,7 @@ END_TEST
 START_TEST(test_lease_fallback)
 {
     fc = new_cache(16, 4096, SF_GUARD_LEASE);
-    put_file("w.txt", "being written");
+    unit_put(root, "w.txt", "being written");
     char path[1024];
     rel_path(path, sizeof(path), "w.txt");
     int w = open(path, O_WRONLY | O_CLOEXEC);
@@ -1004,7 +984,7 @@ START_TEST(test_break_table)
 {
     const struct break_case *c = &break_cases[_i];
     fc = new_cache(16, c->snapshot ? 4096 : 0, SF_GUARD_LEASE);
-    put_file("big.bin", "0123456789");
+    unit_put(root, "big.bin", "0123456789");
 
     /* the test keeps a reference so it can look at the fd afterwards */
     struct sf_file *f = get_ok("big.bin");
@@ -1059,7 +1039,7 @@ START_TEST(test_break_many_users)
 {
     enum { N = 50 };
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("m.bin", "many users");
+    unit_put(root, "m.bin", "many users");
     struct sf_file *f = get_ok("m.bin");
     int fd = f->fd;
     static struct rec r[N];
@@ -1096,8 +1076,8 @@ END_TEST
 START_TEST(test_stale_signal_reused_fd)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("a.txt", "aaaa");
-    put_file("b.txt", "bbbb");
+    unit_put(root, "a.txt", "aaaa");
+    unit_put(root, "b.txt", "bbbb");
     struct sf_file *a = get_ok("a.txt");
     int x = a->fd;
     sf_fcache_put(fc, a);
@@ -1107,7 +1087,7 @@ START_TEST(test_stale_signal_reused_fd)
     ck_assert_int_eq(wait_child(pid, 50, false), -1);
 
     /* a leaves (a sidecar appeared) before the signal is handled */
-    put_file("a.txt.gz", "");
+    unit_put(root, "a.txt.gz", "");
     pump_inotify();
     ck_assert_int_eq(stats().entries, 0);
     ck_assert(!fd_open(x));
@@ -1132,12 +1112,12 @@ END_TEST
 START_TEST(test_stale_no_lease)
 {
     fc = new_cache(16, 0, SF_GUARD_LEASE);
-    put_file("a.txt", "aaaa");
-    put_file("b.txt", "bbbb");
+    unit_put(root, "a.txt", "aaaa");
+    unit_put(root, "b.txt", "bbbb");
     struct sf_file *a = get_ok("a.txt");
     int x = a->fd;
     sf_fcache_put(fc, a);
-    put_file("a.txt.gz", "");
+    unit_put(root, "a.txt.gz", "");
     pump_inotify();
     ck_assert(!fd_open(x));
     char path[1024];
@@ -1159,10 +1139,10 @@ END_TEST
 
 START_TEST(test_free_closes_all)
 {
-    put_dir("d");
-    put_file("d/a", "a");
-    put_file("b", "b");
-    put_file("c", "c");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/a", "a");
+    unit_put(root, "b", "b");
+    unit_put(root, "c", "c");
     int fds0 = count_fds();
     fc = new_cache(16, 0, SF_GUARD_LEASE);
     const char *names[] = {"d/a", "b", "c"};

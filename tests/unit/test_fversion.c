@@ -2,7 +2,8 @@
  * test_fversion.c - unit tests for fversion: one table of changes to a
  * file's stat (what a writer, a rename, an unlink or a chmod does to it)
  * against whether the two stats are the same version and whether the
- * stat guard counts the bytes as unchanged.
+ * stat guard counts the bytes as unchanged, and whether they carry the
+ * same size and mtime; when a variant is not older than its original.
  */
 #include "sfhttpd/fversion.h"
 
@@ -32,19 +33,20 @@ static const struct {
     enum change ch;
     bool same;
     bool unchanged;
+    bool stamp; /* same size and mtime */
 } cases[] = {
-    {"nothing", NONE, true, true},
-    {"another device", OTHER_DEV, false, false},
-    {"another inode", OTHER_INO, false, false},
-    {"size", SIZE, false, false},
-    {"mtime seconds", MTIME_SEC, false, false},
-    {"mtime nanoseconds", MTIME_NSEC, false, false},
-    {"ctime, links kept", CTIME_NSEC, false, false},
-    {"a link lost", LOST_LINK, false, true},
-    {"a link lost and the size changed", LOST_LINK_AND_SIZE, false, false},
-    {"a link lost and mtime moved", LOST_LINK_AND_MTIME, false, false},
-    {"a link gained", GAINED_LINK, false, false},
-    {"atime only", ATIME, true, true},
+    {"nothing", NONE, true, true, true},
+    {"another device", OTHER_DEV, false, false, true},
+    {"another inode", OTHER_INO, false, false, true},
+    {"size", SIZE, false, false, false},
+    {"mtime seconds", MTIME_SEC, false, false, false},
+    {"mtime nanoseconds", MTIME_NSEC, false, false, false},
+    {"ctime, links kept", CTIME_NSEC, false, false, true},
+    {"a link lost", LOST_LINK, false, true, true},
+    {"a link lost and the size changed", LOST_LINK_AND_SIZE, false, false, false},
+    {"a link lost and mtime moved", LOST_LINK_AND_MTIME, false, false, false},
+    {"a link gained", GAINED_LINK, false, false, true},
+    {"atime only", ATIME, true, true, true},
 };
 
 static struct stat
@@ -99,6 +101,29 @@ START_TEST(test_table)
     ck_assert_msg(sf_fversion_same(&b, &a) == cases[_i].same, "%s: same, swapped", cases[_i].name);
     ck_assert_msg(sf_fversion_unchanged(&a, &b) == cases[_i].unchanged, "%s: unchanged",
                   cases[_i].name);
+    ck_assert_msg(sf_fversion_same_stamp(&a, &b) == cases[_i].stamp, "%s: stamp", cases[_i].name);
+    ck_assert_msg(sf_fversion_same_stamp(&b, &a) == cases[_i].stamp, "%s: stamp, swapped",
+                  cases[_i].name);
+}
+END_TEST
+
+/* A precompressed variant is fresh when its mtime is not before the
+ * original's, to the nanosecond. */
+START_TEST(test_not_older)
+{
+    static const struct {
+        long long dsec;
+        long dnsec;
+        bool fresh;
+    } d[] = {{0, 0, true}, {0, 1, true}, {1, -123456789, true}, {0, -1, false},
+             {-1, 876543210, false}, {-1, 0, false}, {5, 0, true}};
+    struct stat orig = then_stat();
+    for (size_t i = 0; i < SF_ARRAY_LEN(d); i++) {
+        struct stat v = orig;
+        v.st_mtim.tv_sec += d[i].dsec;
+        v.st_mtim.tv_nsec += d[i].dnsec;
+        ck_assert_msg(sf_fversion_not_older(&v, &orig) == d[i].fresh, "case %zu", i);
+    }
 }
 END_TEST
 
@@ -121,6 +146,7 @@ main(void)
     TCase *tc = tcase_create("table");
     tcase_add_loop_test(tc, test_table, 0, (int)SF_ARRAY_LEN(cases));
     tcase_add_test(tc, test_unchanged_direction);
+    tcase_add_test(tc, test_not_older);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

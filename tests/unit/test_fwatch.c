@@ -116,22 +116,6 @@ abs_path(int slot, const char *rel)
     return buf[slot];
 }
 
-static void
-put_file(const char *rel, const char *content)
-{
-    int fd = open(abs_path(0, rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ck_assert_msg(fd >= 0, "create %s: %s", rel, strerror(errno));
-    size_t n = strlen(content);
-    ck_assert_int_eq(write(fd, content, n), (ssize_t)n);
-    close(fd);
-}
-
-static void
-put_dir(const char *rel)
-{
-    ck_assert_int_eq(mkdir(abs_path(0, rel), 0755), 0);
-}
-
 /* Wait (bounded) for events and read them all. */
 static void
 pump(void)
@@ -199,14 +183,14 @@ START_TEST(test_name_table)
     char dir[256], file[300], tmp[320];
     snprintf(dir, sizeof(dir), "%s", c->dir);
     if (dir[0]) {
-        put_dir("d");
+        unit_mkdir(root, "d");
         if (strcmp(dir, "d/e") == 0)
-            put_dir("d/e");
+            unit_mkdir(root, "d/e");
     }
     snprintf(file, sizeof(file), "%s%sf.txt", dir, dir[0] ? "/" : "");
-    put_file(file, "old");
+    unit_put(root, file, "old");
     if (c->ch == CH_RMDIR)
-        put_dir("d/old");
+        unit_mkdir(root, "d/old");
     struct sf_fwatch_dir *d = get(file);
     ck_assert_ptr_nonnull(d);
     size_t depth = 1;
@@ -218,7 +202,7 @@ START_TEST(test_name_table)
 
     switch (c->ch) {
     case CH_CREATE:
-        put_file(c->rel, "new");
+        unit_put(root, c->rel, "new");
         break;
     case CH_WRITE:
     case CH_TOUCH_DIR_FILE: {
@@ -233,14 +217,14 @@ START_TEST(test_name_table)
         break;
     case CH_RENAME_OVER:
         snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-        put_file(tmp, "new");
+        unit_put(root, tmp, "new");
         ck_assert_int_eq(rename(abs_path(0, tmp), abs_path(1, file)), 0);
         break;
     case CH_CHMOD:
         ck_assert_int_eq(chmod(abs_path(0, file), 0600), 0);
         break;
     case CH_MKDIR:
-        put_dir(c->rel);
+        unit_mkdir(root, c->rel);
         break;
     case CH_RMDIR:
         ck_assert_int_eq(rmdir(abs_path(0, c->rel)), 0);
@@ -262,11 +246,11 @@ END_TEST
 /* After its last put, a folder is no longer watched: nothing is told. */
 START_TEST(test_unwatched_after_put)
 {
-    put_dir("d");
-    put_file("d/f.txt", "x");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/f.txt", "x");
     sf_fwatch_put(w, get("d/f.txt"));
     ck_assert_uint_eq(sf_fwatch_count(w), 0);
-    put_file("d/g.txt", "y");
+    unit_put(root, "d/g.txt", "y");
     readable(sf_fwatch_fd(w), 200); /* the kernel may still queue IN_IGNORED */
     sf_fwatch_read(w);
     ck_assert_int_eq(nev, 0);
@@ -278,9 +262,9 @@ END_TEST
  * a new folder of the same name, whose changes are then told. */
 START_TEST(test_moved_dir)
 {
-    put_dir("d");
-    put_dir("d/e");
-    put_file("d/e/f.txt", "one");
+    unit_mkdir(root, "d");
+    unit_mkdir(root, "d/e");
+    unit_put(root, "d/e/f.txt", "one");
     struct sf_fwatch_dir *old = get("d/e/f.txt"); /* in flight */
     ck_assert_uint_eq(sf_fwatch_count(w), 3);
     ck_assert_int_eq(rename(abs_path(0, "d"), abs_path(1, "d.old")), 0);
@@ -289,16 +273,16 @@ START_TEST(test_moved_dir)
      * already dropped with its name, and adds nothing */
     ck_assert(told_of("d", SF_FWATCH_NAME | SF_FWATCH_BENEATH));
 
-    put_dir("d");
-    put_dir("d/e");
-    put_file("d/e/f.txt", "two");
+    unit_mkdir(root, "d");
+    unit_mkdir(root, "d/e");
+    unit_put(root, "d/e/f.txt", "two");
     pump();
     struct sf_fwatch_dir *now = get("d/e/f.txt");
     ck_assert_ptr_nonnull(now);
     ck_assert_ptr_ne(now, old);
     ck_assert_uint_eq(sf_fwatch_count(w), 5); /* root shared, two new */
     nev = 0;
-    put_file("d/e/g.txt", "three");
+    unit_put(root, "d/e/g.txt", "three");
     pump();
     ck_assert_msg(told_of("d/e/g.txt", SF_FWATCH_NAME), "a change in the new folder was missed");
     sf_fwatch_put(w, old);
@@ -313,15 +297,15 @@ END_TEST
  * the next get watches v2 and its deletions and renames over are told. */
 START_TEST(test_symlink_swap)
 {
-    put_dir("releases");
-    put_dir("releases/v1");
-    put_dir("releases/v2");
-    put_dir("releases/v1/sub");
-    put_dir("releases/v2/sub");
-    put_file("releases/v1/secret.txt", "one");
-    put_file("releases/v2/secret.txt", "two");
-    put_file("releases/v1/sub/a.txt", "one");
-    put_file("releases/v2/sub/a.txt", "two");
+    unit_mkdir(root, "releases");
+    unit_mkdir(root, "releases/v1");
+    unit_mkdir(root, "releases/v2");
+    unit_mkdir(root, "releases/v1/sub");
+    unit_mkdir(root, "releases/v2/sub");
+    unit_put(root, "releases/v1/secret.txt", "one");
+    unit_put(root, "releases/v2/secret.txt", "two");
+    unit_put(root, "releases/v1/sub/a.txt", "one");
+    unit_put(root, "releases/v2/sub/a.txt", "two");
     ck_assert_int_eq(symlink("releases/v1", abs_path(0, "current")), 0);
     struct sf_fwatch_dir *old = get("current/secret.txt");     /* in flight */
     struct sf_fwatch_dir *oldsub = get("current/sub/a.txt");   /* and beneath */
@@ -345,7 +329,7 @@ START_TEST(test_symlink_swap)
     ck_assert_msg(told_of("current/secret.txt", SF_FWATCH_NAME),
                   "a deletion in the new target was missed");
     nev = 0;
-    put_file("releases/v2/sub/a.new", "three");
+    unit_put(root, "releases/v2/sub/a.new", "three");
     pump();
     nev = 0;
     ck_assert_int_eq(rename(abs_path(0, "releases/v2/sub/a.new"),
@@ -355,7 +339,7 @@ START_TEST(test_symlink_swap)
                   "a rename over in the new target was missed");
     /* nothing heard from the old target any more, under the new name */
     nev = 0;
-    put_file("releases/v1/sub/b.txt", "x");
+    unit_put(root, "releases/v1/sub/b.txt", "x");
     readable(sf_fwatch_fd(w), 200);
     sf_fwatch_read(w);
     ck_assert_msg(!told_of("current/sub/b.txt", SF_FWATCH_NAME),
@@ -401,7 +385,7 @@ START_TEST(test_ref_table)
             mkdir(abs_path(0, dir), 0755);
             *p = '/';
         }
-        put_file(f, "x");
+        unit_put(root, f, "x");
         held[n] = get(f);
         ck_assert_msg(held[n], "no watch for %s", f);
         n++;
@@ -419,7 +403,7 @@ END_TEST
  * taken for its ancestors on the way are given back. */
 START_TEST(test_missing_dir)
 {
-    put_dir("a");
+    unit_mkdir(root, "a");
     ck_assert_ptr_null(get("a/missing/f.txt"));
     ck_assert_uint_eq(sf_fwatch_count(w), 0);
     ck_assert_ptr_null(sf_fwatch_get(w, 7, "/nonexistent-sfhttpd-root", "f.txt"));
@@ -431,8 +415,8 @@ END_TEST
  * one path's watch keeps the kernel's for the other. */
 START_TEST(test_shared_wd)
 {
-    put_dir("d");
-    put_file("d/f.txt", "x");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/f.txt", "x");
     ck_assert_int_eq(symlink("d", abs_path(0, "l")), 0);
     struct sf_fwatch_dir *a = get("d/f.txt");
     struct sf_fwatch_dir *b = get("l/f.txt");
@@ -442,7 +426,7 @@ START_TEST(test_shared_wd)
     ck_assert_uint_eq(sf_fwatch_count(w), 3);
     sf_fwatch_put(w, b);
     ck_assert_uint_eq(sf_fwatch_count(w), 2);
-    put_file("d/g.txt", "y");
+    unit_put(root, "d/g.txt", "y");
     pump();
     ck_assert_msg(told_of("d/g.txt", SF_FWATCH_NAME), "the shared kernel watch was removed");
     sf_fwatch_put(w, a);
@@ -454,12 +438,12 @@ END_TEST
  * holds on, and reads on. */
 START_TEST(test_put_while_told)
 {
-    put_dir("d");
-    put_file("d/f.txt", "x");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/f.txt", "x");
     drop_on_change = get("d/f.txt");
     ck_assert_uint_eq(sf_fwatch_count(w), 2);
-    put_file("d/g.txt", "y");
-    put_file("d/h.txt", "z");
+    unit_put(root, "d/g.txt", "y");
+    unit_put(root, "d/h.txt", "z");
     pump();
     ck_assert_ptr_null(drop_on_change);
     ck_assert(told_of("d/g.txt", SF_FWATCH_NAME));
@@ -480,13 +464,13 @@ START_TEST(test_overflow)
         fprintf(stderr, "test_fwatch: max_queued_events %ld, overflow not tried\n", max);
         return;
     }
-    put_file("f.txt", "x");
+    unit_put(root, "f.txt", "x");
     struct sf_fwatch_dir *d = get("f.txt");
     char name[64];
     for (long i = 0; i < max / 2 + 16; i++) {
         /* two events each (create, delete) */
         snprintf(name, sizeof(name), "n%ld", i);
-        put_file(name, "");
+        unit_put(root, name, "");
         ck_assert_int_eq(unlink(abs_path(0, name)), 0);
     }
     sf_fwatch_read(w);

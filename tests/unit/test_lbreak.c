@@ -84,16 +84,6 @@ teardown_base(void)
 }
 
 static void
-put_file(const char *path, const char *content)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ck_assert_int_ge(fd, 0);
-    size_t n = strlen(content);
-    ck_assert_int_eq(write(fd, content, n), (ssize_t)n);
-    close(fd);
-}
-
-static void
 on_broken(void *arg, struct sf_lbreak_file *lf, unsigned cut)
 {
     struct told *t = arg;
@@ -111,8 +101,8 @@ setup(void)
     static int n;
     snprintf(path_a, sizeof(path_a), "%s/a%d.%d", base, (int)getpid(), n);
     snprintf(path_b, sizeof(path_b), "%s/b%d.%d", base, (int)getpid(), n++);
-    put_file(path_a, "aaaaaaaa");
-    put_file(path_b, "bbbbbbbb");
+    unit_write(path_a, "aaaaaaaa");
+    unit_write(path_b, "bbbbbbbb");
     memset(&told, 0, sizeof(told));
     abort_seq = 0;
     writer_pid = -1;

@@ -51,22 +51,6 @@ abs_path(int slot, const char *rel)
 }
 
 static void
-put(const char *rel, const char *text)
-{
-    int fd = open(abs_path(0, rel), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    ck_assert_msg(fd >= 0, "create %s: %s", rel, strerror(errno));
-    size_t n = strlen(text);
-    ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
-    close(fd);
-}
-
-static void
-mkd(const char *rel)
-{
-    ck_assert_int_eq(mkdir(abs_path(0, rel), 0755), 0);
-}
-
-static void
 start(size_t max_bytes, size_t max_dirs)
 {
     unit_tmpdir(base, sizeof(base), "sf_lcache");
@@ -86,10 +70,10 @@ start(size_t max_bytes, size_t max_dirs)
     ck_assert_ptr_nonnull(lc);
     rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ck_assert_int_ge(rootfd, 0);
-    mkd("d");
-    put("d/a.txt", "aaaa");
-    put("d/b.txt", "bb");
-    mkd("d/sub");
+    unit_mkdir(root, "d");
+    unit_put(root, "d/a.txt", "aaaa");
+    unit_put(root, "d/b.txt", "bb");
+    unit_mkdir(root, "d/sub");
 }
 
 static void
@@ -266,7 +250,7 @@ START_TEST(test_changes_drop)
     ck_assert_uint_eq(stats().reads, 1);
     char tmp[700];
     switch (change_cases[_i].ch) {
-    case CREATE: put("d/new.txt", "n"); break;
+    case CREATE: unit_put(root, "d/new.txt", "n"); break;
     case UNLINK: ck_assert_int_eq(unlink(abs_path(0, "d/b.txt")), 0); break;
     case RENAME_IN: {
         snprintf(tmp, sizeof(tmp), "%s/x", other);
@@ -281,7 +265,7 @@ START_TEST(test_changes_drop)
         ck_assert_int_eq(rename(abs_path(0, "d/a.txt"), tmp), 0);
         break;
     case RENAME_OVER:
-        put("tmp.txt", "123456789");
+        unit_put(root, "tmp.txt", "123456789");
         ck_assert_int_eq(rename(abs_path(0, "tmp.txt"), abs_path(1, "d/a.txt")), 0);
         break;
     case WRITE: {
@@ -296,7 +280,7 @@ START_TEST(test_changes_drop)
         break;
     }
     case CHMOD: ck_assert_int_eq(chmod(abs_path(0, "d/b.txt"), 0600), 0); break;
-    case MKDIR: mkd("d/newdir"); break;
+    case MKDIR: unit_mkdir(root, "d/newdir"); break;
     case RMDIR: ck_assert_int_eq(rmdir(abs_path(0, "d/sub")), 0); break;
     case SYMLINK: ck_assert_int_eq(symlink("a.txt", abs_path(0, "d/ln")), 0); break;
     case TRUNCATE: ck_assert_int_eq(truncate(abs_path(0, "d/a.txt"), 1), 0); break;
@@ -324,7 +308,7 @@ END_TEST
 START_TEST(test_subfolder_mtime)
 {
     free(get("d").text);
-    put("d/sub/inner.txt", "x");
+    unit_put(root, "d/sub/inner.txt", "x");
     struct timespec ts[2] = {{0, UTIME_OMIT}, {1234567890, 0}};
     ck_assert_int_eq(utimensat(AT_FDCWD, abs_path(0, "d/sub"), ts, 0), 0);
     /* d/sub is not watched (nothing from it was cached): no event */
@@ -340,14 +324,14 @@ END_TEST
 /* A link's target lives elsewhere: changed there, caught on the hit. */
 START_TEST(test_link_target_elsewhere)
 {
-    mkd("e");
-    put("e/t.txt", "1");
+    unit_mkdir(root, "e");
+    unit_put(root, "e/t.txt", "1");
     ck_assert_int_eq(symlink("../e/t.txt", abs_path(0, "d/ln")), 0);
     free(get("d").text);
     struct page p = get("d");
     ck_assert(p.from_fd);
     free(p.text);
-    put("e/t.txt", "12345");
+    unit_put(root, "e/t.txt", "12345");
     p = get("d");
     ck_assert(!p.from_fd);
     ck_assert_ptr_nonnull(strstr(p.text, "{\"name\":\"ln\",\"type\":\"file\",\"size\":5,"));
@@ -359,16 +343,16 @@ END_TEST
  * the new one is listed, not the old. */
 START_TEST(test_parent_replaced)
 {
-    mkd("p");
-    mkd("p/q");
-    put("p/q/old.txt", "o");
+    unit_mkdir(root, "p");
+    unit_mkdir(root, "p/q");
+    unit_put(root, "p/q/old.txt", "o");
     free(get("p/q").text);
     char tmp[700];
     snprintf(tmp, sizeof(tmp), "%s/p-old", other);
     ck_assert_int_eq(rename(abs_path(0, "p"), tmp), 0);
-    mkd("p");
-    mkd("p/q");
-    put("p/q/new.txt", "n");
+    unit_mkdir(root, "p");
+    unit_mkdir(root, "p/q");
+    unit_put(root, "p/q/new.txt", "n");
     pump();
     struct page p = get("p/q");
     ck_assert_ptr_nonnull(strstr(p.text, "new.txt"));
@@ -380,7 +364,7 @@ END_TEST
 /* A folder deleted: its entry and everything beneath it go. */
 START_TEST(test_folder_deleted)
 {
-    mkd("d/sub/deep");
+    unit_mkdir(root, "d/sub/deep");
     free(get("d/sub/deep").text);
     free(get("d/sub").text);
     ck_assert_uint_eq(stats().dirs, 2);
@@ -393,9 +377,9 @@ END_TEST
 
 START_TEST(test_max_dirs)
 {
-    mkd("f1");
-    mkd("f2");
-    mkd("f3");
+    unit_mkdir(root, "f1");
+    unit_mkdir(root, "f2");
+    unit_mkdir(root, "f3");
     free(get("f1").text);
     free(get("f2").text);
     free(get("f3").text);
@@ -459,7 +443,7 @@ START_TEST(test_dropped_page_lives_on)
     free(get("d").text);
     struct page held = get_view("d", false, SF_LISTING_BY_NAME, false, root, true);
     ck_assert(held.from_fd && held.fd >= 0);
-    put("d/new.txt", "n");
+    unit_put(root, "d/new.txt", "n");
     pump();
     ck_assert_uint_eq(stats().dirs, 0);
     char again[8192];

@@ -25,25 +25,6 @@ static char base[64], root[96];
 static int rootfd = -1;
 
 static void
-put(const char *rel, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void
-dir(const char *rel)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    ck_assert_int_eq(mkdir(path, 0755), 0);
-}
-
-static void
 link_(const char *target, const char *rel)
 {
     char path[256];
@@ -64,12 +45,12 @@ setup(void)
     ck_assert_ptr_nonnull(f);
     fputs("secret\n", f); /* 7 bytes */
     fclose(f);
-    put("inner.txt", "inner\n"); /* 6 bytes */
-    dir(".git");
-    put(".git/config", "[core]\n");
-    dir(".well-known");
-    put(".well-known/x", "well-known\n"); /* 11 bytes */
-    dir("sub");
+    unit_put(root, "inner.txt", "inner\n"); /* 6 bytes */
+    unit_mkdir(root, ".git");
+    unit_put(root, ".git/config", "[core]\n");
+    unit_mkdir(root, ".well-known");
+    unit_put(root, ".well-known/x", "well-known\n"); /* 11 bytes */
+    unit_mkdir(root, "sub");
     link_("../inner.txt", "sub/in");
     link_("/etc/passwd", "sub/out");
     link_("../../secret", "sub/up");
@@ -223,15 +204,15 @@ START_TEST(test_current)
 {
     int fd;
     struct sf_listing_opts o;
-    dir("sub/child");
-    dir("other");
+    unit_mkdir(root, "sub/child");
+    unit_mkdir(root, "other");
     link_("../other/later.txt", "sub/later");
     struct sf_listing *l = read_sub(&fd, &o);
     switch (_i) {
-    case 0: put("sub/child/new.txt", "x"); break;
+    case 0: unit_put(root, "sub/child/new.txt", "x"); break;
     case 1: link_("../.well-known/x", "sub/in"); break;
-    case 2: put("other/later.txt", "later\n"); break;
-    case 3: put("inner.txt", "inner and more\n"); break;
+    case 2: unit_put(root, "other/later.txt", "later\n"); break;
+    case 3: unit_put(root, "inner.txt", "inner and more\n"); break;
     case 4: link_("../.git", "sub/dirin"); break;
     }
     if (_i == 0) {
@@ -253,9 +234,9 @@ START_TEST(test_current_files_are_watched)
 {
     int fd;
     struct sf_listing_opts o;
-    put("sub/plain.txt", "a");
+    unit_put(root, "sub/plain.txt", "a");
     struct sf_listing *l = read_sub(&fd, &o);
-    put("sub/plain.txt", "abcdef");
+    unit_put(root, "sub/plain.txt", "abcdef");
     ck_assert(sf_listing_current(l, fd, &o));
     sf_listing_free(l);
     close(fd);

@@ -327,18 +327,6 @@ static const char *const tree_links[][2] = {
 };
 
 static void
-write_file(const char *dir, const char *name, const char *text)
-{
-    char path[256];
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void
 setup_tree(void)
 {
     char path[256];
@@ -346,18 +334,18 @@ setup_tree(void)
     unit_tmpdir(base, sizeof(base), "sf_resolve");
     snprintf(root, sizeof(root), "%s/root", base);
     ck_assert_int_eq(mkdir(root, 0755), 0);
-    write_file(base, "secret", "secret\n");
-    write_file(root, "file.txt", "hello\n");
+    unit_put(base, "secret", "secret\n");
+    unit_put(root, "file.txt", "hello\n");
     snprintf(path, sizeof(path), "%s/dir", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "inner.txt", "inner\n");
-    write_file(base, ".hid", "hidden outside\n");
+    unit_put(path, "inner.txt", "inner\n");
+    unit_put(base, ".hid", "hidden outside\n");
     snprintf(path, sizeof(path), "%s/.git", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "config", "git config\n");
+    unit_put(path, "config", "git config\n");
     snprintf(path, sizeof(path), "%s/.well-known", root);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    write_file(path, "x", "well known\n");
+    unit_put(path, "x", "well known\n");
     snprintf(path, sizeof(path), "%s/fifo", root);
     ck_assert_int_eq(mkfifo(path, 0644), 0);
     for (size_t i = 0; i < SF_ARRAY_LEN(tree_links); i++) {
@@ -599,6 +587,20 @@ START_TEST(test_open_regular)
 }
 END_TEST
 
+/* sf_resolve_dirname: the folder part of a root-relative path. */
+START_TEST(test_dirname)
+{
+    static const char *const cases[][2] = {
+        {"a/b/c", "a/b"}, {"c", ""}, {"", ""}, {"a/", "a"}, {"dir/file.txt", "dir"},
+    };
+    char out[SF_PATH_MAX + 1];
+    for (size_t i = 0; i < SF_ARRAY_LEN(cases); i++) {
+        sf_resolve_dirname(cases[i][0], out);
+        ck_assert_str_eq(out, cases[i][1]);
+    }
+}
+END_TEST
+
 /* sf_resolve_stat finds what sf_resolve_open opens, by the same rules. */
 START_TEST(test_stat_table)
 {
@@ -683,6 +685,7 @@ resolve_suite(void)
     tcase_add_test(tc, test_walk_content);
     tcase_add_test(tc, test_open_fifo);
     tcase_add_test(tc, test_open_regular);
+    tcase_add_test(tc, test_dirname);
     tcase_add_test(tc, test_resolve_then_open);
     suite_add_tcase(s, tc);
 

@@ -28,7 +28,8 @@ static int fd = -1;
 static void
 setup(void)
 {
-    snprintf(path, sizeof(path), "%s/sf_snapshot.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(path, sizeof(path), "%s/sf_snapshot.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     for (size_t i = 0; i < FSIZE; i++)

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +46,34 @@ unit_rmtree(const char *path)
 {
     if (path && path[0])
         nftw(path, unit_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write text to path (created or truncated, 0644); fails the test on
+ * error. */
+static inline void
+unit_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "create %s: %m", path);
+    ck_assert(fputs(text, f) != EOF || !text[0]);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Write text to dir/rel, or make the folder dir/rel (0755). */
+static inline void
+unit_put(const char *dir, const char *rel, const char *text)
+{
+    char path[4096];
+    ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", dir, rel), (int)sizeof(path));
+    unit_write(path, text);
+}
+
+static inline void
+unit_mkdir(const char *dir, const char *rel)
+{
+    char path[4096];
+    ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", dir, rel), (int)sizeof(path));
+    ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s: %m", path);
 }
 
 static inline long long
