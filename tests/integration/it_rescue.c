@@ -10,7 +10,7 @@
  * append, or an `rsync --inplace`-style rewrite that grows: rewrite from
  * offset 0 with a longer version, then ftruncate to its size) and records
  * how long its open() blocked; the client waits until the server's lease
- * is breaking (/proc/locks) and then reads on, fast (as fast as it can)
+ * is breaking (/proc/PID/fdinfo) and then reads on, fast (as fast as it can)
  * or slow (16 KiB steps with 1 ms pauses, and a small receive buffer).
  * Every body is sorted into: complete and identical to the original,
  * cut (short, then a reset or EOF), or wrong (complete with any foreign
