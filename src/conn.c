@@ -14,7 +14,7 @@
  * (server.h), WRITE sends it, DONE logs it and either keeps the
  * pipelined bytes for the next READ (sf_request_advance) or starts the
  * close. A step that must wait returns SF_IO_AGAIN; any state may become
- * CLOSE, also from outside (a lease break: on_file_abort), and only the
+ * CLOSE, also from outside (a lease break: conn_file.c), and only the
  * event callback frees.
  *
  * On a listener with proxy_protocol on, a connection starts in PROXY: it
@@ -25,31 +25,23 @@
  * slowloris stretches it), the keep-alive timeout runs while idle, and
  * the send timeout restarts whenever the socket takes bytes (then: reset).
  */
-#include "sfhttpd/conn.h"
+#include "conn_int.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
-#include <event2/event.h>
-#include <event2/event_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sfhttpd/common.h"
-#include "sfhttpd/fcache.h"
-#include "sfhttpd/listen.h"
 #include "sfhttpd/pool.h"
 #include "sfhttpd/proxy.h"
-#include "sfhttpd/reqstate.h"
 #include "sfhttpd/request.h"
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
-#include "sfhttpd/server.h"
-#include "sfhttpd/snapshot.h"
 #include "sfhttpd/slab.h"
 
 /* How long a closing connection reads and discards what the client still
@@ -60,52 +52,8 @@
 #define DRAIN_GRACE_MS 1000
 #define LINGER_MAX_BYTES (256 * 1024)
 
-enum sf_conn_state {
-    SF_CONN_READ = 0,
-    SF_CONN_PROXY,
-    SF_CONN_HANDLE,
-    SF_CONN_WRITE,
-    SF_CONN_DONE,
-    SF_CONN_LINGER,
-    SF_CONN_CLOSE
-};
-
-/* An idle connection owns only this (and its socket and event). */
-struct sf_conn {
-    struct sf_server *srv;    /* dispatch and bookkeeping only */
-    struct event_base *base;
-    const struct sf_config *cfg;
-    struct sf_log *log;
-    struct sf_reqstate *w;    /* while a request is in flight, else NULL */
-    int fd;
-    short ev_what;            /* what ev is registered for, 0 = not yet */
-    bool in_request;          /* some byte of the current request arrived */
-    bool draining;            /* graceful stop: close after this response */
-    bool quiet_close;         /* the client asked to close after this request
-                                 and sent all of it: nothing can follow */
-    bool pipelined;           /* the request was read with the one before */
-    bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
-    enum sf_conn_state state;
-    struct event ev;
-    unsigned served;          /* responses completed on this connection */
-    int site;                 /* the answering site (cfg->sites), -1: none */
-    uint64_t deadline_ms;     /* absolute header deadline */
-    uint64_t linger_until_ms;
-    size_t linger_bytes;
-    uint64_t started_ms;      /* request start, wall-clock ms (access log) */
-    /* a hold on the file of the response sent last while its bytes may
-     * still sit in the socket (lease breaks) */
-    struct sf_file_user tail;
-    struct sf_snapshot *snap; /* the rest of w->cur's file after a break */
-    struct sf_server_conn sc; /* the worker's hold on it */
-    int local_port;           /* ours (vhost_combined): -1 not asked, 0 none */
-    char peer[INET6_ADDRSTRLEN];
-};
-
 static void on_event(evutil_socket_t fd, short what, void *arg);
 static void sf_conn_run(struct sf_conn *c);
-static void on_file_abort(void *arg);
-static const struct sf_file_rescue file_rescue;
 
 static uint64_t
 now_ms(struct sf_conn *c)
@@ -115,20 +63,16 @@ now_ms(struct sf_conn *c)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-/* Wait for what (EV_READ or EV_WRITE) for at most ms milliseconds (the
- * keep-alive timeout: on its common-timeout queue, not the timer heap). */
+/* Wait for what (EV_READ or EV_WRITE) for at most ms milliseconds. */
 static void
 wait_for(struct sf_conn *c, short what, uint64_t ms)
 {
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     if (c->ev_what != what) {
-        if (c->ev_what)
-            event_del(&c->ev);
+        event_del(&c->ev);
         event_assign(&c->ev, c->base, c->fd, what | EV_PERSIST, on_event, c);
         c->ev_what = what;
     }
-    const struct timeval *ka = c->srv->idle_tv;
-    event_add(&c->ev, ka && ms == c->cfg->keepalive_timeout_ms ? ka : &tv);
+    conn_arm(c, ms);
 }
 
 /* a.b.c.d into out (INET_ADDRSTRLEN): what inet_ntop writes, without the
@@ -162,13 +106,13 @@ static bool
 work_get(struct sf_conn *c)
 {
     assert(!c->w);
-    c->w = sf_reqstate_get(&c->srv->reqpool, c->fd, on_file_abort, c);
+    c->w = sf_reqstate_get(&c->srv->reqpool, c->fd, conn_on_file_abort, c);
     if (!c->w) {
         sf_log_msg(c->log, SF_LOG_ERROR, "%s: out of memory: closing", c->peer);
         c->state = SF_CONN_CLOSE;
         return false;
     }
-    c->w->cur.rescue = &file_rescue;
+    c->w->cur.rescue = &conn_file_rescue;
     if (c->sc.idle)
         sf_server_conn_idle(c->srv, &c->sc, false);
     return true;
@@ -206,6 +150,10 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
     c->fd = fd;
     c->proxy_protocol = proxy_protocol;
     c->local_port = -1;
+    /* assigned from the start, so that a lease break's wake (conn_file.c)
+     * finds it; added only when the connection waits */
+    event_assign(&c->ev, c->base, fd, EV_READ | EV_PERSIST, on_event, c);
+    c->ev_what = EV_READ;
     if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
         format_ipv4(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->peer);
     else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))
@@ -220,7 +168,7 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     c->tail = (struct sf_file_user){
-        .sock = fd, .abort = on_file_abort, .rescue = &file_rescue, .arg = c};
+        .sock = fd, .abort = conn_on_file_abort, .rescue = &conn_file_rescue, .arg = c};
     c->sc.c = c;
     sf_server_conn_added(srv, &c->sc);
     c->state = proxy_protocol ? SF_CONN_PROXY : SF_CONN_READ;
@@ -249,8 +197,7 @@ sf_conn_close(struct sf_conn *c)
 {
     if (!c)
         return;
-    if (c->ev_what)
-        event_del(&c->ev);
+    event_del(&c->ev);
     close(c->fd);
     work_put(c, false);
     sf_fcache_detach(&c->tail);
@@ -284,42 +231,6 @@ sf_conn_drain(struct sf_conn *c)
     wait_for(c, EV_READ, c->deadline_ms > now ? c->deadline_ms - now : 1);
 }
 
-/* Wall-clock milliseconds, uncached: durations of a request handled
- * within one loop iteration must not all read 0 (vDSO, no syscall). */
-static uint64_t
-wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* One access-log line for the response; completed: every byte of it
- * (head and promised body) was handed to the socket. */
-static void
-access_log(struct sf_conn *c, bool completed)
-{
-    struct sf_log *l = c->log;
-    if (!sf_log_access_on(l, c->site))
-        return;
-    uint64_t now = wall_ms();
-    struct sf_access a = {
-        .site = c->site,
-        .client = c->peer,
-        .when_ms = c->started_ms,
-        .duration_ms = now > c->started_ms ? now - c->started_ms : 0,
-        .completed = completed,
-    };
-    sf_reqstate_access(c->w, &a);
-    if (sf_log_access_format(l, c->site) == SF_LOG_FORMAT_VHOST_COMBINED) {
-        /* asked once per connection */
-        if (c->local_port < 0)
-            c->local_port = (int)sf_listen_local_port(c->fd);
-        a.port = (unsigned)c->local_port;
-    }
-    sf_log_access(l, &a);
-}
-
 /* Build the answer to what READ parsed: the request, or for a request
  * that failed to parse its error page (then close). */
 static void
@@ -347,101 +258,6 @@ step_handle(struct sf_conn *c)
     }
     c->state = SF_CONN_WRITE;
 }
-
-/*
- * Reset the socket at once but keep its fd (the close waits for the
- * connection's own callback): SO_LINGER 0 makes the close a reset, and a
- * connect to AF_UNSPEC disconnects a TCP socket now (Linux's
- * tcp_disconnect: a RST, and the send queue purged). A Unix socket
- * refuses the disconnect; its bytes already sit in the peer's receive
- * queue, where no close could recall them either.
- */
-static void
-reset_now(struct sf_conn *c)
-{
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    struct sockaddr sa = {.sa_family = AF_UNSPEC};
-    connect(c->fd, &sa, sizeof(sa));
-}
-
-/* Make the connection's own callback run soon, from the event loop. */
-static void
-wake(struct sf_conn *c)
-{
-    if (!c->ev_what) {
-        event_assign(&c->ev, c->base, c->fd, EV_READ | EV_PERSIST, on_event, c);
-        c->ev_what = EV_READ;
-    }
-    event_active(&c->ev, c->ev_what, 0);
-}
-
-/*
- * A lease break: the file being sent is about to change, and its lease
- * goes as soon as the cut returns. Reset the connection now, so that its
- * queued bytes are dropped, not delivered, and mark it for closing; it
- * is freed when its own callback unwinds. This runs inside the cache's
- * pass over the file's users: it detaches nothing, only marks both of
- * its users as done, so that neither is cut again.
- */
-static void
-on_file_abort(void *arg)
-{
-    struct sf_conn *c = arg;
-    if (c->state == SF_CONN_WRITE) {
-        sf_log_msg(c->log, SF_LOG_INFO, "%s: %.*s cut after %llu of %llu bytes: file is changing",
-                   c->peer, (int)c->w->parser.r.target.len,
-                   c->w->rb.buf + c->w->parser.r.target.off,
-                   (unsigned long long)c->w->resp.st.body_sent,
-                   (unsigned long long)c->w->resp.st.content_length);
-        access_log(c, false);
-    }
-    reset_now(c);
-    if (c->w) {
-        c->w->cur.sending = false;
-        c->w->cur.sock = -1;
-    }
-    c->tail.sending = false;
-    c->tail.sock = -1;
-    c->state = SF_CONN_CLOSE;
-    wake(c);
-}
-
-/* A lease break while sending (lbreak.h): plan a copy of the rest and
- * pause (no event until resumed), pushing out a tail MSG_MORE held back,
- * so that the socket can drain. */
-static int
-on_file_hold(void *arg)
-{
-    struct sf_conn *c = arg;
-    if (c->state != SF_CONN_WRITE || c->snap)
-        return -ECANCELED;
-    int err;
-    c->snap = sf_snapshot_plan(c->srv->snaps, &c->w->resp, c->w->cur.file->fd, &err);
-    if (err)
-        return err;
-    if (c->ev_what)
-        event_del(&c->ev);
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return 0;
-}
-
-static int
-on_file_save(void *arg)
-{
-    struct sf_conn *c = arg;
-    return c->snap ? sf_snapshot_fill(c->snap, &c->w->resp, c->w->cur.file->fd) : 0;
-}
-
-static void
-on_file_resume(void *arg)
-{
-    struct sf_conn *c = arg;
-    wait_for(c, EV_WRITE, c->cfg->send_timeout_ms);
-}
-
-static const struct sf_file_rescue file_rescue = {on_file_hold, on_file_save, on_file_resume};
 
 /* Take the client's address from a PROXY header; v2 LOCAL (a health
  * check), v1 UNKNOWN and non-TCP families keep the socket's. */
@@ -517,7 +333,7 @@ step_proxy(struct sf_conn *c)
             c->state = SF_CONN_READ;
             if (c->w->rb.wpos) {
                 c->in_request = true;
-                c->started_ms = wall_ms();
+                c->started_ms = conn_wall_ms();
                 c->deadline_ms = now_ms(c) + c->cfg->header_timeout_ms;
             }
             return SF_IO_OK;
@@ -568,7 +384,7 @@ step_read(struct sf_conn *c)
             /* the first byte of a request starts its clock */
             c->in_request = true;
             c->site = -1;
-            c->started_ms = wall_ms();
+            c->started_ms = conn_wall_ms();
             c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
         }
     }
@@ -602,7 +418,7 @@ step_write(struct sf_conn *c)
         sf_log_errno(c->log, SF_LOG_DEBUG, err, "%s: client gone after %llu bytes", c->peer,
                      (unsigned long long)c->w->resp.st.body_sent);
     }
-    access_log(c, false);
+    conn_access_log(c, false);
     c->state = SF_CONN_CLOSE;
     return SF_IO_OK;
 }
@@ -613,7 +429,7 @@ static enum sf_io
 step_done(struct sf_conn *c)
 {
     assert(c->state == SF_CONN_DONE);
-    access_log(c, true);
+    conn_access_log(c, true);
     c->served++;
     bool ka = c->w->parser.r.keep_alive && !c->draining;
     /* bytes sent from a file by sendfile still reference its pages while
@@ -655,7 +471,7 @@ step_done(struct sf_conn *c)
     c->site = -1;
     if (left) {
         c->pipelined = true;
-        c->started_ms = wall_ms();
+        c->started_ms = conn_wall_ms();
         c->deadline_ms = now + c->cfg->header_timeout_ms;
         return SF_IO_OK;
     }
@@ -737,8 +553,8 @@ on_event(evutil_socket_t fd, short what, void *arg)
         case SF_CONN_WRITE:
             sf_log_msg(c->log, SF_LOG_INFO, "%s: send timeout after %llu bytes", c->peer,
                        (unsigned long long)c->w->resp.st.body_sent);
-            access_log(c, false);
-            reset_now(c); /* a FIN would wait behind the bytes not taken */
+            conn_access_log(c, false);
+            conn_reset_now(c); /* a FIN would wait behind the bytes not taken */
             c->state = SF_CONN_CLOSE;
             break;
         default:
