@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-static const char *const names[SF_CODING_COUNT] = { "br", "zstd", "gzip" };
-static const char *const suffixes[SF_CODING_COUNT] = { ".br", ".zst", ".gz" };
+static const char *const names[SF_CODING_COUNT] = {"br", "zstd", "gzip"};
+static const char *const suffixes[SF_CODING_COUNT] = {".br", ".zst", ".gz"};
 
 const char *
 sf_coding_name(enum sf_coding c)

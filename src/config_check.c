@@ -196,8 +196,7 @@ sf_config_validate(const struct sf_config *cfg, FILE *errs)
             bool is_auto = n == 0 && (k->flags & KEY_AUTO);
             if (!is_auto &&
                 (n < 0 || (unsigned long long)n < k->min || (unsigned long long)n > k->max))
-                verr(errs, &nerr, "%s: %lld out of range (%llu..%llu)", k->name, n, k->min,
-                     k->max);
+                verr(errs, &nerr, "%s: %lld out of range (%llu..%llu)", k->name, n, k->min, k->max);
         }
     }
     if (!cfg->access_log || !cfg->error_log)

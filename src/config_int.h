@@ -81,7 +81,8 @@ enum key_type {
 /* A field of struct sf_config / struct sf_site, with its type. */
 #define SERVER_FIELD(f)                                                                            \
     .off = offsetof(struct sf_config, f), .type = KEY_TYPE_OF(((struct sf_config *)0)->f)
-#define SITE_FIELD(f) .off = offsetof(struct sf_site, f), .type = KEY_TYPE_OF(((struct sf_site *)0)->f)
+#define SITE_FIELD(f)                                                                              \
+    .off = offsetof(struct sf_site, f), .type = KEY_TYPE_OF(((struct sf_site *)0)->f)
 
 /* row flags */
 #define KEY_REPEAT 1u   /* may be given more than once (each line adds, or the last wins) */
@@ -151,9 +152,9 @@ struct loader {
     char *line; /* getline buffer */
     size_t cap;
     enum section sect;
-    struct sf_site *site;                /* the current site section */
-    size_t first_site;                   /* sites before this came from elsewhere */
-    int server_keys[CONFIG_MAX_KEYS];    /* by row; -1: set in another file */
+    struct sf_site *site;             /* the current site section */
+    size_t first_site;                /* sites before this came from elsewhere */
+    int server_keys[CONFIG_MAX_KEYS]; /* by row; -1: set in another file */
     struct site_lines sites[SF_CONFIG_MAX_SITES];
     /* include: the file that included this one, how deep, and this
      * file's identity for the cycle check */
@@ -196,8 +197,7 @@ long long config_get_number(const struct key *k, const void *obj);
 void config_put_number(const struct key *k, void *obj, unsigned long long n);
 
 /* "A, B or C" from names, into buf (cut at cap). */
-void config_join_names(char *buf, size_t cap, const char *const *names, size_t n,
-                       const char *last);
+void config_join_names(char *buf, size_t cap, const char *const *names, size_t n, const char *last);
 
 /* Generic setters by what the value is: a decimal number, a size (k, m,
  * g), a time in seconds into milliseconds, a boolean, one of k->names. */

@@ -175,8 +175,7 @@ config_set_size(struct loader *l, const struct key *k, void *obj, const char *ar
     unsigned long long n = 0;
     (void)arg;
     int rc = config_parse_size(v, &n);
-    put_ranged(l, k, obj, v, rc, n,
-               "a size (bytes, or a number with k, m or g)", NULL);
+    put_ranged(l, k, obj, v, rc, n, "a size (bytes, or a number with k, m or g)", NULL);
 }
 
 /* The timeouts: more than 0, at most a day (the rows' range). */
@@ -186,8 +185,7 @@ config_set_ms(struct loader *l, const struct key *k, void *obj, const char *arg,
     unsigned long long n = 0;
     (void)arg;
     int rc = config_parse_ms(v, &n);
-    put_ranged(l, k, obj, v, rc, n,
-               "a time (seconds, fractions allowed, or a number with ms)",
+    put_ranged(l, k, obj, v, rc, n, "a time (seconds, fractions allowed, or a number with ms)",
                "more than 0, at most 1 day");
 }
 
@@ -334,8 +332,7 @@ sf_config_key_name(enum sf_config_keys sect, size_t i)
         if (i < config_nserver_keys)
             return config_server_keys[i].name;
         return i == config_nserver_keys ? CONFIG_INCLUDE_KEY : NULL;
-    case SF_CONFIG_KEYS_SITE:
-        return i < config_nsite_keys ? config_site_keys[i].name : NULL;
+    case SF_CONFIG_KEYS_SITE: return i < config_nsite_keys ? config_site_keys[i].name : NULL;
     case SF_CONFIG_KEYS_LISTEN:
         return i < config_nlisten_options ? config_listen_option_names[i] : NULL;
     }

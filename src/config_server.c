@@ -198,8 +198,7 @@ set_path(struct loader *l, const struct key *k, void *obj, const char *arg, cons
 /* snapshot_dir = off | a folder: where reflink snapshots of files being
  * changed are made (O_TMPFILE, never linked); off (NULL) by default. */
 static void
-set_snapshot_dir(struct loader *l, const struct key *k, void *obj, const char *arg,
-                 const char *v)
+set_snapshot_dir(struct loader *l, const struct key *k, void *obj, const char *arg, const char *v)
 {
     if (strcasecmp(v, "off") == 0) {
         char **dst = config_field(k, obj);
@@ -328,8 +327,7 @@ const struct key config_server_keys[] = {
     {"user", set_name, config_dump_string, SERVER_FIELD(user), AT(user_at)},
     {"group", set_name, config_dump_string, SERVER_FIELD(group), AT(group_at)},
     {"pid_file", set_path, config_dump_string, SERVER_FIELD(pid_file), AT(pid_file_at)},
-    {"header_timeout", TIME, .def = "10", SERVER_FIELD(header_timeout_ms), .min = 1,
-     .max = DAY_MS},
+    {"header_timeout", TIME, .def = "10", SERVER_FIELD(header_timeout_ms), .min = 1, .max = DAY_MS},
     {"keepalive_timeout", TIME, .def = "15", SERVER_FIELD(keepalive_timeout_ms), .min = 1,
      .max = DAY_MS},
     {"send_timeout", TIME, .def = "60", SERVER_FIELD(send_timeout_ms), .min = 1, .max = DAY_MS},
@@ -343,8 +341,8 @@ const struct key config_server_keys[] = {
     {"max_headers", NUMBER, .def = "100", SERVER_FIELD(max_headers), .min = 1, .max = 1000},
     {"send_chunk", SIZE, .def = "2m", SERVER_FIELD(send_chunk), .min = 4 * KIB, .max = GIB},
     {"max_ranges", NUMBER, .def = "16", SERVER_FIELD(max_ranges), .min = 1, .max = 64},
-    {"max_connections", set_auto, dump_auto, .def = "auto", SERVER_FIELD(max_connections),
-     .min = 1, .max = 1000000, .what = "a number or auto", .flags = KEY_AUTO},
+    {"max_connections", set_auto, dump_auto, .def = "auto", SERVER_FIELD(max_connections), .min = 1,
+     .max = 1000000, .what = "a number or auto", .flags = KEY_AUTO},
     {"max_body_size", SIZE, .def = "1m", SERVER_FIELD(max_body_size), .min = 0, .max = GIB},
     {"access_log", set_access_log, config_dump_string, .def = "-", SERVER_FIELD(access_log),
      AT(access_log_at)},
@@ -353,7 +351,8 @@ const struct key config_server_keys[] = {
     {"log_level", ENUM, .def = "info", SERVER_FIELD(log_level), NAMES(config_level_names)},
     {"file_guard", ENUM, .def = "lease", SERVER_FIELD(file_guard), NAMES(guard_names)},
     {"open_file_cache_max", set_auto, dump_auto, .def = "auto", SERVER_FIELD(open_file_cache_max),
-     .min = 1, .max = 1000000, .what = "a size (a number, or with k, m or g) or auto", .flags = KEY_AUTO},
+     .min = 1, .max = 1000000, .what = "a size (a number, or with k, m or g) or auto",
+     .flags = KEY_AUTO},
     {"small_file_size", SIZE, .def = "16k", SERVER_FIELD(small_file_size), .min = 0,
      .max = 16 * MIB},
     {"small_file_budget", SIZE, .def = "64m", SERVER_FIELD(small_file_budget), .min = 0,

@@ -635,7 +635,8 @@ const struct key config_site_keys[] = {
     {"cache_control", set_cache_control, config_dump_string, SITE_FIELD(cache_control),
      .flags = KEY_ARG},
     /* expires may repeat (the last wins), as it always could */
-    {"expires", set_expires, dump_expires, .free = free_rules, .def = "off", .flags = KEY_ARG | KEY_REPEAT},
+    {"expires", set_expires, dump_expires, .free = free_rules, .def = "off",
+     .flags = KEY_ARG | KEY_REPEAT},
     {"error_page", add_error_page, dump_error_pages, .free = free_error_pages, .flags = KEY_REPEAT},
     {"server_names", set_server_names, dump_server_names, .free = free_server_names},
     {"default", set_default, config_dump_bool, .def = "off", SITE_FIELD(is_default)},

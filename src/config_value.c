@@ -354,7 +354,8 @@ sf_config_parse_addr(const char *s, struct sockaddr_storage *ss, unsigned *sslen
 /* The options of a listen line, by enum listen_option (config_int.h). */
 const char *const config_listen_option_names[] = {"proxy_protocol", "backlog", "ipv6only"};
 enum listen_option { OPT_PROXY_PROTOCOL, OPT_BACKLOG, OPT_IPV6ONLY };
-_Static_assert(SF_ARRAY_LEN(config_listen_option_names) == OPT_IPV6ONLY + 1, "a name for every option");
+_Static_assert(SF_ARRAY_LEN(config_listen_option_names) == OPT_IPV6ONLY + 1,
+               "a name for every option");
 const size_t config_nlisten_options = SF_ARRAY_LEN(config_listen_option_names);
 
 /* One "name=value" or bare "name" option of a listen line. */

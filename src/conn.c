@@ -211,9 +211,9 @@ void
 sf_conn_drain(struct sf_conn *c)
 {
     c->draining = true;
-    bool idle = (c->state == SF_CONN_READ && !c->in_request &&
-                 (!c->w || c->w->rb.rpos == c->w->rb.wpos)) ||
-                (c->state == SF_CONN_PROXY && c->w->rb.wpos == 0);
+    bool idle =
+        (c->state == SF_CONN_READ && !c->in_request && (!c->w || c->w->rb.rpos == c->w->rb.wpos)) ||
+        (c->state == SF_CONN_PROXY && c->w->rb.wpos == 0);
     if (!idle)
         return; /* its response finishes, then it closes */
     if (c->served > 0) {
@@ -268,8 +268,8 @@ proxy_peer(struct sf_conn *c, const struct sf_proxy_info *info)
     if (info->family == AF_UNSPEC || !inet_ntop(info->family, &info->src, peer, sizeof(peer)))
         return;
     if (sf_log_enabled(c->log, SF_LOG_DEBUG))
-        sf_log_msg(c->log, SF_LOG_DEBUG, "%s: PROXY v%u header: client %s", c->peer,
-                   info->version, peer);
+        sf_log_msg(c->log, SF_LOG_DEBUG, "%s: PROXY v%u header: client %s", c->peer, info->version,
+                   peer);
     memcpy(c->peer, peer, sizeof(c->peer));
 }
 
@@ -339,8 +339,7 @@ step_proxy(struct sf_conn *c)
             return SF_IO_OK;
         }
         if (pr == SF_PROXY_BAD || c->w->rb.wpos == c->w->rb.cap) {
-            sf_log_msg(c->log, SF_LOG_INFO, "%s: bad PROXY protocol header: closing",
-                       c->peer);
+            sf_log_msg(c->log, SF_LOG_INFO, "%s: bad PROXY protocol header: closing", c->peer);
             /* a FIN rather than a reset, and what the client still sends
              * is read and dropped for a moment, as after a response */
             shutdown(c->fd, SHUT_WR);
@@ -546,8 +545,8 @@ on_event(evutil_socket_t fd, short what, void *arg)
             c->state = SF_CONN_CLOSE;
             break;
         case SF_CONN_PROXY:
-            sf_log_msg(c->log, SF_LOG_INFO, "%s: no PROXY protocol header within %u ms",
-                       c->peer, c->cfg->header_timeout_ms);
+            sf_log_msg(c->log, SF_LOG_INFO, "%s: no PROXY protocol header within %u ms", c->peer,
+                       c->cfg->header_timeout_ms);
             c->state = SF_CONN_CLOSE;
             break;
         case SF_CONN_WRITE:
@@ -557,9 +556,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
             conn_reset_now(c); /* a FIN would wait behind the bytes not taken */
             c->state = SF_CONN_CLOSE;
             break;
-        default:
-            c->state = SF_CONN_CLOSE;
-            break;
+        default: c->state = SF_CONN_CLOSE; break;
         }
     } else {
         sf_conn_run(c);

@@ -30,7 +30,6 @@
 #include "sfhttpd/server.h"
 #include "sfhttpd/snapshot.h"
 
-
 enum sf_conn_state {
     SF_CONN_READ = 0,
     SF_CONN_PROXY,
@@ -43,27 +42,27 @@ enum sf_conn_state {
 
 /* An idle connection owns only this (and its socket and event). */
 struct sf_conn {
-    struct sf_server *srv;    /* dispatch and bookkeeping only */
+    struct sf_server *srv; /* dispatch and bookkeeping only */
     struct event_base *base;
     const struct sf_config *cfg;
     struct sf_log *log;
-    struct sf_reqstate *w;    /* while a request is in flight, else NULL */
+    struct sf_reqstate *w; /* while a request is in flight, else NULL */
     int fd;
-    short ev_what;            /* what ev is assigned for (added or not) */
-    bool in_request;          /* some byte of the current request arrived */
-    bool draining;            /* graceful stop: close after this response */
-    bool quiet_close;         /* the client asked to close after this request
-                                 and sent all of it: nothing can follow */
-    bool pipelined;           /* the request was read with the one before */
-    bool proxy_protocol;      /* a PROXY header comes first (proxy.h) */
+    short ev_what;       /* what ev is assigned for (added or not) */
+    bool in_request;     /* some byte of the current request arrived */
+    bool draining;       /* graceful stop: close after this response */
+    bool quiet_close;    /* the client asked to close after this request
+                            and sent all of it: nothing can follow */
+    bool pipelined;      /* the request was read with the one before */
+    bool proxy_protocol; /* a PROXY header comes first (proxy.h) */
     enum sf_conn_state state;
     struct event ev;
-    unsigned served;          /* responses completed on this connection */
-    int site;                 /* the answering site (cfg->sites), -1: none */
-    uint64_t deadline_ms;     /* absolute header deadline */
+    unsigned served;      /* responses completed on this connection */
+    int site;             /* the answering site (cfg->sites), -1: none */
+    uint64_t deadline_ms; /* absolute header deadline */
     uint64_t linger_until_ms;
     size_t linger_bytes;
-    uint64_t started_ms;      /* request start, wall-clock ms (access log) */
+    uint64_t started_ms; /* request start, wall-clock ms (access log) */
     /* a hold on the file of the response sent last while its bytes may
      * still sit in the socket (lease breaks) */
     struct sf_file_user tail;

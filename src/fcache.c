@@ -205,7 +205,11 @@ entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_pat
         return NULL;
     }
     *e = (struct entry){.pub = {.fd = fd, .st = st, .guard = fc->o.guard},
-                        .fc = fc, .site = site, .rel = copy, .dir = d, .lb = {.fd = -1},
+                        .fc = fc,
+                        .site = site,
+                        .rel = copy,
+                        .dir = d,
+                        .lb = {.fd = -1},
                         .content = site < 64 && (fc->o.content_etag_sites >> site & 1)};
     return e;
 }

@@ -41,7 +41,7 @@ struct sf_fcache {
     struct entry *buckets[NBUCKETS];
     struct entry *lru_head, *lru_tail;
     size_t nentries;
-    size_t snap_bytes;        /* held by snapshots: small_file_budget */
+    size_t snap_bytes; /* held by snapshots: small_file_budget */
     struct sf_fcache_stats st;
 };
 

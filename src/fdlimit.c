@@ -143,7 +143,8 @@ sf_fdlimit_log(const struct sf_fdlimit *fl, struct sf_log *log)
     char line[256], was[24];
     sf_fdlimit_format(fl, line, sizeof(line));
     if (fl->was != fl->soft)
-        sf_log_msg(log, SF_LOG_INFO, "RLIMIT_NOFILE soft limit raised from %s to the hard limit: %s",
+        sf_log_msg(log, SF_LOG_INFO,
+                   "RLIMIT_NOFILE soft limit raised from %s to the hard limit: %s",
                    limit_str(fl->was, was), line);
     else
         sf_log_msg(log, SF_LOG_INFO, "descriptors: %s", line);

@@ -21,7 +21,7 @@
 struct neg {
     unsigned site;
     uint32_t hash;
-    int err;                   /* -ENOENT */
+    int err; /* -ENOENT */
     char *rel;
     struct sf_fwatch_dir *dir; /* the folder's watch, referenced */
     struct neg *hnext;

@@ -24,25 +24,25 @@
 #include "sfhttpd/resolve.h"
 
 #define NBUCKETS 16384 /* power of two */
-#define WATCH_MASK                                                                          \
-    (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY |     \
+#define WATCH_MASK                                                                                 \
+    (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY |            \
      IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR)
 
 struct dirw {
-    int wd;               /* -1 once the kernel dropped or moved it */
+    int wd; /* -1 once the kernel dropped or moved it */
     unsigned site;
-    char *rel;            /* "" for the root, else "a/b" */
-    unsigned refs;        /* files in it + subdirectories watched */
+    char *rel;     /* "" for the root, else "a/b" */
+    unsigned refs; /* files in it + subdirectories watched */
     struct dirw *parent;
-    struct dirw *hnext;   /* by (site, rel), while alive */
-    struct dirw *wnext;   /* by wd */
+    struct dirw *hnext; /* by (site, rel), while alive */
+    struct dirw *wnext; /* by wd */
     bool in_hash;
 };
 
 #define MAX_OWNERS 3 /* the file cache, the listing cache, missing names */
 
 struct sf_fwatch {
-    int ifd;              /* inotify, -1 when unavailable */
+    int ifd; /* inotify, -1 when unavailable */
     struct sf_log *log;
     struct {
         sf_fwatch_fn changed;

@@ -295,8 +295,10 @@ sf_listen_inherit(struct sf_listen_set *set, const struct sf_config *cfg, struct
         socklen_t len = sizeof(ss);
         if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0 ||
             getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-            sf_log_msg(log, SF_LOG_ERROR, "socket activation: fd %d is not a listening stream "
-                                          "socket", fd);
+            sf_log_msg(log, SF_LOG_ERROR,
+                       "socket activation: fd %d is not a listening stream "
+                       "socket",
+                       fd);
             return -1;
         }
         struct sf_listener *l = add(set, log);

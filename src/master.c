@@ -37,19 +37,19 @@
 #include "sfhttpd/startup.h"
 #include "sfhttpd/worker.h"
 
-#define KILL_GRACE_MS 2000      /* after a deadline, before SIGKILL */
-#define DEATHS_WINDOW_MS 10000  /* this many deaths in this window ... */
+#define KILL_GRACE_MS 2000     /* after a deadline, before SIGKILL */
+#define DEATHS_WINDOW_MS 10000 /* this many deaths in this window ... */
 #define DEATHS_MAX 5
-#define BACKOFF_MIN_MS 1000     /* ... back off from here, doubling */
+#define BACKOFF_MIN_MS 1000 /* ... back off from here, doubling */
 #define BACKOFF_MAX_MS 30000
 
 struct gen {
     const struct sf_config *cfg;
     struct sf_config *owned; /* cfg when the master allocated it */
     struct sf_listen_set lis;
-    int n;                   /* worker slots */
-    pid_t *pid;              /* per slot; 0 = not running */
-    int64_t *restart_at;     /* per slot; 0 = no restart planned */
+    int n;               /* worker slots */
+    pid_t *pid;          /* per slot; 0 = not running */
+    int64_t *restart_at; /* per slot; 0 = no restart planned */
 };
 
 struct retired {
@@ -62,17 +62,17 @@ struct master {
     const struct sf_master_opts *o;
     pid_t self;
     int sfd;
-    bool inherited;               /* listeners from systemd */
+    bool inherited; /* listeners from systemd */
     struct sf_ids ids;
     struct gen cur;
     struct sf_listen_set *closing; /* a child must close these too */
     struct retired *old;
     size_t nold, capold;
     bool stopping, quitting;
-    bool draining;                /* drain_delay: a stop is coming */
-    int64_t drain_end;            /* while draining: when the stop begins */
-    int64_t kill_at;              /* while stopping */
-    int64_t deaths[DEATHS_MAX];   /* ring of the latest death times */
+    bool draining;              /* drain_delay: a stop is coming */
+    int64_t drain_end;          /* while draining: when the stop begins */
+    int64_t kill_at;            /* while stopping */
+    int64_t deaths[DEATHS_MAX]; /* ring of the latest death times */
     size_t ndeaths;
     int backoff_ms;
 };
@@ -382,8 +382,8 @@ stop(struct master *m, int sig)
         signal_all(m, SIGUSR2, false);
         return;
     }
-    sf_log_msg(&m->log, SF_LOG_INFO, "signal %d: stopping%s (%d worker(s))", sig,
-               now ? " now" : "", children(m));
+    sf_log_msg(&m->log, SF_LOG_INFO, "signal %d: stopping%s (%d worker(s))", sig, now ? " now" : "",
+               children(m));
     shut_down(m, now);
 }
 
@@ -550,8 +550,7 @@ run_timers(struct master *m)
             next = m->old[i].kill_at;
     }
     if (m->draining && m->drain_end <= now) {
-        sf_log_msg(&m->log, SF_LOG_INFO, "drain_delay over: stopping (%d worker(s))",
-                   children(m));
+        sf_log_msg(&m->log, SF_LOG_INFO, "drain_delay over: stopping (%d worker(s))", children(m));
         shut_down(m, false);
     }
     if (m->draining && m->drain_end < next)

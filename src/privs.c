@@ -29,10 +29,11 @@ fallback_ids(const struct sf_config *cfg, struct sf_ids *ids, FILE *errs)
 {
     const struct passwd *pw = getpwnam(SF_PRIVS_FALLBACK_USER);
     if (!pw || pw->pw_uid == 0) {
-        sf_config_problem(errs, server_place(cfg), NULL, NULL,
-                          "started as root without a user, and there is no user "
-                          SF_PRIVS_FALLBACK_USER " to run the workers as: set user = NAME in "
-                          "[server] (or -u NAME; user = root keeps root)");
+        sf_config_problem(
+            errs, server_place(cfg), NULL, NULL,
+            "started as root without a user, and there is no user " SF_PRIVS_FALLBACK_USER
+            " to run the workers as: set user = NAME in "
+            "[server] (or -u NAME; user = root keeps root)");
         return -1;
     }
     ids->uid = pw->pw_uid;
@@ -149,8 +150,8 @@ sf_privs_drop(const struct sf_ids *ids, struct sf_log *log)
         sf_log_msg(log, SF_LOG_ERROR, "user %s: cannot keep CAP_LEASE", ids->user);
         return -1;
     }
-    int rc = capng_change_id((int)ids->uid, (int)ids->gid,
-                             CAPNG_CLEAR_BOUNDING | CAPNG_CLEAR_AMBIENT);
+    int rc =
+        capng_change_id((int)ids->uid, (int)ids->gid, CAPNG_CLEAR_BOUNDING | CAPNG_CLEAR_AMBIENT);
     if (rc != 0) {
         sf_log_errno(log, SF_LOG_ERROR, errno, "user %s: switching to uid %ld gid %ld failed (%d)",
                      ids->user, (long)ids->uid, (long)ids->gid, rc);

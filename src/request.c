@@ -294,8 +294,8 @@ on_headers_complete(llhttp_t *ll)
         return fail(p, rc);
     if (r->nhost > 1 || (r->minor >= 1 && r->nhost == 0))
         return fail(p, 400);
-    if (r->nhost == 1 && !sf_request_host_valid(p->base + r->hdr[SF_HDR_HOST].off,
-                                                r->hdr[SF_HDR_HOST].len))
+    if (r->nhost == 1 &&
+        !sf_request_host_valid(p->base + r->hdr[SF_HDR_HOST].off, r->hdr[SF_HDR_HOST].len))
         return fail(p, 400);
     rc = framing(p);
     if (rc)
@@ -386,9 +386,7 @@ feed_body(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *
 {
     struct sf_request *r = &p->r;
     switch (r->body) {
-    case SF_BODY_NONE:
-        *pos = from;
-        return SF_PARSE_DONE;
+    case SF_BODY_NONE: *pos = from; return SF_PARSE_DONE;
     case SF_BODY_LENGTH: {
         uint64_t n = to - from;
         if (n > r->body_left)
@@ -410,8 +408,8 @@ feed_body(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *
          * scanner never sees it (the answer must not depend on reads) */
         uint64_t wire_max = p->limits.max_body_size + p->limits.max_header_size;
         assert(r->body_wire <= wire_max);
-        size_t end = to - from > wire_max - r->body_wire ? from + (size_t)(wire_max - r->body_wire)
-                                                         : to;
+        size_t end =
+            to - from > wire_max - r->body_wire ? from + (size_t)(wire_max - r->body_wire) : to;
         enum sf_scan sc = sf_request_scan_chunked(&r->syn, buf, from, end, p->limits.max_body_size,
                                                   left, &stop, &status);
         r->body_seen = r->syn.data;
@@ -478,14 +476,11 @@ feed(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
     const char *ep = llhttp_get_error_pos(&p->ll);
     size_t at = ep ? (size_t)(ep - buf) : stop;
     switch (e) {
-    case HPE_INVALID_METHOD:
-        r->bad_method = true;
-        return method_verdict(p, sc, stop, pos);
+    case HPE_INVALID_METHOD: r->bad_method = true; return method_verdict(p, sc, stop, pos);
     case HPE_INVALID_VERSION:
         /* llhttp stopped inside a version our scanner accepted so far */
         return stop_with(p, r->syn.major >= 2 ? 505 : 400, at, pos);
-    default:
-        return stop_with(p, 400, at, pos);
+    default: return stop_with(p, 400, at, pos);
     }
 }
 
@@ -563,8 +558,8 @@ sf_request_host_valid(const char *s, size_t len)
         i = 1;
         while (i < len && s[i] != ']') {
             char ch = s[i];
-            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') ||
-                  ch == ':' || ch == '.'))
+            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+                  (ch >= 'A' && ch <= 'F') || ch == ':' || ch == '.'))
                 return false;
             i++;
         }
@@ -575,8 +570,9 @@ sf_request_host_valid(const char *s, size_t len)
         static const char ok[] = "-._~!$&'()*+,;=%";
         while (i < len && s[i] != ':') {
             char ch = s[i];
-            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  strchr(ok, ch)) || ch == '\0')
+            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= 'A' && ch <= 'Z') || strchr(ok, ch)) ||
+                ch == '\0')
                 return false;
             i++;
         }

@@ -218,7 +218,9 @@ size_line_byte(struct sf_syntax *s, unsigned char c)
             return true;
         }
         break;
-    case C_EXT_VAL0: s->st = c == '"' ? C_EXT_QUOTED : C_EXT_TOKEN; return c == '"' || sf_is_tchar(c);
+    case C_EXT_VAL0:
+        s->st = c == '"' ? C_EXT_QUOTED : C_EXT_TOKEN;
+        return c == '"' || sf_is_tchar(c);
     case C_EXT_TOKEN:
         if (sf_is_tchar(c))
             return true;

@@ -555,11 +555,11 @@ sf_resolve_status(int neg_errno)
     case ENAMETOOLONG: return 404;
     case EACCES:
     case EPERM:
-    case ENXIO:      /* a Unix socket, or a device with nothing behind it */
+    case ENXIO: /* a Unix socket, or a device with nothing behind it */
     case ENODEV:
     case EOPNOTSUPP: return 403;
     case EMFILE:
-    case ENFILE:     return 503; /* out of descriptors: try again (fdlimit.h) */
+    case ENFILE: return 503; /* out of descriptors: try again (fdlimit.h) */
     default: return 500;
     }
 }

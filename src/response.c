@@ -259,8 +259,8 @@ sf_response_hold(struct sf_response *r, struct sf_fcache *fc, struct sf_file *f)
 }
 
 void
-sf_response_error(struct sf_response *r, int status, const char *date, bool keep_alive,
-                  bool http10, bool head_only, const char *extra_header)
+sf_response_error(struct sf_response *r, int status, const char *date, bool keep_alive, bool http10,
+                  bool head_only, const char *extra_header)
 {
     sf_response_reset(r);
     const char *reason = sf_response_reason(status);

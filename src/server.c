@@ -181,8 +181,8 @@ start_site_mime(struct sf_server *srv)
             return -1;
         }
         for (size_t j = 0; j < site->nmime_types; j++) {
-            int rc = sf_mime_add(srv->site_mime[i], site->mime_types[j].ext,
-                                 site->mime_types[j].type);
+            int rc =
+                sf_mime_add(srv->site_mime[i], site->mime_types[j].ext, site->mime_types[j].type);
             if (rc) {
                 sf_log_errno(&srv->log, SF_LOG_ERROR, rc, "[%s]: mime_types %s %s", site->name,
                              site->mime_types[j].ext, site->mime_types[j].type);
@@ -337,8 +337,8 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
     int site = sf_vhost_select(srv->cfg, host, hlen);
     if (site < 0) {
         /* strict_hosts: no site answers for this host */
-        sf_response_error(out, 421, srv->date, d->keep_alive, r->minor == 0,
-                          r->method == HTTP_HEAD, NULL);
+        sf_response_error(out, 421, srv->date, d->keep_alive, r->minor == 0, r->method == HTTP_HEAD,
+                          NULL);
         return -1;
     }
     if (srv->need_sync || d->pipelined) {
@@ -364,8 +364,8 @@ sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf
     };
     sf_static_handle(&in, out);
     if (out->st.head_overflow) {
-        sf_log_msg(&srv->log, SF_LOG_ERROR, "response head too large for %.*s",
-                   (int)r->target.len, d->buf + r->target.off);
+        sf_log_msg(&srv->log, SF_LOG_ERROR, "response head too large for %.*s", (int)r->target.len,
+                   d->buf + r->target.off);
         sf_response_error(out, 500, srv->date, d->keep_alive, r->minor == 0, false, NULL);
     }
     return site;

@@ -32,7 +32,7 @@
 struct ctx {
     const struct sf_static_in *in;
     struct sf_response *out;
-    bool head;     /* HEAD: headers only */
+    bool head; /* HEAD: headers only */
     bool http10;
     struct sf_path path;
 };
@@ -150,10 +150,9 @@ redirect_slash(struct ctx *x)
     sf_response_begin(o, 301, x->in->date);
     sf_response_put(o, "Location", loc->data, loc->len);
     loc->len = 0;
-    sf_buf_printf(loc,
-                  "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>301 Moved "
-                  "Permanently</title></head>\n<body><h1>301 Moved Permanently</h1></body>"
-                  "</html>\n");
+    sf_buf_printf(loc, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>301 Moved "
+                       "Permanently</title></head>\n<body><h1>301 Moved Permanently</h1></body>"
+                       "</html>\n");
     sf_response_puts(o, "Content-Type", "text/html; charset=utf-8");
     sf_response_put_u64(o, "Content-Length", loc->len);
     sf_response_end_head(o, x->in->keep_alive, x->http10);
@@ -220,8 +219,8 @@ listing_view(const struct ctx *x)
 /* The page forbids every script and every load but its inline style and
  * data: icons, and lets its sort forms go only to itself: even a name
  * that slipped past escaping could run or fetch nothing. */
-#define LISTING_CSP                                                                          \
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "        \
+#define LISTING_CSP                                                                                \
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "              \
     "form-action 'self'"
 
 static void
@@ -284,8 +283,8 @@ index_file(struct ctx *x, int *oom)
     const struct sf_site *s = x->in->site;
     char rel[SF_PATH_MAX + 1];
     for (size_t i = 0; i < s->nindex; i++) {
-        int n = snprintf(rel, sizeof(rel), "%s%s%s", x->path.rel, x->path.len ? "/" : "",
-                         s->index[i]);
+        int n =
+            snprintf(rel, sizeof(rel), "%s%s%s", x->path.rel, x->path.len ? "/" : "", s->index[i]);
         if (n < 0 || (size_t)n >= sizeof(rel))
             continue;
         int err, dfd;
@@ -433,7 +432,8 @@ send_ranges(struct ctx *x, const struct sf_file *f, uint64_t size, const char *c
     size_t offs[SF_RANGES_MAX + 1], lens[SF_RANGES_MAX + 1];
     for (size_t i = 0; i < n; i++) {
         offs[i] = o->mem.len;
-        sf_buf_printf(&o->mem, "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
+        sf_buf_printf(&o->mem,
+                      "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
                       i ? "\r\n" : "", boundary, ctype, (unsigned long long)rg[i].first,
                       (unsigned long long)rg[i].last, (unsigned long long)size);
         lens[i] = o->mem.len - offs[i];
@@ -508,7 +508,10 @@ file(struct ctx *x, struct sf_file *f)
         rr = sf_range_parse(range.p, range.len, size, maxr, rg, SF_ARRAY_LEN(rg), &nr);
     }
 
-    int status = cs == 304 ? 304 : rr == SF_RANGE_OK ? 206 : rr == SF_RANGE_UNSATISFIABLE ? 416 : 200;
+    int status = cs == 304                      ? 304
+                 : rr == SF_RANGE_OK            ? 206
+                 : rr == SF_RANGE_UNSATISFIABLE ? 416
+                                                : 200;
     if (status == 416) {
         /* the 416 tells the client the current length */
         char cr[48];

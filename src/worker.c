@@ -43,13 +43,13 @@
 #define RECLAIM_MIN_DROP 256
 
 struct worker {
-    struct sf_server srv;   /* what requests are served with */
+    struct sf_server srv; /* what requests are served with */
     struct evconnlistener *lis[SF_CONFIG_MAX_LISTEN];
     unsigned lis_flags[SF_CONFIG_MAX_LISTEN]; /* enum sf_conn_flags of lis[i]'s
                                                  connections */
     size_t nlis;
     bool accepting;
-    bool under_master;      /* signals come from the master */
+    bool under_master; /* signals come from the master */
     struct event *sig_int, *sig_term, *tick, *stop_timer, *resume_accept;
     struct event *sig_quit, *sig_usr1, *sig_hup, *sig_usr2, *drain_timer;
     TAILQ_HEAD(, sf_server_conn) conns;
@@ -197,8 +197,8 @@ on_accept_error(struct evconnlistener *l, void *arg)
         int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
         if (!w->last_accept_error_ms || ms - w->last_accept_error_ms > 1000)
             sf_log_errno(&w->srv.log, SF_LOG_WARN, err,
-                         "accept: pausing for %d ms (%zu cached file(s) let go)",
-                         ACCEPT_RETRY_MS, freed);
+                         "accept: pausing for %d ms (%zu cached file(s) let go)", ACCEPT_RETRY_MS,
+                         freed);
         w->last_accept_error_ms = ms;
         set_accepting(w, false);
         struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};

@@ -256,7 +256,8 @@ static const struct smuggle_case smuggle_good[] = {
     SMUG("absolute-form target", "GET http://h/a.txt HTTP/1.1\r\nHost: h\r\n\r\n", 0, 1),
     SMUG("HTTP/1.0 keep-alive", RQ10 "Connection: keep-alive\r\n\r\n", 0, 1),
     SMUG("every tchar in a name",
-         RQ "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ: v\r\n\r\n",
+         RQ
+         "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ: v\r\n\r\n",
          0, 1),
     SMUG("obs-text in a value", RQ "X: caf\xc3\xa9\r\n\r\n", 0, 1),
     SMUG("empty value", RQ "X:\r\n\r\n", 0, 1),

@@ -59,8 +59,8 @@ static int
 bad(struct dl *d, const char *why, int err)
 {
     if (!first_error[0])
-        snprintf(first_error, sizeof(first_error), "%s%s%s", why,
-                 err ? ": " : "", err ? strerror(err) : "");
+        snprintf(first_error, sizeof(first_error), "%s%s%s", why, err ? ": " : "",
+                 err ? strerror(err) : "");
     close(d->fd);
     d->fd = -1;
     d->state = 3;
@@ -79,7 +79,7 @@ step(struct dl *d, int ep, long long size)
             return bad(d, "connect", err);
         if (write(d->fd, request, request_len) != (ssize_t)request_len)
             return bad(d, "write", errno);
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = d };
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = d};
         epoll_ctl(ep, EPOLL_CTL_MOD, d->fd, &ev);
         d->state = 1;
         return 0;
@@ -136,14 +136,15 @@ main(int argc, char **argv)
     int port = atoi(argv[2]), conc = atoi(argv[5]), max_rounds = atoi(argv[7]);
     long long size = atoll(argv[4]);
     double seconds = atof(argv[6]);
-    if (port < 1 || port > 65535 || conc < 1 || conc > MAXCONC || size < 0 ||
-        max_rounds < 1 || seconds < 0)
+    if (port < 1 || port > 65535 || conc < 1 || conc > MAXCONC || size < 0 || max_rounds < 1 ||
+        seconds < 0)
         goto usage;
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
         goto usage;
     int len = snprintf(request, sizeof(request),
-                       "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: sfhttpd-bench-bigget\r\nConnection: close\r\n\r\n",
+                       "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: "
+                       "sfhttpd-bench-bigget\r\nConnection: close\r\n\r\n",
                        path, host, port);
     if (len < 0 || (size_t)len >= sizeof(request))
         goto usage;
@@ -173,7 +174,7 @@ main(int argc, char **argv)
                 failed++;
                 continue;
             }
-            struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = d };
+            struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = d};
             epoll_ctl(ep, EPOLL_CTL_ADD, d->fd, &ev);
             active++;
         }
@@ -205,8 +206,8 @@ main(int argc, char **argv)
         spent += now_s() - r0;
         rounds++;
     }
-    printf("bytes=%lld seconds=%.6f downloads=%d failed=%d MBps=%.1f first_error=%s\n",
-           bytes, spent, downloads, failed, spent > 0 ? bytes / spent / 1e6 : 0.0,
+    printf("bytes=%lld seconds=%.6f downloads=%d failed=%d MBps=%.1f first_error=%s\n", bytes,
+           spent, downloads, failed, spent > 0 ? bytes / spent / 1e6 : 0.0,
            first_error[0] ? first_error : "none");
     return failed ? 1 : 0;
 

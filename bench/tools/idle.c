@@ -41,8 +41,8 @@ enum state { CONNECTING, READING, IDLE, DEAD };
 struct conn {
     int fd;
     enum state st;
-    size_t hlen;        /* bytes of head collected */
-    long long need;     /* body bytes still expected, -1 until the head is in */
+    size_t hlen;    /* bytes of head collected */
+    long long need; /* body bytes still expected, -1 until the head is in */
     char head[2048];
 };
 
@@ -84,8 +84,8 @@ static void
 fail(struct conn *c, const char *why, int err)
 {
     if (!first_error[0])
-        snprintf(first_error, sizeof(first_error), "%s%s%s", why,
-                 err ? ": " : "", err ? strerror(err) : "");
+        snprintf(first_error, sizeof(first_error), "%s%s%s", why, err ? ": " : "",
+                 err ? strerror(err) : "");
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -128,7 +128,8 @@ on_readable(struct conn *c)
         if (c->st == IDLE) {
             /* an idle connection has nothing to read: EOF or error */
             if (n > 0 && !first_error[0])
-                snprintf(first_error, sizeof(first_error), "unexpected bytes on an idle connection");
+                snprintf(first_error, sizeof(first_error),
+                         "unexpected bytes on an idle connection");
             close(c->fd);
             c->fd = -1;
             c->st = DEAD;
@@ -136,7 +137,8 @@ on_readable(struct conn *c)
             return;
         }
         if (n <= 0) {
-            fail(c, n == 0 ? "server closed before the response was complete" : "read", n ? errno : 0);
+            fail(c, n == 0 ? "server closed before the response was complete" : "read",
+                 n ? errno : 0);
             return;
         }
         size_t off = 0;
@@ -185,7 +187,7 @@ on_connected(struct conn *c, int ep)
         fail(c, "write", n < 0 ? errno : 0);
         return;
     }
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.u32 = (uint32_t)(c - conns) };
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u32 = (uint32_t)(c - conns)};
     if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
         fail(c, "epoll_ctl", errno);
         return;
@@ -209,7 +211,7 @@ start_conn(struct conn *c, int ep, const struct sockaddr_in *sa)
         return -1;
     }
     c->st = CONNECTING;
-    struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t)(c - conns) };
+    struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)(c - conns)};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
         fail(c, "epoll_ctl", errno);
         return -1;
@@ -254,7 +256,7 @@ main(int argc, char **argv)
     if (nconns < 1 || nconns > 1000000 || port < 1 || port > 65535)
         goto usage;
 
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
         fprintf(stderr, "idle: bad IPv4 address '%s'\n", host);
         return 2;
@@ -312,8 +314,8 @@ main(int argc, char **argv)
             fail(&conns[i], "no response before the setup ended", 0);
     }
     failed += nconns - started;
-    printf("ready ok=%d failed=%d setup_ms=%.1f first_error=%s\n", ok, failed,
-           now_ms() - t0, first_error[0] ? first_error : "none");
+    printf("ready ok=%d failed=%d setup_ms=%.1f first_error=%s\n", ok, failed, now_ms() - t0,
+           first_error[0] ? first_error : "none");
     fflush(stdout);
 
     double hold_start = now_ms();
@@ -340,6 +342,7 @@ main(int argc, char **argv)
     return 0;
 
 usage:
-    fprintf(stderr, "usage: idle [-p PENDING] [-s STALL_S] [-m SETUP_MAX_S] [-H HOLD_MAX_S] HOST PORT PATH COUNT\n");
+    fprintf(stderr, "usage: idle [-p PENDING] [-s STALL_S] [-m SETUP_MAX_S] [-H HOLD_MAX_S] HOST "
+                    "PORT PATH COUNT\n");
     return 2;
 }

@@ -171,8 +171,7 @@ main(int argc, char **argv)
         }
         fprintf(f, "%lld %lld %.0f %d\n",
                 (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
-                (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec,
-                wall, rc);
+                (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, wall, rc);
         fclose(f);
     }
     return rc;

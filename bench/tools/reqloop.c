@@ -42,7 +42,7 @@
 
 struct cl {
     int fd;
-    size_t have;        /* bytes in buf */
+    size_t have;         /* bytes in buf */
     long long body_left; /* -1: still in the head */
     char buf[BUFSZ];
 };

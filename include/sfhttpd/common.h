@@ -29,8 +29,7 @@ struct sf_buf {
 int sf_buf_reserve(struct sf_buf *b, size_t extra);
 int sf_buf_append(struct sf_buf *b, const void *p, size_t n);
 int sf_buf_puts(struct sf_buf *b, const char *s);
-int sf_buf_printf(struct sf_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int sf_buf_printf(struct sf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s with &, <, >, ", ' replaced by HTML character references. */
 int sf_buf_html_escape(struct sf_buf *b, const char *s, size_t n);
 /* Append s percent-encoded for use in a URL path: unreserved characters

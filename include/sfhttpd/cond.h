@@ -47,8 +47,7 @@ struct sf_validators {
  * present, and invalid dates are ignored. If-Unmodified-Since is ignored
  * when If-Match is present.
  */
-int sf_cond_eval(const struct sf_cond_headers *h, const struct sf_validators *v,
-                 bool get_or_head);
+int sf_cond_eval(const struct sf_cond_headers *h, const struct sf_validators *v, bool get_or_head);
 
 /*
  * If-Range (§13.1.5): true when the Range header should be honoured:
@@ -72,7 +71,7 @@ bool sf_cond_use_alt(const struct sf_cond_headers *h, const struct sf_validators
 /* Build a strong ETag, quotes included, from size and mtime (ns
  * precision) into out (cap >= 48); returns its length. No inode, so
  * replicas with the same file agree. */
-size_t sf_cond_etag(char *out, size_t cap, unsigned long long size,
-                    long long mtime_sec, long mtime_nsec);
+size_t sf_cond_etag(char *out, size_t cap, unsigned long long size, long long mtime_sec,
+                    long mtime_nsec);
 
 #endif

@@ -36,17 +36,17 @@ struct sf_fwatch;
 struct sf_file {
     int fd;
     struct stat st;
-    char etag[48];            /* the ETag to send, quotes included */
+    char etag[48]; /* the ETag to send, quotes included */
     size_t etag_len;
-    char etag_alt[48];        /* another strong ETag of these same bytes,
-                                 for conditionals: the mtime ETag once the
-                                 content ETag is known (etag = content) */
-    size_t etag_alt_len;      /* 0: none */
+    char etag_alt[48];                 /* another strong ETag of these same bytes,
+                                          for conditionals: the mtime ETag once the
+                                          content ETag is known (etag = content) */
+    size_t etag_alt_len;               /* 0: none */
     char lastmod[SF_HTTPDATE_LEN + 1]; /* st_mtim as an IMF-fixdate */
-    const char *ctype;        /* set by the caller once (sf_fcache_set_type) */
-    const unsigned char *mem; /* snapshot of a small file read under the
-                                 lease (or NULL): send it instead of fd */
-    enum sf_guard guard;      /* what protects this entry's bytes */
+    const char *ctype;                 /* set by the caller once (sf_fcache_set_type) */
+    const unsigned char *mem;          /* snapshot of a small file read under the
+                                          lease (or NULL): send it instead of fd */
+    enum sf_guard guard;               /* what protects this entry's bytes */
     /* precompressed variants: bit (1 << enum sf_coding) for every
      * existing, fresh sidecar; valid when variants_known */
     bool variants_known;
@@ -54,14 +54,14 @@ struct sf_file {
 };
 
 struct sf_fcache_opts {
-    size_t max_entries;       /* open_file_cache_max, LRU beyond */
-    size_t small_file_size;   /* files up to this are kept in memory */
-    size_t small_file_budget; /* ... while all such copies stay within this
-                                 (0: no bound) */
-    enum sf_guard guard;      /* file_guard */
-    uint64_t content_etag_sites; /* bit i: site i has etag = content */
-    struct event_base *base;  /* NULL: a break cuts at once; else users
-                                 with rescue callbacks may be kept */
+    size_t max_entries;           /* open_file_cache_max, LRU beyond */
+    size_t small_file_size;       /* files up to this are kept in memory */
+    size_t small_file_budget;     /* ... while all such copies stay within this
+                                     (0: no bound) */
+    enum sf_guard guard;          /* file_guard */
+    uint64_t content_etag_sites;  /* bit i: site i has etag = content */
+    struct event_base *base;      /* NULL: a break cuts at once; else users
+                                     with rescue callbacks may be kept */
     unsigned lease_break_wait_ms; /* how long a rescue waits (lbreak.h) */
 };
 
@@ -121,8 +121,8 @@ void sf_fcache_on_hashed(struct sf_fcache *fc);
  * or -EPERM for something neither a file nor a directory.
  */
 struct sf_file *sf_fcache_get(struct sf_fcache *fc, unsigned site, int rootfd,
-                              const char *root_path, const char *rel,
-                              unsigned how, int *err, int *dirfd);
+                              const char *root_path, const char *rel, unsigned how, int *err,
+                              int *dirfd);
 
 /* Take / drop a reference. */
 void sf_fcache_ref(struct sf_file *f);
@@ -173,10 +173,10 @@ bool sf_fcache_unchanged(const struct sf_file *f);
 struct sf_fcache_stats {
     uint64_t hits, misses, evictions, invalidations;
     uint64_t lease_breaks, responses_cut, stat_fallbacks;
-    uint64_t reclaimed; /* entries let go for descriptors (reclaim) */
+    uint64_t reclaimed;                        /* entries let go for descriptors (reclaim) */
     uint64_t hashed, hash_reused, hash_stored; /* content ETags computed,
                                  read from the attribute, written to it */
-    uint64_t responses_kept;  /* completed from a snapshot after a break */
+    uint64_t responses_kept;                   /* completed from a snapshot after a break */
     size_t entries, watches;
 };
 void sf_fcache_stats(const struct sf_fcache *fc, struct sf_fcache_stats *out);

@@ -11,12 +11,7 @@
 struct option;
 
 /* The ids of flags without a one-letter form (a letter's id is itself). */
-enum sf_flag_id {
-    SF_FLAG_ACCESS_LOG = 256,
-    SF_FLAG_ERROR_LOG,
-    SF_FLAG_LOG_LEVEL,
-    SF_FLAG_DAEMON
-};
+enum sf_flag_id { SF_FLAG_ACCESS_LOG = 256, SF_FLAG_ERROR_LOG, SF_FLAG_LOG_LEVEL, SF_FLAG_DAEMON };
 
 struct sf_flag {
     const char *name; /* the long form without "--": "config" */

@@ -39,7 +39,7 @@ struct sf_file *sf_fneg_get(struct sf_fneg *n, struct sf_fcache *fc, unsigned si
                             int *dirfd);
 
 struct sf_fneg_stats {
-    uint64_t hits;   /* answered from memory */
+    uint64_t hits; /* answered from memory */
     size_t entries;
 };
 void sf_fneg_stats(const struct sf_fneg *n, struct sf_fneg_stats *out);

@@ -69,35 +69,35 @@ enum sf_user_break { SF_USER_CALM = 0, SF_USER_WAIT, SF_USER_KEPT };
  * and sock = -1 and is never cut again.
  */
 struct sf_file_user {
-    struct sf_file *file;             /* while attached (fcache.h) */
+    struct sf_file *file; /* while attached (fcache.h) */
     struct sf_file_user *prev, *next;
     bool sending;
     int sock;
     sf_file_abort_fn abort;
     const struct sf_file_rescue *rescue; /* NULL: a break cuts it */
     void *arg;
-    enum sf_user_break brk;           /* lbreak's */
+    enum sf_user_break brk; /* lbreak's */
 };
 
 /* A file as the break handler sees it; embedded in its owner's record,
  * zeroed, then fd = -1. Read-only for the owner. */
 struct sf_lbreak_file {
-    int fd;                           /* the leased fd, or -1: no lease */
-    bool snapshot;                    /* the owner set it: users send a copy
-                                         read under the lease, a break cuts
-                                         nobody */
+    int fd;        /* the leased fd, or -1: no lease */
+    bool snapshot; /* the owner set it: users send a copy
+                      read under the lease, a break cuts
+                      nobody */
     struct sf_file_user *users;
     /* lbreak's, while a break is pending (a rescue waits for sockets),
      * and its outcome for the owner when told */
     bool breaking;
-    uint64_t since_ns, deadline_ns;   /* CLOCK_MONOTONIC */
-    struct sf_lbreak_file *pnext;     /* pending breaks */
-    unsigned ncut, nkept;             /* users cut / continued from a copy */
-    unsigned ncut_room, ncut_late;    /* of the cut (with a rescue): no
-                                         copy possible, not drained by the
-                                         deadline */
-    uint64_t held_ns;                 /* from the signal to the release */
-    uint64_t copy_ns;                 /* of which taking the copies */
+    uint64_t since_ns, deadline_ns; /* CLOCK_MONOTONIC */
+    struct sf_lbreak_file *pnext;   /* pending breaks */
+    unsigned ncut, nkept;           /* users cut / continued from a copy */
+    unsigned ncut_room, ncut_late;  /* of the cut (with a rescue): no
+                                       copy possible, not drained by the
+                                       deadline */
+    uint64_t held_ns;               /* from the signal to the release */
+    uint64_t copy_ns;               /* of which taking the copies */
 };
 
 /* Told after a break: lf's users were cut (cut of them; lf->nkept more

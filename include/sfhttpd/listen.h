@@ -54,13 +54,11 @@ int sf_listen_open(struct sf_listen_set *set, const struct sf_config *cfg, int n
  * lines takes that line's proxy_protocol. Returns n (0: not activated),
  * or -1 with the reason logged.
  */
-int sf_listen_inherit(struct sf_listen_set *set, const struct sf_config *cfg,
-                      struct sf_log *log);
+int sf_listen_inherit(struct sf_listen_set *set, const struct sf_config *cfg, struct sf_log *log);
 
 /* A copy of every socket of src (dup(2)), for a reload while socket
  * activated. Returns 0 or -1 (logged). */
-int sf_listen_dup(struct sf_listen_set *dst, const struct sf_listen_set *src,
-                  struct sf_log *log);
+int sf_listen_dup(struct sf_listen_set *dst, const struct sf_listen_set *src, struct sf_log *log);
 
 /* Unix socket paths of old that dst also listens on are dst's to unlink
  * from now on (call once dst replaced old). */

@@ -50,7 +50,7 @@ typedef int sf_master_load_fn(struct sf_config *cfg, void *arg, FILE *errs);
 struct sf_master_opts {
     sf_master_load_fn *load; /* NULL: SIGHUP only logs that it cannot */
     void *load_arg;
-    bool daemon;             /* --daemon: detach once listening */
+    bool daemon; /* --daemon: detach once listening */
 };
 
 /*

@@ -24,10 +24,10 @@ typedef void (*sf_pool_obj_fn)(void *obj, const void *arg);
 struct sf_pool_item;
 
 struct sf_pool {
-    size_t size;        /* bytes of each object */
-    unsigned keep;      /* free objects kept at most */
-    unsigned nfree;     /* on the free list */
-    unsigned out;       /* handed out, not yet put back */
+    size_t size;    /* bytes of each object */
+    unsigned keep;  /* free objects kept at most */
+    unsigned nfree; /* on the free list */
+    unsigned out;   /* handed out, not yet put back */
     struct sf_pool_item *free;
     sf_pool_obj_fn init, fini;
     const void *arg;
@@ -56,8 +56,8 @@ void sf_pool_destroy(struct sf_pool *p);
  * half of the highest since the last yes and by at least min_drop.
  */
 struct sf_reclaim {
-    unsigned peak;      /* highest count since the last reclaim */
-    unsigned min_drop;  /* smaller drops are not worth a trim */
+    unsigned peak;     /* highest count since the last reclaim */
+    unsigned min_drop; /* smaller drops are not worth a trim */
 };
 
 static inline void

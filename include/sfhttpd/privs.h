@@ -20,12 +20,12 @@
 #define SF_PRIVS_FALLBACK_GROUP "nogroup"
 
 struct sf_ids {
-    bool drop;       /* switch to uid/gid (we are root, the user is not) */
-    bool fallback;   /* no user was set: SF_PRIVS_FALLBACK_USER was picked */
+    bool drop;     /* switch to uid/gid (we are root, the user is not) */
+    bool fallback; /* no user was set: SF_PRIVS_FALLBACK_USER was picked */
     uid_t uid;
     gid_t gid;
-    char user[64];   /* for messages; "" when no user was set */
-    char group[64];  /* for messages; "" when it is the user's own */
+    char user[64];  /* for messages; "" when no user was set */
+    char group[64]; /* for messages; "" when it is the user's own */
 };
 
 /*

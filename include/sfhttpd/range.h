@@ -35,8 +35,7 @@ enum sf_range_result {
  * SF_RANGE_OK with *n ranges written to out (capacity cap, which must be
  * >= max_ranges).
  */
-enum sf_range_result sf_range_parse(const char *s, size_t len, uint64_t size,
-                                    unsigned max_ranges, struct sf_range *out,
-                                    size_t cap, size_t *n);
+enum sf_range_result sf_range_parse(const char *s, size_t len, uint64_t size, unsigned max_ranges,
+                                    struct sf_range *out, size_t cap, size_t *n);
 
 #endif

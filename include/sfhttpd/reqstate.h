@@ -27,10 +27,10 @@ struct sf_pool;
 #define SF_REQSTATE_KEEP 64
 
 struct sf_reqstate {
-    struct sf_reqbuf rb;      /* buf: max_header_size + SF_REQUEST_SLACK */
-    struct sf_parser parser;  /* with cfg's limits */
+    struct sf_reqbuf rb;     /* buf: max_header_size + SF_REQUEST_SLACK */
+    struct sf_parser parser; /* with cfg's limits */
     struct sf_response resp;
-    struct sf_file_user cur;  /* the cached file being sent (lease breaks) */
+    struct sf_file_user cur; /* the cached file being sent (lease breaks) */
     alignas(max_align_t) char buf[];
 };
 
@@ -38,8 +38,7 @@ struct sf_reqstate {
 void sf_reqstate_pool_init(struct sf_pool *p, const struct sf_config *cfg);
 /* A clean state from p, its cur a hold for socket sock that calls
  * abort(arg) on a lease break; NULL when out of memory. */
-struct sf_reqstate *sf_reqstate_get(struct sf_pool *p, int sock, sf_file_abort_fn abort,
-                                    void *arg);
+struct sf_reqstate *sf_reqstate_get(struct sf_pool *p, int sock, sf_file_abort_fn abort, void *arg);
 /* Give s back to p. clean: between requests (buffer empty, parser
  * advanced, response reset: the keep-alive path); else (a close, a
  * linger) it is cleaned here: the file hold let go, the response and

@@ -55,32 +55,32 @@ enum sf_body { SF_BODY_NONE = 0, SF_BODY_LENGTH, SF_BODY_CHUNKED };
 /* Byte-level syntax state of the head or of a chunked body
  * (request_syntax.c); scratch, wiped with the request. */
 struct sf_syntax {
-    uint8_t st;         /* state */
-    uint8_t ver;        /* request line: bytes of "HTTP/d.d" matched */
-    uint8_t major;      /* the version's digits as written */
+    uint8_t st;    /* state */
+    uint8_t ver;   /* request line: bytes of "HTTP/d.d" matched */
+    uint8_t major; /* the version's digits as written */
     uint8_t minor;
-    bool line_done;     /* the request line is complete and well-formed */
-    uint32_t line_off;  /* where the request line starts */
+    bool line_done;    /* the request line is complete and well-formed */
+    uint32_t line_off; /* where the request line starts */
     uint32_t line_len;
-    uint64_t chunk;     /* chunked: the size being read, then data left */
-    uint64_t data;      /* chunked: data bytes so far */
-    unsigned fields;    /* chunked: trailer fields so far */
+    uint64_t chunk;  /* chunked: the size being read, then data left */
+    uint64_t data;   /* chunked: data bytes so far */
+    unsigned fields; /* chunked: trailer fields so far */
 };
 
 /* The framing headers, as read line by line (all lines, not the first). */
 struct sf_framing {
-    unsigned te_lines;  /* Transfer-Encoding field lines */
-    unsigned cl_lines;  /* Content-Length field lines */
-    bool te_bad;        /* a Transfer-Encoding value that is no coding list */
+    unsigned te_lines;    /* Transfer-Encoding field lines */
+    unsigned cl_lines;    /* Content-Length field lines */
+    bool te_bad;          /* a Transfer-Encoding value that is no coding list */
     bool te_last_chunked; /* the last coding so far is exactly "chunked" */
     unsigned te_codings;  /* codings listed, in all lines */
     unsigned te_chunked;  /* of which named "chunked" (with or without
                              parameters) */
-    bool cl_bad;        /* a Content-Length value other than 1*DIGIT that
-                           fits in 64 bits */
-    uint64_t cl;        /* its value */
-    int8_t cur;         /* the field line being read: 0, 'T' or 'C' */
-    struct sf_span val; /* its value */
+    bool cl_bad;          /* a Content-Length value other than 1*DIGIT that
+                             fits in 64 bits */
+    uint64_t cl;          /* its value */
+    int8_t cur;           /* the field line being read: 0, 'T' or 'C' */
+    struct sf_span val;   /* its value */
 };
 
 struct sf_limits {
@@ -92,34 +92,34 @@ struct sf_limits {
 
 /* Everything known about the current request; wiped by sf_request_advance. */
 struct sf_request {
-    uint8_t method;          /* enum llhttp_method */
+    uint8_t method; /* enum llhttp_method */
     uint8_t major, minor;
     enum sf_target_form form;
-    struct sf_span line;     /* the request line, for the access log */
-    struct sf_span target;   /* as sent */
-    struct sf_span path;     /* the origin-form part of target ("/..."), also
-                                for absolute-form; empty for "*" */
+    struct sf_span line;   /* the request line, for the access log */
+    struct sf_span target; /* as sent */
+    struct sf_span path;   /* the origin-form part of target ("/..."), also
+                              for absolute-form; empty for "*" */
     struct sf_span hdr[SF_HDR_COUNT];
-    uint32_t present;        /* bit (1u << enum sf_hdr) when seen */
+    uint32_t present; /* bit (1u << enum sf_hdr) when seen */
     unsigned nheaders;
     unsigned nhost;
     bool keep_alive;
-    bool expect_continue;    /* "Expect: 100-continue" with a body to come:
-                                answer at once, then close, unread */
-    bool head_done;          /* the head is parsed, body (if any) follows */
-    uint32_t head_end;       /* offset just past the head */
-    enum sf_body body;       /* set with head_done */
-    uint64_t body_left;      /* SF_BODY_LENGTH: bytes still to come */
-    uint64_t body_seen;      /* body (chunk data) bytes read and discarded */
-    uint64_t body_wire;      /* bytes of a chunked body as sent: data, sizes,
-                                extensions and trailers (bounded too) */
-    int status;              /* 0, or the error status to answer with */
+    bool expect_continue; /* "Expect: 100-continue" with a body to come:
+                             answer at once, then close, unread */
+    bool head_done;       /* the head is parsed, body (if any) follows */
+    uint32_t head_end;    /* offset just past the head */
+    enum sf_body body;    /* set with head_done */
+    uint64_t body_left;   /* SF_BODY_LENGTH: bytes still to come */
+    uint64_t body_seen;   /* body (chunk data) bytes read and discarded */
+    uint64_t body_wire;   /* bytes of a chunked body as sent: data, sizes,
+                             extensions and trailers (bounded too) */
+    int status;           /* 0, or the error status to answer with */
     /* parser scratch */
-    int cur;                 /* header being read, or -1 */
+    int cur; /* header being read, or -1 */
     struct sf_span field;
     bool url_done;
-    bool bad_method;         /* llhttp knows no such method: the answer
-                                waits for the whole request line */
+    bool bad_method; /* llhttp knows no such method: the answer
+                        waits for the whole request line */
     struct sf_syntax syn;
     struct sf_framing frame;
 };

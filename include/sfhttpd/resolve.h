@@ -25,10 +25,10 @@ struct sf_path {
     char rel[SF_PATH_MAX + 1]; /* decoded, normalised, relative to the root,
                                   no leading '/', "" for the root itself,
                                   "dir/" style trailing slash kept off */
-    size_t len;               /* strlen(rel) */
-    bool trailing_slash;      /* the decoded path ended with '/' */
-    size_t query_off;         /* offset of '?' in the raw target, or the
-                                 target length when there is no query */
+    size_t len;                /* strlen(rel) */
+    bool trailing_slash;       /* the decoded path ended with '/' */
+    size_t query_off;          /* offset of '?' in the raw target, or the
+                                  target length when there is no query */
 };
 
 /*
@@ -54,10 +54,11 @@ bool sf_resolve_is_hidden(const char *rel);
 
 /* The how of sf_resolve_open / sf_resolve_stat: an enum sf_symlinks,
  * optionally with SF_RESOLVE_NO_HIDDEN. */
-#define SF_RESOLVE_POLICY 0x0fu    /* the enum sf_symlinks part */
-#define SF_RESOLVE_NO_HIDDEN 0x10u /* dotfiles = deny: refuse a path that
-                                      names, or reaches through links, a
-                                      hidden segment */
+#define SF_RESOLVE_POLICY 0x0fu /* the enum sf_symlinks part */
+#define SF_RESOLVE_NO_HIDDEN                                                                       \
+    0x10u /* dotfiles = deny: refuse a path that                                                   \
+             names, or reaches through links, a                                                    \
+             hidden segment */
 
 /*
  * Open rel beneath the directory rootfd with openat2(RESOLVE_BENEATH |

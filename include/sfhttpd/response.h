@@ -21,9 +21,9 @@
 #define SF_SEG_MAX (2 * SF_RANGES_MAX + 2)
 
 struct sf_seg {
-    int fd;           /* -1 for memory */
-    const char *p;    /* memory: base (NULL = the response's mem) */
-    uint64_t off;     /* file offset, or offset from the memory base */
+    int fd;        /* -1 for memory */
+    const char *p; /* memory: base (NULL = the response's mem) */
+    uint64_t off;  /* file offset, or offset from the memory base */
     uint64_t len;
 };
 
@@ -46,18 +46,18 @@ struct sf_fcache;
 struct sf_response_state {
     int status;
     size_t head_len;
-    bool head_overflow;       /* a header did not fit: answer 500 instead */
+    bool head_overflow; /* a header did not fit: answer 500 instead */
     size_t head_sent;
     unsigned nseg;
-    unsigned cur;             /* segment being sent */
-    uint64_t cur_done;        /* bytes of seg[cur] already sent */
-    int fd;                   /* a file this response owns, or -1 */
-    struct sf_file *file;     /* a cached file this response holds a
-                                 reference to, or NULL */
-    struct sf_fcache *fc;     /* where file goes back */
-    uint64_t content_length;  /* body bytes promised (what Content-Length says) */
-    uint64_t body_sent;       /* body bytes actually written to the socket */
-    bool no_body;             /* HEAD, 204, 304: head only */
+    unsigned cur;            /* segment being sent */
+    uint64_t cur_done;       /* bytes of seg[cur] already sent */
+    int fd;                  /* a file this response owns, or -1 */
+    struct sf_file *file;    /* a cached file this response holds a
+                                reference to, or NULL */
+    struct sf_fcache *fc;    /* where file goes back */
+    uint64_t content_length; /* body bytes promised (what Content-Length says) */
+    uint64_t body_sent;      /* body bytes actually written to the socket */
+    bool no_body;            /* HEAD, 204, 304: head only */
 };
 
 struct sf_response {

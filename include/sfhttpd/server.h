@@ -38,8 +38,8 @@ struct sf_snapshots;
  * it over with sf_server_conn_added; only the owner uses link. */
 struct sf_server_conn {
     struct sf_conn *c;
-    bool idle;                /* kept alive with no request in flight
-                                 (sf_server_conn_idle) */
+    bool idle; /* kept alive with no request in flight
+                  (sf_server_conn_idle) */
     TAILQ_ENTRY(sf_server_conn) link, idle_link;
 };
 
@@ -50,7 +50,7 @@ struct sf_server {
     /* set by the owner before sf_server_open */
     const struct sf_config *cfg;
     struct event_base *base;
-    struct sf_log log;        /* open */
+    struct sf_log log; /* open */
     sf_server_conn_fn conn_added, conn_gone;
     sf_server_conn_fn conn_idle; /* sc->idle changed */
     /* the owner's, for conn.c (sf_conn_mem_init): where connections
@@ -60,31 +60,31 @@ struct sf_server {
     const struct timeval *idle_tv; /* the keep-alive timeout as a libevent
                                  common timeout, or NULL */
     void *owner;
-    bool draining;            /* a stop is coming (drain_delay): the
-                                 health path answers 503; the owner sets it */
+    bool draining; /* a stop is coming (drain_delay): the
+                      health path answers 503; the owner sets it */
     /* opened by sf_server_open */
     int rootfd[SF_CONFIG_MAX_SITES];
     struct sf_mime *mime;
     struct sf_mime *site_mime[SF_CONFIG_MAX_SITES]; /* a site's own table
                                  when it has mime_types, else NULL: mime */
-    struct sf_fdlimit fds;    /* the descriptor budget in force: the
-                                 max_connections and open_file_cache_max
-                                 to go by (fdlimit.h) */
+    struct sf_fdlimit fds;                          /* the descriptor budget in force: the
+                                                       max_connections and open_file_cache_max
+                                                       to go by (fdlimit.h) */
     struct sf_fcache *fc;
-    struct sf_lcache *lc;     /* listings, invalidated by fc's watches */
-    struct sf_fneg *neg;      /* missing names, dropped by fc's watches */
+    struct sf_lcache *lc;       /* listings, invalidated by fc's watches */
+    struct sf_fneg *neg;        /* missing names, dropped by fc's watches */
     struct sf_snapshots *snaps; /* copies of files changing under a
                                  response (snapshot.h), for conn */
     struct event *fc_inotify, *fc_signal, *fc_hashed;
-    struct event *iter_end;   /* marks the end of a loop iteration's pass */
-    bool in_iter;             /* an fd callback of this iteration ran */
-    bool need_sync;           /* this iteration's wait may not have
-                                 reported the inotify fd: read it first */
-    unsigned iter_accepts;    /* connections accepted this iteration */
+    struct event *iter_end; /* marks the end of a loop iteration's pass */
+    bool in_iter;           /* an fd callback of this iteration ran */
+    bool need_sync;         /* this iteration's wait may not have
+                               reported the inotify fd: read it first */
+    unsigned iter_accepts;  /* connections accepted this iteration */
     char date[SF_HTTPDATE_LEN + 1];
     time_t date_sec;
     uint64_t rng;
-    size_t health_len;        /* strlen(cfg->health_path), 0: none */
+    size_t health_len; /* strlen(cfg->health_path), 0: none */
 };
 
 /*
@@ -92,9 +92,9 @@ struct sf_server {
  * the snapshot pool, the open-file cache (with its lease-break rescue),
  * the listing cache and the file cache's events (inotify, lease breaks,
  * finished hashes) on srv->base (at priority 0,
- * before connections), and the iteration marker (see sf_server_woken). The fields marked above must be set; the rest
- * zeroed. Returns 0, or -1 with the reason logged; either way
- * sf_server_close (called only after sf_server_open) undoes it.
+ * before connections), and the iteration marker (see sf_server_woken). The fields marked above must
+ * be set; the rest zeroed. Returns 0, or -1 with the reason logged; either way sf_server_close
+ * (called only after sf_server_open) undoes it.
  */
 int sf_server_open(struct sf_server *srv);
 /* Log the caches' counters and close what sf_server_open opened.
@@ -103,14 +103,14 @@ void sf_server_close(struct sf_server *srv);
 
 /* What conn hands over for one request. */
 struct sf_dispatch {
-    const char *buf;           /* the bytes the parser's spans index */
+    const char *buf; /* the bytes the parser's spans index */
     const struct sf_parser *p;
-    int error;                 /* 0: p holds a request whose head parsed;
-                                  else the status for one that did not */
-    bool keep_alive;           /* the connection may stay open after it */
-    bool pipelined;            /* read with the request before it, not
-                                  reported by the iteration's wait */
-    const char *peer;          /* the client, for the log */
+    int error;        /* 0: p holds a request whose head parsed;
+                         else the status for one that did not */
+    bool keep_alive;  /* the connection may stay open after it */
+    bool pipelined;   /* read with the request before it, not
+                         reported by the iteration's wait */
+    const char *peer; /* the client, for the log */
 };
 
 /*
@@ -126,8 +126,7 @@ struct sf_dispatch {
  * cfg->sites, or -1 (no site: an error, 421, the health path). Never
  * fails.
  */
-int sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d,
-                       struct sf_response *out);
+int sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struct sf_response *out);
 
 /*
  * Freshness without a read per request. A change finished before a

@@ -19,7 +19,7 @@
 struct sf_slab_block;
 
 struct sf_slab {
-    size_t size;                   /* object size, rounded up to 16 */
+    size_t size; /* object size, rounded up to 16 */
     unsigned per_block;
     struct sf_slab_block *partial; /* blocks with a free object */
     struct sf_slab_block *spare;   /* an empty block kept, or NULL */

@@ -21,17 +21,17 @@ struct sf_lcache;
 struct sf_static_in {
     const struct sf_config *cfg;
     const struct sf_site *site;
-    unsigned site_index;        /* for the file cache */
-    int rootfd;                 /* O_PATH/O_DIRECTORY fd of site->root */
-    struct sf_fcache *fc;       /* the worker's open-file cache */
-    struct sf_lcache *lc;       /* its listing cache, or NULL: none */
-    struct sf_fneg *neg;        /* missing names it remembers, or NULL */
+    unsigned site_index;  /* for the file cache */
+    int rootfd;           /* O_PATH/O_DIRECTORY fd of site->root */
+    struct sf_fcache *fc; /* the worker's open-file cache */
+    struct sf_lcache *lc; /* its listing cache, or NULL: none */
+    struct sf_fneg *neg;  /* missing names it remembers, or NULL */
     struct sf_mime *mime;
-    const char *date;           /* current IMF-fixdate */
-    time_t now;                 /* the same time, for Expires */
-    uint64_t *rng;              /* worker PRNG state (multipart boundaries) */
-    const char *buf;            /* the request bytes the spans index */
-    const struct sf_parser *p;  /* a request whose head parsed without error */
+    const char *date;          /* current IMF-fixdate */
+    time_t now;                /* the same time, for Expires */
+    uint64_t *rng;             /* worker PRNG state (multipart boundaries) */
+    const char *buf;           /* the request bytes the spans index */
+    const struct sf_parser *p; /* a request whose head parsed without error */
     bool keep_alive;
 };
 

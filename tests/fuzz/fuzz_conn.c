@@ -354,8 +354,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int added = fz->added, gone = fz->gone;
     fz->out = 0;
-    struct sf_conn *c = sf_conn_new(&fz->srv, sv[0], (const struct sockaddr *)&peer,
-                                    sizeof(peer), flags & 1);
+    struct sf_conn *c =
+        sf_conn_new(&fz->srv, sv[0], (const struct sockaddr *)&peer, sizeof(peer), flags & 1);
     if (fz->added != added + 1 || c != fz->conn)
         abort();
 

@@ -23,7 +23,6 @@ static const char noext_html[] =
     "<body><script>alert(1)</script><p>not to be run</p></body></html>\n";
 static const char index_html[] = "<!doctype html><title>root</title>root index\n";
 
-
 static void
 tree_up(void)
 {
@@ -455,7 +454,8 @@ START_TEST(t_workers_flag)
 {
     struct it_server s;
     struct it_response r;
-    const char *argv[] = {"-w", "2", "-l", "127.0.0.1:0", "--access-log", "off", it_suite.root, NULL};
+    const char *argv[] = {"-w",           "2",   "-l",          "127.0.0.1:0",
+                          "--access-log", "off", it_suite.root, NULL};
 
     it_server_start(&s, argv);
     for (int i = 0; i < 4; i++) {
@@ -485,7 +485,8 @@ START_TEST(t_config_check)
              getuid() == 0 ? "user = root\n" : "", it_suite.root);
     it_write_str(good, text);
     snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\nno_such_key = 1\n\n[site]\nroot = %s\n", it_suite.root);
+             "[server]\nlisten = 127.0.0.1:0\nno_such_key = 1\n\n[site]\nroot = %s\n",
+             it_suite.root);
     it_write_str(bad, text);
     {
         const char *argv[] = {SFHTTPD_BIN, "-t", "-c", good, NULL};

@@ -165,8 +165,9 @@ START_TEST(t_close_without_linger)
         struct it_conn c;
         struct it_response r;
         it_conn_open(&c, s.port);
-        it_conn_send_str(&c, i == 2 ? "GET /1k.bin HTTP/1.0\r\n\r\n"
-                                    : "GET /1k.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        it_conn_send_str(&c, i == 2
+                                 ? "GET /1k.bin HTTP/1.0\r\n\r\n"
+                                 : "GET /1k.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         ck_assert_int_eq(it_read_response(&c, &r, false), IT_OK);
         ck_assert_int_eq(r.status, 200);
         ck_assert_uint_eq(r.body_len, 1024);

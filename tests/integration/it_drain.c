@@ -52,7 +52,8 @@ start(struct it_server *s, int workers, const char *server_extra, const char *si
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0\naccess_log = off\nworkers = %d\n"
              "shutdown_timeout = 10\n%s%s\n[site]\nroot = %s\n%s",
-             workers, getuid() == 0 ? "user = root\n" : "", server_extra, it_suite.root, site_extra);
+             workers, getuid() == 0 ? "user = root\n" : "", server_extra, it_suite.root,
+             site_extra);
     it_write_str(g_conf, text);
     it_server_start_conf(s, g_conf);
 }

@@ -55,8 +55,7 @@ write_copy(const char *name, int64_t t)
 /* An instance serving g_base/copy with etag = content (and, for the
  * first, the same tree as site m.test with the default etag). */
 static void
-start(struct it_server *s, const char *copy, const char *name, const char *extra,
-      bool mtime_site)
+start(struct it_server *s, const char *copy, const char *name, const char *extra, bool mtime_site)
 {
     char conf[PATH_MAX], text[4096];
     it_join(conf, sizeof(conf), g_base, name);
@@ -95,8 +94,8 @@ get_tag(int port, const char *host, const char *path, const char *extra, char *t
         struct it_response *r)
 {
     char raw[1024];
-    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n",
-             path, host, extra ? extra : "");
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: %s\r\n%sConnection: close\r\n\r\n", path,
+             host, extra ? extra : "");
     ck_assert_msg(it_request(port, raw, r) == IT_OK, "no response for %s", path);
     const char *e = it_header(r, "ETag");
     ck_assert_msg(e != NULL, "%s: no ETag", path);

@@ -80,7 +80,8 @@ start_replica(struct it_server *s, const char *name)
              "[server]\nlisten = 127.0.0.1:0 proxy_protocol\naccess_log = off\n%s"
              "health_path = /healthz\ndrain_delay = %d.%03d\nshutdown_timeout = 10\n"
              "[site]\nroot = %s\nadd_header = X-Replica: %s\n",
-             getuid() == 0 ? "user = root\n" : "", DRAIN_MS / 1000, DRAIN_MS % 1000, it_suite.root, name);
+             getuid() == 0 ? "user = root\n" : "", DRAIN_MS / 1000, DRAIN_MS % 1000, it_suite.root,
+             name);
     it_write_str(conf, text);
     it_server_start_conf(s, conf);
 }

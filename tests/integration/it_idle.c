@@ -227,8 +227,8 @@ START_TEST(t_idle_memory)
                       "wave %d: %ld bytes of RSS per idle connection (bound %d)", wave, per_conn,
                       IDLE_CONN_BYTES_MAX);
         ck_assert_msg(after <= limit,
-                      "wave %d: RSS %ld KiB after the connections closed, started at %ld KiB",
-                      wave, after, start_kib);
+                      "wave %d: RSS %ld KiB after the connections closed, started at %ld KiB", wave,
+                      after, start_kib);
     }
     free(fds);
     it_server_stop(&srv);
@@ -292,7 +292,7 @@ START_TEST(t_limit_waits_for_an_idle_one)
             it_conn_send_str(&g_scratch, "GET /f.txt HTTP/1.1\r\n");
         }
     }
-    it_sleep_ms(200); /* the server has read them (else they only wait longer) */
+    it_sleep_ms(200);   /* the server has read them (else they only wait longer) */
     int fresh = dial(); /* the kernel completes it; the server has no slot */
     g_scratch.fd = fresh;
     it_conn_send_str(&g_scratch, "GET /f.txt HTTP/1.1\r\nHost: h\r\n\r\n");

@@ -116,9 +116,10 @@ static void
 write_conf_site(const char *path, const char *root, const char *extra, const char *site_extra)
 {
     char text[4096];
-    int n = snprintf(text, sizeof(text),
-                     "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s\n[site]\nroot = %s\n%s",
-                     getuid() == 0 ? "user = root\n" : "", extra, root, site_extra);
+    int n =
+        snprintf(text, sizeof(text),
+                 "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s\n[site]\nroot = %s\n%s",
+                 getuid() == 0 ? "user = root\n" : "", extra, root, site_extra);
 
     ck_assert(n > 0 && (size_t)n < sizeof(text));
     it_write_str(path, text);

@@ -135,16 +135,19 @@ START_TEST(t_dump_given_values)
     it_join(conf, sizeof(conf), g_base, "given.conf");
     FILE *f = fopen(conf, "w");
     ck_assert_ptr_nonnull(f);
-    fprintf(f, "[server]\nlisten = 127.0.0.1:0\nmax_connections = 500\nopen_file_cache_max = 2k\n"
-               "[site]\nroot = %s\n", g_root);
+    fprintf(f,
+            "[server]\nlisten = 127.0.0.1:0\nmax_connections = 500\nopen_file_cache_max = 2k\n"
+            "[site]\nroot = %s\n",
+            g_root);
     fclose(f);
     run_dump("1024:1024", conf, out, sizeof(out));
     ck_assert_ptr_nonnull(strstr(out, "\nmax_connections = 500\n"));
     ck_assert_ptr_nonnull(strstr(out, "\nopen_file_cache_max = 2k\n"));
     /* no listing: reserve 26, available 998; the cache gives way to
      * 998 - 2 x 500 < a third: 332, then (998 - 332) / 2 = 333 */
-    ck_assert_str_eq(last_line(out), "; limits: nofile 1024/1024 (soft/hard), max_connections 333, "
-                                     "open_file_cache_max 332, listing_cache_max 256, reserve 26\n");
+    ck_assert_str_eq(last_line(out),
+                     "; limits: nofile 1024/1024 (soft/hard), max_connections 333, "
+                     "open_file_cache_max 332, listing_cache_max 256, reserve 26\n");
 }
 END_TEST
 

@@ -23,7 +23,6 @@
 
 #define NBIG 3000
 
-
 static void
 path_of(char *out, size_t cap, const char *rel)
 {

@@ -729,7 +729,8 @@ START_TEST(t_two_workers_order)
     start_with("workers = 2\nreuseport = on\naccess_log_format = json\n");
     pid_t w[4];
     int nw = 0;
-    for (int64_t end = it_now_ms() + 10000; (nw = it_children_of(srv.pid, w, 4)) != 2; it_sleep_ms(20))
+    for (int64_t end = it_now_ms() + 10000; (nw = it_children_of(srv.pid, w, 4)) != 2;
+         it_sleep_ms(20))
         ck_assert_msg(it_now_ms() < end, "want 2 workers, have %d", nw);
 
     /* connections until each worker has two (the kernel spreads them) */

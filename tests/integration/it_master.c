@@ -54,8 +54,8 @@ write_conf(int workers, const char *server_extra, const char *site_extra)
     snprintf(text, sizeof(text),
              "[server]\nlisten = 127.0.0.1:0\naccess_log = off\nworkers = %d\n"
              "shutdown_timeout = 10\n%s%s\n[site]\nroot = %s\n%s",
-             workers, getuid() == 0 && !user_given ? "user = root\n" : "", server_extra, it_suite.root,
-             site_extra);
+             workers, getuid() == 0 && !user_given ? "user = root\n" : "", server_extra,
+             it_suite.root, site_extra);
     it_write_str(g_conf, text);
 }
 
@@ -269,8 +269,7 @@ load_client(int port, int64_t until, struct load_stats *st)
             st->retries++;
             continue;
         }
-        note_failure(st, rc == 0 ? "closed before a response on a new connection"
-                                 : "bad response");
+        note_failure(st, rc == 0 ? "closed before a response on a new connection" : "bad response");
     }
     if (fd >= 0)
         close(fd);
@@ -347,12 +346,13 @@ START_TEST(t_reload_under_load)
         failed += st[i].failures;
         retried += st[i].retries;
     }
-    fprintf(stderr, "it_master: reload under load: %ld requests, %ld failed, %ld retried on a "
-                    "closed idle keep-alive connection\n",
+    fprintf(stderr,
+            "it_master: reload under load: %ld requests, %ld failed, %ld retried on a "
+            "closed idle keep-alive connection\n",
             total, failed, retried);
     for (int i = 0; i < CLIENTS; i++)
-        ck_assert_msg(st[i].failures == 0, "client %d: %ld failures, first: %s", i,
-                      st[i].failures, st[i].first_failure);
+        ck_assert_msg(st[i].failures == 0, "client %d: %ld failures, first: %s", i, st[i].failures,
+                      st[i].first_failure);
     ck_assert_int_gt(total, 0);
     ck_assert_int_eq(count_in_log(&s, "configuration reloaded"), RELOADS);
     ck_assert_str_eq(cache_control(s.port), "max-age=3");
@@ -465,7 +465,8 @@ START_TEST(t_ipv6_listener)
     port6 = atoi(at + strlen("listening on http://[::1]:"));
     ck_assert_int_gt(port6, 0);
 
-    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port6),
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6,
+                              .sin6_port = htons((uint16_t)port6),
                               .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     struct timeval tv = {5, 0};
     char buf[4096];
@@ -476,7 +477,8 @@ START_TEST(t_ipv6_listener)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     ck_assert_int_eq(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
-    for (ssize_t n; got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0;)
+    for (ssize_t n;
+         got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0;)
         got += (size_t)n;
     buf[got] = '\0';
     close(fd);
@@ -682,8 +684,8 @@ START_TEST(t_unix_socket)
 
     it_join(path, sizeof(path), it_suite.base, "s.sock");
     snprintf(spec, sizeof(spec), "unix:%s", path);
-    const char *argv[] = {"-w", "2", "-l", "127.0.0.1:0", "-l", spec, "--access-log", "off",
-                          it_suite.root, NULL};
+    const char *argv[] = {"-w",           "2",   "-l",          "127.0.0.1:0", "-l", spec,
+                          "--access-log", "off", it_suite.root, NULL};
     it_server_start(&s, argv);
     ck_assert(wait_log(&s, "listening on unix:", 1000));
     ck_assert_uint_lt(strlen(path), sizeof(sun.sun_path));

@@ -18,7 +18,6 @@
 #define NFILES 1500
 #define NCONN 24 /* idle connections that each fetched it */
 
-
 static void
 tree_up(void)
 {

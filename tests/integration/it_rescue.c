@@ -99,8 +99,7 @@ base_down(void)
     size_t n = strlen(g_base);
 
     while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "%*s %4095s", mnt) == 1 && strncmp(mnt, g_base, n) == 0 &&
-            mnt[n] == '/')
+        if (sscanf(line, "%*s %4095s", mnt) == 1 && strncmp(mnt, g_base, n) == 0 && mnt[n] == '/')
             umount2(mnt, MNT_DETACH);
     if (f != NULL)
         fclose(f);
@@ -486,15 +485,18 @@ START_TEST(t_table)
             note("%s, run %d: WRONG: %llu of %llu bytes, %llu foreign, %s", what, run,
                  (unsigned long long)d->got, (unsigned long long)d->cl,
                  (unsigned long long)d->ndiff,
-                 d->reset ? "reset" : d->eof ? "EOF" : d->other ? "timeout/error" : "open");
+                 d->reset   ? "reset"
+                 : d->eof   ? "EOF"
+                 : d->other ? "timeout/error"
+                            : "open");
         dl_free(d);
         assert_new_version(srv.port, ch, seed, seed2, what);
     }
     qsort(ms, (size_t)runs, sizeof(double), cmp_double);
     note("| %-24s | %-4s | %2d runs | complete %2u | cut %2u | wrong %u | writer waited: median "
          "%.1f ms, max %.1f ms | cut bodies with foreign bytes: %u",
-         change_name[ch], slow ? "slow" : "fast", runs, count[COMPLETE], count[CUT],
-         count[WRONG], ms[runs / 2], ms[runs - 1], foreign_cut);
+         change_name[ch], slow ? "slow" : "fast", runs, count[COMPLETE], count[CUT], count[WRONG],
+         ms[runs / 2], ms[runs - 1], foreign_cut);
     ck_assert_msg(runs >= 5, "%s: only %d runs in the time limit", what, runs);
     ck_assert_msg(count[WRONG] == 0, "%s: %u wrong bodies", what, count[WRONG]);
     if (ch == APPEND && !slow)
@@ -596,8 +598,8 @@ START_TEST(t_queued_in_peer)
                  (unsigned long long)d->got, (unsigned long long)d->ndiff);
         dl_free(d);
     }
-    note("| %-24s | %-4s | %2d runs | complete %2u | cut %2u | wrong %u |",
-         "handed over, unread", "peer", RUNS, count[COMPLETE], count[CUT], count[WRONG]);
+    note("| %-24s | %-4s | %2d runs | complete %2u | cut %2u | wrong %u |", "handed over, unread",
+         "peer", RUNS, count[COMPLETE], count[CUT], count[WRONG]);
     ck_assert_uint_eq(count[WRONG], 0);
     it_server_stop(&srv);
 }
@@ -712,8 +714,8 @@ START_TEST(t_reflink_xfs)
     ck_assert_int_eq(ftruncate(fd, (off_t)(300 * MIB)), 0);
     close(fd);
     if (getuid() != 0 || it_run(mkfs, 60, NULL) != 0) {
-        note("reflink on xfs: SKIPPED: %s", getuid() != 0 ? "not root (mount needs it)"
-                                                          : "mkfs.xfs failed (xfsprogs?)");
+        note("reflink on xfs: SKIPPED: %s",
+             getuid() != 0 ? "not root (mount needs it)" : "mkfs.xfs failed (xfsprogs?)");
         return;
     }
     {
@@ -745,8 +747,10 @@ START_TEST(t_reflink_xfs)
     dl_read(d, UINT64_MAX, false);
     ms = writer_end(&w);
     count[dl_outcome(d)]++;
-    note("reflink on xfs, %s: %s after %llu of %llu bytes; writer waited %.1f ms",
-         change_name[ch], count[COMPLETE] ? "complete" : count[CUT] ? "cut" : "WRONG",
+    note("reflink on xfs, %s: %s after %llu of %llu bytes; writer waited %.1f ms", change_name[ch],
+         count[COMPLETE] ? "complete"
+         : count[CUT]    ? "cut"
+                         : "WRONG",
          (unsigned long long)d->got, (unsigned long long)d->cl, ms);
     dl_free(d);
     assert_new_version(srv.port, ch, 9, 10, "reflink on xfs");

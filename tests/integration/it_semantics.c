@@ -64,8 +64,7 @@ read_all(const char *path, size_t *len)
 }
 
 /* snprintf that fails the test instead of truncating. */
-static void __attribute__((format(printf, 3, 4)))
-fmt(char *out, size_t cap, const char *f, ...)
+static void __attribute__((format(printf, 3, 4))) fmt(char *out, size_t cap, const char *f, ...)
 {
     va_list ap;
     int n;
@@ -323,8 +322,8 @@ tree_up(void)
         char *text = malloc(cap);
         ck_assert_ptr_nonnull(text);
         for (int i = 0; n + 80 < cap && i < 600; i++)
-            n += (size_t)snprintf(text + n, cap - n, "line %d: the quick brown fox jumps over\n",
-                                  i);
+            n +=
+                (size_t)snprintf(text + n, cap - n, "line %d: the quick brown fox jumps over\n", i);
         root_path(p, sizeof(p), "pre/file.txt");
         write_bytes(p, text, n);
         root_path(p, sizeof(p), "pre/cz.txt");
@@ -475,17 +474,16 @@ START_TEST(t_curl_resume)
     it_join(log, sizeof(log), dir, "curl.log");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/big.bin", s.port);
     {
-        const char *argv[] = {"curl", "-sS", "-f", "--noproxy", "*", "--max-time", "60",
-                              "-r",   "0-20000000", "-o", out, url, NULL};
+        const char *argv[] = {"curl", "-sS",        "-f", "--noproxy", "*", "--max-time", "60",
+                              "-r",   "0-20000000", "-o", out,         url, NULL};
         rc = it_run(argv, 90, log);
         ck_assert_msg(rc == 0, "curl -r exited %d", rc);
     }
     ck_assert_int_eq(file_size(out), 20000001);
     ck_assert_int_eq(truncate(out, cut), 0);
     {
-        const char *argv[] = {"curl", "-sS", "-f",  "--noproxy", "*",  "--max-time",
-                              "60",   "-C",  "-",   "-o",        out,  url,
-                              NULL};
+        const char *argv[] = {"curl", "-sS", "-f", "--noproxy", "*", "--max-time", "60",
+                              "-C",   "-",   "-o", out,         url, NULL};
         rc = it_run(argv, 90, log);
         ck_assert_msg(rc == 0, "curl -C - exited %d (log %s)", rc, log);
     }
@@ -514,16 +512,16 @@ START_TEST(t_wget_resume)
     it_join(log, sizeof(log), it_suite.base, "wget-c.log");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/big.bin", s.port);
     {
-        const char *argv[] = {"curl", "-sS", "-f", "--noproxy", "*", "--max-time", "60",
-                              "-r",   "0-30000000", "-o", out, url, NULL};
+        const char *argv[] = {"curl", "-sS",        "-f", "--noproxy", "*", "--max-time", "60",
+                              "-r",   "0-30000000", "-o", out,         url, NULL};
         rc = it_run(argv, 90, log);
         ck_assert_msg(rc == 0, "curl -r exited %d", rc);
     }
     ck_assert_int_eq(truncate(out, cut), 0);
     marker(s.port, "wget");
     {
-        const char *argv[] = {"wget", "-c", "-nv", "--no-proxy", "--tries=1", "--timeout=30",
-                              "-P",   dir,  url,   NULL};
+        const char *argv[] = {"wget",         "-c", "-nv", "--no-proxy", "--tries=1",
+                              "--timeout=30", "-P", dir,   url,          NULL};
         rc = it_run(argv, 90, log);
         ck_assert_msg(rc == 0, "wget -c exited %d (log %s)", rc, log);
     }
@@ -553,8 +551,8 @@ START_TEST(t_wget_timestamping)
     size_t n;
     char *text;
     int rc;
-    const char *argv[] = {"wget", "-N", "-nv", "--no-proxy", "--tries=1", "--timeout=20",
-                          "-P",   NULL, NULL,  NULL};
+    const char *argv[] = {"wget",         "-N", "-nv", "--no-proxy", "--tries=1",
+                          "--timeout=20", "-P", NULL,  NULL,         NULL};
 
     ck_assert_uint_eq(strlen(v1), strlen(v2)); /* same size: only mtime can tell */
     root_path(src, sizeof(src), "n.txt");
@@ -597,18 +595,17 @@ START_TEST(t_wget_timestamping)
     ck_assert_int_eq(st.st_mtime, t1 + 5000);
 
     text = stop_and_read_log(&s, alog);
-    ck_assert_int_eq(count_entries(text, NULL, "second", "GET /n.txt HTTP/1.1", 200,
-                                   (long long)strlen(v1)),
-                     1);
+    ck_assert_int_eq(
+        count_entries(text, NULL, "second", "GET /n.txt HTTP/1.1", 200, (long long)strlen(v1)), 1);
     ck_assert_msg(count_entries(text, "second", "third", "GET /n.txt HTTP/1.1", 200, -1) == 0,
                   "wget -N downloaded an unchanged file again:\n%s", after_marker(text, "second"));
     ck_assert_msg(count_entries(text, "second", "third", "GET /n.txt HTTP/1.1", 304, 0) +
                           count_entries(text, "second", "third", "HEAD /n.txt HTTP/1.1", 200, 0) >=
                       1,
                   "wget -N did not revalidate:\n%s", after_marker(text, "second"));
-    ck_assert_msg(count_entries(text, "third", NULL, "GET /n.txt HTTP/1.1", 200,
-                                (long long)strlen(v2)) == 1,
-                  "changed file not sent:\n%s", after_marker(text, "third"));
+    ck_assert_msg(
+        count_entries(text, "third", NULL, "GET /n.txt HTTP/1.1", 200, (long long)strlen(v2)) == 1,
+        "changed file not sent:\n%s", after_marker(text, "third"));
     free(text);
     unlink(src);
 }
@@ -760,8 +757,8 @@ START_TEST(t_wget_mirror)
 
         ck_assert_msg(rq != NULL, "odd access log line: %s", line);
         rq += 3;
-        ck_assert_msg(strncmp(rq, "GET /m/tree/", 12) == 0,
-                      "request outside the mirrored tree: %s", line);
+        ck_assert_msg(strncmp(rq, "GET /m/tree/", 12) == 0, "request outside the mirrored tree: %s",
+                      line);
         q = strstr(rq, "\" ");
         ck_assert_ptr_nonnull(q);
         ck_assert_int_eq(sscanf(q + 2, "%d %llu", &st, &b), 2);
@@ -966,8 +963,8 @@ rbin_baseline(void)
 static void
 range_req(struct it_response *r, const char *range)
 {
-    req(it_suite.srv.port, r, "GET /r.bin HTTP/1.1\r\nHost: t\r\nRange: %s\r\nConnection: close\r\n\r\n",
-        range);
+    req(it_suite.srv.port, r,
+        "GET /r.bin HTTP/1.1\r\nHost: t\r\nRange: %s\r\nConnection: close\r\n\r\n", range);
 }
 
 static void
@@ -994,8 +991,7 @@ assert_single(const struct it_response *r, unsigned first, unsigned last, const 
                   "%s: Content-Type %s, want %s", what, hdr_or(r, "Content-Type"), g_rbin_ctype);
     ck_assert_int_eq(r->content_length, last - first + 1);
     ck_assert_uint_eq(r->body_len, last - first + 1);
-    ck_assert_msg(memcmp(r->body, g_rbin + first, last - first + 1) == 0, "%s: bytes differ",
-                  what);
+    ck_assert_msg(memcmp(r->body, g_rbin + first, last - first + 1) == 0, "%s: bytes differ", what);
 }
 
 START_TEST(t_range_single)
@@ -1004,10 +1000,10 @@ START_TEST(t_range_single)
         const char *range;
         unsigned first, last;
     } cases[] = {
-        {"bytes=0-9", 0, 9},          {"bytes=-50", 950, 999},    {"bytes=990-5000", 990, 999},
-        {"bytes=500-", 500, 999},     {"bytes=-5000", 0, 999},    {"bytes=999-999", 999, 999},
-        {"BYTES=1-2", 1, 2},          {"bytes= 3-4 ", 3, 4},      {"bytes=0-9,5-20", 0, 20},
-        {"bytes=0-9,10-19", 0, 19},   {"bytes=5-20,0-9", 0, 20},  {"bytes=,0-3,", 0, 3},
+        {"bytes=0-9", 0, 9},         {"bytes=-50", 950, 999},   {"bytes=990-5000", 990, 999},
+        {"bytes=500-", 500, 999},    {"bytes=-5000", 0, 999},   {"bytes=999-999", 999, 999},
+        {"BYTES=1-2", 1, 2},         {"bytes= 3-4 ", 3, 4},     {"bytes=0-9,5-20", 0, 20},
+        {"bytes=0-9,10-19", 0, 19},  {"bytes=5-20,0-9", 0, 20}, {"bytes=,0-3,", 0, 3},
         {"bytes=0-9,2-3,4-8", 0, 9},
     };
     struct it_response r;
@@ -1065,8 +1061,8 @@ START_TEST(t_range_multipart)
     for (unsigned i = 0; i < 16; i++) {
         w16[i][0] = i * 10;
         w16[i][1] = i * 10 + 3;
-        u += (size_t)snprintf(r16 + u, sizeof(r16) - u, "%s%u-%u", i ? "," : "", i * 10,
-                              i * 10 + 3);
+        u +=
+            (size_t)snprintf(r16 + u, sizeof(r16) - u, "%s%u-%u", i ? "," : "", i * 10, i * 10 + 3);
     }
     check_multipart(r16, (const unsigned(*)[2])w16, 16);
 }
@@ -1090,11 +1086,12 @@ END_TEST
 
 START_TEST(t_range_whole_or_416)
 {
-    static const char *const whole[] = {
-        "bytes=abc",   "bytes=9-5", "bytes=",       "pages=0-9",   "bytes=0-9;x",
-        "bytes 0-9",   "bytes=-",   "bytes=1-2-3",  "bytes=--5",   "bytes=0-9,x",
-        "bytes=0-999,0-999", /* more bytes than the file: no amplification */
-    };
+    static const char *const whole[] =
+        {
+            "bytes=abc",         "bytes=9-5", "bytes=",      "pages=0-9", "bytes=0-9;x",
+            "bytes 0-9",         "bytes=-",   "bytes=1-2-3", "bytes=--5", "bytes=0-9,x",
+            "bytes=0-999,0-999", /* more bytes than the file: no amplification */
+        };
     static const char *const unsat[] = {"bytes=1000-", "bytes=-0", "bytes=2000-3000",
                                         "bytes=1000-1000,5000-"};
     char r17[512];
@@ -1110,8 +1107,8 @@ START_TEST(t_range_whole_or_416)
     /* over max_ranges: 200 with the whole file */
     u = (size_t)snprintf(r17, sizeof(r17), "bytes=");
     for (unsigned i = 0; i < 17; i++)
-        u += (size_t)snprintf(r17 + u, sizeof(r17) - u, "%s%u-%u", i ? "," : "", i * 20,
-                              i * 20 + 1);
+        u +=
+            (size_t)snprintf(r17 + u, sizeof(r17) - u, "%s%u-%u", i ? "," : "", i * 20, i * 20 + 1);
     range_req(&r, r17);
     assert_whole(&r, "17 ranges");
     it_response_free(&r);
@@ -1289,8 +1286,8 @@ START_TEST(t_conditionals)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         for (int head = 0; head < 2; head++) {
             expand(cases[i].hdrs, etag, hdrs, sizeof(hdrs));
-            kreq(&c, &r, head, "%s /c.txt HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n",
-                 head ? "HEAD" : "GET", hdrs);
+            kreq(&c, &r, head, "%s /c.txt HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n", head ? "HEAD" : "GET",
+                 hdrs);
             ck_assert_msg(r.status == cases[i].want, "%s with %s: status %d, want %d",
                           head ? "HEAD" : "GET", hdrs, r.status, cases[i].want);
             if (r.status == 304) {
@@ -1334,8 +1331,10 @@ START_TEST(t_etag_changes)
     snprintf(e2, sizeof(e2), "%s", hdr_or(&r, "ETag"));
     it_response_free(&r);
     ck_assert_str_ne(e1, e2);
-    req(it_suite.srv.port, &r, "GET /chg.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n"
-                      "Connection: close\r\n\r\n", e1);
+    req(it_suite.srv.port, &r,
+        "GET /chg.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n"
+        "Connection: close\r\n\r\n",
+        e1);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, "two\n");
     it_response_free(&r);
@@ -1365,7 +1364,8 @@ load_pre(void)
 static void
 pre_req(struct it_response *r, const char *path, const char *extra)
 {
-    req(it_suite.srv.port, r, "GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n", path, extra);
+    req(it_suite.srv.port, r, "GET %s HTTP/1.1\r\nHost: t\r\n%sConnection: close\r\n\r\n", path,
+        extra);
 }
 
 static void
@@ -1617,8 +1617,8 @@ START_TEST(t_curl_compressed)
     it_join(log, sizeof(log), dir, "curl.log");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/pre/cz.txt", it_suite.srv.port);
     {
-        const char *argv[] = {"curl", "-sS", "-f", "--noproxy", "*", "--max-time", "30",
-                              "--compressed", "-D", hdr, "-o", out, url, NULL};
+        const char *argv[] = {"curl",         "-sS", "-f", "--noproxy", "*", "--max-time", "30",
+                              "--compressed", "-D",  hdr,  "-o",        out, url,          NULL};
         rc = it_run(argv, 60, log);
     }
     ck_assert_msg(rc == 0, "curl --compressed exited %d", rc);
@@ -1658,7 +1658,7 @@ html_unescape(const char *s, size_t n, char *out, size_t cap)
     static const struct {
         const char *ent;
         char ch;
-    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'},  {"&gt;", '>'},   {"&quot;", '"'},
+    } ents[] = {{"&amp;", '&'},  {"&lt;", '<'},    {"&gt;", '>'},  {"&quot;", '"'},
                 {"&#39;", '\''}, {"&#x27;", '\''}, {"&#34;", '"'}, {"&apos;", '\''}};
     size_t o = 0;
 
@@ -1780,8 +1780,8 @@ static void
 check_utf8_with_python(const char *path)
 {
     char log[PATH_MAX];
-    const char *argv[] = {"python3", "-c", "import sys; open(sys.argv[1],'rb').read().decode('utf-8')",
-                          path, NULL};
+    const char *argv[] = {"python3", "-c",
+                          "import sys; open(sys.argv[1],'rb').read().decode('utf-8')", path, NULL};
     int rc;
 
     fmt(log, sizeof(log), "%s.py.log", path);

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static void
 tree_up(void)
 {

@@ -207,18 +207,18 @@ static const struct {
     {NULL, ETAG, NULL, 304, true, false},
     {NULL, ALT, NULL, 304, true, true},
     {NULL, "\"x\", " ALT, NULL, 304, true, true},
-    {NULL, ETAG ", " ALT, NULL, 304, true, false},  /* names both: its own */
+    {NULL, ETAG ", " ALT, NULL, 304, true, false}, /* names both: its own */
     {NULL, "*", NULL, 304, true, false},
-    {NULL, "W/" ALT, NULL, 304, true, true},        /* weak comparison */
+    {NULL, "W/" ALT, NULL, 304, true, true}, /* weak comparison */
     {NULL, "\"x\"", NULL, 0, true, false},
     {NULL, "\"x\" junk " ALT, NULL, 0, true, false}, /* malformed: nothing */
     {ALT, NULL, NULL, 0, true, true},
-    {"W/" ALT, NULL, NULL, 412, true, false},       /* strong comparison */
+    {"W/" ALT, NULL, NULL, 412, true, false}, /* strong comparison */
     {NULL, NULL, ALT, 0, true, true},
     {NULL, NULL, " " ALT " ", 0, true, true},
     {NULL, NULL, ETAG, 0, true, false},
     {NULL, NULL, "W/" ALT, 0, false, false},
-    {NULL, ALT, ETAG, 304, true, false},            /* one names its own */
+    {NULL, ALT, ETAG, 304, true, false}, /* one names its own */
     {NULL, "\"x\"", ALT, 0, true, true},
     {NULL, NULL, D_EQ, 0, true, false},
 };

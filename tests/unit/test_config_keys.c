@@ -75,7 +75,8 @@ static const struct {
     {"cache_control = crlf\r", "crlf", NULL},
     {"cache_control = ;x", NULL, ":3: cache_control: empty value"},
     {"cache_control", NULL, ":3: expected KEY = VALUE\n"},
-    {"cache_control public", NULL, ":3: expected KEY = VALUE (did you mean 'cache_control = public'?)"},
+    {"cache_control public", NULL,
+     ":3: expected KEY = VALUE (did you mean 'cache_control = public'?)"},
     {"; cache_control = commented out", NULL, NULL},
     {"# cache_control = commented out", NULL, NULL},
     {"", NULL, NULL},
@@ -110,8 +111,9 @@ START_TEST(section_syntax)
 {
     struct sf_config cfg;
     char *errs = NULL;
-    ck_assert_int_eq(load_text(&cfg, "[ site  a ] ; the first\nroot = /\n[site b]# second\nroot = /\n"
-                                     "\t[server]\nbacklog = 9\n",
+    ck_assert_int_eq(load_text(&cfg,
+                               "[ site  a ] ; the first\nroot = /\n[site b]# second\nroot = /\n"
+                               "\t[server]\nbacklog = 9\n",
                                &errs),
                      0);
     ck_assert_uint_eq(cfg.nsites, 2);
@@ -287,8 +289,7 @@ static const struct {
     {"drain_delay = 5\n", 5000, NULL, "\ndrain_delay = 5\n"},
     {"drain_delay = 0.1s\n", 100, NULL, "\ndrain_delay = 0.1\n"},
     {"drain_delay = 3600\n", 3600000, NULL, "\ndrain_delay = 3600\n"},
-    {"max_connections = auto\nopen_file_cache_max = AUTO\n", 0, NULL,
-     "\nmax_connections = auto\n"},
+    {"max_connections = auto\nopen_file_cache_max = AUTO\n", 0, NULL, "\nmax_connections = auto\n"},
     {"", 0, NULL, "\nopen_file_cache_max = auto\n"},
     {"open_file_cache_max = 4k\n", 0, NULL, "\nopen_file_cache_max = 4k\n"},
     {"health_path = /\n", 0, "/", "\nhealth_path = /\n"},
@@ -388,10 +389,20 @@ static const struct {
     const char *s;
     int rc, n; /* n -1: the number of CPUs */
 } workers_cases[] = {
-    {"0", 0, 0},          {"1", 0, 1},         {"4096", 0, 4096}, {"4097", -ERANGE, 0},
-    {"99999999999999999999999", -ERANGE, 0},   {"auto", 0, -1},   {"AUTO", 0, -1},
-    {"", -EINVAL, 0},     {"+3", -EINVAL, 0},  {" 3", -EINVAL, 0}, {"3 ", -EINVAL, 0},
-    {"-1", -EINVAL, 0},   {"many", -EINVAL, 0}, {"0x10", -EINVAL, 0},
+    {"0", 0, 0},
+    {"1", 0, 1},
+    {"4096", 0, 4096},
+    {"4097", -ERANGE, 0},
+    {"99999999999999999999999", -ERANGE, 0},
+    {"auto", 0, -1},
+    {"AUTO", 0, -1},
+    {"", -EINVAL, 0},
+    {"+3", -EINVAL, 0},
+    {" 3", -EINVAL, 0},
+    {"3 ", -EINVAL, 0},
+    {"-1", -EINVAL, 0},
+    {"many", -EINVAL, 0},
+    {"0x10", -EINVAL, 0},
 };
 
 START_TEST(parse_workers)
@@ -405,9 +416,9 @@ START_TEST(parse_workers)
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int want = workers_cases[_i].n >= 0 ? workers_cases[_i].n
-               : cpus < 1                ? 1
-               : cpus > 4096             ? 4096
-                                         : (int)cpus;
+               : cpus < 1               ? 1
+               : cpus > 4096            ? 4096
+                                        : (int)cpus;
     ck_assert_int_eq(n, want);
 }
 END_TEST

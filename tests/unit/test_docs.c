@@ -176,8 +176,8 @@ missing_flags(const struct names *found, char *miss, size_t cap)
         if (f->id < 256)
             snprintf(shrt, sizeof(shrt), "-%c", f->id);
         if (!names_has(found, lng) || (shrt[0] && !names_has(found, shrt)))
-            snprintf(miss + strlen(miss), cap - strlen(miss), "%s%s%s%s", miss[0] ? ", " : "",
-                     shrt, shrt[0] ? "/" : "", lng);
+            snprintf(miss + strlen(miss), cap - strlen(miss), "%s%s%s%s", miss[0] ? ", " : "", shrt,
+                     shrt[0] ? "/" : "", lng);
     }
 }
 
@@ -217,8 +217,8 @@ enum readme_table { TABLE_NONE, TABLE_SERVER, TABLE_SITE, TABLE_FLAGS };
 struct readme {
     struct names keys[2]; /* by enum sf_config_keys: server, site */
     struct names flags;
-    char *listen_row;     /* the [server] table's listen row */
-    char *l_row;          /* the flag table's -l row */
+    char *listen_row; /* the [server] table's listen row */
+    char *l_row;      /* the flag table's -l row */
 };
 
 static void
@@ -301,7 +301,8 @@ START_TEST(readme_lists_every_key)
     missing_keys(SF_CONFIG_KEYS_SERVER, &rd.keys[0], server, sizeof(server));
     missing_keys(SF_CONFIG_KEYS_SITE, &rd.keys[1], site, sizeof(site));
     free_readme(&rd);
-    ck_assert_msg(!server[0] && !site[0], "README.md: [server] table lacks: %s; [site] table lacks: %s",
+    ck_assert_msg(!server[0] && !site[0],
+                  "README.md: [server] table lacks: %s; [site] table lacks: %s",
                   server[0] ? server : "-", site[0] ? site : "-");
 }
 END_TEST
@@ -377,9 +378,10 @@ START_TEST(conf_lists_every_key)
     free(keys[1].buf);
     free(server_text);
     free(text);
-    ck_assert_msg(!server[0] && !site[0] && !opts[0],
-                  "conf/sfhttpd.conf: [server] lacks: %s; [site] lacks: %s; listen options missing: %s",
-                  server[0] ? server : "-", site[0] ? site : "-", opts[0] ? opts : "-");
+    ck_assert_msg(
+        !server[0] && !site[0] && !opts[0],
+        "conf/sfhttpd.conf: [server] lacks: %s; [site] lacks: %s; listen options missing: %s",
+        server[0] ? server : "-", site[0] ? site : "-", opts[0] ? opts : "-");
 }
 END_TEST
 
@@ -437,8 +439,8 @@ START_TEST(man5_lists_every_key)
     while ((line = next_line(&s))) {
         if (startswith(line, ".SH")) {
             sect = strstr(line, "[server]") || strstr(line, "INCLUDE") ? 0
-                   : strstr(line, "[site") ? 1
-                                           : -1;
+                   : strstr(line, "[site")                             ? 1
+                                                                       : -1;
             in_listen = false;
             continue;
         }
@@ -663,7 +665,8 @@ START_TEST(man8_quotes_the_programs_messages)
     ck_assert_msg(strstr(want, "OK") != NULL, "sfhttpd -t did not pass: %s", test);
     char *all = NULL;
     ck_assert(asprintf(&all, "\n%s", quotes) > 0);
-    ck_assert_msg(strstr(all, want) != NULL, "man/sfhttpd.8 does not quote -t's \"%.*s\"; it quotes:\n%s",
+    ck_assert_msg(strstr(all, want) != NULL,
+                  "man/sfhttpd.8 does not quote -t's \"%.*s\"; it quotes:\n%s",
                   (int)strcspn(want + 1, "\n"), want + 1, quotes);
     snprintf(want, sizeof(want), "\n%s", version);
     placeholder(want, SFHTTPD_VERSION, "version");

@@ -16,14 +16,14 @@ static const struct {
     {S("\xC3\xA9"), 2},
     {S("\xE2\x82\xAC"), 3},
     {S("\xF0\x9F\x98\x80"), 4},
-    {S("\xF4\x8F\xBF\xBF"), 4},   /* U+10FFFF */
-    {S("\xED\x9F\xBF"), 3},       /* below the surrogates */
-    {S("\x80"), -1},              /* a lone continuation */
-    {S("\xC0\xAF"), -1},          /* overlong */
-    {S("\xE0\x80\xAF"), -1},      /* overlong */
-    {S("\xED\xA0\x80"), -1},      /* a surrogate */
-    {S("\xF4\x90\x80\x80"), -1},  /* past U+10FFFF */
-    {S("\xE2\x82"), -2},          /* cut short: its maximal subpart */
+    {S("\xF4\x8F\xBF\xBF"), 4},  /* U+10FFFF */
+    {S("\xED\x9F\xBF"), 3},      /* below the surrogates */
+    {S("\x80"), -1},             /* a lone continuation */
+    {S("\xC0\xAF"), -1},         /* overlong */
+    {S("\xE0\x80\xAF"), -1},     /* overlong */
+    {S("\xED\xA0\x80"), -1},     /* a surrogate */
+    {S("\xF4\x90\x80\x80"), -1}, /* past U+10FFFF */
+    {S("\xE2\x82"), -2},         /* cut short: its maximal subpart */
     {S("\xF0\x9F\x98"), -3},
     {S("\xE2\x82("), -2},
     {S("\xFF"), -1},
@@ -42,7 +42,7 @@ static const struct {
     unsigned char c;
     const char *want;
 } escapes[] = {
-    {'a', "a"}, {' ', " "}, {'"', "\\\""}, {'\\', "\\\\"}, {'/', "/"},
+    {'a', "a"},        {' ', " "},        {'"', "\\\""},  {'\\', "\\\\"},    {'/', "/"},
     {'\t', "\\u0009"}, {'\n', "\\u000a"}, {0, "\\u0000"}, {0x1f, "\\u001f"}, {0x7f, "\\u007f"},
 };
 

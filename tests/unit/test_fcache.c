@@ -115,8 +115,7 @@ new_cache(size_t max, size_t small, enum sf_guard guard)
 
 /* snprintf that must fit (vsnprintf: no truncation warnings for paths
  * the test knows are short). */
-static void __attribute__((format(printf, 3, 4)))
-fmt(char *out, size_t cap, const char *f, ...)
+static void __attribute__((format(printf, 3, 4))) fmt(char *out, size_t cap, const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
@@ -237,8 +236,10 @@ spawn_writer(const char *rel, const char *content)
  * bytes of an evicted snapshot come back to it. */
 START_TEST(test_snapshot_budget)
 {
-    struct sf_fcache_opts o = {.max_entries = 1, .small_file_size = 4096,
-                               .small_file_budget = 4096, .guard = SF_GUARD_OFF};
+    struct sf_fcache_opts o = {.max_entries = 1,
+                               .small_file_size = 4096,
+                               .small_file_budget = 4096,
+                               .guard = SF_GUARD_OFF};
     fc = sf_fcache_new(&o, &lg);
     ck_assert_ptr_nonnull(fc);
     char text[3001];
@@ -305,7 +306,6 @@ START_TEST(test_refcount_hit)
     ck_assert_int_eq(count_fds(), fds0 + 1);
 }
 END_TEST
-
 
 /* An abort callback: counts its calls. Like a connection's, it detaches
  * nothing (lbreak.h): the owner detaches later. */
@@ -407,15 +407,12 @@ struct evict_case {
 };
 
 static const struct evict_case evict_cases[] = {
-    {2, "abc", "MMM", 1},
-    {2, "abcc", "MMMH", 1},
-    {2, "abca", "MMMM", 2},       /* a was the least recently used */
-    {2, "abacb", "MMHMM", 2},     /* a used again: b goes, then a */
-    {2, "abaca", "MMHMH", 1},
-    {1, "aab", "MHM", 1},
-    {3, "abcabc", "MMMHHH", 0},
-    {3, "abcdabcd", "MMMMMMMM", 5},
-    {0, "aa", "MM", 2},           /* nothing kept, still usable */
+    {2, "abc", "MMM", 1},       {2, "abcc", "MMMH", 1},
+    {2, "abca", "MMMM", 2},   /* a was the least recently used */
+    {2, "abacb", "MMHMM", 2}, /* a used again: b goes, then a */
+    {2, "abaca", "MMHMH", 1},   {1, "aab", "MHM", 1},
+    {3, "abcabc", "MMMHHH", 0}, {3, "abcdabcd", "MMMMMMMM", 5},
+    {0, "aa", "MM", 2}, /* nothing kept, still usable */
 };
 
 START_TEST(test_evict_table)
@@ -433,8 +430,8 @@ START_TEST(test_evict_table)
         ck_assert(fd_has(f->fd, name));
         bool hit = stats().hits == hits + 1;
         ck_assert_msg(hit || stats().misses == misses + 1, "neither hit nor miss");
-        ck_assert_msg(hit == (c->want[i] == 'H'), "%s with max %zu, op %zu (%s): got %s",
-                      c->ops, c->max, i, name, hit ? "hit" : "miss");
+        ck_assert_msg(hit == (c->want[i] == 'H'), "%s with max %zu, op %zu (%s): got %s", c->ops,
+                      c->max, i, name, hit ? "hit" : "miss");
         ck_assert_uint_le(stats().entries, c->max);
         sf_fcache_put(fc, f);
         ck_assert_uint_le(stats().entries, c->max);
@@ -451,7 +448,7 @@ struct inval_case {
     const char *name;
     const char *rel;
     enum change ch;
-    int err;             /* of the next get */
+    int err; /* of the next get */
     bool same_inode;
     const char *content; /* after, when err == 0 */
     const char *sfx;     /* CH_SIDECAR: ".gz" unless set */
@@ -516,9 +513,7 @@ START_TEST(test_inval_table)
             close(w);
         }
         break;
-    case CH_UNLINK:
-        ck_assert_int_eq(unlink(path), 0);
-        break;
+    case CH_UNLINK: ck_assert_int_eq(unlink(path), 0); break;
     case CH_SIDECAR:
         fmt(other, sizeof(other), "%s%s", path, c->sfx ? c->sfx : ".gz");
         int gfd = open(other, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -530,9 +525,7 @@ START_TEST(test_inval_table)
         rel_path(other, sizeof(other), "d.old");
         ck_assert_int_eq(rename(path, other), 0);
         break;
-    case CH_CHMOD:
-        ck_assert_int_eq(chmod(path, 0600), 0);
-        break;
+    case CH_CHMOD: ck_assert_int_eq(chmod(path, 0600), 0); break;
     }
     pump_inotify();
     ck_assert_msg(stats().entries == 0, "%s: still cached", c->name);
@@ -758,20 +751,13 @@ struct err_case {
 };
 
 static const struct err_case err_cases[] = {
-    {"dir", SF_SYMLINKS_BENEATH, -EISDIR},
-    {"", SF_SYMLINKS_BENEATH, -EISDIR},
-    {"link_dir", SF_SYMLINKS_BENEATH, -EISDIR},
-    {"fifo", SF_SYMLINKS_BENEATH, -EPERM},
-    {"sock", SF_SYMLINKS_BENEATH, -ENXIO},
-    {"missing", SF_SYMLINKS_BENEATH, -ENOENT},
-    {"dir/missing", SF_SYMLINKS_BENEATH, -ENOENT},
-    {"missing/x", SF_SYMLINKS_BENEATH, -ENOENT},
-    {"file.txt/x", SF_SYMLINKS_BENEATH, -ENOTDIR},
-    {"link_out", SF_SYMLINKS_BENEATH, -EXDEV},
-    {"link_abs", SF_SYMLINKS_BENEATH, -EXDEV},
-    {"link_in", SF_SYMLINKS_NONE, -ELOOP},
-    {"link_in", SF_SYMLINKS_BENEATH, 0},
-    {"link_out", SF_SYMLINKS_FOLLOW, 0},
+    {"dir", SF_SYMLINKS_BENEATH, -EISDIR},         {"", SF_SYMLINKS_BENEATH, -EISDIR},
+    {"link_dir", SF_SYMLINKS_BENEATH, -EISDIR},    {"fifo", SF_SYMLINKS_BENEATH, -EPERM},
+    {"sock", SF_SYMLINKS_BENEATH, -ENXIO},         {"missing", SF_SYMLINKS_BENEATH, -ENOENT},
+    {"dir/missing", SF_SYMLINKS_BENEATH, -ENOENT}, {"missing/x", SF_SYMLINKS_BENEATH, -ENOENT},
+    {"file.txt/x", SF_SYMLINKS_BENEATH, -ENOTDIR}, {"link_out", SF_SYMLINKS_BENEATH, -EXDEV},
+    {"link_abs", SF_SYMLINKS_BENEATH, -EXDEV},     {"link_in", SF_SYMLINKS_NONE, -ELOOP},
+    {"link_in", SF_SYMLINKS_BENEATH, 0},           {"link_out", SF_SYMLINKS_FOLLOW, 0},
     {"dir/inner.txt", SF_SYMLINKS_NONE, 0},
 };
 
@@ -841,14 +827,10 @@ struct small_case {
 };
 
 static const struct small_case small_cases[] = {
-    {0, 16, SF_GUARD_LEASE, true},
-    {1, 16, SF_GUARD_LEASE, true},
-    {16, 16, SF_GUARD_LEASE, true},
-    {17, 16, SF_GUARD_LEASE, false},
-    {16, 0, SF_GUARD_LEASE, false},
-    {5000, 8192, SF_GUARD_LEASE, true},
-    {16, 16, SF_GUARD_OFF, true},
-    {17, 16, SF_GUARD_OFF, false},
+    {0, 16, SF_GUARD_LEASE, true},  {1, 16, SF_GUARD_LEASE, true},
+    {16, 16, SF_GUARD_LEASE, true}, {17, 16, SF_GUARD_LEASE, false},
+    {16, 0, SF_GUARD_LEASE, false}, {5000, 8192, SF_GUARD_LEASE, true},
+    {16, 16, SF_GUARD_OFF, true},   {17, 16, SF_GUARD_OFF, false},
     {16, 16, SF_GUARD_STAT, false}, /* no lease: no true snapshot */
 };
 
@@ -1073,8 +1055,8 @@ START_TEST(test_break_many_users)
     static struct sf_file_user u[N];
     for (int i = 0; i < N; i++) {
         r[i].calls = 0;
-        u[i] = (struct sf_file_user){.sending = i % 5 != 4, .sock = -1, .abort = on_abort,
-                                     .arg = &r[i]};
+        u[i] = (struct sf_file_user){
+            .sending = i % 5 != 4, .sock = -1, .abort = on_abort, .arg = &r[i]};
         sf_fcache_attach(f, &u[i]);
     }
     sf_fcache_put(fc, f);

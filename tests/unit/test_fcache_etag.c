@@ -55,7 +55,8 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void
 setup(void)
 {
-    snprintf(tdir, sizeof(tdir), "%s/sf_fcetag.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(tdir, sizeof(tdir), "%s/sf_fcetag.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(tdir));
     snprintf(root, sizeof(root), "%s/root", tdir);
     snprintf(logpath, sizeof(logpath), "%s/error.log", tdir);
@@ -85,8 +86,8 @@ teardown(void)
 static struct sf_fcache *
 new_cache(size_t small, enum sf_guard guard)
 {
-    struct sf_fcache_opts o = {.max_entries = 64, .small_file_size = small, .guard = guard,
-                               .content_etag_sites = 1};
+    struct sf_fcache_opts o = {
+        .max_entries = 64, .small_file_size = small, .guard = guard, .content_etag_sites = 1};
     struct sf_fcache *c = sf_fcache_new(&o, &lg);
     ck_assert_ptr_nonnull(c);
     ck_assert_int_ge(sf_fcache_hasher_fd(c), 0);
@@ -138,8 +139,8 @@ static struct sf_file *
 get_site(unsigned site, const char *rel)
 {
     int err, dirfd;
-    struct sf_file *f = sf_fcache_get(fc, site, rootfd, root, rel, SF_SYMLINKS_BENEATH, &err,
-                                      &dirfd);
+    struct sf_file *f =
+        sf_fcache_get(fc, site, rootfd, root, rel, SF_SYMLINKS_BENEATH, &err, &dirfd);
     ck_assert_msg(f, "get %s: %s", rel, strerror(-err));
     return f;
 }
@@ -238,7 +239,7 @@ START_TEST(test_copies_agree)
     char want[64], want2[64];
     fc = new_cache(4096, SF_GUARD_LEASE);
     put("a.bin", n, 5, 1500000000, want);
-    put("b.bin", n, 5, 1700000000, NULL); /* the same bytes, another mtime */
+    put("b.bin", n, 5, 1700000000, NULL);  /* the same bytes, another mtime */
     put("c.bin", n, 6, 1500000000, want2); /* other bytes, a's size and mtime */
     struct sf_file *a = get("a.bin"), *b = get("b.bin"), *c = get("c.bin");
     if (n > 4096) {

@@ -18,11 +18,11 @@ struct plan_case {
     const char *name;
     unsigned long long nofile;
     size_t nlisten, nsites;
-    bool logs;          /* error_log and access_log to files */
-    bool listing;       /* one site lists folders */
-    unsigned conns;     /* 0: auto */
-    size_t cache;       /* 0: auto */
-    unsigned reserve;   /* expected */
+    bool logs;        /* error_log and access_log to files */
+    bool listing;     /* one site lists folders */
+    unsigned conns;   /* 0: auto */
+    size_t cache;     /* 0: auto */
+    unsigned reserve; /* expected */
     unsigned max_connections;
     size_t open_file_cache_max, listing_cache_max;
     unsigned capped_conns;
@@ -34,7 +34,8 @@ struct plan_case {
 static const struct plan_case plan_cases[] = {
     /* plenty: auto takes its cap, 10000 each */
     {"big, auto", 1048576, 1, 1, false, false, 0, 0, 26, 10000, 10000, 256, 0, 0},
-    {"big, listing", 1048576, 2, 3, true, true, 0, 0, 24 + 2 + 3 + 2 + 256, 10000, 10000, 256, 0, 0},
+    {"big, listing", 1048576, 2, 3, true, true, 0, 0, 24 + 2 + 3 + 2 + 256, 10000, 10000, 256, 0,
+     0},
     {"big, given", 1048576, 1, 1, false, false, 50000, 20000, 26, 50000, 20000, 256, 0, 0},
     /* 1024, both auto: a third of 998 each (the cache 332, connections
      * (998 - 332) / 2 = 333) */
@@ -78,8 +79,8 @@ START_TEST(test_plan_table)
     ck_assert_msg(fl.reserve == c->reserve, "%s: reserve %u", c->name, fl.reserve);
     ck_assert_msg(fl.max_connections == c->max_connections, "%s: max_connections %u", c->name,
                   fl.max_connections);
-    ck_assert_msg(fl.open_file_cache_max == c->open_file_cache_max,
-                  "%s: open_file_cache_max %zu", c->name, fl.open_file_cache_max);
+    ck_assert_msg(fl.open_file_cache_max == c->open_file_cache_max, "%s: open_file_cache_max %zu",
+                  c->name, fl.open_file_cache_max);
     ck_assert_msg(fl.listing_cache_max == c->listing_cache_max, "%s: listing_cache_max %zu",
                   c->name, fl.listing_cache_max);
     ck_assert_uint_eq(fl.capped_connections, c->capped_conns);

@@ -20,12 +20,12 @@ enum change {
     SIZE,
     MTIME_SEC,
     MTIME_NSEC,
-    CTIME_NSEC,            /* chmod, chown, utimes of atime: links kept */
-    LOST_LINK,             /* rename over the name, unlink: ctime moved */
-    LOST_LINK_AND_SIZE,    /* unlinked, then truncated through another fd */
+    CTIME_NSEC,         /* chmod, chown, utimes of atime: links kept */
+    LOST_LINK,          /* rename over the name, unlink: ctime moved */
+    LOST_LINK_AND_SIZE, /* unlinked, then truncated through another fd */
     LOST_LINK_AND_MTIME,
-    GAINED_LINK,           /* link(2): ctime moves, one more link */
-    ATIME,                 /* reads move only atime */
+    GAINED_LINK, /* link(2): ctime moves, one more link */
+    ATIME,       /* reads move only atime */
 };
 
 static const struct {
@@ -115,7 +115,7 @@ START_TEST(test_not_older)
         long long dsec;
         long dnsec;
         bool fresh;
-    } d[] = {{0, 0, true}, {0, 1, true}, {1, -123456789, true}, {0, -1, false},
+    } d[] = {{0, 0, true},           {0, 1, true},   {1, -123456789, true}, {0, -1, false},
              {-1, 876543210, false}, {-1, 0, false}, {5, 0, true}};
     struct stat orig = then_stat();
     for (size_t i = 0; i < SF_ARRAY_LEN(d); i++) {

@@ -152,8 +152,16 @@ get(const char *rel)
 
 /* ------------------------------------------------------ what is told */
 
-enum change { CH_CREATE, CH_WRITE, CH_UNLINK, CH_RENAME_OVER, CH_CHMOD, CH_MKDIR, CH_RMDIR,
-              CH_TOUCH_DIR_FILE };
+enum change {
+    CH_CREATE,
+    CH_WRITE,
+    CH_UNLINK,
+    CH_RENAME_OVER,
+    CH_CHMOD,
+    CH_MKDIR,
+    CH_RMDIR,
+    CH_TOUCH_DIR_FILE
+};
 
 struct name_case {
     const char *name;
@@ -201,9 +209,7 @@ START_TEST(test_name_table)
     ck_assert_uint_eq(sf_fwatch_count(w), depth);
 
     switch (c->ch) {
-    case CH_CREATE:
-        unit_put(root, c->rel, "new");
-        break;
+    case CH_CREATE: unit_put(root, c->rel, "new"); break;
     case CH_WRITE:
     case CH_TOUCH_DIR_FILE: {
         int fd = open(abs_path(0, file), O_WRONLY | O_CLOEXEC);
@@ -212,23 +218,15 @@ START_TEST(test_name_table)
         close(fd);
         break;
     }
-    case CH_UNLINK:
-        ck_assert_int_eq(unlink(abs_path(0, file)), 0);
-        break;
+    case CH_UNLINK: ck_assert_int_eq(unlink(abs_path(0, file)), 0); break;
     case CH_RENAME_OVER:
         snprintf(tmp, sizeof(tmp), "%s.tmp", file);
         unit_put(root, tmp, "new");
         ck_assert_int_eq(rename(abs_path(0, tmp), abs_path(1, file)), 0);
         break;
-    case CH_CHMOD:
-        ck_assert_int_eq(chmod(abs_path(0, file), 0600), 0);
-        break;
-    case CH_MKDIR:
-        unit_mkdir(root, c->rel);
-        break;
-    case CH_RMDIR:
-        ck_assert_int_eq(rmdir(abs_path(0, c->rel)), 0);
-        break;
+    case CH_CHMOD: ck_assert_int_eq(chmod(abs_path(0, file), 0600), 0); break;
+    case CH_MKDIR: unit_mkdir(root, c->rel); break;
+    case CH_RMDIR: ck_assert_int_eq(rmdir(abs_path(0, c->rel)), 0); break;
     }
     pump();
     ck_assert_msg(told_of(c->rel, c->what), "%s: not told of %s (what %#x); %d report(s), first %s",
@@ -307,8 +305,8 @@ START_TEST(test_symlink_swap)
     unit_put(root, "releases/v1/sub/a.txt", "one");
     unit_put(root, "releases/v2/sub/a.txt", "two");
     ck_assert_int_eq(symlink("releases/v1", abs_path(0, "current")), 0);
-    struct sf_fwatch_dir *old = get("current/secret.txt");     /* in flight */
-    struct sf_fwatch_dir *oldsub = get("current/sub/a.txt");   /* and beneath */
+    struct sf_fwatch_dir *old = get("current/secret.txt");   /* in flight */
+    struct sf_fwatch_dir *oldsub = get("current/sub/a.txt"); /* and beneath */
     ck_assert_ptr_nonnull(old);
     ck_assert_ptr_nonnull(oldsub);
 
@@ -332,8 +330,8 @@ START_TEST(test_symlink_swap)
     unit_put(root, "releases/v2/sub/a.new", "three");
     pump();
     nev = 0;
-    ck_assert_int_eq(rename(abs_path(0, "releases/v2/sub/a.new"),
-                            abs_path(1, "releases/v2/sub/a.txt")), 0);
+    ck_assert_int_eq(
+        rename(abs_path(0, "releases/v2/sub/a.new"), abs_path(1, "releases/v2/sub/a.txt")), 0);
     pump();
     ck_assert_msg(told_of("current/sub/a.txt", SF_FWATCH_NAME),
                   "a rename over in the new target was missed");

@@ -55,7 +55,7 @@ struct told {
     int calls;
     struct sf_lbreak_file *lf;
     unsigned cut;
-    int fd_then;        /* lf->fd when told: the lease is released first */
+    int fd_then; /* lf->fd when told: the lease is released first */
 };
 static struct told told;
 
@@ -135,8 +135,8 @@ writer_waits(void)
 {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
-    return writer_pid > 0 && waitid(P_PID, (id_t)writer_pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-           si.si_pid == 0;
+    return writer_pid > 0 &&
+           waitid(P_PID, (id_t)writer_pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == 0;
 }
 
 static void
@@ -317,8 +317,8 @@ START_TEST(test_cut_many_one_pass)
     static struct sf_file_user u[N];
     for (int i = 0; i < N; i++) {
         r[i] = (struct rec){0};
-        u[i] = (struct sf_file_user){.sending = i % 10 != 9, .sock = -1, .abort = on_abort,
-                                     .arg = &r[i]};
+        u[i] = (struct sf_file_user){
+            .sending = i % 10 != 9, .sock = -1, .abort = on_abort, .arg = &r[i]};
         sf_lbreak_attach(&lf, &u[i]);
     }
     break_in(path_a);
@@ -333,8 +333,8 @@ START_TEST(test_cut_many_one_pass)
                       pr->calls);
         if (!sends)
             continue;
-        ck_assert_msg(pr->order == want, "user %td cut as number %d, want %d (list order)",
-                      p - u, pr->order, want);
+        ck_assert_msg(pr->order == want, "user %td cut as number %d, want %d (list order)", p - u,
+                      pr->order, want);
         ck_assert_msg(pr->writer_waiting, "user %td cut after the writer went on", p - u);
         want++;
     }
@@ -606,8 +606,8 @@ START_TEST(test_rescue_drained_kept)
     struct sf_lbreak_file lf;
     int fd = take(&lf, path_a);
     struct rrec r = {.lf = &lf};
-    struct sf_file_user u = {.sending = sending, .sock = sv[0], .abort = r_abort,
-                             .rescue = &rops, .arg = &r};
+    struct sf_file_user u = {
+        .sending = sending, .sock = sv[0], .abort = r_abort, .rescue = &rops, .arg = &r};
     sf_lbreak_attach(&lf, &u);
     break_in(path_a);
     sf_lbreak_on_signal(lb);
@@ -654,8 +654,8 @@ START_TEST(test_rescue_deadline_cut)
     struct sf_lbreak_file lf;
     int fd = take(&lf, path_a);
     struct rrec r = {.lf = &lf};
-    struct sf_file_user u = {.sending = true, .sock = sv[0], .abort = r_abort, .rescue = &rops,
-                             .arg = &r};
+    struct sf_file_user u = {
+        .sending = true, .sock = sv[0], .abort = r_abort, .rescue = &rops, .arg = &r};
     sf_lbreak_attach(&lf, &u);
     break_in(path_a);
     long long t0 = now_ms();
@@ -685,8 +685,8 @@ START_TEST(test_rescue_refused_cut_at_once)
     struct sf_lbreak_file lf;
     int fd = take(&lf, path_a);
     struct rrec r1 = {.lf = &lf, .hold_rc = -ENOBUFS}, r2 = {.lf = &lf};
-    struct sf_file_user u1 = {.sending = true, .sock = -1, .abort = r_abort, .rescue = &rops,
-                              .arg = &r1};
+    struct sf_file_user u1 = {
+        .sending = true, .sock = -1, .abort = r_abort, .rescue = &rops, .arg = &r1};
     struct sf_file_user u2 = {.sending = true, .sock = -1, .abort = r_abort, .arg = &r2};
     sf_lbreak_attach(&lf, &u1);
     sf_lbreak_attach(&lf, &u2);
@@ -716,8 +716,8 @@ START_TEST(test_rescue_release_while_pending)
     struct sf_lbreak_file lf;
     int fd = take(&lf, path_a);
     struct rrec r = {.lf = &lf};
-    struct sf_file_user u = {.sending = true, .sock = sv[0], .abort = r_abort, .rescue = &rops,
-                             .arg = &r};
+    struct sf_file_user u = {
+        .sending = true, .sock = sv[0], .abort = r_abort, .rescue = &rops, .arg = &r};
     sf_lbreak_attach(&lf, &u);
     break_in(path_a);
     sf_lbreak_on_signal(lb);

@@ -31,8 +31,8 @@ static char big[64];
 
 struct node {
     const char *name;
-    char kind;        /* 'f' file, 'd' dir, 'l' symlink, 'p' fifo */
-    long long size;   /* files: length (sparse); symlinks: unused */
+    char kind;      /* 'f' file, 'd' dir, 'l' symlink, 'p' fifo */
+    long long size; /* files: length (sparse); symlinks: unused */
     const char *target;
 };
 
@@ -41,47 +41,35 @@ struct node {
  * a name cannot hold), so the script tag is split across two names.
  */
 static const struct node nodes[] = {
-    { "<script>alert(1)", 'f', 0, NULL },
-    { "x<\\script>", 'f', 0, NULL },
-    { "a&b", 'f', 12, NULL },
-    { "a:b", 'f', 0, NULL },
-    { "quote\"d", 'f', 0, NULL },
-    { "it's", 'f', 0, NULL },
-    { "with space", 'f', 4294967296LL, NULL },
-    { "hash#", 'f', 1048575, NULL },
-    { "q?x", 'f', 0, NULL },
-    { "100%", 'f', 1023, NULL },
-    { "na\xC3\xAFve.txt", 'f', 1536, NULL },
-    { "bad\xFF\xFE", 'f', 0, NULL },
-    { "ctl\x01", 'f', 0, NULL },
-    { "subdir", 'd', 0, NULL },
-    { "Zdir", 'd', 0, NULL },
-    { ".secret", 'f', 0, NULL },
-    { ".hiddendir", 'd', 0, NULL },
-    { "dangling", 'l', 0, "does-not-exist" },
-    { "link-to-a", 'l', 0, "a&b" },
-    { "dirlink", 'l', 0, "subdir" },
-    { "fifo", 'p', 0, NULL },
+    {"<script>alert(1)", 'f', 0, NULL},
+    {"x<\\script>", 'f', 0, NULL},
+    {"a&b", 'f', 12, NULL},
+    {"a:b", 'f', 0, NULL},
+    {"quote\"d", 'f', 0, NULL},
+    {"it's", 'f', 0, NULL},
+    {"with space", 'f', 4294967296LL, NULL},
+    {"hash#", 'f', 1048575, NULL},
+    {"q?x", 'f', 0, NULL},
+    {"100%", 'f', 1023, NULL},
+    {"na\xC3\xAFve.txt", 'f', 1536, NULL},
+    {"bad\xFF\xFE", 'f', 0, NULL},
+    {"ctl\x01", 'f', 0, NULL},
+    {"subdir", 'd', 0, NULL},
+    {"Zdir", 'd', 0, NULL},
+    {".secret", 'f', 0, NULL},
+    {".hiddendir", 'd', 0, NULL},
+    {"dangling", 'l', 0, "does-not-exist"},
+    {"link-to-a", 'l', 0, "a&b"},
+    {"dirlink", 'l', 0, "subdir"},
+    {"fifo", 'p', 0, NULL},
 };
 
 /* Expected order of listed hrefs (without show_hidden): folders first,
  * then files, each without case. */
 static const char *const order[] = {
-    "./dirlink/",
-    "./subdir/",
-    "./Zdir/",
-    "./100%25",
-    "./%3Cscript%3Ealert%281%29",
-    "./a%26b",
-    "./a%3Ab",
-    "./bad%FF%FE",
-    "./hash%23",
-    "./it%27s",
-    "./link-to-a",
-    "./na%C3%AFve.txt",
-    "./q%3Fx",
-    "./quote%22d",
-    "./with%20space",
+    "./dirlink/",  "./subdir/",        "./Zdir/",     "./100%25",    "./%3Cscript%3Ealert%281%29",
+    "./a%26b",     "./a%3Ab",          "./bad%FF%FE", "./hash%23",   "./it%27s",
+    "./link-to-a", "./na%C3%AFve.txt", "./q%3Fx",     "./quote%22d", "./with%20space",
 };
 
 /* Text shown for each name, HTML-escaped and made valid UTF-8. */
@@ -128,10 +116,9 @@ make_at(const char *dir, const struct node *n)
         if (mkfifo(path, 0644) < 0)
             abort();
         break;
-    default:
-        abort();
+    default: abort();
     }
-    struct timespec ts[2] = { { FIXED_MTIME, 0 }, { FIXED_MTIME, 0 } };
+    struct timespec ts[2] = {{FIXED_MTIME, 0}, {FIXED_MTIME, 0}};
     if (utimensat(AT_FDCWD, path, ts, 0) < 0)
         abort();
 }
@@ -171,9 +158,9 @@ open_dir(const char *dir)
 static char *
 build(enum sf_listing_format fmt, const char *url_path, bool hidden)
 {
-    struct sf_listing_opts o = { .show_hidden = hidden };
-    struct sf_listing_view v = { .fmt = fmt };
-    struct sf_buf b = { 0 };
+    struct sf_listing_opts o = {.show_hidden = hidden};
+    struct sf_listing_view v = {.fmt = fmt};
+    struct sf_buf b = {0};
     int fd = open_dir(tree);
     ck_assert_int_eq(sf_listing_build(fd, url_path, &v, &o, &b), 0);
     close(fd);
@@ -209,7 +196,7 @@ valid_utf8(const char *str)
                 return false;
             cp = (cp << 6) | (s[i] & 0x3F);
         }
-        static const unsigned min[] = { 0, 0x80, 0x800, 0x10000 };
+        static const unsigned min[] = {0, 0x80, 0x800, 0x10000};
         if (cp < min[need] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
             return false;
         s += need + 1;
@@ -251,7 +238,8 @@ START_TEST(test_html_page)
     ck_assert_ptr_nonnull(strstr(page, "<meta charset=\"utf-8\">"));
     ck_assert_ptr_nonnull(strstr(page, "<meta name=\"viewport\""));
     ck_assert_ptr_nonnull(strstr(page, "<title>Index of /docs/</title>"));
-    ck_assert_ptr_nonnull(strstr(page, "<h1><span>Index of</span> <a href=\"../\">/</a>docs/</h1>"));
+    ck_assert_ptr_nonnull(
+        strstr(page, "<h1><span>Index of</span> <a href=\"../\">/</a>docs/</h1>"));
     ck_assert_ptr_nonnull(strstr(page, "<meta name=\"color-scheme\" content=\"light dark\">"));
     ck_assert_ptr_nonnull(strstr(page, "@media (prefers-color-scheme:dark)"));
     ck_assert_ptr_nonnull(strstr(page, "<style>"));
@@ -284,8 +272,7 @@ START_TEST(test_html_names_and_order)
         const char *at = find_href(page, order[i]);
         ck_assert_msg(at > prev, "%s out of order", order[i]);
         /* at + strlen("<a href=\"") + href + "\"" is the closing '>'. */
-        ck_assert_msg(strncmp(at + 10 + strlen(order[i]), html_text[i],
-                              strlen(html_text[i])) == 0,
+        ck_assert_msg(strncmp(at + 10 + strlen(order[i]), html_text[i], strlen(html_text[i])) == 0,
                       "text for %s", order[i]);
         prev = at;
     }
@@ -366,28 +353,30 @@ static const struct {
     const char *path;
     const char *title;
 } utf8_cases[] = {
-    { "/plain/", "/plain/" },
-    { "/<&>\"'/", "/&lt;&amp;&gt;&quot;&#39;/" },
-    { "/\xC3\xA9/", "/\xC3\xA9/" },
-    { "/\xE0\xA0\x80/", "/\xE0\xA0\x80/" },
-    { "/\xED\x9F\xBF/", "/\xED\x9F\xBF/" },
-    { "/\xEF\xBF\xBF/", "/\xEF\xBF\xBF/" },
-    { "/\xF0\x9F\x98\x80/", "/\xF0\x9F\x98\x80/" },
-    { "/\xF4\x8F\xBF\xBF/", "/\xF4\x8F\xBF\xBF/" },
-    { "/\xFF/", "/" R "/" },
-    { "/\xF5\x80/", "/" R R "/" },
-    { "/\xC0\xAF/", "/" R R "/" },
-    { "/\xC1\xBF/", "/" R R "/" },
-    { "/\xE0\x80\xAF/", "/" R R R "/" },
-    { "/\xED\xA0\x80/", "/" R R R "/" },
-    { "/\xF0\x80\x80\x80/", "/" R R R R "/" },
-    { "/\xF4\x90\x80\x80/", "/" R R R R "/" },
-    { "/\xE2\x82/", "/" R "/" },
-    { "/\xE2\x82x/", "/" R "x/" },
-    { "/\xF0\x9F\x98/", "/" R "/" },
-    { "/\xF0\x9F\x98", "/" R },
-    { "/\x80\x80/", "/" R R "/" },
-    { "/a\x01" "b\x7F/", "/a" R "b" R "/" },
+    {"/plain/", "/plain/"},
+    {"/<&>\"'/", "/&lt;&amp;&gt;&quot;&#39;/"},
+    {"/\xC3\xA9/", "/\xC3\xA9/"},
+    {"/\xE0\xA0\x80/", "/\xE0\xA0\x80/"},
+    {"/\xED\x9F\xBF/", "/\xED\x9F\xBF/"},
+    {"/\xEF\xBF\xBF/", "/\xEF\xBF\xBF/"},
+    {"/\xF0\x9F\x98\x80/", "/\xF0\x9F\x98\x80/"},
+    {"/\xF4\x8F\xBF\xBF/", "/\xF4\x8F\xBF\xBF/"},
+    {"/\xFF/", "/" R "/"},
+    {"/\xF5\x80/", "/" R R "/"},
+    {"/\xC0\xAF/", "/" R R "/"},
+    {"/\xC1\xBF/", "/" R R "/"},
+    {"/\xE0\x80\xAF/", "/" R R R "/"},
+    {"/\xED\xA0\x80/", "/" R R R "/"},
+    {"/\xF0\x80\x80\x80/", "/" R R R R "/"},
+    {"/\xF4\x90\x80\x80/", "/" R R R R "/"},
+    {"/\xE2\x82/", "/" R "/"},
+    {"/\xE2\x82x/", "/" R "x/"},
+    {"/\xF0\x9F\x98/", "/" R "/"},
+    {"/\xF0\x9F\x98", "/" R},
+    {"/\x80\x80/", "/" R R "/"},
+    {"/a\x01"
+     "b\x7F/",
+     "/a" R "b" R "/"},
 };
 #undef R
 
@@ -433,8 +422,7 @@ START_TEST(test_json_names_and_order)
         prev = at;
     }
     ck_assert_uint_eq(count(js, "{\"name\":"), SF_ARRAY_LEN(json_objects));
-    ck_assert_uint_eq(count(js, "\"mtime\":\"2026-11-25T03:04:05Z\"}"),
-                      SF_ARRAY_LEN(json_objects));
+    ck_assert_uint_eq(count(js, "\"mtime\":\"2026-11-25T03:04:05Z\"}"), SF_ARRAY_LEN(json_objects));
     ck_assert_ptr_null(strstr(js, "secret"));
     /* names a request cannot reach (control bytes, backslashes) are left out */
     ck_assert_ptr_null(strstr(js, "ctl"));
@@ -474,9 +462,9 @@ END_TEST
 
 START_TEST(test_fd_untouched_and_errors)
 {
-    struct sf_listing_opts o = { 0 };
-    struct sf_listing_view js = { .fmt = SF_LISTING_JSON };
-    struct sf_buf a = { 0 }, b = { 0 };
+    struct sf_listing_opts o = {0};
+    struct sf_listing_view js = {.fmt = SF_LISTING_JSON};
+    struct sf_buf a = {0}, b = {0};
     int fd = open_dir(tree);
 
     /* The caller's fd stays open and listable: two builds agree. */
@@ -504,9 +492,9 @@ END_TEST
 
 START_TEST(test_empty_dir)
 {
-    struct sf_listing_opts o = { 0 };
-    struct sf_listing_view js = { .fmt = SF_LISTING_JSON };
-    struct sf_buf b = { 0 };
+    struct sf_listing_opts o = {0};
+    struct sf_listing_view js = {.fmt = SF_LISTING_JSON};
+    struct sf_buf b = {0};
     char path[128];
     snprintf(path, sizeof(path), "%s/subdir", tree);
     int fd = open_dir(path);
@@ -519,7 +507,8 @@ START_TEST(test_empty_dir)
     ck_assert_int_eq(sf_buf_append(&b, "", 1), 0);
     /* the parent row and the breadcrumb to / */
     ck_assert_uint_eq(count(b.data, "<a href="), 2);
-    ck_assert_ptr_nonnull(strstr(b.data, "<p>0 folders, 0 files, <span title=\"0 bytes\">0 B</span>"));
+    ck_assert_ptr_nonnull(
+        strstr(b.data, "<p>0 folders, 0 files, <span title=\"0 bytes\">0 B</span>"));
     ck_assert_ptr_nonnull(strstr(b.data, "</html>\n"));
     close(fd);
     sf_buf_free(&b);
@@ -563,13 +552,13 @@ elapsed_ms(const struct timespec *a, const struct timespec *b)
 
 START_TEST(test_ten_thousand)
 {
-    static const char *const fmt_name[] = { "html", "json" };
-    struct sf_listing_opts o = { 0 };
+    static const char *const fmt_name[] = {"html", "json"};
+    struct sf_listing_opts o = {0};
     int fd = open_dir(big);
 
     for (int f = SF_LISTING_HTML; f <= SF_LISTING_JSON; f++) {
-        struct sf_buf b = { 0 };
-        struct sf_listing_view v = { .fmt = (enum sf_listing_format)f };
+        struct sf_buf b = {0};
+        struct sf_listing_view v = {.fmt = (enum sf_listing_format)f};
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         int rc = sf_listing_build(fd, "/big/", &v, &o, &b);

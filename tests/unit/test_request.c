@@ -24,7 +24,7 @@
 enum { L_DEF = 0, L_SMALL, L_URI, L_HDRS, L_BODY, L_TINY };
 static const struct sf_limits limits[] = {
     [L_DEF] = {1024, 512, 20, 1000},
-    [L_SMALL] = {64, 64, 20, 16},  /* the URI limit is the buffer */
+    [L_SMALL] = {64, 64, 20, 16}, /* the URI limit is the buffer */
     [L_URI] = {1024, 16, 20, 1000},
     [L_HDRS] = {1024, 512, 3, 1000},
     [L_BODY] = {1024, 512, 20, 16},
@@ -188,20 +188,20 @@ static const struct {
      * (found by fuzzing: whole reads saw past the limit and said 501) */
     {"BREW$ / HTTP/1.1\r\nHost: h\r\n\r\n", L_SMALL, 100, END_ERR, 400, ""},
     {"GET /$" H11, L_URI, 16, END_ERR, 414, ""},
-    {"GET /$" H11, L_URI, 15, END_EOF, 0, "/aaaaaaaaaaaaaaa"}, /* exactly the limit */
+    {"GET /$" H11, L_URI, 15, END_EOF, 0, "/aaaaaaaaaaaaaaa"},    /* exactly the limit */
     {"GET /$\x01 HTTP/1.1\r\n\r\n", L_URI, 30, END_ERR, 400, ""}, /* bad first */
     {"GET /$ HTTP/1.1\r\nHost: h\r\nX: $\r\n\r\n", L_URI, 100, END_ERR, 414, ""},
     {"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", L_HDRS, 0, END_ERR, 431, ""},
     /* a head of exactly max_header_size bytes, with a body, is fine; one
      * byte more is not */
-    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX: $\r\n\r\nhelloGET /b" H11, L_SMALL,
-     11, END_EOF, 0, "/a /b"},
-    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX: $\r\n\r\nhello", L_SMALL, 12,
-     END_ERR, 431, ""},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX: $\r\n\r\nhelloGET /b" H11, L_SMALL, 11,
+     END_EOF, 0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX: $\r\n\r\nhello", L_SMALL, 12, END_ERR,
+     431, ""},
     {"GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n", L_HDRS, 0, END_EOF, 0, "/"},
     /* Bodies are read and dropped; the next request follows. */
-    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /b" H11, L_DEF, 0,
-     END_EOF, 0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /b" H11, L_DEF, 0, END_EOF,
+     0, "/a /b"},
     {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\nGET /b" H11, L_DEF, 0, END_EOF, 0,
      "/a /b"},
     {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -219,9 +219,10 @@ static const struct {
     {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
      "5\r\nhello\r\n0\r\nA: 1\r\nB: 2\r\n\r\n",
      L_HDRS, 0, END_ERR, 431, ""}, /* but count against max_headers */
-    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 300\r\n\r\n$GET /b" H11, L_TINY, 300,
-     END_EOF, 0, "/a /b"},
-    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n12c\r\n$\r\n0\r\n\r\nGET /b" H11,
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 300\r\n\r\n$GET /b" H11, L_TINY, 300, END_EOF,
+     0, "/a /b"},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n12c\r\n$\r\n0\r\n\r\nGET "
+     "/b" H11,
      L_TINY, 300, END_EOF, 0, "/a /b"},
     {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello", L_DEF, 0, END_EOF, 0, ""},
     /* Framing that cannot be trusted. */
@@ -231,22 +232,21 @@ static const struct {
     {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
      "0\r\n\r\n",
      L_DEF, 0, END_ERR, 400, ""},
-    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
-     L_DEF, 0, END_ERR, 400, ""},
-    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
-     L_DEF, 0, END_ERR, 400, ""},
-    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5x\r\n\r\nhello", L_DEF, 0, END_ERR, 400, ""},
-    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", L_DEF, 0, END_ERR, 400,
-     ""},
-    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", L_DEF, 0,
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", L_DEF, 0,
      END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", L_DEF, 0,
+     END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5x\r\n\r\nhello", L_DEF, 0, END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", L_DEF, 0, END_ERR,
+     400, ""},
     /* Body size limit: declared, or counted as chunks arrive. */
     {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n", L_DEF, 0, END_ERR, 413, ""},
     {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\n\r\n", L_BODY, 0, END_ERR, 413, ""},
-    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 16\r\n\r\n$GET /b" H11, L_BODY, 16, END_EOF,
-     0, "/a /b"},
-    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n$\r\n0\r\n\r\n",
-     L_BODY, 32, END_ERR, 413, ""},
+    {"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 16\r\n\r\n$GET /b" H11, L_BODY, 16, END_EOF, 0,
+     "/a /b"},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n$\r\n0\r\n\r\n", L_BODY,
+     32, END_ERR, 413, ""},
     {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
      "8\r\naaaaaaaa\r\n8\r\naaaaaaaa\r\n1\r\nx\r\n0\r\n\r\n",
      L_BODY, 0, END_ERR, 413, ""},
@@ -260,8 +260,8 @@ static const struct {
      * 400, smaller reads crossed the bound first and said 413). */
     {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"$\r\n\r\n", L_SMALL,
      100, END_ERR, 413, ""},
-    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"$\r\n\r\n", L_SMALL,
-     20, END_ERR, 400, ""},
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"$\r\n\r\n", L_SMALL, 20,
+     END_ERR, 400, ""},
     /* No protocol switch: answer the request, then close, never a phantom. */
     {"GET /a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nGET /b" H11,
      L_DEF, 0, END_CLOSE, 0, "/a"},
@@ -287,8 +287,8 @@ START_TEST(test_flow)
             strcat(got, " ");
         strncat(got, r->req[i].target.s, 100);
     }
-    ck_assert_msg(strcmp(got, flow[_i].targets) == 0, "%s: targets \"%s\", want \"%s\"", what,
-                  got, flow[_i].targets);
+    ck_assert_msg(strcmp(got, flow[_i].targets) == 0, "%s: targets \"%s\", want \"%s\"", what, got,
+                  flow[_i].targets);
     ck_assert_msg(r->status == flow[_i].status, "%s: status %d, want %d", what, r->status,
                   flow[_i].status);
     int end = r->status ? END_ERR : r->closed ? END_CLOSE : END_EOF;
@@ -381,16 +381,16 @@ START_TEST(test_field_bytes)
     snprintf(what, sizeof(what), "byte 0x%02x in a name", c);
     run_all(what, in, (size_t)n, L_DEF, r);
     bool ok = (c && strchr(tchar, c)) || c == ':';
-    ck_assert_msg(ok ? r->n == 1 && r->status == 0 : r->status == 400, "%s: n %u status %d",
-                  what, r->n, r->status);
+    ck_assert_msg(ok ? r->n == 1 && r->status == 0 : r->status == 400, "%s: n %u status %d", what,
+                  r->n, r->status);
 
     n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: h\r\nX: acb\r\n\r\n");
     in[29] = (char)c; /* the c of acb */
     snprintf(what, sizeof(what), "byte 0x%02x in a value", c);
     run_all(what, in, (size_t)n, L_DEF, r);
     ok = c == '\t' || (c >= 0x20 && c != 0x7f);
-    ck_assert_msg(ok ? r->n == 1 && r->status == 0 : r->status == 400, "%s: n %u status %d",
-                  what, r->n, r->status);
+    ck_assert_msg(ok ? r->n == 1 && r->status == 0 : r->status == 400, "%s: n %u status %d", what,
+                  r->n, r->status);
     free(r);
 }
 END_TEST
@@ -473,8 +473,8 @@ static const struct {
     const char *line, *target, *path;
 } spans[] = {
     {"GET /x" H11, HTTP_GET, 1, 1, SF_TARGET_ORIGIN, "GET /x HTTP/1.1", "/x", "/x"},
-    {"HEAD /a/b?q=1 HTTP/1.0\r\n\r\n", HTTP_HEAD, 1, 0, SF_TARGET_ORIGIN,
-     "HEAD /a/b?q=1 HTTP/1.0", "/a/b?q=1", "/a/b?q=1"},
+    {"HEAD /a/b?q=1 HTTP/1.0\r\n\r\n", HTTP_HEAD, 1, 0, SF_TARGET_ORIGIN, "HEAD /a/b?q=1 HTTP/1.0",
+     "/a/b?q=1", "/a/b?q=1"},
     {"\r\n\r\nGET /x" H11, HTTP_GET, 1, 1, SF_TARGET_ORIGIN, "GET /x HTTP/1.1", "/x", "/x"},
     {"GET http://h/x" H11, HTTP_GET, 1, 1, SF_TARGET_ABSOLUTE, "GET http://h/x HTTP/1.1",
      "http://h/x", "/x"},
@@ -488,8 +488,8 @@ static const struct {
      "http://h?q", "?q"},
     {"OPTIONS *" H11, HTTP_OPTIONS, 1, 1, SF_TARGET_ASTERISK, "OPTIONS * HTTP/1.1", "*", ""},
     {"OPTIONS /" H11, HTTP_OPTIONS, 1, 1, SF_TARGET_ORIGIN, "OPTIONS / HTTP/1.1", "/", "/"},
-    {"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx", HTTP_POST, 1, 1,
-     SF_TARGET_ORIGIN, "POST /p HTTP/1.1", "/p", "/p"},
+    {"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx", HTTP_POST, 1, 1, SF_TARGET_ORIGIN,
+     "POST /p HTTP/1.1", "/p", "/p"},
 };
 
 START_TEST(test_spans)
@@ -582,11 +582,11 @@ static const struct {
     {RL "Host: h\r\nIf-Match-X: a\r\n\r\n", SF_HDR_IF_MATCH, NULL},
     {RL "Host: h\r\n\r\n", SF_HDR_USER_AGENT, NULL},
     /* A chunked body's trailer fields are not headers. */
-    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nRange: bytes=0-1\r\n\r\n",
+    {"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nRange: "
+     "bytes=0-1\r\n\r\n",
      SF_HDR_RANGE, NULL},
     /* Other headers in between do not disturb the capture. */
-    {RL "X-A: 1\r\nHost: h\r\nX-B:\r\nRange: bytes=5-\r\nX-C: 3\r\n\r\n", SF_HDR_RANGE,
-     "bytes=5-"},
+    {RL "X-A: 1\r\nHost: h\r\nX-B:\r\nRange: bytes=5-\r\nX-C: 3\r\n\r\n", SF_HDR_RANGE, "bytes=5-"},
 };
 
 START_TEST(test_headers)

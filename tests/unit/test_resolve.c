@@ -282,9 +282,9 @@ struct status_case {
 };
 
 static const struct status_case status_cases[] = {
-    {-ENOENT, 404}, {-ENOTDIR, 404}, {-EXDEV, 404},  {-ELOOP, 404}, {-ENAMETOOLONG, 404},
+    {-ENOENT, 404}, {-ENOTDIR, 404}, {-EXDEV, 404},  {-ELOOP, 404},  {-ENAMETOOLONG, 404},
     {-EACCES, 403}, {-EPERM, 403},   {-ENXIO, 403},  {-ENODEV, 403}, {-EOPNOTSUPP, 403},
-    {-EIO, 500},    {-EMFILE, 503},  {-ENFILE, 503},  {-EINVAL, 500}, {-ENOMEM, 500},
+    {-EIO, 500},    {-EMFILE, 503},  {-ENFILE, 503}, {-EINVAL, 500}, {-ENOMEM, 500},
 };
 
 START_TEST(test_status_table)
@@ -569,21 +569,25 @@ START_TEST(test_open_regular)
     struct stat st;
     int fd = -1, dirfd = -1;
 
-    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "file.txt", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), 0);
+    ck_assert_int_eq(
+        sf_resolve_open_regular(rootfd, "file.txt", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), 0);
     ck_assert(S_ISREG(st.st_mode));
     ck_assert_int_ge(fd, 0);
     close(fd);
-    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "dir", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), -EISDIR);
+    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "dir", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd),
+                     -EISDIR);
     ck_assert_int_ge(dirfd, 0);
     ck_assert_int_ge(fcntl(dirfd, F_GETFD), 0);
     close(dirfd);
     int before = dup(0);
     close(before);
-    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "fifo", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), -EPERM);
+    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "fifo", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd),
+                     -EPERM);
     int after = dup(0);
     ck_assert_int_eq(after, before); /* the FIFO's fd was closed */
     close(after);
-    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "nope", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd), -ENOENT);
+    ck_assert_int_eq(sf_resolve_open_regular(rootfd, "nope", SF_SYMLINKS_BENEATH, &fd, &st, &dirfd),
+                     -ENOENT);
 }
 END_TEST
 
