@@ -105,6 +105,9 @@ int it_wait_children(pid_t pid, pid_t *out, int max, int want, int timeout_ms);
  * counted twice (1,000 leases held read as 557 to 1,407 while another
  * process took and dropped 500). */
 int it_count_leases(pid_t pid, const struct stat *st);
+/* The resident set of pid in KiB (VmRSS of /proc/PID/status); fails the
+ * test when it cannot be read. */
+long it_rss_kib(pid_t pid);
 
 /* ---- the server ---------------------------------------------------- */
 

@@ -127,22 +127,6 @@ start_server(unsigned max_conn, int header_s)
 
 /* ---- /proc ------------------------------------------------------------ */
 
-static long
-rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "open %s", path);
-    long kib = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    ck_assert_int_gt(kib, 0);
-    return kib;
-}
-
 /* User + system CPU time of pid, in clock ticks (/proc/PID/stat fields
  * 14 and 15, counted after the command name's closing parenthesis). */
 static long long
@@ -883,7 +867,7 @@ pipeline(int port, unsigned count, int stall_ms, size_t *req_bytes)
     struct writer w = {.fd = c->fd, .p = req, .len = len};
     ck_assert_int_eq(pthread_create(&w.th, NULL, writer_run, &w), 0);
     it_sleep_ms(stall_ms);
-    long peak = rss_kib(srv.pid);
+    long peak = it_rss_kib(srv.pid);
     size_t cap = 1 << 20, have = 0, off = 0;
     char *buf = malloc(cap), head[1024], want[64];
     ck_assert(buf != NULL);
@@ -904,7 +888,7 @@ pipeline(int port, unsigned count, int stall_ms, size_t *req_bytes)
             off += (size_t)got;
             i++;
             if (i % 1000 == 0) {
-                long now = rss_kib(srv.pid);
+                long now = it_rss_kib(srv.pid);
                 peak = now > peak ? now : peak;
             }
             continue;
@@ -943,7 +927,7 @@ START_TEST(t_pipeline)
     size_t warm_bytes, bytes;
     /* warm up: the file cache, the allocator, the code */
     pipeline(srv.port, 200, 0, &warm_bytes);
-    long before = rss_kib(srv.pid);
+    long before = it_rss_kib(srv.pid);
     int64_t t0 = it_now_ms();
     long peak = pipeline(srv.port, N_PIPELINE, 1000, &bytes);
     int64_t took = it_now_ms() - t0;
@@ -1073,7 +1057,7 @@ START_TEST(t_keepalive_10k)
     long rss0[2], rss1[2];
     for (int i = 0; i < 2; i++) {
         base[i] = settled_nfds_of(w[i]);
-        rss0[i] = rss_kib(w[i]);
+        rss0[i] = it_rss_kib(w[i]);
     }
     struct ka *k = calloc(N_KEEPALIVE, sizeof(*k));
     ck_assert(k != NULL);
@@ -1086,7 +1070,7 @@ START_TEST(t_keepalive_10k)
     int64_t t1 = it_now_ms();
     for (int i = 0; i < 2; i++) {
         held[i] = nfds(w[i]);
-        rss1[i] = rss_kib(w[i]);
+        rss1[i] = it_rss_kib(w[i]);
     }
     /* round 2: every one of them asks again, all at once */
     for (unsigned i = 0; i < N_KEEPALIVE; i++)

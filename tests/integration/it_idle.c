@@ -85,23 +85,6 @@ nconn_budget(void)
     return (int)n;
 }
 
-/* The server's resident set in KiB, from /proc/PID/status. */
-static long
-rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "open %s", path);
-    long kib = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    ck_assert_int_gt(kib, 0);
-    return kib;
-}
-
 static void
 start(const char *server_extra)
 {
@@ -176,10 +159,10 @@ wave_close(int *fds, int n)
 static long
 rss_settles(long limit)
 {
-    long kib = rss_kib(srv.pid);
+    long kib = it_rss_kib(srv.pid);
     for (int i = 0; i < 150 && kib > limit; i++) {
         it_sleep_ms(100);
-        kib = rss_kib(srv.pid);
+        kib = it_rss_kib(srv.pid);
     }
     return kib;
 }
@@ -206,13 +189,13 @@ START_TEST(t_idle_memory)
     wave_open(fds, 8);
     wave_close(fds, 8);
     it_sleep_ms(300);
-    long start_kib = rss_kib(srv.pid);
+    long start_kib = it_rss_kib(srv.pid);
     long limit = start_kib + (start_kib / 20 > AFTER_SLACK_KIB ? start_kib / 20 : AFTER_SLACK_KIB);
 
     for (int wave = 1; wave <= 2; wave++) {
-        long before = rss_kib(srv.pid);
+        long before = it_rss_kib(srv.pid);
         wave_open(fds, n);
-        long held = rss_kib(srv.pid);
+        long held = it_rss_kib(srv.pid);
         long per_conn = (held - before) * 1024 / n;
         /* all still open and served */
         ck_assert_int_eq(get(fds[0]), 200);

@@ -35,23 +35,6 @@ tree_up(void)
     }
 }
 
-/* The server's resident set in KiB, from /proc/PID/status. */
-static long
-rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "open %s", path);
-    long kib = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    ck_assert_int_gt(kib, 0);
-    return kib;
-}
-
 /* GET /big/ on c (kept alive); the listing's length. */
 static uint64_t
 get_listing(struct it_conn *c)
@@ -92,7 +75,7 @@ START_TEST(t_idle_connections_hold_no_listing)
     get_listing(warm);
     it_conn_close(warm);
     ck_assert_uint_gt(len, 400 * 1024);
-    long before = rss_kib(it_suite.srv.pid);
+    long before = it_rss_kib(it_suite.srv.pid);
 
     struct it_conn *c = malloc(NCONN * sizeof(*c));
     ck_assert(c != NULL);
@@ -100,7 +83,7 @@ START_TEST(t_idle_connections_hold_no_listing)
         it_conn_open(&c[i], it_suite.srv.port);
         ck_assert_uint_eq(get_listing(&c[i]), len);
     }
-    long after = rss_kib(it_suite.srv.pid);
+    long after = it_rss_kib(it_suite.srv.pid);
     long grown = after - before, listing_kib = (long)(len / 1024);
     fprintf(stderr,
             "it_memory: %d idle connections after a %ld KiB listing each: RSS %ld -> %ld KiB\n",
