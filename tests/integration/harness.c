@@ -103,6 +103,17 @@ it_tree_new(char *base, size_t bcap, char *root, size_t rcap)
     it_mkdir(root);
 }
 
+void
+it_subtree_new(const char *parent, char *dir, size_t dcap, char *root, size_t rcap)
+{
+    int n = snprintf(dir, dcap, "%s/tXXXXXX", parent);
+
+    ck_assert(n > 0 && (size_t)n < dcap);
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+    it_join(root, rcap, dir, "www");
+    it_mkdir(root);
+}
+
 /* ---- a suite's fixture ----------------------------------------------- */
 
 struct it_suite it_suite;

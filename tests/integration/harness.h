@@ -88,6 +88,9 @@ void it_put_pattern(const char *dir, const char *rel, uint64_t size, uint32_t se
 /* base gets a fresh temporary folder, 0755 (so that workers switched to
  * nobody may look in), and root base/www, made empty. */
 void it_tree_new(char *base, size_t bcap, char *root, size_t rcap);
+/* dir gets a fresh folder parent/tXXXXXX, and root dir/www, made empty:
+ * one test's tree inside a suite's folder. */
+void it_subtree_new(const char *parent, char *dir, size_t dcap, char *root, size_t rcap);
 
 /* ---- processes ----------------------------------------------------- */
 

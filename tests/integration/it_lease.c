@@ -100,18 +100,6 @@ note(const char *fmt, ...)
     fflush(stdout);
 }
 
-/* A fresh test directory under g_base with a docroot "www" inside. */
-static void
-test_dirs(char *dir, size_t dcap, char *root, size_t rcap)
-{
-    int n = snprintf(dir, dcap, "%s/tXXXXXX", g_base);
-
-    ck_assert(n > 0 && (size_t)n < dcap);
-    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
-    it_join(root, rcap, dir, "www");
-    it_mkdir(root);
-}
-
 static void
 write_conf_site(const char *path, const char *root, const char *extra, const char *site_extra)
 {
@@ -595,7 +583,7 @@ START_TEST(t_slow_no_writer)
     struct stat st;
     struct dl *d;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "calm.bin");
     it_write_pattern(p, BIG_SIZE, 1);
     ck_assert_int_eq(stat(p, &st), 0);
@@ -626,7 +614,7 @@ START_TEST(t_truncate_mid_transfer)
     double ms;
 
     snprintf(what, sizeof(what), "(a) truncate by %s", _i == 0 ? "open(O_TRUNC)" : "truncate()");
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_put_pattern(root, "trunc.bin", BIG_SIZE, 2);
     it_put(root, "small.txt", "still serving\n");
     it_join(p, sizeof(p), root, "trunc.bin");
@@ -677,7 +665,7 @@ START_TEST(t_truncate_range_and_variant)
     double ms;
 
     snprintf(what, sizeof(what), "(a) truncate, %s", _i == 0 ? "range response" : "gzip variant");
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(conf, sizeof(conf), dir, "a.conf");
     if (_i == 0) {
         it_join(p, sizeof(p), root, "range.bin");
@@ -728,7 +716,7 @@ START_TEST(t_rewrite_same_size)
     double t0, ms, all_ms;
     int fd;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "rewrite.bin");
     it_write_pattern(p, BIG_SIZE, 3);
     start_quick(&srv, root);
@@ -789,7 +777,7 @@ START_TEST(t_rewrite_fully_queued)
 
     snprintf(what, sizeof(what), "(b) rewrite of a fully queued response, %s",
              _i == 0 ? "Connection: close" : "keep-alive");
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "queued.bin");
     it_write_pattern(p, 2 * MIB, 14);
     start_quick(&srv, root);
@@ -839,7 +827,7 @@ START_TEST(t_append)
     double t0, ms;
     int fd;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "append.bin");
     it_write_pattern(p, BIG_SIZE, 5);
     start_quick(&srv, root);
@@ -897,7 +885,7 @@ START_TEST(t_rename_over)
     struct dl *d;
     double t0, ms;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "deploy.bin");
     it_join(tmp, sizeof(tmp), root, "deploy.bin.new");
     it_write_pattern(p, BIG_SIZE, 7);
@@ -935,7 +923,7 @@ START_TEST(t_unlink_mid_transfer)
     struct it_response r;
     struct dl *d;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "gone.bin");
     it_write_pattern(p, BIG_SIZE, 9);
     start_quick(&srv, root);
@@ -1015,7 +1003,7 @@ START_TEST(t_no_lease_fallback)
             return;
         }
     }
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     ck_assert_int_eq(chmod(g_base, 0755), 0);
     ck_assert_int_eq(chmod(dir, 0755), 0);
     ck_assert_int_eq(chmod(root, 0755), 0);
@@ -1100,7 +1088,7 @@ START_TEST(t_two_downloads_one_fd)
     int nfd, nlease;
     double ms;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "shared.bin");
     it_write_pattern(p, BIG_SIZE, 12);
     ck_assert_ptr_nonnull(realpath(p, real));
@@ -1159,7 +1147,7 @@ START_TEST(t_cached_file_fresh)
 
     snprintf(what, sizeof(what), "(h) %llu-byte file changed by %s", (unsigned long long)size,
              editor ? "an editor's rename-save" : "cp");
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "page.bin");
     it_write_pattern(p, size, 20);
     start_quick(&srv, root);
@@ -1210,7 +1198,7 @@ START_TEST(t_cached_path_swapped)
     char dir[PATH_MAX], root[PATH_MAX], p[PATH_MAX], q[PATH_MAX], etag[128], etag2[128];
     struct it_server srv;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     if (_i == 0) {
         it_join(p, sizeof(p), root, "sub");
         it_mkdir(p);
@@ -1290,7 +1278,7 @@ START_TEST(t_thousand_cached_one_break)
 
     ck_assert_ptr_nonnull(sha);
     ck_assert_ptr_nonnull(r);
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     ck_assert_ptr_nonnull(realpath(root, real));
     for (int i = 0; i < NFILL; i++) {
         char name[32];
@@ -1396,7 +1384,7 @@ START_TEST(t_writer_block_times)
         ck_assert_ptr_nonnull(ms[h]);
         ck_assert_ptr_nonnull(bms[h]);
     }
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "trial.bin");
     it_join(base, sizeof(base), dir, "baseline.bin");
     start_quick(&srv, root);
@@ -1465,7 +1453,7 @@ START_TEST(t_touch_breaks)
     struct dl *d;
     double t0, ms;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "touched.bin");
     it_write_pattern(p, BIG_SIZE, 13);
     start_quick(&srv, root);
@@ -1519,7 +1507,7 @@ START_TEST(t_fifty_downloads_one_break)
     int64_t deadline;
     double ms;
 
-    test_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "many.bin");
     it_write_pattern(p, TRIAL_SIZE, 14);
     start_quick(&srv, root);

@@ -106,17 +106,6 @@ base_down(void)
     it_rmtree(g_base);
 }
 
-static void
-make_dirs(char *dir, size_t dcap, char *root, size_t rcap)
-{
-    int n = snprintf(dir, dcap, "%s/tXXXXXX", g_base);
-
-    ck_assert(n > 0 && (size_t)n < dcap);
-    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
-    it_join(root, rcap, dir, "www");
-    it_mkdir(root);
-}
-
 /* Start a server on root with extra [server] lines. */
 static void
 start(struct it_server *s, const char *dir, const char *root, const char *extra)
@@ -455,7 +444,7 @@ START_TEST(t_table)
     struct it_server srv;
 
     snprintf(what, sizeof(what), "%s, %s client", change_name[ch], slow ? "slow" : "fast");
-    make_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "f.bin");
     /* room for every remainder: this table is about the drain */
     start(&srv, dir, root, "snapshot_budget = 64m\n");
@@ -550,7 +539,7 @@ START_TEST(t_queued_in_peer)
     unsigned count[3] = {0};
     struct it_server srv;
 
-    make_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "f.bin");
     /* a long wait: the bytes are the client's already, so only a drain
      * within the wait protects them (README); this test is about seeing
@@ -643,7 +632,7 @@ START_TEST(t_budget_exhausted)
     uint64_t hwm0, hwm1;
     double ms;
 
-    make_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(p, sizeof(p), root, "f.bin");
     it_write_pattern(p, SIZE, 7);
     ck_assert_int_eq(stat(p, &st), 0);
@@ -705,7 +694,7 @@ START_TEST(t_reflink_xfs)
     double ms;
     int fd;
 
-    make_dirs(dir, sizeof(dir), root, sizeof(root));
+    it_subtree_new(g_base, dir, sizeof(dir), root, sizeof(root));
     it_join(img, sizeof(img), dir, "xfs.img");
     it_join(mnt, sizeof(mnt), dir, "mnt");
     it_mkdir(mnt);

@@ -43,21 +43,10 @@ static struct sf_log lg;
 static struct sf_fcache *fc;
 static bool have_xattr;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup(void)
 {
-    snprintf(tdir, sizeof(tdir), "%s/sf_fcetag.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    unit_tmpdir(tdir, sizeof(tdir), "sf_fcetag");
     snprintf(root, sizeof(root), "%s/root", tdir);
     snprintf(logpath, sizeof(logpath), "%s/error.log", tdir);
     ck_assert_int_eq(mkdir(root, 0755), 0);
@@ -79,7 +68,7 @@ teardown(void)
     fc = NULL;
     close(lg.err_fd);
     close(rootfd);
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(tdir);
 }
 
 /* A cache whose site 0 has content ETags (site 1 does not). */

@@ -10,6 +10,7 @@
 #include "sfhttpd/fcache.h"
 #include "sfhttpd/fwatch.h"
 #include "sfhttpd/log.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -27,20 +28,10 @@ static struct sf_log lg;
 static struct sf_fcache *fc;
 static struct sf_fneg *neg;
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void
 setup(void)
 {
-    snprintf(tdir, sizeof(tdir), "%s/sf_fneg.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tdir));
+    unit_tmpdir(tdir, sizeof(tdir), "sf_fneg");
     snprintf(root, sizeof(root), "%s/root", tdir);
     ck_assert_int_eq(mkdir(root, 0755), 0);
     rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -64,7 +55,7 @@ teardown(void)
     fc = NULL;
     close(lg.err_fd);
     close(rootfd);
-    nftw(tdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    unit_rmtree(tdir);
 }
 
 static void
