@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sfhttpd/coding.h"
+#include "unit_util.h"
 
 #define BR (1u << SF_CODING_BR)
 #define ZSTD (1u << SF_CODING_ZSTD)
@@ -183,9 +184,5 @@ coding_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(coding_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(coding_suite());
 }

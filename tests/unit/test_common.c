@@ -6,6 +6,7 @@
  * and sf_buf_free's NULL-safety and zeroing.
  */
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -537,10 +538,5 @@ common_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(common_suite());
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run_mode(common_suite(), true);
 }

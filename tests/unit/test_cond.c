@@ -7,6 +7,7 @@
 #include "sfhttpd/cond.h"
 
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -360,9 +361,5 @@ cond_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(cond_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(cond_suite());
 }

@@ -7,6 +7,7 @@
  * line shares with the file (workers, log levels).
  */
 #include "sfhttpd/config.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -472,9 +473,5 @@ config_keys_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(config_keys_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(config_keys_suite());
 }

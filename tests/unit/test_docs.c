@@ -21,6 +21,7 @@
 
 #include "sfhttpd/config.h"
 #include "sfhttpd/flags.h"
+#include "unit_util.h"
 
 /* ---- text -------------------------------------------------------------------- */
 
@@ -716,9 +717,5 @@ docs_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(docs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(docs_suite());
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sfhttpd/escape.h"
+#include "unit_util.h"
 
 #define S(s) s, sizeof(s) - 1
 
@@ -65,9 +66,5 @@ main(void)
     tcase_add_test(tc, test_utf8_seq);
     tcase_add_test(tc, test_json_escape_ascii);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

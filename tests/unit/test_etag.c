@@ -9,6 +9,7 @@
 #include "sfhttpd/etag.h"
 
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -283,9 +284,5 @@ etag_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(etag_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(etag_suite());
 }

@@ -7,6 +7,7 @@
  */
 #include "sfhttpd/fdlimit.h"
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -176,9 +177,5 @@ fdlimit_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(fdlimit_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(fdlimit_suite());
 }

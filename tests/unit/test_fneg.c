@@ -244,10 +244,5 @@ fneg_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(fneg_suite());
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run_mode(fneg_suite(), true);
 }

@@ -8,6 +8,7 @@
 #include "sfhttpd/fversion.h"
 
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -148,9 +149,5 @@ main(void)
     tcase_add_test(tc, test_unchanged_direction);
     tcase_add_test(tc, test_not_older);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -7,6 +7,7 @@
 #include "sfhttpd/httpdate.h"
 
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdint.h>
@@ -375,9 +376,5 @@ httpdate_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(httpdate_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(httpdate_suite());
 }

@@ -423,9 +423,5 @@ sort_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(sort_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(sort_suite());
 }

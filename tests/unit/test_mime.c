@@ -4,6 +4,7 @@
  * active types demoted to text/plain).
  */
 #include "sfhttpd/mime.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -340,9 +341,5 @@ mime_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(mime_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(mime_suite());
 }

@@ -7,6 +7,7 @@
  * such drop).
  */
 #include "sfhttpd/pool.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdint.h>
@@ -142,10 +143,5 @@ pool_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(pool_suite());
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run_mode(pool_suite(), true);
 }

@@ -8,6 +8,7 @@
 #include "sfhttpd/proxy.h"
 
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -480,9 +481,5 @@ proxy_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(proxy_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(proxy_suite());
 }

@@ -6,6 +6,7 @@
 #include "sfhttpd/range.h"
 
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -219,9 +220,5 @@ range_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(range_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(range_suite());
 }

@@ -11,6 +11,7 @@
 #include "sfhttpd/request.h"
 
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include "request_run.h"
 #include "../smuggle_cases.h"
@@ -908,10 +909,5 @@ request_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(request_suite());
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run_mode(request_suite(), true);
 }

@@ -9,6 +9,7 @@
 #include "sfhttpd/response.h"
 
 #include "sfhttpd/common.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -789,10 +790,5 @@ response_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(response_suite());
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run_mode(response_suite(), true);
 }

@@ -12,6 +12,7 @@
 
 #include "sfhttpd/common.h"
 #include "sfhttpd/response.h"
+#include "unit_util.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -869,10 +870,5 @@ sender_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(sender_suite());
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run_mode(sender_suite(), true);
 }

@@ -5,6 +5,7 @@
  * sf_slab_trim unmaps; many objects in any order free back to no block.
  */
 #include "sfhttpd/slab.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <stdint.h>
@@ -89,10 +90,5 @@ slab_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(slab_suite());
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run_mode(slab_suite(), true);
 }

@@ -9,6 +9,7 @@
 #include "sfhttpd/response.h"
 #include "sfhttpd/sender.h"
 #include "sfhttpd/snapshot.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -192,9 +193,5 @@ main(void)
     tcase_add_test(tc, test_nothing_left);
     tcase_add_test(tc, test_reflink_unsupported);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

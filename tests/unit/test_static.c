@@ -1108,9 +1108,5 @@ static_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(static_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(static_suite());
 }

@@ -5,6 +5,7 @@
  * name parsing, and the host an absolute-form request names.
  */
 #include "sfhttpd/vhost.h"
+#include "unit_util.h"
 
 #include <check.h>
 #include <errno.h>
@@ -309,9 +310,5 @@ vhost_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(vhost_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(vhost_suite());
 }

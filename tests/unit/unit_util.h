@@ -21,6 +21,27 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Run every test of s, each in a child of its own (CK_FORK) when fork is
+ * set whatever CK_FORK in the environment says (for suites whose tests
+ * must not share a process); the exit status for main. */
+static inline int
+unit_run_mode(Suite *s, bool fork)
+{
+    SRunner *sr = srunner_create(s);
+    if (fork)
+        srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static inline int
+unit_run(Suite *s)
+{
+    return unit_run_mode(s, false);
+}
+
 /* A fresh folder $TMPDIR/NAME.XXXXXX ($TMPDIR default /tmp) into out;
  * fails the test when it cannot be made. */
 static inline void
