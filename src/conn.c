@@ -315,6 +315,18 @@ read_more(struct sf_conn *c, const char *when)
  * misconfigured proxy) gets no HTTP response, only a close: we cannot
  * know whom we would be answering.
  */
+/* End with a FIN, then read and drop what the client still sends for a
+ * moment (LINGER_MS), so that a reset does not destroy what we sent. */
+static void
+start_linger(struct sf_conn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->linger_until_ms = now_ms(c) + LINGER_MS;
+    c->linger_bytes = 0;
+    c->state = SF_CONN_LINGER;
+    work_put(c, false);
+}
+
 static enum sf_io
 step_proxy(struct sf_conn *c)
 {
@@ -342,11 +354,7 @@ step_proxy(struct sf_conn *c)
             sf_log_msg(c->log, SF_LOG_INFO, "%s: bad PROXY protocol header: closing", c->peer);
             /* a FIN rather than a reset, and what the client still sends
              * is read and dropped for a moment, as after a response */
-            shutdown(c->fd, SHUT_WR);
-            c->linger_until_ms = now_ms(c) + LINGER_MS;
-            c->linger_bytes = 0;
-            c->state = SF_CONN_LINGER;
-            work_put(c, false);
+            start_linger(c);
             return SF_IO_OK;
         }
         /* the header deadline runs from the accept */
@@ -455,11 +463,7 @@ step_done(struct sf_conn *c)
         return SF_IO_OK;
     }
     if (!ka) {
-        shutdown(c->fd, SHUT_WR);
-        c->linger_until_ms = now_ms(c) + LINGER_MS;
-        c->linger_bytes = 0;
-        c->state = SF_CONN_LINGER;
-        work_put(c, false);
+        start_linger(c);
         return SF_IO_OK;
     }
     /* keep the pipelined bytes, at the front of the buffer */
