@@ -11,6 +11,7 @@
  */
 #include <check.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -681,6 +682,34 @@ START_TEST(man8_quotes_the_programs_messages)
 END_TEST
 
 /* The iterator itself: the sections hold what the loader reads. */
+/* docs/architecture.md's module map has a row ("| name |") for every
+ * module in src/; the config's parts share the "config*" row. */
+START_TEST(architecture_maps_every_module)
+{
+    char *doc = slurp("docs/architecture.md");
+    char dir[4096], missing[2048] = "";
+    snprintf(dir, sizeof(dir), "%s/src", SFHTTPD_SOURCE_DIR);
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0 || strncmp(e->d_name, "config", 6) == 0)
+            continue;
+        char row[300];
+        snprintf(row, sizeof(row), "\n| %.*s |", (int)(n - 2), e->d_name);
+        size_t len = strlen(missing);
+        if (!strstr(doc, row))
+            snprintf(missing + len, sizeof(missing) - len, " %.*s", (int)(n - 2), e->d_name);
+    }
+    closedir(d);
+    bool config_row = strstr(doc, "\n| config* |") != NULL;
+    free(doc);
+    ck_assert_msg(!missing[0] && config_row, "docs/architecture.md's module map lacks:%s%s",
+                  missing[0] ? missing : "", config_row ? "" : " config*");
+}
+END_TEST
+
 START_TEST(key_names_walk_the_tables)
 {
     ck_assert_str_eq(sf_config_key_name(SF_CONFIG_KEYS_SERVER, 0), "listen");
@@ -709,6 +738,7 @@ docs_suite(void)
     tcase_add_test(tc, man8_lists_every_flag);
     tcase_add_test(tc, help_lists_every_flag);
     tcase_add_test(tc, man8_quotes_the_programs_messages);
+    tcase_add_test(tc, architecture_maps_every_module);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
