@@ -323,7 +323,7 @@ const struct key config_server_keys[] = {
      .max = SF_CONFIG_MAX_WORKERS},
     {"master", set_master, dump_master, .def = "auto"},
     {"reuseport", BOOL, .def = "off", SERVER_FIELD(reuseport)},
-    {"defer_accept", BOOL, .def = "off", SERVER_FIELD(defer_accept)},
+    {"defer_accept", BOOL, .def = "on", SERVER_FIELD(defer_accept)},
     {"user", set_name, config_dump_string, SERVER_FIELD(user), AT(user_at)},
     {"group", set_name, config_dump_string, SERVER_FIELD(group), AT(group_at)},
     {"pid_file", set_path, config_dump_string, SERVER_FIELD(pid_file), AT(pid_file_at)},

@@ -137,6 +137,7 @@ keepalive_timeout = 65
 max_connections = $CONN_LIMIT
 open_file_cache_max = $FILE_CACHE
 ${SMALL_FILE_SIZE:+small_file_size = $SMALL_FILE_SIZE}
+$(printf '%b' "$SFHTTPD_SERVER")
 
 [site]
 root = $root

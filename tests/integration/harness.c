@@ -760,6 +760,36 @@ it_conn_open_opts(struct it_conn *c, int port, int rcvbuf, int timeout_ms)
     c->fd = fd;
 }
 
+/* The local port of a connected socket. */
+unsigned
+it_local_port(int fd)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    return ntohs(a.sin_port);
+}
+
+/* The state (TCP_ESTABLISHED, TCP_SYN_RECV, ...) the kernel shows in
+ * /proc/net/tcp for the IPv4 connection from client port cport to server
+ * port sport on the server's side; -1 when it has no such entry. */
+int
+it_tcp_state(unsigned sport, unsigned cport)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    int state = -1;
+    while (state < 0 && fgets(line, sizeof(line), f)) {
+        unsigned la, lp, ra, rp, st;
+        if (sscanf(line, " %*u: %x:%x %x:%x %x", &la, &lp, &ra, &rp, &st) == 5 && lp == sport &&
+            rp == cport)
+            state = (int)st;
+    }
+    fclose(f);
+    return state;
+}
+
 int
 it_try_connect(int port)
 {

@@ -204,6 +204,12 @@ void it_conn_open_opts(struct it_conn *c, int port, int rcvbuf, int timeout_ms);
 void it_conn_open(struct it_conn *c, int port);
 /* Try to connect to 127.0.0.1:port: a socket fd, or -errno. */
 int it_try_connect(int port);
+/* The local port of a connected IPv4 socket. */
+unsigned it_local_port(int fd);
+/* The TCP state (TCP_ESTABLISHED, TCP_SYN_RECV, ... of netinet/tcp.h) that
+ * /proc/net/tcp shows for the server's side of the IPv4 connection from
+ * client port cport to server port sport; -1 when it has no such entry. */
+int it_tcp_state(unsigned sport, unsigned cport);
 /* Send all bytes; fail the test on error or timeout. */
 void it_conn_send(struct it_conn *c, const void *p, size_t n);
 void it_conn_send_str(struct it_conn *c, const char *s);

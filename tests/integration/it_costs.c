@@ -4,8 +4,9 @@
  * connection (/proc/PID/io syscr counts every read, also one that finds
  * nothing: no read of an empty socket, no read of the inotify queue per
  * request), and still every change finished before a request was sent
- * is seen by it, kept alive or pipelined; no read on a
- * new connection before it is readable, no lingering after a response
+ * is seen by it, kept alive or pipelined; a silent new connection left
+ * to the kernel (defer_accept) and, without that, not read before it is
+ * readable; no lingering after a response
  * to a client that asked to close and sent everything (at the client's
  * EOF the server holds no socket for it any more), but a linger where
  * bytes may still follow (a request pipelined after the closing one);
@@ -108,6 +109,19 @@ start(struct it_server *s)
     it_server_start_dir(s, g_root);
 }
 
+/* Started from a config file with extra [server] lines. */
+static void
+start_with(struct it_server *s, const char *server_extra)
+{
+    char conf[PATH_MAX], text[2 * PATH_MAX];
+    it_join(conf, sizeof(conf), g_base, "sf.conf");
+    snprintf(text, sizeof(text),
+             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s[site]\nroot = %s\n",
+             getuid() == 0 ? "user = root\n" : "", server_extra, g_root);
+    it_write_str(conf, text);
+    it_server_start_conf(s, conf);
+}
+
 static void
 get_1k(struct it_conn *c)
 {
@@ -132,12 +146,43 @@ warm_up(struct it_server *s, int base)
     ck_assert(wait_sockets(s->pid, base));
 }
 
-/* An accepted connection that has sent nothing is not read: the server
- * waits until it is readable. */
-START_TEST(t_no_read_before_data)
+/* By default (defer_accept = on) a connection that has sent nothing is
+ * not handed to the server at all: the kernel holds it, half open on the
+ * server's side (SYN_RECV), so it costs no wake-up; its first request
+ * makes it accepted, and served, with one read. */
+START_TEST(t_silent_client_waits_in_kernel)
 {
     struct it_server s;
     start(&s);
+    int base = sockets_of(s.pid);
+    warm_up(&s, base);
+    struct it_conn c;
+    it_conn_open(&c, s.port);
+    unsigned cport = it_local_port(c.fd);
+    /* connect() returned once the client's ACK left: from then on the
+     * server's side is known to the kernel */
+    int64_t until = it_now_ms() + WAIT_MS;
+    int st;
+    while ((st = it_tcp_state((unsigned)s.port, cport)) < 0 && it_now_ms() < until)
+        it_sleep_ms(5);
+    ck_assert_msg(st == TCP_SYN_RECV, "server side of a silent connection in state %d", st);
+    ck_assert_int_eq(sockets_of(s.pid), base);
+    long long before = reads_of(s.pid);
+    get_1k(&c);
+    ck_assert_int_eq(it_tcp_state((unsigned)s.port, cport), TCP_ESTABLISHED);
+    ck_assert_int_eq(sockets_of(s.pid), base + 1);
+    ck_assert_int_eq(reads_of(s.pid) - before, 1);
+    it_conn_close(&c);
+    it_server_stop(&s);
+}
+END_TEST
+
+/* With defer_accept = off, an accepted connection that has sent nothing
+ * is not read: the server waits until it is readable. */
+START_TEST(t_no_read_before_data)
+{
+    struct it_server s;
+    start_with(&s, "defer_accept = off\n");
     int base = sockets_of(s.pid);
     warm_up(&s, base);
     long long before = reads_of(s.pid);
@@ -420,6 +465,7 @@ costs_suite(void)
     TCase *tc = tcase_create("conn");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, t_silent_client_waits_in_kernel);
     tcase_add_test(tc, t_no_read_before_data);
     tcase_add_test(tc, t_close_without_linger);
     tcase_add_test(tc, t_linger_when_bytes_follow);

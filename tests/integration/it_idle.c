@@ -264,7 +264,10 @@ END_TEST
  */
 START_TEST(t_limit_waits_for_an_idle_one)
 {
-    start("max_connections = 8\n");
+    /* defer_accept off: a new connection that has sent nothing is the
+     * server's to hold (with it on, the kernel keeps such a connection
+     * and it takes no slot) */
+    start("max_connections = 8\ndefer_accept = off\n");
     it_server_expect(&srv, "closing the longest-idle keep-alive connections");
     it_server_expect(&srv, "none idle: not accepting");
     int fds[K];

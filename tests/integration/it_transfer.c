@@ -8,9 +8,11 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MIB (1024ull * 1024)
@@ -449,6 +451,23 @@ START_TEST(t_graceful_stop_finishes_transfer)
 }
 END_TEST
 
+/* Restart the suite's server from a config file with defer_accept = off:
+ * a connection that has sent nothing is then accepted, and the server's
+ * to close or serve at a stop. */
+static void
+restart_without_defer(void)
+{
+    char conf[PATH_MAX], text[2 * PATH_MAX];
+    it_server_stop(&it_suite.srv);
+    it_join(conf, sizeof(conf), it_suite.base, "nodefer.conf");
+    snprintf(text, sizeof(text),
+             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\ndefer_accept = off\n%s"
+             "[site]\nroot = %s\n",
+             getuid() == 0 ? "user = root\n" : "", it_suite.root);
+    it_write_str(conf, text);
+    it_server_start_conf(&it_suite.srv, conf);
+}
+
 /* Idle connections (kept alive, or silent from the start) do not hold up
  * the stop: they are closed and the server exits 0. */
 START_TEST(t_stop_with_idle_connections)
@@ -457,6 +476,7 @@ START_TEST(t_stop_with_idle_connections)
     struct it_response r;
     int64_t t0;
 
+    restart_without_defer();
     it_conn_open(&idle, it_suite.srv.port);
     it_conn_send_str(&idle, "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(it_read_response(&idle, &r, false), IT_OK);
@@ -486,6 +506,7 @@ START_TEST(t_stop_serves_fresh_connection)
     struct it_conn fresh;
     struct it_response r;
 
+    restart_without_defer();
     it_conn_open(&fresh, it_suite.srv.port);
     it_sleep_ms(100); /* accepted by now */
     it_server_term(&it_suite.srv);
@@ -498,6 +519,40 @@ START_TEST(t_stop_serves_fresh_connection)
     ck_assert_msg(it_conn_wait_closed(&fresh, 5000, NULL), "not closed after its response");
     it_server_stop(&it_suite.srv);
     it_conn_close(&fresh);
+}
+END_TEST
+
+/* With the default defer_accept = on, a client that connected but had
+ * sent nothing when the server stopped was never handed to it (the kernel
+ * held it): after the stop its request is refused (reset or closed, at
+ * once), never left hanging and never answered by a server that is gone.
+ * The keep-alive connection is closed as before. */
+START_TEST(t_stop_with_deferred_silent_client)
+{
+    struct it_conn idle, silent;
+    struct it_response r;
+
+    it_conn_open(&idle, it_suite.srv.port);
+    it_conn_send_str(&idle, "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(it_read_response(&idle, &r, false), IT_OK);
+    it_response_free(&r);
+    it_conn_open(&silent, it_suite.srv.port);
+    /* held by the kernel, half open on the server's side */
+    unsigned cport = it_local_port(silent.fd);
+    int st = -1;
+    for (int i = 0; i < 500 && (st = it_tcp_state((unsigned)it_suite.srv.port, cport)) < 0; i++)
+        it_sleep_ms(10);
+    ck_assert_msg(st == TCP_SYN_RECV, "server side of the silent connection in state %d", st);
+    it_server_term(&it_suite.srv);
+    ck_assert_msg(it_conn_wait_closed(&idle, 5000, NULL),
+                  "idle keep-alive connection open 5 s after SIGTERM");
+    it_server_stop(&it_suite.srv);
+    /* the request may reset the connection before it is all written */
+    static const char req[] = "GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+    (void)send(silent.fd, req, strlen(req), MSG_NOSIGNAL);
+    ck_assert_int_eq(it_read_response(&silent, &r, false), IT_EOF);
+    it_conn_close(&idle);
+    it_conn_close(&silent);
 }
 END_TEST
 
@@ -697,6 +752,7 @@ transfer_suite(void)
     tcase_add_test(tc, t_graceful_stop_finishes_transfer);
     tcase_add_test(tc, t_stop_with_idle_connections);
     tcase_add_test(tc, t_stop_serves_fresh_connection);
+    tcase_add_test(tc, t_stop_with_deferred_silent_client);
     tcase_add_test(tc, t_file_shrinks_mid_transfer);
     tcase_add_test(tc, t_symlink_swap_mid_download);
     suite_add_tcase(s, tc);

@@ -1126,7 +1126,7 @@ START_TEST(process_keys)
     /* defaults, and master/workers consistency */
     sf_config_defaults(&cfg);
     ck_assert_int_eq(cfg.master, -1);
-    ck_assert(!cfg.reuseport && !cfg.defer_accept && cfg.listen[0].opts.v6only);
+    ck_assert(!cfg.reuseport && cfg.defer_accept && cfg.listen[0].opts.v6only);
     ck_assert_ptr_null(cfg.user);
     ck_assert_ptr_null(cfg.pid_file);
     ck_assert_int_eq(sf_config_add_quick_site(&cfg, "/"), 0);

@@ -587,11 +587,13 @@ START_TEST(test_reload_takeover)
     add_listen("127.0.0.1:0 backlog=5");
     ck_assert_int_eq(sf_listen_open(&set, &cfg, 1, NULL, &lg), 0);
     unsigned port = port_of(set.l[0].fd);
-    /* a client waiting in the old accept queue */
+    /* a client waiting in the old accept queue (it has sent its first
+     * byte: defer_accept is on by default) */
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((in_port_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(write(c, "G", 1), 1);
 
     cfg.listen[0].opts.backlog = 12;
     ck_assert_int_eq(sf_listen_open(&set2, &cfg, 1, &set, &lg), 0);
