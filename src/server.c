@@ -81,6 +81,12 @@ sf_server_accepted(struct sf_server *srv)
     return srv->iter_accepts++;
 }
 
+void
+sf_server_sync_next(struct sf_server *srv)
+{
+    srv->need_sync = true;
+}
+
 static void
 on_fc_signal(evutil_socket_t fd, short what, void *arg)
 {

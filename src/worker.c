@@ -41,12 +41,15 @@
 /* Give memory back (spare pooled request states, then malloc_trim) once
  * the connection count fell to half its peak, by at least this many. */
 #define RECLAIM_MIN_DROP 256
+/* In lis_flags beside enum sf_conn_flags, never passed on: the listener is
+ * shared with other workers. */
+#define LIS_SHARED (1u << 16)
 
 struct worker {
     struct sf_server srv; /* what requests are served with */
     struct evconnlistener *lis[SF_CONFIG_MAX_LISTEN];
     unsigned lis_flags[SF_CONFIG_MAX_LISTEN]; /* enum sf_conn_flags of lis[i]'s
-                                                 connections */
+                                                 connections, and LIS_SHARED */
     size_t nlis;
     bool accepting;
     bool under_master; /* signals come from the master */
@@ -166,9 +169,13 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     make_room(w);
     sf_server_woken(&w->srv);
     /* only the first of a batch was surely there when the wait returned
-     * (sf_server_woken): the others wait to be reported readable */
-    if (sf_server_accepted(&w->srv) > 0)
-        flags &= ~(unsigned)SF_CONN_DATA_READY;
+     * (sf_server_woken): a later one with its request there (deferred
+     * accept) is served after a read of the file news, the others wait
+     * to be reported readable */
+    bool later = sf_server_accepted(&w->srv) > 0 || (flags & LIS_SHARED);
+    if (later && (flags & SF_CONN_DATA_READY))
+        sf_server_sync_next(&w->srv);
+    flags &= ~LIS_SHARED;
     sf_conn_new(&w->srv, fd, sa, (socklen_t)salen, flags);
     if (!has_room(w)) {
         if (!w->accept_error_logged)
@@ -371,8 +378,9 @@ conn_flags(const struct worker *w, const struct sf_listener *l)
     socklen_t len = sizeof(v);
     /* a socket shared with other workers: the connection that made it
      * readable may be theirs, ours may have come later (sf_server_woken) */
-    bool shared = l->slot < 0 && w->under_master && w->srv.cfg->workers > 1;
-    if (getsockopt(l->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &len) == 0 && v > 0 && !shared)
+    if (l->slot < 0 && w->under_master && w->srv.cfg->workers > 1)
+        flags |= LIS_SHARED;
+    if (getsockopt(l->fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &v, &len) == 0 && v > 0)
         flags |= SF_CONN_DATA_READY;
     v = 0;
     len = sizeof(v);

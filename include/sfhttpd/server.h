@@ -146,10 +146,15 @@ int sf_server_dispatch(struct sf_server *srv, const struct sf_dispatch *d, struc
  * first; sf_server_dispatch does the rest. Returns how many connections
  * were accepted before in this iteration (the caller counts them with
  * sf_server_accepted): only the first accepted connection is known to
- * have been ready when the wait returned.
+ * have been ready when the wait returned. A later one whose request is
+ * known to be there (TCP_DEFER_ACCEPT) is served at once after
+ * sf_server_sync_next: the next request dispatched reads the file news
+ * first (one read, cheaper than a wait for the connection: its epoll
+ * registration, the wait, and the removal at close).
  */
 void sf_server_woken(struct sf_server *srv);
 unsigned sf_server_accepted(struct sf_server *srv);
+void sf_server_sync_next(struct sf_server *srv);
 
 /* Report a connection started / freed to the owner (conn.c calls these,
  * once each per connection). */

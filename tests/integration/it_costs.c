@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/syscall.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,45 @@ START_TEST(t_fresh_without_a_read)
 }
 END_TEST
 
+/* New connections that reach the server together, each with its request
+ * sent after a change had finished (the server is stopped meanwhile, so
+ * one wait of its loop reports them all): every one is answered from the
+ * new version, also those after the first of the batch, which are served
+ * at once (their requests are there: deferred accept) after a read of
+ * the file news. Repeated with the change made while the server is held,
+ * i.e. after the previous wait. */
+START_TEST(t_batch_of_new_connections_fresh)
+{
+    enum { N = 6, ROUNDS = 4 };
+    static const char req[] = "GET /f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    struct it_server s;
+    char v[64];
+    deploy("version 0\n");
+    start(&s);
+    struct it_conn w;
+    it_conn_open(&w, s.port);
+    it_conn_send_str(&w, req);
+    expect_body(&w, "version 0\n", "first", 0);
+    it_conn_close(&w);
+    for (int round = 1; round <= ROUNDS; round++) {
+        struct it_conn c[N];
+        ck_assert_int_eq(kill(s.pid, SIGSTOP), 0);
+        snprintf(v, sizeof(v), "version %d\n", round);
+        deploy(v);
+        for (int i = 0; i < N; i++) {
+            it_conn_open(&c[i], s.port);
+            it_conn_send_str(&c[i], req);
+        }
+        ck_assert_int_eq(kill(s.pid, SIGCONT), 0);
+        for (int i = 0; i < N; i++) {
+            expect_body(&c[i], v, "new connection of a batch", round);
+            it_conn_close(&c[i]);
+        }
+    }
+    it_server_stop(&s);
+}
+END_TEST
+
 /* The server's "file cache:" line at its stop (after it_server_term). */
 static void
 stop_line(struct it_server *s, char *out, size_t cap)
@@ -473,6 +513,7 @@ costs_suite(void)
     tcase_add_test(tc, t_keepalive_one_read);
     tcase_add_test(tc, t_close_one_read);
     tcase_add_test(tc, t_fresh_without_a_read);
+    tcase_add_test(tc, t_batch_of_new_connections_fresh);
     tcase_add_test(tc, t_missing_remembered);
     suite_add_tcase(s, tc);
     return s;
