@@ -582,6 +582,31 @@ START_TEST(t_pid_file)
     ck_assert_int_eq(atol(buf), (long)s.pid);
     expect_body(s.port, "/a.txt", "alpha\n");
     int n = it_children_of(s.pid, kids, 64);
+    if (workers[_i] == 0 && getuid() == 0) {
+        /* the keeper: root, but with two capabilities and one pipe */
+        char v[128] = "", b[128] = "", fds[64];
+        ck_assert_int_eq(n, 1);
+        /* it sheds them right after the fork: wait for it (bounded) */
+        for (int64_t end = it_now_ms() + 5000; it_now_ms() < end; it_sleep_ms(10))
+            if (proc_status(kids[0], "CapEff:", v, sizeof(v)) &&
+                proc_status(kids[0], "CapBnd:", b, sizeof(b)) &&
+                strcmp(v, "000000000000000a") == 0 && strcmp(b, "0000000000000000") == 0)
+                break;
+        ck_assert_msg(strcmp(v, "000000000000000a") == 0, "keeper CapEff: %s", v);
+        ck_assert_msg(strcmp(b, "0000000000000000") == 0, "keeper CapBnd: %s", b);
+        ck_assert(proc_status(kids[0], "Uid:", v, sizeof(v)));
+        ck_assert_msg(strcmp(v, "0\t0\t0\t0") == 0, "keeper Uid: %s", v);
+        snprintf(fds, sizeof(fds), "/proc/%ld/fd", (long)kids[0]);
+        DIR *dir = opendir(fds);
+        int open_fds = 0;
+        ck_assert_ptr_nonnull(dir);
+        for (struct dirent *de; (de = readdir(dir)) != NULL;)
+            open_fds += de->d_name[0] != '.';
+        closedir(dir);
+        ck_assert_int_eq(open_fds, 1);
+        ck_assert(proc_status(s.pid, "Uid:", v, sizeof(v)));
+        ck_assert_msg(strcmp(v, "65534\t65534\t65534\t65534") == 0, "server Uid: %s", v);
+    }
     it_server_stop(&s);
     ck_assert_msg(stat(path, &st) != 0, "workers = %d: the pid file is left after the stop",
                   workers[_i]);
