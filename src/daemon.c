@@ -1,15 +1,22 @@
 /*
  * daemon.c - what a start does to the process itself: --daemon's detach
  * and the pid file (daemon.h), for master.c's single process and master
- * alike.
+ * alike, with the keeper that removes the pid file of a single process
+ * no longer allowed to.
  */
 #include "sfhttpd/daemon.h"
 
+#include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Written to a temporary name and renamed: a reader never sees it empty.
@@ -50,10 +57,93 @@ sf_daemon_write_pid(const char *path, struct sf_log *log)
     return 0;
 }
 
-void
-sf_daemon_remove_pid(const char *path)
+/* path holds pid: it is ours to remove, not a later server's. */
+static bool
+holds_pid(const char *path, pid_t pid)
 {
-    if (path)
+    char buf[32];
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *end;
+    long v = strtol(buf, &end, 10);
+    return end != buf && *end == '\n' && v == (long)pid;
+}
+
+/* The keeper: nothing of the server's open (its sockets must close when
+ * it exits), no signal (the group's SIGINT and systemd's SIGTERM are for
+ * the server: the keeper ends when the server does), only the two
+ * capabilities an unlink can need; then wait for the pipe to close. */
+static _Noreturn void
+keep(const char *path, pid_t server, int rfd)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    if (rfd > 0)
+        close_range(0, (unsigned)rfd - 1, 0);
+    close_range((unsigned)rfd + 1, ~0U, 0);
+    prctl(PR_SET_NAME, "sfhttpd-pidfile");
+    capng_clear(CAPNG_SELECT_BOTH);
+    capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_DAC_OVERRIDE, CAP_FOWNER, -1);
+    capng_apply(CAPNG_SELECT_BOTH);
+    for (;;) {
+        char buf[64];
+        ssize_t n = read(rfd, buf, sizeof(buf));
+        if (n == 0 || (n < 0 && errno != EINTR))
+            break;
+    }
+    if (holds_pid(path, server))
+        unlink(path);
+    _exit(0);
+}
+
+int
+sf_daemon_keep_pid(struct sf_pid_keeper *k, const char *path, struct sf_log *log)
+{
+    int p[2];
+    k->pid = 0;
+    k->fd = -1;
+    if (!path)
+        return 0;
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        sf_log_errno(log, SF_LOG_ERROR, errno, "pid_file %s: pipe for its keeper", path);
+        return -1;
+    }
+    pid_t server = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        sf_log_errno(log, SF_LOG_ERROR, errno, "pid_file %s: fork of its keeper", path);
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0)
+        keep(path, server, p[0]);
+    close(p[0]);
+    k->pid = pid;
+    k->fd = p[1];
+    return 0;
+}
+
+void
+sf_daemon_remove_pid(const char *path, struct sf_pid_keeper *k)
+{
+    if (k && k->pid > 0) {
+        close(k->fd);
+        while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        k->pid = 0;
+        k->fd = -1;
+        return;
+    }
+    if (path && holds_pid(path, getpid()))
         unlink(path);
 }
 

@@ -41,7 +41,10 @@ use(struct entry *e, const struct sf_etag_hash *h)
 /* Keep h in the file's attribute, from a worker that holds the lease
  * (the hash is then surely of this version, and no other worker's
  * stat-guarded send can be looking at this file's ctime, which the
- * write moves). Where it cannot be written, it is simply not. */
+ * write moves). Never without one: the moved ctime would cut every
+ * stat-guarded send of the file in flight, ours included (it_etag
+ * t_stat_guard_stores_nothing), and a re-stat before the write cannot
+ * close that. Where it cannot be written, it is simply not. */
 static void
 store(struct sf_fcache *fc, struct entry *e, const struct sf_etag_hash *h)
 {

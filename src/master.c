@@ -144,6 +144,7 @@ run_single(const struct sf_config *cfg, const struct sf_master_opts *o)
     struct sf_log log;
     struct sf_listen_set set = {0};
     struct sf_ids ids;
+    struct sf_pid_keeper keeper = {.pid = 0, .fd = -1};
     bool inherited = false, pid_written = false;
     int status = 1;
     sigset_t handled;
@@ -159,6 +160,9 @@ run_single(const struct sf_config *cfg, const struct sf_master_opts *o)
     if (sf_daemon_write_pid(cfg->pid_file, &log) != 0)
         goto out;
     pid_written = true;
+    /* once switched we may not remove it: a root child will */
+    if (ids.drop && sf_daemon_keep_pid(&keeper, cfg->pid_file, &log) != 0)
+        goto out;
     sf_privs_prepare_logs(cfg, &ids);
     if (sf_privs_drop(&ids, &log) != 0)
         goto out;
@@ -170,7 +174,7 @@ run_single(const struct sf_config *cfg, const struct sf_master_opts *o)
 out:
     sf_listen_close(&set);
     if (pid_written)
-        sf_daemon_remove_pid(cfg->pid_file);
+        sf_daemon_remove_pid(cfg->pid_file, &keeper);
     sf_log_close(&log);
     return status;
 }
@@ -624,7 +628,7 @@ out:
     if (!m.stopping)
         signal_all(&m, SIGKILL, true);
     if (pid_written)
-        sf_daemon_remove_pid(cfg->pid_file);
+        sf_daemon_remove_pid(cfg->pid_file, NULL);
     gen_free(&m.cur);
     free(m.old);
     if (m.sfd >= 0)

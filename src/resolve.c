@@ -239,6 +239,20 @@ open2(int dirfd, const char *name, int flags, uint64_t resolve)
     return rc < 0 ? -errno : (int)rc;
 }
 
+int
+sf_resolve_probe(int dirfd)
+{
+    assert(dirfd >= 0);
+
+    /* the flags every open of a file to serve uses, on the folder itself */
+    int fd =
+        open2(dirfd, "", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
+}
+
 /* ------------------------------------------------------ links by hand
  *
  * dotfiles = deny must hold for what a path reaches, not only for what it

@@ -11,6 +11,7 @@
 #include "sfhttpd/startup.h"
 #include "sfhttpd/fdlimit.h"
 #include "sfhttpd/common.h"
+#include "sfhttpd/resolve.h"
 
 #include <cap-ng.h>
 #include <dirent.h>
@@ -231,6 +232,35 @@ check_listens(const struct sf_config *cfg, FILE *errs)
     return n;
 }
 
+/* ---- the kernel ------------------------------------------------------------ */
+
+/*
+ * openat2(2) confines every path (resolve.h), and there is no other way
+ * in: without it each request would fail with 500. Probed on the first
+ * root that opens (else "/"); an error other than the two a missing or
+ * blocked call gives (EACCES, say) is check_roots' to name.
+ */
+static int
+check_openat2(const struct sf_config *cfg, FILE *errs)
+{
+    int dirfd = -1;
+    for (size_t i = 0; i < cfg->nsites && dirfd < 0; i++)
+        dirfd = open(cfg->sites[i].root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return 0;
+    int rc = sf_resolve_probe(dirfd);
+    close(dirfd);
+    if (rc != -ENOSYS && rc != -EPERM)
+        return 0;
+    sf_config_problem(errs, NULL, NULL, NULL,
+                      "openat2(2) is not available: Linux 5.6 or later is needed, or a seccomp "
+                      "filter blocks it (%s)",
+                      strerror(-rc));
+    return 1;
+}
+
 /* ---- the roots, as the workers' user --------------------------------------- */
 
 /*
@@ -445,8 +475,9 @@ sf_startup_close_fds(void)
 int
 sf_startup_check(const struct sf_config *cfg, struct sf_ids *ids, FILE *errs)
 {
+    int n = check_openat2(cfg, errs);
     bool bad_ids = sf_privs_resolve(cfg, ids, errs) != 0;
-    int n = bad_ids;
+    n += bad_ids;
     n += check_files(cfg, errs);
     n += check_listens(cfg, errs);
     if (!bad_ids)

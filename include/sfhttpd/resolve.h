@@ -95,6 +95,16 @@ int sf_resolve_open_regular(int rootfd, const char *rel, unsigned how, int *fd, 
  * the file for reading (O_PATH). 0 or the same -errno. */
 int sf_resolve_stat(int rootfd, const char *rel, unsigned how, struct stat *st);
 
+/*
+ * Open the folder dirfd itself (O_PATH) the way every file to serve is
+ * opened, with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), and close
+ * it again: whether this kernel confines paths at all. 0, or openat2's
+ * -errno: -ENOSYS on Linux before 5.6 (and under valgrind 3.19), -ENOSYS
+ * or -EPERM when a seccomp filter blocks the call (older container
+ * profiles); startup.h refuses to start then.
+ */
+int sf_resolve_probe(int dirfd);
+
 /* Map an errno from sf_resolve_open to the HTTP status to send: 404 for
  * missing, escaping, refused-symlink or over-long paths, 403 for
  * permissions and for things that cannot be opened as files (a Unix

@@ -4,6 +4,10 @@
  * the same configurations with the same words (sf_config_problem lines:
  * FILE:LINE where the value came from a file):
  *
+ *   - the kernel confines paths: openat2(2) with RESOLVE_BENEATH opens a
+ *     site root (sf_resolve_probe). ENOSYS (Linux before 5.6) or ENOSYS
+ *     or EPERM from a seccomp filter refuse the start, as there is no
+ *     other way to open a file beneath a root;
  *   - who the workers run as (privs.h): the user and group exist, a user
  *     other than ours needs root; started as root with a config file and
  *     no user, nobody:nogroup, provided that it can reach every root

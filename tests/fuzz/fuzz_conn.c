@@ -19,9 +19,16 @@
  *   bits 4-6  n: the next n bytes are the lengths of the first n chunks
  *          (each sent as one write, then the loop runs); the rest of the
  *          input is the last chunk
+ *   bit 7  time runs out: right after the last chunk's bytes are in and
+ *          one pass has run (before the client reads what it caused), the
+ *          connection's pending timeout fires (header, PROXY, keep-alive,
+ *          send or linger, whichever its state has armed)
  *
- * Timeouts are a day, so none fires during a run whatever the machine's
- * load: the result depends on the input alone (and on what the caches
+ * Timeouts are a day, so none fires by the clock whatever the machine's
+ * load; bit 7 fires one by setting the armed event's timeout to now
+ * (event_add with a zero timeval), so libevent runs it on the next pass
+ * as it runs any timeout that has passed, with no clock waited on: the
+ * result depends on the input alone (and on what the caches
  * kept from earlier inputs, as in a long-lived worker). Every input must
  * end with the connection freed, its socket closed, and as many
  * connections gone as were added, and whatever the client read must
@@ -292,14 +299,46 @@ inq(int fd)
     return n;
 }
 
+/* The events on the server's socket with a timeout armed (the
+ * connection's one event; a few slots spare). */
+struct armed {
+    int fd;
+    int n;
+    struct event *ev[4];
+};
+
+static int
+find_armed(const struct event_base *base, const struct event *ev, void *arg)
+{
+    struct armed *a = arg;
+    (void)base;
+    if (event_get_fd(ev) == a->fd && event_pending(ev, EV_TIMEOUT, NULL) &&
+        a->n < (int)(sizeof(a->ev) / sizeof(a->ev[0])))
+        a->ev[a->n++] = (struct event *)(uintptr_t)ev; /* re-added below, outside the walk */
+    return 0;
+}
+
+/* Bit 7: the timeouts armed on sfd expire now (the next pass fires them). */
+static void
+expire(int sfd)
+{
+    static const struct timeval now = {0, 0};
+    struct armed a = {.fd = sfd};
+    event_base_foreach_event(fz->srv.base, find_armed, &a);
+    for (int i = 0; i < a.n; i++)
+        event_add(a.ev[i], &now);
+}
+
 /*
  * Send [p, p + len) from the client (as much as the socket takes each
  * time) and run the loop until every byte is in and nothing moves any
  * more, or the connection is gone. sfd is the server's socket (-1 once
  * the connection may have closed it), to see whether it still reads.
+ * With timeout, the connection's timeout expires after the first pass
+ * that follows the last byte (bit 7).
  */
 static void
-pump(int cfd, int sfd, const uint8_t *p, size_t len)
+pump(int cfd, int sfd, const uint8_t *p, size_t len, bool timeout)
 {
     int still = 0;
     for (long pass = 0; fz->conn; pass++) {
@@ -316,6 +355,11 @@ pump(int cfd, int sfd, const uint8_t *p, size_t len)
         }
         int before = inq(sfd);
         event_base_loop(fz->srv.base, EVLOOP_NONBLOCK);
+        if (timeout && len == 0 && fz->conn) {
+            timeout = false;
+            expire(sfd);
+            continue; /* the pass that fires it, before the client reads */
+        }
         if (drain_client(cfd) > 0 || inq(sfd) != before)
             moved = true;
         /* bytes left that the server does not take count as idle
@@ -364,7 +408,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = i < nsplit ? lens[i] : size - off;
         if (n > size - off)
             n = size - off;
-        pump(sv[1], sv[0], data + off, n);
+        pump(sv[1], sv[0], data + off, n, i == nsplit && (flags & 0x80));
         off += n;
         if (i == 0 && (flags & 4) && fz->conn)
             sf_conn_drain(fz->conn);

@@ -289,6 +289,62 @@ START_TEST(t_xattr_reused)
 }
 END_TEST
 
+/*
+ * file_guard = stat: the content ETag is computed and sent, but never
+ * stored. Storing it would be unsafe: setting an attribute moves the
+ * file's ctime, which is what the stat guard compares before each chunk
+ * of every send of the file, so it would cut each stat-guarded download
+ * of it in flight, in every worker, much as a user.* attribute set here
+ * from outside cuts one (shown below); and an edit that keeps size and
+ * mtime would hide behind the ctime the write moved.
+ */
+#define HUGE_SIZE (16u << 20) /* more than the loopback socket buffers hold */
+START_TEST(t_stat_guard_stores_nothing)
+{
+    struct it_server sc;
+    struct it_conn c;
+    struct it_response r;
+    char d[PATH_MAX], p[PATH_MAX], tag[128], rec[256];
+    struct stat before, after;
+
+    write_copy("c", 1600000000);
+    it_join(d, sizeof(d), g_base, "c");
+    it_put_pattern(d, "huge.bin", HUGE_SIZE, 12);
+    it_join(p, sizeof(p), d, "big.bin");
+    ck_assert_int_eq(stat(p, &before), 0);
+    start(&sc, "c", "c.conf", "file_guard = stat\n", false);
+    it_server_expect(&sc, "file changed");
+    poll_content(sc.port, "/big.bin", NULL, "", tag, sizeof(tag));
+    ck_assert_int_lt(getxattr(p, "user.sfhttpd.etag", rec, sizeof(rec)), 0);
+    if (errno == ENOTSUP) {
+        fprintf(stderr, "t_stat_guard_stores_nothing: no user attributes under %s: skipped\n",
+                g_base);
+        it_server_stop(&sc);
+        return;
+    }
+    ck_assert_int_eq(errno, ENODATA);
+    ck_assert_int_eq(stat(p, &after), 0);
+    ck_assert_msg(before.st_ctim.tv_sec == after.st_ctim.tv_sec &&
+                      before.st_ctim.tv_nsec == after.st_ctim.tv_nsec,
+                  "the server moved big.bin's ctime");
+
+    /* why: an attribute set while a stat-guarded download is in flight */
+    it_join(p, sizeof(p), d, "huge.bin");
+    it_conn_open_opts(&c, sc.port, 4096, 0);
+    it_conn_send_str(&c, "GET /huge.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    ck_assert_int_eq(it_read_head(&c, &r, false), IT_OK);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(it_read_body(&c, &r, 65536), IT_OK);
+    ck_assert_int_eq(setxattr(p, "user.sfhttpd.test", "x", 1, 0), 0);
+    ck_assert_int_eq(it_read_body(&c, &r, HUGE_SIZE), IT_BAD);
+    ck_assert_msg(!r.complete && r.body_len < HUGE_SIZE, "got all %llu bytes",
+                  (unsigned long long)r.body_len);
+    it_response_free(&r);
+    it_conn_close(&c);
+    it_server_stop(&sc);
+}
+END_TEST
+
 static Suite *
 etag_suite(void)
 {
@@ -300,6 +356,7 @@ etag_suite(void)
     tcase_add_test(tc, t_conditionals);
     tcase_add_test(tc, t_changed_file);
     tcase_add_test(tc, t_xattr_reused);
+    tcase_add_test(tc, t_stat_guard_stores_nothing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -550,16 +550,25 @@ START_TEST(t_usr1_reopens_logs)
 }
 END_TEST
 
+/* The pid file holds the pid signals go to, and is gone once the server
+ * has stopped, in one process (workers = 0) and under a master (2). As
+ * root the processes serve as nobody, who may not remove a file from the
+ * suite's folder (root's, 0755): the single process then leaves the
+ * removal to a child that stays root, and waits for it, so neither the
+ * file nor a process outlives the stop. */
 START_TEST(t_pid_file)
 {
+    static const int workers[] = {0, 2};
     struct it_server s;
     char path[PATH_MAX], extra[2 * PATH_MAX], buf[64] = "";
+    pid_t kids[64];
     struct stat st;
     FILE *f;
 
     it_join(path, sizeof(path), it_suite.base, "sfhttpd.pid");
-    snprintf(extra, sizeof(extra), "pid_file = %s\n", path);
-    start_conf(&s, 2, extra, "");
+    snprintf(extra, sizeof(extra), "pid_file = %s\n%s", path,
+             getuid() == 0 ? "user = nobody\n" : "");
+    start_conf(&s, workers[_i], extra, "");
     /* written right after the listening line: wait for it (bounded) */
     for (int64_t end = it_now_ms() + 5000; it_now_ms() < end; it_sleep_ms(10)) {
         f = fopen(path, "re");
@@ -571,8 +580,38 @@ START_TEST(t_pid_file)
             break;
     }
     ck_assert_int_eq(atol(buf), (long)s.pid);
+    expect_body(s.port, "/a.txt", "alpha\n");
+    int n = it_children_of(s.pid, kids, 64);
+    if (workers[_i] == 0 && getuid() == 0) {
+        /* the keeper: root, but with two capabilities and one pipe */
+        char v[128] = "", b[128] = "", fds[64];
+        ck_assert_int_eq(n, 1);
+        /* it sheds them right after the fork: wait for it (bounded) */
+        for (int64_t end = it_now_ms() + 5000; it_now_ms() < end; it_sleep_ms(10))
+            if (proc_status(kids[0], "CapEff:", v, sizeof(v)) &&
+                proc_status(kids[0], "CapBnd:", b, sizeof(b)) &&
+                strcmp(v, "000000000000000a") == 0 && strcmp(b, "0000000000000000") == 0)
+                break;
+        ck_assert_msg(strcmp(v, "000000000000000a") == 0, "keeper CapEff: %s", v);
+        ck_assert_msg(strcmp(b, "0000000000000000") == 0, "keeper CapBnd: %s", b);
+        ck_assert(proc_status(kids[0], "Uid:", v, sizeof(v)));
+        ck_assert_msg(strcmp(v, "0\t0\t0\t0") == 0, "keeper Uid: %s", v);
+        snprintf(fds, sizeof(fds), "/proc/%ld/fd", (long)kids[0]);
+        DIR *dir = opendir(fds);
+        int open_fds = 0;
+        ck_assert_ptr_nonnull(dir);
+        for (struct dirent *de; (de = readdir(dir)) != NULL;)
+            open_fds += de->d_name[0] != '.';
+        closedir(dir);
+        ck_assert_int_eq(open_fds, 1);
+        ck_assert(proc_status(s.pid, "Uid:", v, sizeof(v)));
+        ck_assert_msg(strcmp(v, "65534\t65534\t65534\t65534") == 0, "server Uid: %s", v);
+    }
     it_server_stop(&s);
-    ck_assert_int_ne(stat(path, &st), 0);
+    ck_assert_msg(stat(path, &st) != 0, "workers = %d: the pid file is left after the stop",
+                  workers[_i]);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(kill(kids[i], 0) != 0, "child %ld outlives the server", (long)kids[i]);
 }
 END_TEST
 
@@ -780,7 +819,7 @@ master_suite(void)
     tcase_add_test(tc, t_daemon);
     tcase_add_test(tc, t_ipv6_listener);
     tcase_add_test(tc, t_usr1_reopens_logs);
-    tcase_add_test(tc, t_pid_file);
+    tcase_add_loop_test(tc, t_pid_file, 0, 2);
     tcase_add_test(tc, t_socket_activation);
     tcase_add_test(tc, t_unix_socket);
     tcase_add_test(tc, t_privilege_drop);

@@ -30,6 +30,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef SF_DENY_OPENAT2
+#error "SF_DENY_OPENAT2 must name the deny_openat2 helper (tests/integration/deny_openat2.c)"
+#endif
 #ifndef SFHTTPD_SOURCE_DIR
 #error "SFHTTPD_SOURCE_DIR must name the source tree (conf/, www/, scripts/)"
 #endif
@@ -140,14 +143,14 @@ copy_file(const char *from, const char *to, mode_t mode)
 static char g_stdout[65536];
 
 /*
- * Run SFHTTPD_BIN with argv (NULL-terminated, after the program name),
- * as nobody through setpriv when as_nobody and the suite is root, with
- * stderr into err (cap bytes) and stdout into g_stdout. Killed after
- * RUN_TIMEOUT_MS (a start that should have failed). Its exit status, or
- * -1 when it was killed.
+ * Run SFHTTPD_BIN with argv (NULL-terminated, after the program name)
+ * through the command wrap (NULL-terminated, execs what follows it; NULL
+ * for none), with stderr into err (cap bytes) and stdout into g_stdout.
+ * Killed after RUN_TIMEOUT_MS (a start that should have failed). Its
+ * exit status, or -1 when it was killed.
  */
 static int
-run(bool as_nobody, const char *const argv[], char *err, size_t cap)
+run_wrapped(const char *const wrap[], const char *const argv[], char *err, size_t cap)
 {
     char path[] = "/tmp/sfhttpd-it-err-XXXXXX", opath[] = "/tmp/sfhttpd-it-out-XXXXXX";
     const char *av[64];
@@ -158,12 +161,8 @@ run(bool as_nobody, const char *const argv[], char *err, size_t cap)
     ck_assert_msg(fd >= 0 && ofd >= 0, "mkstemp: %s", strerror(errno));
     unlink(path);
     unlink(opath);
-    if (as_nobody && getuid() == 0) {
-        static const char *const drop[] = {"setpriv", "--reuid=65534", "--regid=65534",
-                                           "--clear-groups", NULL};
-        for (size_t i = 0; drop[i]; i++)
-            av[n++] = drop[i];
-    }
+    for (size_t i = 0; wrap && wrap[i] && n < 32; i++)
+        av[n++] = wrap[i];
     av[n++] = SFHTTPD_BIN;
     for (size_t i = 0; argv[i] && n < 63; i++)
         av[n++] = argv[i];
@@ -197,6 +196,16 @@ run(bool as_nobody, const char *const argv[], char *err, size_t cap)
     g_stdout[len > 0 ? len : 0] = '\0';
     close(ofd);
     return status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* run_wrapped, as nobody through setpriv when as_nobody and the suite is
+ * root. */
+static int
+run(bool as_nobody, const char *const argv[], char *err, size_t cap)
+{
+    static const char *const drop[] = {"setpriv", "--reuid=65534", "--regid=65534",
+                                       "--clear-groups", NULL};
+    return run_wrapped(as_nobody && getuid() == 0 ? drop : NULL, argv, err, cap);
 }
 
 /*
@@ -553,6 +562,52 @@ START_TEST(t_good_config_checks_and_starts)
 }
 END_TEST
 
+/* ---- a kernel that cannot confine paths --------------------------------------- */
+
+/*
+ * Under a seccomp filter that fails openat2 with ENOSYS (Linux before
+ * 5.6, older container profiles, valgrind 3.19) or EPERM (a profile's
+ * default), every file open beneath a root would fail: -t and a start
+ * (quick mode and a config, one process and a master) refuse with the
+ * cause in one line and exit 1, and nothing listens; without the
+ * filter the same configuration passes -t.
+ */
+START_TEST(t_refusal_without_openat2)
+{
+    static const char want[] = "openat2(2) is not available: Linux 5.6 or later is "
+                               "needed, or a seccomp filter blocks it";
+    static const char *const errnos[] = {"38", "1"}; /* ENOSYS, EPERM */
+    static char out[65536];
+    char text[8 * PATH_MAX];
+    const char *check[] = {"-t", "-c", g_conf, NULL};
+    const char *start[] = {"-c", g_conf, NULL};
+    const char *quick[] = {"-l", "127.0.0.1:0", "--access-log", "off", g_www, NULL};
+    const char *const *runs[] = {check, start, quick};
+
+    for (int workers = 0; workers <= 2; workers += 2) {
+        snprintf(text, sizeof(text),
+                 "[server]\nlisten = 127.0.0.1:0\naccess_log = off\nworkers = %d\n%s\n"
+                 "[site]\nroot = %s\n",
+                 workers, getuid() == 0 ? "user = root\n" : "", g_www);
+        it_write_str(g_conf, text);
+        for (size_t e = 0; e < sizeof(errnos) / sizeof(errnos[0]); e++) {
+            const char *wrap[] = {SF_DENY_OPENAT2, errnos[e], NULL};
+            for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+                int rc = run_wrapped(wrap, runs[i], out, sizeof(out));
+                ck_assert_msg(rc == 1, "workers %d, errno %s, run %zu: exit %d:\n%s", workers,
+                              errnos[e], i, rc, out);
+                ck_assert_msg(strstr(out, want) != NULL, "errno %s, run %zu says:\n%s", errnos[e],
+                              i, out);
+                ck_assert_msg(count(out, "openat2") == 1, "not one line:\n%s", out);
+                ck_assert_msg(strstr(out, "listening on") == NULL, "it listened:\n%s", out);
+            }
+        }
+    }
+    /* without the filter the same configuration passes */
+    ck_assert_msg(run(false, check, out, sizeof(out)) == 0, "-t without the filter:\n%s", out);
+}
+END_TEST
+
 /* ---- root without user ------------------------------------------------------- */
 
 /* Started as root with a config and no user: serves as nobody, says so
@@ -801,6 +856,7 @@ startup_suite(void)
     tcase_add_test(tc, t_refusal_of_a_flag);
     tcase_add_test(tc, t_refusal_low_port);
     tcase_add_test(tc, t_good_config_checks_and_starts);
+    tcase_add_test(tc, t_refusal_without_openat2);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(tr, tree_up, tree_down);
