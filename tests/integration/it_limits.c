@@ -6,8 +6,9 @@
  * are all answered, never 500; then the server's limit is squeezed from
  * outside (prlimit(2)) to the descriptors it holds, so that opens fail
  * with EMFILE for real: a miss lets go of unused cache entries and is
- * served, a miss with nothing to let go gets 503 with Retry-After, accept
- * pauses (logged once) instead of spinning, and as soon as load drops a
+ * served, so does an accept (without a pause), a miss with nothing to let
+ * go gets 503 with Retry-After, accept then pauses (logged once) instead
+ * of spinning, and as soon as load drops a
  * waiting connection and new ones get /index.html with 200. Idle
  * keep-alive connections pin no file descriptor the cache does not count
  * (the plan counts one descriptor per connection, fdlimit.c).
@@ -376,10 +377,30 @@ START_TEST(t_squeezed_evicts_then_503_then_recovers)
         it_response_free(&r);
     }
 
+    /* and an accept that runs out lets them go and accepts at once (it
+     * pauses only with nothing to let go, 3. below): unused files cached
+     * below the limit again, the limit squeezed to them */
+    set_server_nofile(64, 64);
+    for (int i = 110; i < 114; i++) {
+        snprintf(path, sizeof(path), "/f/%03d.bin", i);
+        ck_assert_int_eq(get_status(&a, path, true, &r), 200);
+        it_response_free(&r);
+    }
+    low = lowest_free_fd(srv.pid);
+    ck_assert_int_ge(cached_below(srv.pid, low), 3);
+    set_server_nofile((rlim_t)low, 64);
+    struct it_conn early;
+    it_conn_open(&early, srv.port);
+    ck_assert_int_eq(get_status(&early, "/f/120.bin", false, &r), 200);
+    ck_assert_uint_eq(r.body_len, FILE_SIZE);
+    it_response_free(&r);
+    it_conn_close(&early);
+    ck_assert_uint_eq(count_in_log("accept: pausing"), 0);
+
     /* 2. nothing to let go: drop the unused entries (a change to their
      * files, noticed at the next request, which is a 404 and keeps
      * nothing), then squeeze again: 503 with Retry-After, not 500 */
-    for (int i = 100; i < 110; i++) {
+    for (int i = 100; i <= 120; i++) {
         char p[PATH_MAX];
         snprintf(path, sizeof(path), "f/%03d.bin", i);
         it_join(p, sizeof(p), g_root, path);
