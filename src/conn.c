@@ -444,10 +444,13 @@ step_done(struct sf_conn *c)
      * it, so such a socket is not closed before the client is done */
     bool file_bytes = c->w->cur.file && !c->w->cur.file->mem;
     if (c->w->cur.file) {
-        /* sent, but maybe not yet acknowledged: keep watching it */
+        /* sent by sendfile, but maybe not yet acknowledged: keep watching
+         * it. Bytes sent from a snapshot or a rescue's copy were copied,
+         * and a hold on them would only pin a descriptor (fdlimit.c). */
         sf_fcache_detach(&c->tail);
         c->tail.sending = false;
-        sf_fcache_attach(c->w->cur.file, &c->tail);
+        if (file_bytes && !c->snap)
+            sf_fcache_attach(c->w->cur.file, &c->tail);
         sf_fcache_detach(&c->w->cur);
     }
     sf_response_reset(&c->w->resp);

@@ -2,6 +2,41 @@
  * fdlimit.c - the descriptor budget (see fdlimit.h for the formula): the
  * raise of RLIMIT_NOFILE at start, the plan that sizes the auto limits
  * from it, and the lines that report it.
+ *
+ * What a connection can hold beyond its socket (read from the code):
+ *
+ * - The file of its response: one reference on a file cache entry (the
+ *   file, its precompressed variant or the site's error page: one of
+ *   them, static.c swaps, never adds), and the entry holds the one fd;
+ *   snapshots (small files kept in memory) keep that fd too, for the
+ *   lease. Every response and connection sending the same file shares
+ *   it, so it is a second descriptor only while the entry is no longer
+ *   cached: pushed out of the LRU by open_file_cache_max newer files,
+ *   invalidated by a change, or cut loose by a lease break.
+ * - The tail (conn.c): after a response sent by sendfile, a hold on its
+ *   file until the next response ends or the connection closes, so that
+ *   a lease break can still reset a socket whose bytes the peer has not
+ *   read. A response sent from a snapshot takes none (sendmsg copied the
+ *   bytes; a break never cuts a snapshot). So a keep-alive connection
+ *   can pin two entries (the tail and the file it is sending now).
+ * - A listing page: a dup of the listing cache's memfd while it is sent
+ *   (the folder fd itself closes before the response goes out).
+ * - After a lease break, a reflink copy of the rest of the file
+ *   (O_TMPFILE in snapshot_dir) until the response completes; the
+ *   broken entry's fd stays with it. Memory copies hold none.
+ * - Passing opens inside one request (the folder, index and sidecar
+ *   probes): closed before the request returns; in SF_FDLIMIT_BASE.
+ *
+ * So a connection goes past its socket only with an entry held after it
+ * left the cache, a listing page or a rescue: rare, though the worst case
+ * is 4 (socket, tail, the file being sent, a rescue's copy). The plan
+ * counts 1 per connection and 1 per cached file, as nginx's
+ * worker_connections and open_file_cache do, and leaves the rare second
+ * descriptor to the net behind it: an open or accept that fails with
+ * EMFILE first lets go of the cache entries nobody holds (fcache.h), so
+ * one fails for good only when more distinct files are held at once than
+ * the budget leaves: then the request gets 503 with Retry-After, and
+ * accept pauses (worker.c). Nothing fails harder than that.
  */
 #include "sfhttpd/fdlimit.h"
 
@@ -59,11 +94,11 @@ sf_fdlimit_plan(const struct sf_config *cfg, unsigned long long nofile, struct s
     unsigned long long mw =
         cfg->open_file_cache_max ? cfg->open_file_cache_max : SF_FDLIMIT_AUTO_MAX;
     unsigned long long n = nw, m = mw;
-    if (2 * nw + mw > avail) {
+    if (nw + mw > avail) {
         /* the cache gives way first, but keeps a third */
-        unsigned long long rest = avail > 2 * nw ? avail - 2 * nw : 0;
+        unsigned long long rest = avail > nw ? avail - nw : 0;
         m = min_ull(mw, rest > avail / 3 ? rest : avail / 3);
-        n = min_ull(nw, (avail - m) / 2);
+        n = min_ull(nw, avail - m);
     }
     n = n ? n : 1;
     m = m ? m : 1;
@@ -150,13 +185,13 @@ sf_fdlimit_log(const struct sf_fdlimit *fl, struct sf_log *log)
         sf_log_msg(log, SF_LOG_INFO, "descriptors: %s", line);
     if (fl->capped_connections)
         sf_log_msg(log, SF_LOG_WARN,
-                   "max_connections = %u cannot fit RLIMIT_NOFILE %llu (reserve %u, 2 per "
+                   "max_connections = %u cannot fit RLIMIT_NOFILE %llu (reserve %u, 1 per "
                    "connection and 1 per cached file, open_file_cache_max %zu): using %u",
                    fl->capped_connections, fl->soft, fl->reserve, fl->open_file_cache_max,
                    fl->max_connections);
     if (fl->capped_cache)
         sf_log_msg(log, SF_LOG_WARN,
-                   "open_file_cache_max = %zu cannot fit RLIMIT_NOFILE %llu (reserve %u, 2 per "
+                   "open_file_cache_max = %zu cannot fit RLIMIT_NOFILE %llu (reserve %u, 1 per "
                    "connection and 1 per cached file, max_connections %u): using %zu",
                    fl->capped_cache, fl->soft, fl->reserve, fl->max_connections,
                    fl->open_file_cache_max);

@@ -195,17 +195,23 @@ on_accept_error(struct evconnlistener *l, void *arg)
     int err = errno;
     (void)l;
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        /* out of descriptors: the cache gives back what no response uses,
-         * and accepting pauses instead of spinning on a listener that stays
-         * readable; said once a burst (failures less than a second apart) */
+        /* out of descriptors: the cache gives back what no response uses
+         * and the listener, still readable, is tried again at once (each
+         * retry that fails frees more, or pauses); with nothing given back
+         * accepting pauses instead of spinning; said once a burst
+         * (failures less than a second apart) */
         size_t freed = sf_out_of_fds(-err) ? sf_fcache_reclaim(w->srv.fc) : 0;
+        if (freed > 0) {
+            sf_log_errno(&w->srv.log, SF_LOG_DEBUG, err, "accept: %zu cached file(s) let go",
+                         freed);
+            return;
+        }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
         if (!w->last_accept_error_ms || ms - w->last_accept_error_ms > 1000)
             sf_log_errno(&w->srv.log, SF_LOG_WARN, err,
-                         "accept: pausing for %d ms (%zu cached file(s) let go)", ACCEPT_RETRY_MS,
-                         freed);
+                         "accept: pausing for %d ms", ACCEPT_RETRY_MS);
         w->last_accept_error_ms = ms;
         set_accepting(w, false);
         struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};

@@ -7,7 +7,7 @@
  *
  *   reserve   = 24 + listeners + sites + log files + listing folders
  *   available = nofile - reserve
- *   2 x max_connections + open_file_cache_max <= available
+ *   max_connections + open_file_cache_max <= available
  *
  * 24 covers the worker's own descriptors (stdin, stdout, stderr, epoll,
  * libevent's signal pair, inotify, the lease signalfd) and headroom for
@@ -16,11 +16,12 @@
  * Listing folders: listing_cache_max when some site lists folders and the
  * listing cache is on (each folder kept holds a memfd), at most a quarter
  * of what the fixed part leaves; the listing cache is held to that number.
- * A connection counts two: its socket, and a file it may still be sending
- * after the cache let it go. An auto value is at most SF_FDLIMIT_AUTO_MAX;
- * both auto get a third of available each; one auto gets what the other
- * leaves; when given values do not fit, the cache gives way first (down
- * to a third of available), then max_connections. Never below 1.
+ * A connection counts one, its socket: the file it sends is the cache's
+ * (fdlimit.c says when it is not). An auto value is at most
+ * SF_FDLIMIT_AUTO_MAX; when the values do not fit, the cache gives way
+ * first (down to a third of available), then max_connections; so with
+ * both auto the cache gets what 10000 connections leave, but at least a
+ * third, and the connections the rest. Never below 1.
  *
  * The budget is what the server plans by, not a promise: when an open
  * still fails with EMFILE or ENFILE the file cache lets go of what no

@@ -6,9 +6,12 @@
  * are all answered, never 500; then the server's limit is squeezed from
  * outside (prlimit(2)) to the descriptors it holds, so that opens fail
  * with EMFILE for real: a miss lets go of unused cache entries and is
- * served, a miss with nothing to let go gets 503 with Retry-After, accept
- * pauses (logged once) instead of spinning, and as soon as load drops a
- * waiting connection and new ones get /index.html with 200.
+ * served, so does an accept (without a pause), a miss with nothing to let
+ * go gets 503 with Retry-After, accept then pauses (logged once) instead
+ * of spinning, and as soon as load drops a
+ * waiting connection and new ones get /index.html with 200. Idle
+ * keep-alive connections pin no file descriptor the cache does not count
+ * (the plan counts one descriptor per connection, fdlimit.c).
  */
 #include "harness.h"
 
@@ -116,14 +119,15 @@ START_TEST(t_dump_limits_line)
 {
     char out[16384];
     run_dump("64:64", NULL, out, sizeof(out));
-    ck_assert_str_eq(last_line(out), "; limits: nofile 64/64 (soft/hard), max_connections 10, "
+    ck_assert_str_eq(last_line(out), "; limits: nofile 64/64 (soft/hard), max_connections 20, "
                                      "open_file_cache_max 9, listing_cache_max 9, reserve 35\n");
     ck_assert_ptr_nonnull(strstr(out, "\nmax_connections = auto\n"));
     ck_assert_ptr_nonnull(strstr(out, "\nopen_file_cache_max = auto\n"));
     ck_assert_ptr_nonnull(strstr(out, "\nlisting_cache_max = 256\n"));
-    /* 128: left 102, listing 25, reserve 51, available 77: 25 and 26 */
+    /* 128: left 102, listing 25, reserve 51, available 77: the cache a
+     * third (25), the connections the rest (52) */
     run_dump("64:128", NULL, out, sizeof(out));
-    ck_assert_str_eq(last_line(out), "; limits: nofile 128/128 (soft/hard), max_connections 26, "
+    ck_assert_str_eq(last_line(out), "; limits: nofile 128/128 (soft/hard), max_connections 52, "
                                      "open_file_cache_max 25, listing_cache_max 25, reserve 51\n");
 }
 END_TEST
@@ -143,11 +147,12 @@ START_TEST(t_dump_given_values)
     run_dump("1024:1024", conf, out, sizeof(out));
     ck_assert_ptr_nonnull(strstr(out, "\nmax_connections = 500\n"));
     ck_assert_ptr_nonnull(strstr(out, "\nopen_file_cache_max = 2k\n"));
-    /* no listing: reserve 26, available 998; the cache gives way to
-     * 998 - 2 x 500 < a third: 332, then (998 - 332) / 2 = 333 */
+    /* no listing: reserve 26, available 998, one per connection and one
+     * per cached file: the connections fit, the cache gives way to what
+     * they leave, 998 - 500 = 498 */
     ck_assert_str_eq(last_line(out),
-                     "; limits: nofile 1024/1024 (soft/hard), max_connections 333, "
-                     "open_file_cache_max 332, listing_cache_max 256, reserve 26\n");
+                     "; limits: nofile 1024/1024 (soft/hard), max_connections 500, "
+                     "open_file_cache_max 498, listing_cache_max 256, reserve 26\n");
 }
 END_TEST
 
@@ -158,7 +163,7 @@ START_TEST(t_start_logs_budget)
     char log[16384];
     it_server_log(&srv, log, sizeof(log));
     ck_assert_msg(strstr(log, "RLIMIT_NOFILE soft limit raised from 64 to the hard limit: nofile "
-                              "128/128 (soft/hard), max_connections 26"),
+                              "128/128 (soft/hard), max_connections 52"),
                   "%s", log);
 }
 END_TEST
@@ -179,7 +184,7 @@ get_status(struct it_conn *c, const char *path, bool keep, struct it_response *r
  * (503 would be allowed, 500 never), and afterwards /index.html is 200. */
 START_TEST(t_many_files_many_connections)
 {
-    enum { NCONN = 40, ROUNDS = 8 };
+    enum { NCONN = 80, ROUNDS = 8 };
     start_limited("64:64");
     int n200 = 0, n503 = 0, n_reclaimed = 0;
     for (int round = 0; round < ROUNDS; round++) {
@@ -285,6 +290,37 @@ cached_below(pid_t pid, int limit)
     return n;
 }
 
+/* Keep-alive connections, each served a different small file (a
+ * snapshot) and then idle, hold no file of their own: the server has no
+ * more of those files open than the cache keeps (9 under 64), though 15
+ * were sent and the connections that got them are all still open. */
+START_TEST(t_idle_connections_pin_no_files)
+{
+    enum { NIDLE = 15, CACHE = 9 };
+    start_limited("64:64");
+    struct it_conn c[NIDLE];
+    struct it_response r;
+    char path[64];
+    for (int i = 0; i < NIDLE; i++) {
+        it_conn_open(&c[i], srv.port);
+        snprintf(path, sizeof(path), "/f/%03d.bin", 20 + i);
+        ck_assert_int_eq(get_status(&c[i], path, true, &r), 200);
+        ck_assert_uint_eq(r.body_len, FILE_SIZE);
+        it_response_free(&r);
+    }
+    int files = cached_below(srv.pid, 4096);
+    printf("it_limits: %d files open with %d idle connections served %d files\n", files, NIDLE,
+           NIDLE);
+    ck_assert_msg(files <= CACHE, "%d files open", files);
+    /* all still open and served */
+    for (int i = 0; i < NIDLE; i++) {
+        ck_assert_int_eq(get_status(&c[i], "/index.html", true, &r), 200);
+        it_response_free(&r);
+        it_conn_close(&c[i]);
+    }
+}
+END_TEST
+
 static void
 set_server_nofile(rlim_t soft, rlim_t hard)
 {
@@ -341,10 +377,30 @@ START_TEST(t_squeezed_evicts_then_503_then_recovers)
         it_response_free(&r);
     }
 
+    /* and an accept that runs out lets them go and accepts at once (it
+     * pauses only with nothing to let go, 3. below): unused files cached
+     * below the limit again, the limit squeezed to them */
+    set_server_nofile(64, 64);
+    for (int i = 110; i < 114; i++) {
+        snprintf(path, sizeof(path), "/f/%03d.bin", i);
+        ck_assert_int_eq(get_status(&a, path, true, &r), 200);
+        it_response_free(&r);
+    }
+    low = lowest_free_fd(srv.pid);
+    ck_assert_int_ge(cached_below(srv.pid, low), 3);
+    set_server_nofile((rlim_t)low, 64);
+    struct it_conn early;
+    it_conn_open(&early, srv.port);
+    ck_assert_int_eq(get_status(&early, "/f/120.bin", false, &r), 200);
+    ck_assert_uint_eq(r.body_len, FILE_SIZE);
+    it_response_free(&r);
+    it_conn_close(&early);
+    ck_assert_uint_eq(count_in_log("accept: pausing"), 0);
+
     /* 2. nothing to let go: drop the unused entries (a change to their
      * files, noticed at the next request, which is a 404 and keeps
      * nothing), then squeeze again: 503 with Retry-After, not 500 */
-    for (int i = 100; i < 110; i++) {
+    for (int i = 100; i <= 120; i++) {
         char p[PATH_MAX];
         snprintf(path, sizeof(path), "f/%03d.bin", i);
         it_join(p, sizeof(p), g_root, path);
@@ -405,6 +461,7 @@ limits_suite(void)
     tcase_add_test(tc, t_dump_given_values);
     tcase_add_test(tc, t_start_logs_budget);
     tcase_add_test(tc, t_many_files_many_connections);
+    tcase_add_test(tc, t_idle_connections_pin_no_files);
     tcase_add_test(tc, t_squeezed_evicts_then_503_then_recovers);
     suite_add_tcase(s, tc);
     return s;
