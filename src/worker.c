@@ -210,8 +210,8 @@ on_accept_error(struct evconnlistener *l, void *arg)
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
         if (!w->last_accept_error_ms || ms - w->last_accept_error_ms > 1000)
-            sf_log_errno(&w->srv.log, SF_LOG_WARN, err,
-                         "accept: pausing for %d ms", ACCEPT_RETRY_MS);
+            sf_log_errno(&w->srv.log, SF_LOG_WARN, err, "accept: pausing for %d ms",
+                         ACCEPT_RETRY_MS);
         w->last_accept_error_ms = ms;
         set_accepting(w, false);
         struct timeval tv = {0, ACCEPT_RETRY_MS * 1000};

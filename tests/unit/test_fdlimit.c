@@ -98,7 +98,9 @@ START_TEST(test_plan_table)
     ck_assert_uint_eq(fl.capped_connections, c->capped_conns);
     ck_assert_uint_eq(fl.capped_cache, c->capped_cache);
     if (c->nofile > fl.reserve + 3)
-        ck_assert_msg((unsigned long long)fl.max_connections + fl.open_file_cache_max + fl.reserve <= c->nofile,
+        ck_assert_msg((unsigned long long)fl.max_connections + fl.open_file_cache_max +
+                              fl.reserve <=
+                          c->nofile,
                       "%s: the plan does not fit", c->name);
     cfg.error_log = old_err;
     cfg.access_log = old_acc;
@@ -121,8 +123,9 @@ START_TEST(test_plan_fits)
         ck_assert_uint_ge(fl.max_connections, 1);
         ck_assert_uint_ge(fl.open_file_cache_max, 1);
         if (n >= fl.reserve + 3)
-            ck_assert_msg((unsigned long long)fl.max_connections + fl.open_file_cache_max + fl.reserve <= n,
-                          "nofile %llu", n);
+            ck_assert_msg(
+                (unsigned long long)fl.max_connections + fl.open_file_cache_max + fl.reserve <= n,
+                "nofile %llu", n);
         ck_assert_uint_ge(fl.max_connections, prev.max_connections);
         ck_assert_uint_ge(fl.open_file_cache_max, prev.open_file_cache_max);
         prev = fl;
