@@ -71,6 +71,7 @@ wait_for(struct sf_conn *c, short what, uint64_t ms)
         event_del(&c->ev);
         event_assign(&c->ev, c->base, c->fd, what | EV_PERSIST, on_event, c);
         c->ev_what = what;
+        c->armed_ms = 0;
     }
     conn_arm(c, ms);
 }
@@ -154,6 +155,8 @@ sf_conn_new(struct sf_server *srv, int fd, const struct sockaddr *sa, socklen_t 
      * finds it; added only when the connection waits */
     event_assign(&c->ev, c->base, fd, EV_READ | EV_PERSIST, on_event, c);
     c->ev_what = EV_READ;
+    c->armed_ms = 0;
+    c->in_wake = false;
     if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
         format_ipv4(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, c->peer);
     else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6))
@@ -566,7 +569,9 @@ on_event(evutil_socket_t fd, short what, void *arg)
         default: c->state = SF_CONN_CLOSE; break;
         }
     } else {
+        c->in_wake = true;
         sf_conn_run(c);
+        c->in_wake = false;
     }
     if (c->state == SF_CONN_CLOSE)
         sf_conn_close(c);

@@ -111,6 +111,7 @@ on_file_hold(void *arg)
     if (err)
         return err;
     event_del(&c->ev);
+    c->armed_ms = 0;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return 0;
