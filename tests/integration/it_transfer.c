@@ -399,6 +399,21 @@ START_TEST(t_pipelined_big_and_small)
 }
 END_TEST
 
+/* Restart the suite's server from a config file: quick mode's listener
+ * and root with extra [server] lines. */
+static void
+restart_with(const char *server_extra)
+{
+    char conf[PATH_MAX], text[2 * PATH_MAX];
+    it_server_stop(&it_suite.srv);
+    it_join(conf, sizeof(conf), it_suite.base, "restart.conf");
+    snprintf(text, sizeof(text),
+             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s[site]\nroot = %s\n",
+             getuid() == 0 ? "user = root\n" : "", server_extra, it_suite.root);
+    it_write_str(conf, text);
+    it_server_start_conf(&it_suite.srv, conf);
+}
+
 /*
  * SIGTERM during a download: the listener closes at once, the response in
  * flight still completes intact, then the server exits 0.
@@ -410,20 +425,11 @@ START_TEST(t_graceful_stop_finishes_transfer)
     char req[128];
     int fd = -1;
 
-    char conf[PATH_MAX], text[2 * PATH_MAX];
-
     /* The rest of the 64 MiB must arrive within shutdown_timeout through a
      * 4 KiB receive buffer; under a sanitizer on a loaded 2-core machine
      * that measured over the default 10 s. The property tested is that a
      * graceful stop lets the transfer finish, so give it room. */
-    it_server_stop(&it_suite.srv);
-    it_join(conf, sizeof(conf), it_suite.base, "graceful.conf");
-    snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\nshutdown_timeout = 300s\n%s"
-             "[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", it_suite.root);
-    it_write_str(conf, text);
-    it_server_start_conf(&it_suite.srv, conf);
+    restart_with("shutdown_timeout = 300s\n");
 
     it_conn_open_opts(&slow, it_suite.srv.port, 4096, 10000);
     snprintf(req, sizeof(req), "GET /%s HTTP/1.1\r\nHost: t\r\n\r\n", files[BIG].name);
@@ -457,15 +463,7 @@ END_TEST
 static void
 restart_without_defer(void)
 {
-    char conf[PATH_MAX], text[2 * PATH_MAX];
-    it_server_stop(&it_suite.srv);
-    it_join(conf, sizeof(conf), it_suite.base, "nodefer.conf");
-    snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\ndefer_accept = off\n%s"
-             "[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", it_suite.root);
-    it_write_str(conf, text);
-    it_server_start_conf(&it_suite.srv, conf);
+    restart_with("defer_accept = off\n");
 }
 
 /* Idle connections (kept alive, or silent from the start) do not hold up
