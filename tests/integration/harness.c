@@ -636,11 +636,35 @@ it_server_start_dir(struct it_server *s, const char *dir)
 }
 
 void
+it_asan_no_quarantine(void)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    char opts[512];
+    snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0", asan ? asan : "",
+             asan && *asan ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+}
+
+void
 it_server_start_conf(struct it_server *s, const char *conf)
 {
     const char *argv[] = {"-c", conf, NULL};
 
     it_server_start(s, argv);
+}
+
+void
+it_server_start_with(struct it_server *s, const char *dir, const char *server_extra,
+                     const char *root)
+{
+    char conf[PATH_MAX], text[3 * PATH_MAX];
+    int n = snprintf(text, sizeof(text),
+                     "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s\n[site]\nroot = %s\n",
+                     getuid() == 0 ? "user = root\n" : "", server_extra, root);
+    ck_assert(n > 0 && (size_t)n < sizeof(text));
+    snprintf(conf, sizeof(conf), "%s/sfhttpd.conf", dir);
+    it_write_str(conf, text);
+    it_server_start_conf(s, conf);
 }
 
 void
@@ -788,6 +812,16 @@ it_tcp_state(unsigned sport, unsigned cport)
     }
     fclose(f);
     return state;
+}
+
+int
+it_tcp_state_wait(unsigned sport, unsigned cport)
+{
+    int64_t until = it_now_ms() + 5000;
+    int st;
+    while ((st = it_tcp_state(sport, cport)) < 0 && it_now_ms() < until)
+        it_sleep_ms(5);
+    return st;
 }
 
 int

@@ -140,8 +140,17 @@ void it_server_start_wrapped(struct it_server *s, const char *const wrapper[],
 /* Quick mode: -l 127.0.0.1:0 --access-log off DIR (plus --log-level L when
  * the environment sets SFHTTPD_IT_LOG_LEVEL=L). */
 void it_server_start_dir(struct it_server *s, const char *dir);
+/* For servers started after it: ASan lets freed memory go at once instead
+ * of holding it in quarantine (which keeps it in the resident set), so a
+ * test that measures the server's memory sees the server's own. */
+void it_asan_no_quarantine(void);
 /* Quick mode with a config file: -c FILE. */
 void it_server_start_conf(struct it_server *s, const char *conf);
+/* With a config file written to DIR/sfhttpd.conf: a [server] listening on
+ * 127.0.0.1:0 without an access log (user = root when root), the lines of
+ * server_extra, and one [site] serving root. */
+void it_server_start_with(struct it_server *s, const char *dir, const char *server_extra,
+                          const char *root);
 /*
  * Declare that stderr lines containing substr are expected (of any level).
  * Call after it_server_start().
@@ -210,6 +219,10 @@ unsigned it_local_port(int fd);
  * /proc/net/tcp shows for the server's side of the IPv4 connection from
  * client port cport to server port sport; -1 when it has no such entry. */
 int it_tcp_state(unsigned sport, unsigned cport);
+/* it_tcp_state once the kernel shows the connection (bounded wait: it
+ * appears when the client's connect returns, on the server's side a moment
+ * later); -1 if it never does. */
+int it_tcp_state_wait(unsigned sport, unsigned cport);
 /* Send all bytes; fail the test on error or timeout. */
 void it_conn_send(struct it_conn *c, const void *p, size_t n);
 void it_conn_send_str(struct it_conn *c, const char *s);

@@ -110,19 +110,6 @@ start(struct it_server *s)
     it_server_start_dir(s, g_root);
 }
 
-/* Started from a config file with extra [server] lines. */
-static void
-start_with(struct it_server *s, const char *server_extra)
-{
-    char conf[PATH_MAX], text[2 * PATH_MAX];
-    it_join(conf, sizeof(conf), g_base, "sf.conf");
-    snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", server_extra, g_root);
-    it_write_str(conf, text);
-    it_server_start_conf(s, conf);
-}
-
 static void
 get_1k(struct it_conn *c)
 {
@@ -160,12 +147,7 @@ START_TEST(t_silent_client_waits_in_kernel)
     struct it_conn c;
     it_conn_open(&c, s.port);
     unsigned cport = it_local_port(c.fd);
-    /* connect() returned once the client's ACK left: from then on the
-     * server's side is known to the kernel */
-    int64_t until = it_now_ms() + WAIT_MS;
-    int st;
-    while ((st = it_tcp_state((unsigned)s.port, cport)) < 0 && it_now_ms() < until)
-        it_sleep_ms(5);
+    int st = it_tcp_state_wait((unsigned)s.port, cport);
     ck_assert_msg(st == TCP_SYN_RECV, "server side of a silent connection in state %d", st);
     ck_assert_int_eq(sockets_of(s.pid), base);
     long long before = reads_of(s.pid);
@@ -183,7 +165,7 @@ END_TEST
 START_TEST(t_no_read_before_data)
 {
     struct it_server s;
-    start_with(&s, "defer_accept = off\n");
+    it_server_start_with(&s, g_base, "defer_accept = off\n", g_root);
     int base = sockets_of(s.pid);
     warm_up(&s, base);
     long long before = reads_of(s.pid);

@@ -917,12 +917,7 @@ pipeline(int port, unsigned count, int stall_ms, size_t *req_bytes)
 
 START_TEST(t_pipeline)
 {
-    /* ASan holds freed memory in quarantine, which is no server's buffer */
-    const char *asan = getenv("ASAN_OPTIONS");
-    char opts[512];
-    snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0", asan ? asan : "",
-             asan && *asan ? ":" : "");
-    setenv("ASAN_OPTIONS", opts, 1);
+    it_asan_no_quarantine();
     start_server(100, HEADER_TIMEOUT_S);
     size_t warm_bytes, bytes;
     /* warm up: the file cache, the allocator, the code */

@@ -47,7 +47,6 @@
 
 static char g_base[PATH_MAX];
 static char g_root[PATH_MAX];
-static char g_conf[PATH_MAX];
 static struct it_server srv;
 static struct it_conn g_scratch; /* reads one response at a time */
 
@@ -60,7 +59,6 @@ tree_up(void)
     it_mkdir(g_root);
     it_join(p, sizeof(p), g_root, "f.txt");
     it_write_str(p, "hello, idle\n");
-    it_join(g_conf, sizeof(g_conf), g_base, "sfhttpd.conf");
 }
 
 static void
@@ -88,12 +86,7 @@ nconn_budget(void)
 static void
 start(const char *server_extra)
 {
-    char text[2 * PATH_MAX];
-    snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s\n[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", server_extra, g_root);
-    it_write_str(g_conf, text);
-    it_server_start_conf(&srv, g_conf);
+    it_server_start_with(&srv, g_base, server_extra, g_root);
 }
 
 /* A new connection to the server (with the harness's I/O timeouts). */
@@ -174,12 +167,7 @@ rss_settles(long limit)
  */
 START_TEST(t_idle_memory)
 {
-    /* ASan holds freed memory in quarantine: let it go at once here */
-    const char *asan = getenv("ASAN_OPTIONS");
-    char opts[512];
-    snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0", asan ? asan : "",
-             asan && *asan ? ":" : "");
-    setenv("ASAN_OPTIONS", opts, 1);
+    it_asan_no_quarantine();
     int n = nconn_budget();
     start("");
     int *fds = calloc((size_t)n, sizeof(*fds));

@@ -58,13 +58,7 @@ get_listing(struct it_conn *c)
  */
 START_TEST(t_idle_connections_hold_no_listing)
 {
-    /* ASan keeps freed memory in quarantine to catch a use after free, so
-     * nothing freed would leave the resident set: let it go at once here */
-    const char *asan = getenv("ASAN_OPTIONS");
-    char opts[512];
-    snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0", asan ? asan : "",
-             asan && *asan ? ":" : "");
-    setenv("ASAN_OPTIONS", opts, 1);
+    it_asan_no_quarantine();
     it_server_start_dir(&it_suite.srv, it_suite.root);
 
     /* warm up: the cache, the listing's own scratch, the allocator */

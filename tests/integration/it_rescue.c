@@ -110,15 +110,7 @@ base_down(void)
 static void
 start(struct it_server *s, const char *dir, const char *root, const char *extra)
 {
-    char conf[PATH_MAX], text[2048];
-    int n = snprintf(text, sizeof(text),
-                     "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s\n[site]\nroot = %s\n",
-                     getuid() == 0 ? "user = root\n" : "", extra, root);
-
-    ck_assert(n > 0 && (size_t)n < sizeof(text));
-    it_join(conf, sizeof(conf), dir, "rescue.conf");
-    it_write_str(conf, text);
-    it_server_start_conf(s, conf);
+    it_server_start_with(s, dir, extra, root);
     it_server_expect(s, "lease broken");
 }
 

@@ -399,19 +399,12 @@ START_TEST(t_pipelined_big_and_small)
 }
 END_TEST
 
-/* Restart the suite's server from a config file: quick mode's listener
- * and root with extra [server] lines. */
+/* Restart the suite's server from a config file with server_extra. */
 static void
 restart_with(const char *server_extra)
 {
-    char conf[PATH_MAX], text[2 * PATH_MAX];
     it_server_stop(&it_suite.srv);
-    it_join(conf, sizeof(conf), it_suite.base, "restart.conf");
-    snprintf(text, sizeof(text),
-             "[server]\nlisten = 127.0.0.1:0\naccess_log = off\n%s%s[site]\nroot = %s\n",
-             getuid() == 0 ? "user = root\n" : "", server_extra, it_suite.root);
-    it_write_str(conf, text);
-    it_server_start_conf(&it_suite.srv, conf);
+    it_server_start_with(&it_suite.srv, it_suite.base, server_extra, it_suite.root);
 }
 
 /*
@@ -537,9 +530,7 @@ START_TEST(t_stop_with_deferred_silent_client)
     it_conn_open(&silent, it_suite.srv.port);
     /* held by the kernel, half open on the server's side */
     unsigned cport = it_local_port(silent.fd);
-    int st = -1;
-    for (int i = 0; i < 500 && (st = it_tcp_state((unsigned)it_suite.srv.port, cport)) < 0; i++)
-        it_sleep_ms(10);
+    int st = it_tcp_state_wait((unsigned)it_suite.srv.port, cport);
     ck_assert_msg(st == TCP_SYN_RECV, "server side of the silent connection in state %d", st);
     it_server_term(&it_suite.srv);
     ck_assert_msg(it_conn_wait_closed(&idle, 5000, NULL),
