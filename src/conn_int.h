@@ -50,8 +50,6 @@ struct sf_conn {
     int fd;
     short ev_what;       /* what ev is assigned for (added or not) */
     bool in_wake;        /* in on_event, woken by I/O (see conn_arm) */
-    uint64_t armed_ms;   /* the timeout ev was last added with; 0: ev not
-                            added since it was assigned or deleted */
     bool in_request;     /* some byte of the current request arrived */
     bool draining;       /* graceful stop: close after this response */
     bool quiet_close;    /* the client asked to close after this request
@@ -63,6 +61,8 @@ struct sf_conn {
     unsigned served;      /* responses completed on this connection */
     int site;             /* the answering site (cfg->sites), -1: none */
     uint64_t deadline_ms; /* absolute header deadline */
+    uint64_t armed_ms;    /* the timeout ev was last added with; 0: ev not
+                             added since it was assigned or deleted */
     uint64_t linger_until_ms;
     size_t linger_bytes;
     uint64_t started_ms; /* request start, wall-clock ms (access log) */
