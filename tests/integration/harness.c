@@ -1271,3 +1271,20 @@ it_rss_kib(pid_t pid)
     ck_assert_int_gt(kib, 0);
     return kib;
 }
+
+long long
+it_proc_io(pid_t pid, const char *key)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+    FILE *f = fopen(path, "re");
+    ck_assert_msg(f != NULL, "open %s", path);
+    size_t n = strlen(key);
+    long long v = -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, n) == 0 && line[n] == ':' && sscanf(line + n + 1, "%lld", &v) == 1)
+            break;
+    fclose(f);
+    ck_assert_msg(v >= 0, "no %s in %s", key, path);
+    return v;
+}

@@ -111,6 +111,9 @@ int it_count_leases(pid_t pid, const struct stat *st);
 /* The resident set of pid in KiB (VmRSS of /proc/PID/status); fails the
  * test when it cannot be read. */
 long it_rss_kib(pid_t pid);
+/* The counter key ("syscr", "syscw", "wchar", ...) of /proc/PID/io; fails
+ * the test when it cannot be read. */
+long long it_proc_io(pid_t pid, const char *key);
 
 /* ---- the server ---------------------------------------------------- */
 

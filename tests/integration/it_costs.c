@@ -55,17 +55,7 @@ teardown(void)
 static long long
 reads_of(pid_t pid)
 {
-    char p[64], line[256];
-    snprintf(p, sizeof(p), "/proc/%d/io", (int)pid);
-    FILE *f = fopen(p, "r");
-    ck_assert_msg(f != NULL, "cannot open %s", p);
-    long long v = -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "syscr: %lld", &v) == 1)
-            break;
-    fclose(f);
-    ck_assert_int_ge(v, 0);
-    return v;
+    return it_proc_io(pid, "syscr");
 }
 
 /* How many sockets pid holds (listeners included). */
