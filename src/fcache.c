@@ -44,7 +44,7 @@ hash_key(unsigned site, const char *rel)
 static void
 entry_free(struct sf_fcache *fc, struct entry *e)
 {
-    assert(e->refs == 0 && !e->cached && !e->lb.users);
+    assert(e->refs == 0 && !e->cached && !e->lb.users && e->img_fd < 0);
     if (e->lb.fd >= 0)
         sf_lbreak_release(fc->lb, &e->lb);
     close(e->pub.fd);
@@ -94,6 +94,7 @@ uncache(struct sf_fcache *fc, struct entry *e)
     lru_unlink(fc, e);
     e->cached = false;
     fc->nentries--;
+    fimage_drop(fc, e);
     fcache_etag_forget(fc, e);
     sf_fcache_put(fc, &e->pub);
 }
@@ -210,6 +211,7 @@ entry_open(struct sf_fcache *fc, unsigned site, int rootfd, const char *root_pat
                         .rel = copy,
                         .dir = d,
                         .lb = {.fd = -1},
+                        .img_fd = -1,
                         .content = site < 64 && (fc->o.content_etag_sites >> site & 1)};
     return e;
 }
@@ -250,6 +252,8 @@ insert(struct sf_fcache *fc, struct entry *e, uint32_t h)
     fc->buckets[h & (NBUCKETS - 1)] = e;
     lru_front(fc, e);
     fc->nentries++;
+    while (fc->nentries + fc->nimages > fc->o.max_entries && fimage_drop_oldest(fc)) {
+    }
     while (fc->nentries > fc->o.max_entries && fc->lru_tail) {
         fc->st.evictions++;
         uncache(fc, fc->lru_tail);
@@ -290,6 +294,8 @@ size_t
 sf_fcache_reclaim(struct sf_fcache *fc)
 {
     size_t want = fc->nentries / 8 > 16 ? fc->nentries / 8 : 16, n = 0;
+    for (; n < want && fimage_drop_oldest(fc); n++) /* images first */
+        fc->st.reclaimed++;
     for (struct entry *e = fc->lru_tail, *prev; e && n < want; e = prev) {
         prev = e->lprev;
         if (e->refs == 1) { /* the cache's own: no response uses it */

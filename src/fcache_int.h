@@ -30,6 +30,13 @@ struct entry {
     size_t snap_len;           /* its bytes, counted in the budget */
     struct sf_hasher_job *job; /* with the hasher, holding a reference on
                                   the entry (NULL: none); freed when reported */
+    /* its wire image (fimage.c): a sealed memfd of img_hlen head bytes
+     * (a copy in img_head) then the whole snapshot; img_fd -1: none */
+    int img_fd;
+    size_t img_hlen;
+    char *img_head;
+    int64_t img_sec;             /* when it was last made (one a second) */
+    struct entry *iprev, *inext; /* entries with an image, oldest first */
 };
 
 struct sf_fcache {
@@ -41,7 +48,9 @@ struct sf_fcache {
     struct entry *buckets[NBUCKETS];
     struct entry *lru_head, *lru_tail;
     size_t nentries;
-    size_t snap_bytes; /* held by snapshots: small_file_budget */
+    size_t snap_bytes; /* held by snapshots and images: small_file_budget */
+    size_t nimages;    /* descriptors held by images: within max_entries */
+    struct entry *img_oldest, *img_newest;
     struct sf_fcache_stats st;
 };
 
@@ -54,5 +63,10 @@ void fcache_etag_set(struct sf_fcache *fc, struct entry *e);
 void fcache_etag_forget(struct sf_fcache *fc, struct entry *e);
 /* The hasher's report (sf_hasher_fn; arg is the cache). */
 void fcache_etag_on_hashed(void *arg, struct sf_hasher_job *j);
+
+/* Close e's wire image, if it has one (fimage.c). */
+void fimage_drop(struct sf_fcache *fc, struct entry *e);
+/* Close the oldest image; false when there is none. */
+bool fimage_drop_oldest(struct sf_fcache *fc);
 
 #endif

@@ -9,7 +9,9 @@
  *   file, its precompressed variant or the site's error page: one of
  *   them, static.c swaps, never adds), and the entry holds the one fd;
  *   snapshots (small files kept in memory) keep that fd too, for the
- *   lease. Every response and connection sending the same file shares
+ *   lease, and a snapshot over 8 KiB may have a wire image (a memfd,
+ *   fimage.c), counted by the cache with its files within
+ *   open_file_cache_max. Every response and connection sending the same file shares
  *   it, so it is a second descriptor only while the entry is no longer
  *   cached: pushed out of the LRU by open_file_cache_max newer files,
  *   invalidated by a change, or cut loose by a lease break.

@@ -1,7 +1,9 @@
 /*
  * sender.c - the only place response bytes meet a socket. Head and
  * memory segments go out together with one gather write; file ranges go
- * out with sendfile(2), so file bytes never pass through user space.
+ * out with sendfile(2), so file bytes never pass through user space; a
+ * whole small file with a wire image for its head (fcache.h) goes out,
+ * head and body, with one sendfile from that image.
  */
 #include "sfhttpd/sender.h"
 #include "sfhttpd/fcache.h"
@@ -11,8 +13,36 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/types.h>
 
 #define IOV_MAX_BATCH 16
+
+/* Account w more bytes handed to the socket: the head's, then the
+ * segments' in order. */
+static void
+advance(struct sf_response *r, size_t left)
+{
+    size_t h = r->st.head_len - r->st.head_sent;
+    if (left < h) {
+        r->st.head_sent += left;
+        return;
+    }
+    r->st.head_sent = r->st.head_len;
+    left -= h;
+    while (left > 0) {
+        struct sf_seg *s = &r->seg[r->st.cur];
+        uint64_t rest = s->len - r->st.cur_done;
+        if (left < rest) {
+            r->st.cur_done += left;
+            r->st.body_sent += left;
+            return;
+        }
+        left -= (size_t)rest;
+        r->st.body_sent += rest;
+        r->st.cur++;
+        r->st.cur_done = 0;
+    }
+}
 
 /* Gather the head remainder and the memory segments that follow it. */
 static enum sf_io
@@ -67,26 +97,44 @@ send_mem(struct sf_response *r, int sock, size_t *budget, int *err)
     }
     size_t left = (size_t)w;
     *budget = *budget > left ? *budget - left : 0;
-    size_t h = r->st.head_len - r->st.head_sent;
-    if (left < h) {
-        r->st.head_sent += left;
-        return SF_IO_AGAIN;
-    }
-    r->st.head_sent = r->st.head_len;
-    left -= h;
-    while (left > 0) {
-        struct sf_seg *s = &r->seg[r->st.cur];
-        uint64_t rest = s->len - r->st.cur_done;
-        if (left < rest) {
-            r->st.cur_done += left;
-            r->st.body_sent += left;
+    advance(r, left);
+    return (size_t)w < total ? SF_IO_AGAIN : SF_IO_OK;
+}
+
+/*
+ * A whole small file not started yet, with its wire image for this very
+ * head (fcache.h): head and body with one sendfile from the image. The
+ * image holds exactly the bytes the gather write would send, so a short
+ * write goes on from where it stopped by the usual paths. Returns -1 when
+ * the response does not go this way.
+ */
+static int
+send_image(struct sf_response *r, int sock, size_t *budget, int *err)
+{
+    const struct sf_file *f = r->st.file;
+    if (!f || !f->mem || r->st.head_sent != 0 || r->st.no_body || r->st.nseg != 1 ||
+        r->seg[0].fd >= 0 || r->seg[0].p != (const char *)f->mem || r->seg[0].off != 0 ||
+        r->seg[0].len != (uint64_t)f->st.st_size || r->seg[0].len <= SF_FIMAGE_MIN ||
+        r->st.cur != 0 || r->st.cur_done != 0 || *budget == 0)
+        return -1;
+    int ifd = sf_fcache_image(r->st.fc, r->st.file, r->head, r->st.head_len);
+    if (ifd < 0)
+        return -1;
+    size_t total = r->st.head_len + (size_t)r->seg[0].len;
+    size_t n = total < *budget ? total : *budget;
+    off_t off = 0;
+    ssize_t w;
+    do
+        w = sendfile(sock, ifd, &off, n);
+    while (w < 0 && errno == EINTR);
+    if (w < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
             return SF_IO_AGAIN;
-        }
-        left -= (size_t)rest;
-        r->st.body_sent += rest;
-        r->st.cur++;
-        r->st.cur_done = 0;
+        *err = -errno;
+        return SF_IO_ERR;
     }
+    *budget -= (size_t)w;
+    advance(r, (size_t)w);
     return (size_t)w < total ? SF_IO_AGAIN : SF_IO_OK;
 }
 
@@ -132,6 +180,9 @@ send_file(struct sf_response *r, int sock, size_t *budget, int *err)
 enum sf_io
 sf_sender_send(struct sf_response *r, int sock, size_t budget, int *err)
 {
+    int img = send_image(r, sock, &budget, err);
+    if (img >= 0) /* a short write: the socket is full, or the budget spent */
+        return (enum sf_io)img;
     for (;;) {
         bool head_left = r->st.head_sent < r->st.head_len;
         if (!head_left && (r->st.no_body || r->st.cur >= r->st.nseg))

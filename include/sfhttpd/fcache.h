@@ -154,6 +154,23 @@ sf_fcache_set_variants(struct sf_file *f, unsigned mask)
 size_t sf_fcache_reclaim(struct sf_fcache *fc);
 
 /*
+ * Wire images: a whole small file of more than SF_FIMAGE_MIN bytes goes
+ * out after its head with one sendfile from a sealed memfd holding that
+ * head and then the snapshot, instead of a gather write that copies the
+ * snapshot into the socket (fimage.c says why). Returns the descriptor of
+ * f's image for the head head[0, hlen), valid until the next call into the
+ * cache (send from it now, never keep it), or -1 when f has none for this
+ * head and none can be made now: f not cached or without a snapshot, too
+ * small, one image already made for it this second (heads that alternate
+ * within a second go by the gather write), the cache's descriptors
+ * (open_file_cache_max counts files and images) or small_file_budget
+ * spent, or memfd_create failed. A new image replaces f's old one.
+ */
+#define SF_FIMAGE_MIN 8192
+#define SF_FIMAGE_HEAD_MAX 1024
+int sf_fcache_image(struct sf_fcache *fc, struct sf_file *f, const char *head, size_t hlen);
+
+/*
  * Attach u to f (taking a reference), so that a lease break on f cuts it
  * (lbreak.h): u->sending, u->sock, u->abort and u->arg must be set.
  * Detach drops it (and the reference); NULL-safe on a detached user
@@ -177,6 +194,7 @@ struct sf_fcache_stats {
     uint64_t hashed, hash_reused, hash_stored; /* content ETags computed,
                                  read from the attribute, written to it */
     uint64_t responses_kept;                   /* completed from a snapshot after a break */
+    uint64_t images;                           /* wire images made */
     size_t entries, watches;
 };
 void sf_fcache_stats(const struct sf_fcache *fc, struct sf_fcache_stats *out);
