@@ -55,9 +55,13 @@
 static void on_event(evutil_socket_t fd, short what, void *arg);
 static void sf_conn_run(struct sf_conn *c);
 
+/* The wall clock in ms: read once per callback (srv->wake_ms), a
+ * callback running for microseconds. */
 static uint64_t
 now_ms(struct sf_conn *c)
 {
+    if (c->srv->wake_ms)
+        return c->srv->wake_ms;
     struct timeval tv;
     event_base_gettimeofday_cached(c->base, &tv);
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
@@ -348,7 +352,7 @@ step_proxy(struct sf_conn *c)
             c->state = SF_CONN_READ;
             if (c->w->rb.wpos) {
                 c->in_request = true;
-                c->started_ms = conn_wall_ms();
+                c->started_ms = now_ms(c);
                 c->deadline_ms = now_ms(c) + c->cfg->header_timeout_ms;
             }
             return SF_IO_OK;
@@ -394,7 +398,7 @@ step_read(struct sf_conn *c)
             /* the first byte of a request starts its clock */
             c->in_request = true;
             c->site = -1;
-            c->started_ms = conn_wall_ms();
+            c->started_ms = now_ms(c);
             c->deadline_ms = now_ms(c) + cfg->header_timeout_ms;
         }
     }
@@ -480,7 +484,7 @@ step_done(struct sf_conn *c)
     c->site = -1;
     if (left) {
         c->pipelined = true;
-        c->started_ms = conn_wall_ms();
+        c->started_ms = now_ms(c);
         c->deadline_ms = now + c->cfg->header_timeout_ms;
         return SF_IO_OK;
     }
@@ -569,9 +573,11 @@ on_event(evutil_socket_t fd, short what, void *arg)
         default: c->state = SF_CONN_CLOSE; break;
         }
     } else {
+        c->srv->wake_ms = conn_wall_ms(); /* one clock read for the run */
         c->in_wake = true;
         sf_conn_run(c);
         c->in_wake = false;
+        c->srv->wake_ms = 0;
     }
     if (c->state == SF_CONN_CLOSE)
         sf_conn_close(c);

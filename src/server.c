@@ -27,11 +27,17 @@
 static void
 update_date(struct sf_server *srv)
 {
-    struct timeval tv;
-    event_base_gettimeofday_cached(srv->base, &tv);
-    if (tv.tv_sec != srv->date_sec) {
-        srv->date_sec = tv.tv_sec;
-        sf_httpdate_format(tv.tv_sec, srv->date);
+    time_t sec;
+    if (srv->wake_ms) {
+        sec = (time_t)(srv->wake_ms / 1000);
+    } else {
+        struct timeval tv;
+        event_base_gettimeofday_cached(srv->base, &tv);
+        sec = tv.tv_sec;
+    }
+    if (sec != srv->date_sec) {
+        srv->date_sec = sec;
+        sf_httpdate_format(sec, srv->date);
     }
 }
 

@@ -83,6 +83,9 @@ struct sf_server {
     unsigned iter_accepts;  /* connections accepted this iteration */
     char date[SF_HTTPDATE_LEN + 1];
     time_t date_sec;
+    uint64_t wake_ms; /* the wall clock (ms) read when a connection's
+                         callback began, used for the whole of it; 0
+                         outside one (read the clock then) */
     uint64_t rng;
     size_t health_len; /* strlen(cfg->health_path), 0: none */
 };
