@@ -117,8 +117,7 @@ START_TEST(t_head_and_body_one_sendfile)
     long long bytes = it_proc_io(s.pid, "wchar") - b0;
     /* one sendfile a response; a new second's image is written with two
      * pwrites, and the test takes a few seconds at most */
-    ck_assert_msg(writes >= N && writes <= N + 12, "%lld write calls for %d responses", writes,
-                  N);
+    ck_assert_msg(writes >= N && writes <= N + 12, "%lld write calls for %d responses", writes, N);
     ck_assert_msg(bytes >= (long long)N * (long long)(SIZE + hlen), "%lld bytes written", bytes);
     ck_assert_int_eq(images_of(s.pid), 1);
 
@@ -205,7 +204,8 @@ START_TEST(t_short_writes_resume)
     static char reqs[N * 64];
     size_t len = 0;
     for (int i = 0; i < N; i++)
-        len += (size_t)snprintf(reqs + len, sizeof(reqs) - len, "GET /a.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+        len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
+                                "GET /a.bin HTTP/1.1\r\nHost: x\r\n\r\n");
     it_conn_send(&c, reqs, len);
     it_sleep_ms(300);
     for (int i = 0; i < N; i++) {
