@@ -35,7 +35,8 @@ struct entry {
     int img_fd;
     size_t img_hlen;
     char *img_head;
-    int64_t img_sec;             /* when it was last made (one a second) */
+    int64_t img_sec;             /* the second of its last making */
+    unsigned img_made;           /* images made in that second (two at most) */
     struct entry *iprev, *inext; /* entries with an image, oldest first */
 };
 

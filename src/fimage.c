@@ -114,10 +114,18 @@ sf_fcache_image(struct sf_fcache *fc, struct sf_file *f, const char *head, size_
     if (!e->snap || size <= SF_FIMAGE_MIN || hlen > SF_FIMAGE_HEAD_MAX || !e->cached ||
         e->lb.breaking)
         return -1;
+    /* Two a second: the Date a head carries is read when the worker
+     * wakes, so the first head of a second may still carry the last
+     * second's Date and the next one this second's; a third is heads
+     * that alternate (sent from the snapshot until the next second). */
     int64_t now = (int64_t)time(NULL);
-    if (e->img_sec == now)
+    if (e->img_sec != now) {
+        e->img_sec = now;
+        e->img_made = 0;
+    }
+    if (e->img_made >= SF_FIMAGE_PER_SEC)
         return -1;
-    e->img_sec = now;
+    e->img_made++;
     fimage_drop(fc, e);
     while (fc->nentries + fc->nimages >= fc->o.max_entries && fimage_drop_oldest(fc)) {
     }

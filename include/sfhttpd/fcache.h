@@ -161,13 +161,16 @@ size_t sf_fcache_reclaim(struct sf_fcache *fc);
  * f's image for the head head[0, hlen), valid until the next call into the
  * cache (send from it now, never keep it), or -1 when f has none for this
  * head and none can be made now: f not cached or without a snapshot, too
- * small, one image already made for it this second (heads that alternate
- * within a second go by the gather write), the cache's descriptors
+ * small, SF_FIMAGE_PER_SEC images already made for it this second (two:
+ * the first head of a second may carry the last second's Date, read when
+ * the worker woke; heads that alternate beyond that go by the gather
+ * write until the next second), the cache's descriptors
  * (open_file_cache_max counts files and images) or small_file_budget
  * spent, or memfd_create failed. A new image replaces f's old one.
  */
 #define SF_FIMAGE_MIN 8192
 #define SF_FIMAGE_HEAD_MAX 1024
+#define SF_FIMAGE_PER_SEC 2
 int sf_fcache_image(struct sf_fcache *fc, struct sf_file *f, const char *head, size_t hlen);
 
 /*

@@ -864,6 +864,58 @@ START_TEST(test_small_table)
 }
 END_TEST
 
+/* Wire images: a new head gets a new image, twice in one second (the
+ * first head of a second may carry the last second's Date, the worker's
+ * clock being read when it woke, and the next one this second's), not a
+ * third time; the current head finds its image, which holds head then
+ * body. */
+START_TEST(test_image_twice_a_second)
+{
+    enum { SIZE = 10000 };
+    fc = new_cache(16, 16384, SF_GUARD_LEASE);
+    char body[SIZE];
+    for (size_t i = 0; i < SIZE; i++)
+        body[i] = (char)('a' + i % 26);
+    char path[1024];
+    rel_path(path, sizeof(path), "i.bin");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, body, SIZE), SIZE);
+    close(fd);
+    struct sf_file *f = get_ok("i.bin");
+    ck_assert_ptr_nonnull(f->mem);
+    static const char *const heads[] = {
+        "HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 15:00:00 GMT\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 15:00:01 GMT\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 15:00:02 GMT\r\n\r\n",
+    };
+    size_t hlen = strlen(heads[0]);
+    /* all within one second of the wall clock: tried again when it ticked */
+    bool done = false;
+    for (int round = 0; round < 5 && !done; round++) {
+        time_t t0 = time(NULL);
+        int a = sf_fcache_image(fc, f, heads[0], hlen);
+        int b = sf_fcache_image(fc, f, heads[1], hlen);
+        int c = sf_fcache_image(fc, f, heads[2], hlen);
+        int again = sf_fcache_image(fc, f, heads[1], hlen);
+        if (time(NULL) != t0)
+            continue;
+        if (round == 0)
+            ck_assert_int_ge(a, 0); /* the first ever */
+        ck_assert_msg(b >= 0, "round %d: no image for the second head of a second", round);
+        ck_assert_int_eq(c, -1);
+        ck_assert_int_eq(again, b);
+        char got[SIZE + 128];
+        ck_assert_int_eq(pread(b, got, sizeof(got), 0), (ssize_t)(hlen + SIZE));
+        ck_assert_int_eq(memcmp(got, heads[1], hlen), 0);
+        ck_assert_int_eq(memcmp(got + hlen, body, SIZE), 0);
+        done = true;
+    }
+    ck_assert_msg(done, "the wall clock ticked in every round");
+    sf_fcache_put(fc, f);
+}
+END_TEST
+
 /* ----------------------------------------------------------- guards */
 
 struct guard_case {
@@ -1198,6 +1250,7 @@ fcache_suite(void)
     tcase_add_checked_fixture(tc, setup_tree, teardown_tree);
     tcase_add_loop_test(tc, test_err_table, 0, (int)SF_ARRAY_LEN(err_cases));
     tcase_add_loop_test(tc, test_small_table, 0, (int)SF_ARRAY_LEN(small_cases));
+    tcase_add_test(tc, test_image_twice_a_second);
     tcase_add_test(tc, test_stat_guard_keeps_renamed);
     tcase_add_loop_test(tc, test_guard_table, 0, (int)SF_ARRAY_LEN(guard_cases));
     tcase_add_test(tc, test_lease_fallback);
