@@ -340,6 +340,8 @@ const struct key config_server_keys[] = {
     {"max_uri_length", SIZE, .def = "8k", SERVER_FIELD(max_uri_length), .min = 64, .max = MIB},
     {"max_headers", NUMBER, .def = "100", SERVER_FIELD(max_headers), .min = 1, .max = 1000},
     {"send_chunk", SIZE, .def = "2m", SERVER_FIELD(send_chunk), .min = 4 * KIB, .max = GIB},
+    {"send_chunk_paced", SIZE, .def = "64k", SERVER_FIELD(send_chunk_paced), .min = 4 * KIB,
+     .max = GIB},
     {"max_ranges", NUMBER, .def = "16", SERVER_FIELD(max_ranges), .min = 1, .max = 64},
     {"max_connections", set_auto, dump_auto, .def = "auto", SERVER_FIELD(max_connections), .min = 1,
      .max = 1000000, .what = "a number or auto", .flags = KEY_AUTO},

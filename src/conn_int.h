@@ -73,6 +73,8 @@ struct sf_conn {
     struct sf_server_conn sc; /* the worker's hold on it */
     int local_port;           /* ours (vhost_combined): -1 not asked, 0 none */
     char peer[INET6_ADDRSTRLEN];
+    signed char paced; /* its congestion control paces it (BBR): 1 yes,
+                          -1 no, 0 not asked yet (conn_send_budget) */
 };
 
 /* Wall-clock milliseconds, uncached: durations of a request handled

@@ -184,6 +184,9 @@ struct sf_config {
     size_t max_uri_length;    /* max_uri_length, default 8192 */
     unsigned max_headers;     /* max_headers, default 100 */
     size_t send_chunk;        /* send_chunk, default 2 MiB */
+    size_t send_chunk_paced;  /* send_chunk_paced: the same for a
+                                 connection whose congestion control
+                                 paces it (BBR), default 64 KiB */
     unsigned max_ranges;      /* max_ranges, default 16 */
     unsigned max_connections; /* max_connections per worker; 0 =
                                  auto (default): sized from

@@ -93,6 +93,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(cfg.max_uri_length, 8192);
     ck_assert_uint_eq(cfg.max_headers, 100);
     ck_assert_uint_eq(cfg.send_chunk, 2 * 1024 * 1024);
+    ck_assert_uint_eq(cfg.send_chunk_paced, 64 * 1024);
     ck_assert_uint_eq(cfg.max_ranges, 16);
     ck_assert_uint_eq(cfg.max_connections, 0); /* auto */
     ck_assert_uint_eq(cfg.max_body_size, 1024 * 1024);
@@ -137,6 +138,7 @@ static const char good_conf[] =
     "max_uri_length = 4096\n"
     "max_headers = 50\n"
     "send_chunk = 1M\n"
+    "send_chunk_paced = 32k\n"
     "max_ranges = 4\n"
     "file_guard = stat\n"
     "open_file_cache_max = 50\n"
@@ -232,6 +234,7 @@ check_good(const struct sf_config *cfg)
     ck_assert_uint_eq(cfg->max_uri_length, 4096);
     ck_assert_uint_eq(cfg->max_headers, 50);
     ck_assert_uint_eq(cfg->send_chunk, 1024 * 1024);
+    ck_assert_uint_eq(cfg->send_chunk_paced, 32 * 1024);
     ck_assert_uint_eq(cfg->max_ranges, 4);
     ck_assert_int_eq(cfg->file_guard, SF_GUARD_STAT);
     ck_assert_uint_eq(cfg->open_file_cache_max, 50);
@@ -332,6 +335,7 @@ START_TEST(dump_round_trip)
     ck_assert_ptr_nonnull(strstr(d1, "shutdown_timeout = 0.001\n"));
     ck_assert_ptr_nonnull(strstr(d1, "max_header_size = 16k\n"));
     ck_assert_ptr_nonnull(strstr(d1, "send_chunk = 1m\n"));
+    ck_assert_ptr_nonnull(strstr(d1, "send_chunk_paced = 32k\n"));
     ck_assert_ptr_nonnull(strstr(d1, "[site example]\n"));
 
     const char *dumped = write_file("dump.conf", d1, n1);

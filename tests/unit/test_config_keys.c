@@ -165,7 +165,8 @@ static const char every_key[] =
     "header_timeout = 2.5\nkeepalive_timeout = 500ms\nsend_timeout = 30s\n"
     "shutdown_timeout = 0.0001\ndrain_delay = 2500ms\nhealth_path = /-/health\n"
     "max_header_size = 16k\nmax_uri_length = 4097\n"
-    "max_headers = 50\nsend_chunk = 1M\nmax_ranges = 4\nmax_connections = 500\n"
+    "max_headers = 50\nsend_chunk = 1M\nsend_chunk_paced = 32K\nmax_ranges = 4\n"
+    "max_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = DEBUG\nfile_guard = stat\nopen_file_cache_max = 2048\n"
     "small_file_size = 0\nsmall_file_budget = 2M\nsnapshot_budget = 8M\nsnapshot_dir = /var/tmp\n"
@@ -186,7 +187,7 @@ static const char every_key[] =
 
 /* As sfhttpd -T printed it before the key tables (byte for byte), with the
  * keys added since (listing limits, a site's access_log_format, etag, the
- * lease-break rescue). */
+ * lease-break rescue, send_chunk_paced). */
 static const char every_key_dump[] =
     "[server]\n"
     "listen = 127.0.0.1:0 proxy_protocol backlog=64\n"
@@ -197,7 +198,8 @@ static const char every_key_dump[] =
     "header_timeout = 2.5\nkeepalive_timeout = 0.5\nsend_timeout = 30\n"
     "shutdown_timeout = 0.001\ndrain_delay = 2.5\nhealth_path = /-/health\n"
     "max_header_size = 16k\nmax_uri_length = 4097\n"
-    "max_headers = 50\nsend_chunk = 1m\nmax_ranges = 4\nmax_connections = 500\n"
+    "max_headers = 50\nsend_chunk = 1m\nsend_chunk_paced = 32k\nmax_ranges = 4\n"
+    "max_connections = 500\n"
     "max_body_size = 0\naccess_log = /var/log/a.log\nerror_log = /var/log/e.log\n"
     "log_level = debug\nfile_guard = stat\nopen_file_cache_max = 2k\n"
     "small_file_size = 0\nsmall_file_budget = 2m\nsnapshot_budget = 8m\nsnapshot_dir = /var/tmp\n"
