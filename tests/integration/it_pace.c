@@ -76,8 +76,8 @@ enter_netns(const char *cc, char *why, size_t cap)
         /* ourselves, mapped to ourselves: the server runs as we do */
         char map[64];
         snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-        bool ok = write_text("/proc/self/setgroups", "deny\n") &&
-                  write_text("/proc/self/uid_map", map);
+        bool ok =
+            write_text("/proc/self/setgroups", "deny\n") && write_text("/proc/self/uid_map", map);
         snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
         if (!ok || !write_text("/proc/self/gid_map", map)) {
             snprintf(why, cap, "user namespace maps: %s", strerror(errno));
@@ -139,8 +139,9 @@ writes_for_1m(const char *cc)
 START_TEST(t_bbr_sends_paced_chunks)
 {
     long long writes = writes_for_1m("bbr");
-    ck_assert_msg(writes >= SIZE / PACED, "bbr: 1 MiB went out with %lld write calls, not %d or more",
-                  writes, SIZE / PACED);
+    ck_assert_msg(writes >= SIZE / PACED,
+                  "bbr: 1 MiB went out with %lld write calls, not %d or more", writes,
+                  SIZE / PACED);
 }
 END_TEST
 
