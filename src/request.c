@@ -123,7 +123,10 @@ on_header_field(llhttp_t *ll, const char *at, size_t len)
 static bool
 name_is(const struct sf_parser *p, const char *name, size_t len)
 {
-    return p->r.field.len == len && strncasecmp(p->base + p->r.field.off, name, len) == 0;
+    const char *f = p->base + p->r.field.off;
+    /* name is lower case: its first letter is compared before the call
+     * (of all tchars, only a letter's two cases | 0x20 give that letter) */
+    return p->r.field.len == len && (f[0] | 0x20) == name[0] && strncasecmp(f, name, len) == 0;
 }
 
 static int
