@@ -179,6 +179,8 @@ summary_table() {
     summary_row "16 KiB keep-alive, server CPU per request" 16k srv_us lo "<=" 0.85 "≤ 0.85 × the cheapest peer"
     summary_row "1 KiB, new connection per request, server CPU per request" close srv_us lo "<=" 1 "≤ the cheapest peer"
     summary_row "1 KiB, new connection per request, req/s" close rps hi "" "" "—"
+    summary_row "1 KiB keep-alive, a browser's request headers, req/s" browser rps hi "" "" "—"
+    summary_row "1 KiB keep-alive, a browser's request headers, server CPU per request" browser srv_us lo "" "" "—"
     summary_row "1 MiB keep-alive, req/s" 1m rps hi ">=" 1 "keep the lead (≥ the best peer)"
     summary_row "1 GiB, $BIG_CONC downloads discarded in the kernel, MB/s" 1g mbps hi ">=" 1 "keep the lead (≥ the best peer)"
     summary_row "mixed ($MIX_CONNS conns, Zipf over $MIX_FILES files), req/s" mixed rps hi "" "" "—"

@@ -72,8 +72,37 @@ calc() {
 }
 
 # ---------------------------------------------------------------- wrk tests
+# What Chrome 120 sends with a navigation, plus a site's cookie: the
+# browser test's request headers (wrk adds Host). A browser's head is
+# 600-800 bytes, wrk's own 47: parsing it is part of every request.
+BROWSER_HEADERS=(
+    'sec-ch-ua: "Not_A Brand";v="8", "Chromium";v="120", "Google Chrome";v="120"'
+    'sec-ch-ua-mobile: ?0'
+    'sec-ch-ua-platform: "Linux"'
+    'Upgrade-Insecure-Requests: 1'
+    'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36'
+    'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7'
+    'Sec-Fetch-Site: none'
+    'Sec-Fetch-Mode: navigate'
+    'Sec-Fetch-User: ?1'
+    'Sec-Fetch-Dest: document'
+    'Accept-Encoding: gzip, deflate, br'
+    'Accept-Language: en-US,en;q=0.9,de;q=0.8'
+    'Cookie: _ga=GA1.1.123456789.1700000000; session=abcdef0123456789abcdef0123456789; theme=dark'
+)
+
+# browser_head_bytes: the length of the browser test's request head (for
+# a five-digit port)
+browser_head_bytes() {
+    local h line='GET /1k.bin HTTP/1.1' host='Host: 127.0.0.1:18080'
+    local n=$((${#line} + 2 + ${#host} + 2 + 2))
+    for h in "${BROWSER_HEADERS[@]}"; do n=$((n + ${#h} + 2)); done
+    echo "$n"
+}
+
 # test_wrk REP NAME TEST: TEST is 1k, 16k, 1m (keep-alive), close (1 KiB,
-# Connection: close) or mixed.
+# Connection: close), browser (1 KiB keep-alive, BROWSER_HEADERS) or
+# mixed.
 test_wrk() {
     local rep=$1 name=$2 test=$3 url=${S_URL[$2]} conns=$CONNS path script args=() hdr=()
     script="$here/tools/report.lua"
@@ -82,6 +111,9 @@ test_wrk() {
     16k) path=/16k.bin ;;
     1m) path=/1m.bin ;;
     close) path=/1k.bin; hdr=(-H 'Connection: close') ;;
+    browser) path=/1k.bin
+             local h
+             for h in "${BROWSER_HEADERS[@]}"; do hdr+=(-H "$h"); done ;;
     mixed) path=/mix; conns=$MIX_CONNS; script="$here/tools/mixed.lua"
            args=(-- "$manifest" "$ZIPF_S" "$((rep * 7919))") ;;
     esac
