@@ -11,7 +11,6 @@
 
 #include <assert.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,24 +50,66 @@ puts_(struct line *w, const char *s)
     put(w, s, strlen(s));
 }
 
-static void putf(struct line *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
+/* v in decimal, zero-padded to at least width digits (printf's %0*u) */
 static void
-putf(struct line *w, const char *fmt, ...)
+put_num(struct line *w, uint64_t v, unsigned width)
 {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        put(w, tmp, (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
+    char d[20];
+    size_t k = sf_fmt_u64(d, v);
+    for (; k < width; width--)
+        w->p[w->n++] = '0';
+    put(w, d, k);
+}
+
+/* v (below 100) in two digits */
+static void
+put2(struct line *w, unsigned v)
+{
+    w->p[w->n++] = (char)('0' + v / 10 % 10);
+    w->p[w->n++] = (char)('0' + v % 10);
+}
+
+/* a status as printf's %d would (it is never negative, but say so if it is) */
+static void
+put_status(struct line *w, int status)
+{
+    if (status < 0) {
+        put(w, "-", 1);
+        put_num(w, (uint64_t)(-(int64_t)status), 1);
+        return;
+    }
+    put_num(w, (unsigned)status, 1);
 }
 
 static const char hex[] = "0123456789abcdef";
 
+/* bytes both formats carry as they are */
+static bool
+plain(unsigned char ch)
+{
+    return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
+}
+
+/* Where the run of plain bytes s[i, lim) starts with ends: a word at a
+ * time while the word holds no CTL, DEL, non-ASCII, " or \\. */
+static size_t
+plain_run(const char *s, size_t i, size_t lim)
+{
+    while (lim - i >= 8) {
+        uint64_t x = sf_word_load(s + i);
+        if (sf_word_below(x, 0x20) | (x & SF_WORD_HIGHS) | sf_word_has(x, 0x7f) |
+            sf_word_has(x, '"') | sf_word_has(x, '\\'))
+            break;
+        i += 8;
+    }
+    while (i < lim && plain((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
 /* A quoted combined-log field: ", \ and bytes outside printable ASCII as
- * \xHH, NULL as -, at most max bytes. */
+ * \xHH, NULL as -, at most max bytes (an escape that does not fit ends
+ * it). Runs of plain bytes go in with one copy each. */
 static void
 combined_field(struct line *w, const char *s, size_t n, size_t max)
 {
@@ -77,17 +118,19 @@ combined_field(struct line *w, const char *s, size_t n, size_t max)
         return;
     }
     size_t end = w->n + max;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
+        size_t room = end - w->n;
+        size_t j = plain_run(s, i, n - i < room ? n : i + room);
+        put(w, s + i, j - i);
+        i = j;
+        if (i == n)
+            return;
         unsigned char ch = (unsigned char)s[i];
-        bool esc = ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f;
-        if (w->n + (esc ? 4 : 1) > end)
-            break;
-        if (esc) {
-            char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
-            put(w, e, 4);
-        } else {
-            w->p[w->n++] = (char)ch;
-        }
+        if (plain(ch) || w->n + 4 > end)
+            return; /* out of room */
+        char e[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+        put(w, e, 4);
+        i++;
     }
 }
 
@@ -103,6 +146,13 @@ json_string(struct line *w, const char *s, size_t n, size_t max)
     w->p[w->n++] = '"';
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
+        /* a run of plain ASCII in one copy, as far as the budget goes */
+        size_t room = end - w->n;
+        size_t j = plain_run(s, i, n - i < room ? n : i + room);
+        put(w, s + i, j - i);
+        i = j;
+        if (i == n)
+            break;
         unsigned char ch = u[i];
         if (ch < 0x80) {
             char e[6];
@@ -222,17 +272,36 @@ format_combined(char *out, const struct sf_access *a, bool vhost)
         /* escaped already, and cut to its budget */
         const char *v = a->vhost && a->vhost[0] ? a->vhost : "-";
         put(&w, v, strnlen(v, SF_LOG_VHOST_MAX - 1));
-        if (a->port)
-            putf(&w, ":%u ", a->port);
-        else
+        if (a->port) {
+            put(&w, ":", 1);
+            put_num(&w, a->port, 1);
+            put(&w, " ", 1);
+        } else {
             puts_(&w, ":- ");
+        }
     }
     combined_field(&w, a->client ? a->client : "-", a->client ? strlen(a->client) : 1, MAX_CLIENT);
-    putf(&w, " - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", tm.tm_mday, mon[tm.tm_mon],
-         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    /* " - - [02/Jan/2006:15:04:05 +0000] \"" */
+    puts_(&w, " - - [");
+    put2(&w, (unsigned)tm.tm_mday);
+    put(&w, "/", 1);
+    put(&w, mon[tm.tm_mon], 3);
+    put(&w, "/", 1);
+    put_num(&w, (unsigned)(tm.tm_year + 1900), 4);
+    put(&w, ":", 1);
+    put2(&w, (unsigned)tm.tm_hour);
+    put(&w, ":", 1);
+    put2(&w, (unsigned)tm.tm_min);
+    put(&w, ":", 1);
+    put2(&w, (unsigned)tm.tm_sec);
+    puts_(&w, " +0000] \"");
     combined_field(&w, a->request_line, a->request_line_len,
                    MAX_METHOD + MAX_TARGET + MAX_PROTOCOL);
-    putf(&w, "\" %d %llu \"", a->status, (unsigned long long)a->bytes_sent);
+    puts_(&w, "\" ");
+    put_status(&w, a->status);
+    put(&w, " ", 1);
+    put_num(&w, a->bytes_sent, 1);
+    puts_(&w, " \"");
     combined_field(&w, a->referer, a->referer_len, MAX_REFERER);
     puts_(&w, "\" \"");
     combined_field(&w, a->user_agent, a->user_agent_len, MAX_AGENT);
@@ -247,9 +316,22 @@ format_json(char *out, const struct sf_access *a)
     time_t t = (time_t)(a->when_ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    putf(&w, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\",\"client\":", tm.tm_year + 1900,
-         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-         (unsigned)(a->when_ms % 1000));
+    /* {"time":"2006-01-02T15:04:05.000Z","client": */
+    puts_(&w, "{\"time\":\"");
+    put_num(&w, (unsigned)(tm.tm_year + 1900), 4);
+    put(&w, "-", 1);
+    put2(&w, (unsigned)(tm.tm_mon + 1));
+    put(&w, "-", 1);
+    put2(&w, (unsigned)tm.tm_mday);
+    put(&w, "T", 1);
+    put2(&w, (unsigned)tm.tm_hour);
+    put(&w, ":", 1);
+    put2(&w, (unsigned)tm.tm_min);
+    put(&w, ":", 1);
+    put2(&w, (unsigned)tm.tm_sec);
+    put(&w, ".", 1);
+    put_num(&w, a->when_ms % 1000, 3);
+    puts_(&w, "Z\",\"client\":");
     json_string(&w, a->client, a->client ? strlen(a->client) : 0, MAX_CLIENT);
     struct reqline q = split_line(a->request_line, a->request_line_len);
     puts_(&w, ",\"host\":");
@@ -260,10 +342,15 @@ format_json(char *out, const struct sf_access *a)
     json_string(&w, q.target, q.target_len, MAX_TARGET);
     puts_(&w, ",\"protocol\":");
     json_string(&w, q.protocol, q.protocol_len, MAX_PROTOCOL);
-    putf(&w, ",\"status\":%d,\"bytes_sent\":%llu,\"body_length\":%llu", a->status,
-         (unsigned long long)a->bytes_sent, (unsigned long long)a->body_length);
-    putf(&w, ",\"duration_ms\":%llu,\"completed\":%s", (unsigned long long)a->duration_ms,
-         a->completed ? "true" : "false");
+    puts_(&w, ",\"status\":");
+    put_status(&w, a->status);
+    puts_(&w, ",\"bytes_sent\":");
+    put_num(&w, a->bytes_sent, 1);
+    puts_(&w, ",\"body_length\":");
+    put_num(&w, a->body_length, 1);
+    puts_(&w, ",\"duration_ms\":");
+    put_num(&w, a->duration_ms, 1);
+    puts_(&w, a->completed ? ",\"completed\":true" : ",\"completed\":false");
     puts_(&w, ",\"referer\":");
     json_string(&w, a->referer, a->referer_len, MAX_REFERER);
     puts_(&w, ",\"user_agent\":");

@@ -148,16 +148,6 @@ head_byte(struct sf_syntax *s, unsigned char c, size_t i)
     }
 }
 
-/*
- * Eight head bytes at a time (any alignment). any_below(x, n) is nonzero
- * when a byte of x is below n (n <= 128), any_del(x) when one is DEL.
- * Both are exact about whether there is one (a borrow can mark only a
- * byte above a true one), so a word for which they are zero can be
- * skipped whole.
- */
-static const uint64_t ones = 0x0101010101010101ULL;
-static const uint64_t highs = 0x8080808080808080ULL;
-
 /* sf_is_tchar as a table, for the runs of method and field-name bytes
  * (test_request_syntax holds both to RFC 9110's tchar) */
 static const bool tchar_tab[256] = {
@@ -165,26 +155,6 @@ static const bool tchar_tab[256] = {
     ['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1,         ['^'] = 1,         ['_'] = 1,
     ['`'] = 1, ['|'] = 1, ['~'] = 1, ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
 };
-
-static uint64_t
-load8(const char *p)
-{
-    uint64_t x;
-    memcpy(&x, p, sizeof(x));
-    return x;
-}
-
-static uint64_t
-any_below(uint64_t x, unsigned n)
-{
-    return (x - ones * n) & ~x & highs;
-}
-
-static uint64_t
-any_del(uint64_t x)
-{
-    return any_below(x ^ (ones * 0x7f), 1);
-}
 
 /*
  * Where the run of bytes from buf[i] on that head_byte would accept
@@ -202,8 +172,8 @@ head_run(unsigned st, const char *buf, size_t i, size_t to)
     switch (st) {
     case H_VALUE:
         while (to - i >= 8) {
-            uint64_t x = load8(buf + i);
-            if (any_below(x, 0x20) | any_del(x))
+            uint64_t x = sf_word_load(buf + i);
+            if (sf_word_below(x, 0x20) | sf_word_has(x, 0x7f))
                 break;
             i += 8;
         }
@@ -212,8 +182,8 @@ head_run(unsigned st, const char *buf, size_t i, size_t to)
         return i;
     case H_TARGET:
         while (to - i >= 8) {
-            uint64_t x = load8(buf + i);
-            if (any_below(x, 0x21) | any_del(x) | (x & highs))
+            uint64_t x = sf_word_load(buf + i);
+            if (sf_word_below(x, 0x21) | sf_word_has(x, 0x7f) | (x & SF_WORD_HIGHS))
                 break;
             i += 8;
         }

@@ -1,7 +1,8 @@
 /*
  * common.h - small types shared by every module: the I/O step result, a
  * growable byte buffer for generated bodies (listings, error pages), the
- * string hash of the in-memory tables and the HTTP token character class.
+ * string hash of the in-memory tables, the HTTP token character class and
+ * the word-at-a-time byte tests of the scanners.
  */
 #ifndef SFHTTPD_COMMON_H
 #define SFHTTPD_COMMON_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Result of one I/O step (nginx's NGX_OK / NGX_AGAIN / NGX_ERROR). */
 enum sf_io { SF_IO_OK = 0, SF_IO_AGAIN, SF_IO_EOF, SF_IO_ERR };
@@ -77,6 +79,38 @@ sf_is_tchar(unsigned char c)
 {
     static const uint64_t set[4] = {0x03ff6cfa00000000ULL, 0x57ffffffc7fffffeULL, 0, 0};
     return (set[c >> 6] >> (c & 63)) & 1;
+}
+
+/*
+ * Eight bytes at a time, for scanners that skip runs of ordinary bytes:
+ * sf_word_load reads eight bytes at p (any alignment); sf_word_below(x, n)
+ * is nonzero when a byte of x is below n (n <= 128), sf_word_has(x, b)
+ * when a byte of x is b, and x & SF_WORD_HIGHS when one is 0x80 or above.
+ * Each is exact about whether there is such a byte (a borrow can only
+ * mark a byte above a true one), so a word they all pass can be skipped
+ * whole.
+ */
+#define SF_WORD_ONES 0x0101010101010101ULL
+#define SF_WORD_HIGHS 0x8080808080808080ULL
+
+static inline uint64_t
+sf_word_load(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof(x));
+    return x;
+}
+
+static inline uint64_t
+sf_word_below(uint64_t x, unsigned n)
+{
+    return (x - SF_WORD_ONES * n) & ~x & SF_WORD_HIGHS;
+}
+
+static inline uint64_t
+sf_word_has(uint64_t x, unsigned char b)
+{
+    return sf_word_below(x ^ (SF_WORD_ONES * b), 1);
 }
 
 #endif

@@ -498,6 +498,55 @@ START_TEST(test_fmt_u64_matches_printf)
 }
 END_TEST
 
+/* The word tests against a byte-by-byte count: every pair of byte
+ * values at every pair of positions of a word whose other bytes are
+ * filler (one value below every threshold, one above), for the
+ * thresholds and bytes the scanners use. */
+START_TEST(test_word_every_pair)
+{
+    static const unsigned below[] = {1, 0x20, 0x21, 0x80};
+    static const unsigned char has[] = {0, '"', '\\', 0x7f, 0xff};
+    static const unsigned char fill[] = {0x00, 0x7e, 0xff};
+    unsigned long checked = 0;
+    for (size_t f = 0; f < SF_ARRAY_LEN(fill); f++) {
+        for (unsigned a = 0; a < 8; a++) {
+            for (unsigned b = a; b < 8; b++) {
+                for (unsigned va = 0; va < 256; va++) {
+                    for (unsigned vb = 0; vb < 256; vb += 3) {
+                        char w[8];
+                        memset(w, (char)fill[f], sizeof(w));
+                        w[a] = (char)va;
+                        w[b] = (char)vb;
+                        uint64_t x = sf_word_load(w);
+                        for (size_t t = 0; t < SF_ARRAY_LEN(below); t++) {
+                            bool any = false;
+                            for (int i = 0; i < 8; i++)
+                                any |= (unsigned char)w[i] < below[t];
+                            if ((sf_word_below(x, below[t]) != 0) != any)
+                                ck_abort_msg("below 0x%x: 0x%02x at %u, 0x%02x at %u, fill 0x%02x",
+                                             below[t], va, a, vb, b, fill[f]);
+                        }
+                        for (size_t h = 0; h < SF_ARRAY_LEN(has); h++) {
+                            bool any = memchr(w, has[h], sizeof(w)) != NULL;
+                            if ((sf_word_has(x, has[h]) != 0) != any)
+                                ck_abort_msg("has 0x%02x: 0x%02x at %u, 0x%02x at %u, fill 0x%02x",
+                                             has[h], va, a, vb, b, fill[f]);
+                        }
+                        bool high = false;
+                        for (int i = 0; i < 8; i++)
+                            high |= (unsigned char)w[i] >= 0x80;
+                        if (((x & SF_WORD_HIGHS) != 0) != high)
+                            ck_abort_msg("highs: 0x%02x at %u, 0x%02x at %u", va, a, vb, b);
+                        checked++;
+                    }
+                }
+            }
+        }
+    }
+    ck_assert_uint_gt(checked, 300000);
+}
+END_TEST
+
 static Suite *
 common_suite(void)
 {
@@ -531,6 +580,10 @@ common_suite(void)
     tc = tcase_create("fmt_u64");
     tcase_add_loop_test(tc, test_fmt_u64_table, 0, (int)SF_ARRAY_LEN(u64_cases));
     tcase_add_test(tc, test_fmt_u64_matches_printf);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("word");
+    tcase_add_test(tc, test_word_every_pair);
     suite_add_tcase(s, tc);
     return s;
 }

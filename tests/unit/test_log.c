@@ -10,6 +10,7 @@
  * rename.
  */
 #include "sfhttpd/log.h"
+#include "sfhttpd/escape.h"
 
 #include <check.h>
 #include <errno.h>
@@ -528,6 +529,78 @@ random_field(uint64_t *s, char *buf, size_t cap)
     return n;
 }
 
+/* The field rules byte by byte, as the formats document them: combined
+ * writes ", \\ and bytes outside printable ASCII as \\xHH, JSON (ASCII
+ * only here) escapes through sf_json_escape_ascii; an escape or byte that
+ * does not fit in room ends the field. */
+static size_t
+ref_field(bool json, const char *s, size_t n, size_t room, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char e[8];
+        size_t m;
+        if (json) {
+            m = sf_json_escape_ascii(ch, e);
+        } else if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f) {
+            m = (size_t)snprintf(e, sizeof(e), "\\x%02x", ch);
+        } else {
+            e[0] = (char)ch;
+            m = 1;
+        }
+        if (k + m > room)
+            break;
+        memcpy(out + k, e, m);
+        k += m;
+    }
+    return k;
+}
+
+/* Random user agents around the field's budget, cut at every kind of
+ * byte: each line ends with exactly the field the rule gives. */
+START_TEST(fields_cut_as_the_rule)
+{
+    static char ua[2000], want[4000];
+    char line[SF_LOG_LINE_MAX + 1];
+    static const char pick[] = "\"\\\x01\x1f\x7f a/;";
+    for (int json = 0; json < 2; json++) {
+        enum sf_log_format f = json ? SF_LOG_FORMAT_JSON : SF_LOG_FORMAT_COMBINED;
+        const char *tail = json ? "\"}\n" : "\"\n";
+        /* the room the field has: what a long plain one keeps */
+        struct sf_access a = base_access();
+        memset(ua, 'a', sizeof(ua));
+        a.user_agent = ua;
+        a.user_agent_len = sizeof(ua);
+        size_t n = fmt(f, &a, line);
+        size_t room = 0;
+        while (room < n && line[n - strlen(tail) - 1 - room] == 'a')
+            room++;
+        ck_assert_uint_gt(room, 100);
+        ck_assert_uint_lt(room, sizeof(ua));
+        uint64_t seed = 0x243f6a8885a308d3ULL + (uint64_t)json;
+        for (int iter = 0; iter < 20000; iter++) {
+            size_t len = room - 8 + rnd(&seed) % 24;
+            for (size_t i = 0; i < len; i++) {
+                uint64_t r = rnd(&seed);
+                ua[i] = r % 4  ? (char)('a' + (r >> 8) % 26)
+                        : json ? pick[(r >> 8) % (sizeof(pick) - 1)]
+                               : (char)(r >> 8);
+            }
+            a.user_agent_len = len;
+            n = fmt(f, &a, line);
+            size_t k = ref_field(json, ua, len, room, want + 1);
+            want[0] = '"';
+            memcpy(want + 1 + k, tail, strlen(tail) + 1);
+            size_t wn = strlen(want);
+            ck_assert_msg(n >= wn && memcmp(line + n - wn, want, wn) == 0,
+                          "%s, iteration %d: want ...%s got %s", json ? "json" : "combined", iter,
+                          want, line);
+        }
+    }
+}
+END_TEST
+
 START_TEST(random_bytes)
 {
     static char f[5][3000];
@@ -933,6 +1006,7 @@ log_suite(void)
     tcase_add_loop_test(tc, json_request_line, 0, N(split_cases));
     tcase_add_loop_test(tc, escape_table, 0, N(esc_cases));
     tcase_add_test(tc, long_fields_are_cut);
+    tcase_add_test(tc, fields_cut_as_the_rule);
     tcase_add_test(tc, short_buffer);
     tcase_add_test(tc, random_bytes);
     tcase_set_timeout(tc, 60);
