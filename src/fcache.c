@@ -241,6 +241,19 @@ protect(struct sf_fcache *fc, struct entry *e)
     fcache_etag_set(fc, e);
 }
 
+bool
+fcache_evict_lru(struct sf_fcache *fc, const struct entry *keep)
+{
+    struct entry *v = fc->lru_tail;
+    if (v == keep)
+        v = v->lprev;
+    if (!v)
+        return false;
+    fc->st.evictions++;
+    uncache(fc, v);
+    return true;
+}
+
 /* Put e in the cache, most recent first; evict beyond the limit. */
 static void
 insert(struct sf_fcache *fc, struct entry *e, uint32_t h)

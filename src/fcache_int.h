@@ -37,6 +37,7 @@ struct entry {
     char *img_head;
     int64_t img_sec;             /* the second of its last making */
     unsigned img_made;           /* images made in that second (two at most) */
+    unsigned img_asks;           /* images asked for, ever (counted to two) */
     struct entry *iprev, *inext; /* entries with an image, oldest first */
 };
 
@@ -69,5 +70,8 @@ void fcache_etag_on_hashed(void *arg, struct sf_hasher_job *j);
 void fimage_drop(struct sf_fcache *fc, struct entry *e);
 /* Close the oldest image; false when there is none. */
 bool fimage_drop_oldest(struct sf_fcache *fc);
+/* Take the least recently used file other than keep out of the cache
+ * (an eviction); false when there is none. */
+bool fcache_evict_lru(struct sf_fcache *fc, const struct entry *keep);
 
 #endif

@@ -25,7 +25,10 @@
  * within open_file_cache_max (the descriptor plan's "one per cached file",
  * fdlimit.c), and its bytes within small_file_budget. Images give way
  * first: a new file, an out-of-descriptors reclaim or a new image drops
- * the oldest image before any file.
+ * the oldest image before any file. With no image left to drop, the
+ * image of a file sent whole a second time evicts the least recently
+ * used file (without that, a cache full of files, as on any site with
+ * more of them than open_file_cache_max, never made an image again).
  */
 #include "fcache_int.h"
 
@@ -126,8 +129,17 @@ sf_fcache_image(struct sf_fcache *fc, struct sf_file *f, const char *head, size_
     if (e->img_made >= SF_FIMAGE_PER_SEC)
         return -1;
     e->img_made++;
+    if (e->img_asks < 2)
+        e->img_asks++;
     fimage_drop(fc, e);
     while (fc->nentries + fc->nimages >= fc->o.max_entries && fimage_drop_oldest(fc)) {
+    }
+    /* No image left to give way (the cache is full of files, as a site
+     * with more files than open_file_cache_max keeps it): a file sent
+     * whole a second time is worth the place of the least recently used
+     * file, as a new file would be; a file sent once is not. */
+    while (e->img_asks >= 2 && fc->nentries + fc->nimages >= fc->o.max_entries &&
+           fcache_evict_lru(fc, e)) {
     }
     if (fc->nentries + fc->nimages >= fc->o.max_entries ||
         (budget && hlen + size > budget - fc->snap_bytes))

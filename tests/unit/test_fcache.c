@@ -916,6 +916,55 @@ START_TEST(test_image_twice_a_second)
 }
 END_TEST
 
+/* A cache full of files (a site with more files than the cache): a file
+ * sent whole a second time gets its image by evicting the least recently
+ * used file, the one sent once does not; the descriptors stay within
+ * max_entries. */
+START_TEST(test_image_in_a_full_cache)
+{
+    static char body[10001];
+    memset(body, 'i', sizeof(body) - 1);
+    fc = new_cache(2, 16384, SF_GUARD_LEASE);
+    unit_put(root, "old.txt", "old");
+    unit_put(root, "new.txt", "new");
+    unit_put(root, "i.bin", body);
+    sf_fcache_put(fc, get_ok("old.txt"));
+    sf_fcache_put(fc, get_ok("new.txt"));
+    struct sf_file *f = get_ok("i.bin"); /* evicts old.txt */
+    ck_assert_ptr_nonnull(f->mem);
+    ck_assert_uint_eq(stats().entries, 2);
+    static const char head[] = "HTTP/1.1 200 OK\r\n\r\n";
+    size_t hlen = strlen(head);
+    uint64_t ev = stats().evictions;
+    /* all within one second of the wall clock (two images a second) */
+    bool done = false;
+    for (int round = 0; round < 5 && !done; round++) {
+        time_t t0 = time(NULL);
+        int first = sf_fcache_image(fc, f, head, hlen);
+        int second = sf_fcache_image(fc, f, head, hlen);
+        if (time(NULL) != t0 && round < 4)
+            continue;
+        if (round == 0)
+            ck_assert_int_eq(first, -1); /* sent once: nothing evicted for it */
+        ck_assert_int_ge(second, 0);
+        ck_assert_int_eq(sf_fcache_image(fc, f, head, hlen), second);
+        char got[sizeof(body) + 64];
+        ck_assert_int_eq(pread(second, got, sizeof(got), 0), (ssize_t)(hlen + sizeof(body) - 1));
+        ck_assert_int_eq(memcmp(got + hlen, body, sizeof(body) - 1), 0);
+        done = true;
+    }
+    ck_assert(done);
+    /* new.txt, the least recently used, made room */
+    ck_assert_uint_eq(stats().evictions, ev + 1);
+    ck_assert_uint_eq(stats().entries, 1);
+    ck_assert_uint_eq(stats().images, 1);
+    uint64_t misses = stats().misses;
+    sf_fcache_put(fc, get_ok("new.txt"));
+    ck_assert_uint_eq(stats().misses, misses + 1);
+    sf_fcache_put(fc, f);
+}
+END_TEST
+
 /* ----------------------------------------------------------- guards */
 
 struct guard_case {
@@ -1251,6 +1300,7 @@ fcache_suite(void)
     tcase_add_loop_test(tc, test_err_table, 0, (int)SF_ARRAY_LEN(err_cases));
     tcase_add_loop_test(tc, test_small_table, 0, (int)SF_ARRAY_LEN(small_cases));
     tcase_add_test(tc, test_image_twice_a_second);
+    tcase_add_test(tc, test_image_in_a_full_cache);
     tcase_add_test(tc, test_stat_guard_keeps_renamed);
     tcase_add_loop_test(tc, test_guard_table, 0, (int)SF_ARRAY_LEN(guard_cases));
     tcase_add_test(tc, test_lease_fallback);
