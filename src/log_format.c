@@ -90,21 +90,24 @@ plain(unsigned char ch)
     return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\';
 }
 
-/* Where the run of plain bytes s[i, lim) starts with ends: a word at a
- * time while the word holds no CTL, DEL, non-ASCII, " or \\. */
+/* Copy the run of plain bytes at s[i, n) as far as end allows, a word at
+ * a time while the word holds no CTL, DEL, non-ASCII, " or \\; returns
+ * where the run stopped. */
 static size_t
-plain_run(const char *s, size_t i, size_t lim)
+put_plain(struct line *w, const char *s, size_t i, size_t n, size_t end)
 {
-    while (lim - i >= 8) {
-        uint64_t x = sf_word_load(s + i);
+    size_t room = end - w->n, lim = n - i < room ? n : i + room, j = i;
+    while (lim - j >= 8) {
+        uint64_t x = sf_word_load(s + j);
         if (sf_word_below(x, 0x20) | (x & SF_WORD_HIGHS) | sf_word_has(x, 0x7f) |
             sf_word_has(x, '"') | sf_word_has(x, '\\'))
             break;
-        i += 8;
+        j += 8;
     }
-    while (i < lim && plain((unsigned char)s[i]))
-        i++;
-    return i;
+    while (j < lim && plain((unsigned char)s[j]))
+        j++;
+    put(w, s + i, j - i);
+    return j;
 }
 
 /* A quoted combined-log field: ", \ and bytes outside printable ASCII as
@@ -119,10 +122,7 @@ combined_field(struct line *w, const char *s, size_t n, size_t max)
     }
     size_t end = w->n + max;
     for (size_t i = 0; i < n;) {
-        size_t room = end - w->n;
-        size_t j = plain_run(s, i, n - i < room ? n : i + room);
-        put(w, s + i, j - i);
-        i = j;
+        i = put_plain(w, s, i, n, end);
         if (i == n)
             return;
         unsigned char ch = (unsigned char)s[i];
@@ -146,11 +146,7 @@ json_string(struct line *w, const char *s, size_t n, size_t max)
     w->p[w->n++] = '"';
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        /* a run of plain ASCII in one copy, as far as the budget goes */
-        size_t room = end - w->n;
-        size_t j = plain_run(s, i, n - i < room ? n : i + room);
-        put(w, s + i, j - i);
-        i = j;
+        i = put_plain(w, s, i, n, end);
         if (i == n)
             break;
         unsigned char ch = u[i];
