@@ -69,6 +69,17 @@ put2(struct line *w, unsigned v)
     w->p[w->n++] = (char)('0' + v % 10);
 }
 
+/* tm's time of day as hh:mm:ss, the same in both formats */
+static void
+put_hms(struct line *w, const struct tm *tm)
+{
+    put2(w, (unsigned)tm->tm_hour);
+    put(w, ":", 1);
+    put2(w, (unsigned)tm->tm_min);
+    put(w, ":", 1);
+    put2(w, (unsigned)tm->tm_sec);
+}
+
 /* a status as printf's %d would (it is never negative, but say so if it is) */
 static void
 put_status(struct line *w, int status)
@@ -285,11 +296,7 @@ format_combined(char *out, const struct sf_access *a, bool vhost)
     put(&w, "/", 1);
     put_num(&w, (unsigned)(tm.tm_year + 1900), 4);
     put(&w, ":", 1);
-    put2(&w, (unsigned)tm.tm_hour);
-    put(&w, ":", 1);
-    put2(&w, (unsigned)tm.tm_min);
-    put(&w, ":", 1);
-    put2(&w, (unsigned)tm.tm_sec);
+    put_hms(&w, &tm);
     puts_(&w, " +0000] \"");
     combined_field(&w, a->request_line, a->request_line_len,
                    MAX_METHOD + MAX_TARGET + MAX_PROTOCOL);
@@ -320,11 +327,7 @@ format_json(char *out, const struct sf_access *a)
     put(&w, "-", 1);
     put2(&w, (unsigned)tm.tm_mday);
     put(&w, "T", 1);
-    put2(&w, (unsigned)tm.tm_hour);
-    put(&w, ":", 1);
-    put2(&w, (unsigned)tm.tm_min);
-    put(&w, ":", 1);
-    put2(&w, (unsigned)tm.tm_sec);
+    put_hms(&w, &tm);
     put(&w, ".", 1);
     put_num(&w, a->when_ms % 1000, 3);
     puts_(&w, "Z\",\"client\":");
