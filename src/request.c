@@ -1,13 +1,15 @@
 /*
- * request.c - the llhttp wrapper. Turns bytes into one request head at a
- * time: method, target, version and the headers a file server needs, as
- * spans into the connection's buffer, with the limits that protect the
- * worker (header size, URI length, header count, body size). Every head
- * byte passes our own scanner (request_syntax.c) before llhttp sees it;
- * the framing headers are judged here, and the body is decoded here too
- * (llhttp parses heads only: it is reset for each message). And the read
- * buffer's bookkeeping around it (sf_request_next): where a message ends,
- * which bytes a body may reuse, when a head cannot fit, where the next
+ * request.c - turns bytes into one request head at a time: method,
+ * target, version and the headers a file server needs, as spans into the
+ * connection's buffer, with the limits that protect the worker (header
+ * size, URI length, header count, body size). Every head byte passes our
+ * scanner (request_syntax.c), which notes where the method, the target
+ * and the request line end and counts the field lines; what those decide
+ * is decided here as the bytes come, and once the scanner has accepted a
+ * whole head its field lines are read in one pass. The framing headers are
+ * judged here, and the body is decoded here too. And the read buffer's
+ * bookkeeping around it (sf_request_next): where a message ends, which
+ * bytes a body may reuse, when a head cannot fit, where the next
  * pipelined request starts. Pure: no I/O.
  */
 #include "request_int.h"
@@ -28,178 +30,105 @@ enum sf_parse {
     SF_PARSE_ERROR     /* r.status holds the answer */
 };
 
+/* The methods llhttp's header names, by their tokens (case-sensitive). */
 static const struct {
     const char *name;
-    size_t len;
-} hdr_names[SF_HDR_COUNT] = {
-    [SF_HDR_HOST] = {"host", 4},
-    [SF_HDR_RANGE] = {"range", 5},
-    [SF_HDR_IF_RANGE] = {"if-range", 8},
-    [SF_HDR_IF_MATCH] = {"if-match", 8},
-    [SF_HDR_IF_NONE_MATCH] = {"if-none-match", 13},
-    [SF_HDR_IF_MODIFIED_SINCE] = {"if-modified-since", 17},
-    [SF_HDR_IF_UNMODIFIED_SINCE] = {"if-unmodified-since", 19},
-    [SF_HDR_ACCEPT_ENCODING] = {"accept-encoding", 15},
-    [SF_HDR_ACCEPT] = {"accept", 6},
-    [SF_HDR_USER_AGENT] = {"user-agent", 10},
-    [SF_HDR_REFERER] = {"referer", 7},
-    [SF_HDR_EXPECT] = {"expect", 6},
+    uint8_t len;
+    uint8_t num;
+} methods[] = {
+#define SF_METHOD(num, name, string) {#string, sizeof(#string) - 1, num},
+    HTTP_METHOD_MAP(SF_METHOD)
+#undef SF_METHOD
 };
 
-static inline struct sf_parser *
-parser_of(llhttp_t *ll)
-{
-    return ll->data;
-}
-
-static inline uint32_t
-off_of(const struct sf_parser *p, const char *at)
-{
-    return (uint32_t)(at - p->base);
-}
-
-/* Grow a span with a piece that continues it in the buffer. */
-static void
-span_add(struct sf_parser *p, struct sf_span *s, const char *at, size_t len)
-{
-    if (s->len == 0)
-        s->off = off_of(p, at);
-    s->len += (uint32_t)len;
-}
-
+/* enum llhttp_method of the token m[0, len), or -1. */
 static int
-fail(struct sf_parser *p, int status)
+method_of(const char *m, size_t len)
 {
-    if (!p->r.status)
-        p->r.status = status;
-    return HPE_USER;
+    if (len == 3 && memcmp(m, "GET", 3) == 0)
+        return HTTP_GET;
+    for (size_t k = 0; k < sizeof(methods) / sizeof(methods[0]); k++)
+        if (methods[k].len == len && memcmp(m, methods[k].name, len) == 0)
+            return methods[k].num;
+    return -1;
 }
 
-static int
-on_method(llhttp_t *ll, const char *at, size_t len)
+/* The field lines read besides enum sf_hdr's. */
+enum {
+    FL_TE = SF_HDR_COUNT, /* Transfer-Encoding */
+    FL_CL,                /* Content-Length */
+    FL_CONNECTION,
+    FL_UPGRADE,
+    FL_OTHER
+};
+
+/* name (lower case, n bytes) against the field name f[0, n). */
+static inline bool
+name_is(const char *f, const char *name, size_t n)
 {
-    struct sf_parser *p = parser_of(ll);
-    span_add(p, &p->r.line, at, len);
-    return 0;
+    /* of all tchars, only a letter's two cases | 0x20 give that letter */
+    return (f[0] | 0x20) == name[0] && strncasecmp(f, name, n) == 0;
 }
 
+/* Which field the name f[0, len) is: enum sf_hdr, F_*, or FL_OTHER. */
 static int
-on_url(llhttp_t *ll, const char *at, size_t len)
+field_of(const char *f, size_t len)
 {
-    struct sf_parser *p = parser_of(ll);
-    span_add(p, &p->r.target, at, len);
-    return 0;
+#define IS(s) name_is(f, s, sizeof(s) - 1)
+    switch (len) {
+    case 4: return IS("host") ? SF_HDR_HOST : FL_OTHER;
+    case 5: return IS("range") ? SF_HDR_RANGE : FL_OTHER;
+    case 6: return IS("accept") ? SF_HDR_ACCEPT : IS("expect") ? SF_HDR_EXPECT : FL_OTHER;
+    case 7: return IS("referer") ? SF_HDR_REFERER : IS("upgrade") ? FL_UPGRADE : FL_OTHER;
+    case 8: return IS("if-range") ? SF_HDR_IF_RANGE : IS("if-match") ? SF_HDR_IF_MATCH : FL_OTHER;
+    case 10:
+        return IS("user-agent") ? SF_HDR_USER_AGENT : IS("connection") ? FL_CONNECTION : FL_OTHER;
+    case 13: return IS("if-none-match") ? SF_HDR_IF_NONE_MATCH : FL_OTHER;
+    case 14: return IS("content-length") ? FL_CL : FL_OTHER;
+    case 15: return IS("accept-encoding") ? SF_HDR_ACCEPT_ENCODING : FL_OTHER;
+    case 17:
+        return IS("if-modified-since")   ? SF_HDR_IF_MODIFIED_SINCE
+               : IS("transfer-encoding") ? FL_TE
+                                         : FL_OTHER;
+    case 19: return IS("if-unmodified-since") ? SF_HDR_IF_UNMODIFIED_SINCE : FL_OTHER;
+    default: return FL_OTHER;
+    }
+#undef IS
 }
 
-static int
-on_url_complete(llhttp_t *ll)
-{
-    struct sf_parser *p = parser_of(ll);
-    p->r.url_done = true;
-    /* checked here, not as pieces arrive in on_url, so that a target both
-     * too long and malformed gets one answer however the reads split it */
-    if (p->r.target.len > p->limits.max_uri_length)
-        return fail(p, 414);
-    return 0;
-}
-
-static int
-on_version(llhttp_t *ll, const char *at, size_t len)
-{
-    struct sf_parser *p = parser_of(ll);
-    /* the request line runs from the method to the end of the version */
-    p->r.line.len = off_of(p, at) + (uint32_t)len - p->r.line.off;
-    return 0;
-}
-
-static int
-on_header_field(llhttp_t *ll, const char *at, size_t len)
-{
-    struct sf_parser *p = parser_of(ll);
-    span_add(p, &p->r.field, at, len);
-    return 0;
-}
+/* Connection options (RFC 9110 §7.6.1) that decide how a message ends. */
+enum { C_CLOSE = 1, C_KEEP_ALIVE = 2, C_UPGRADE = 4 };
 
 static bool
-name_is(const struct sf_parser *p, const char *name, size_t len)
+is_ows(char c)
 {
-    const char *f = p->base + p->r.field.off;
-    /* name is lower case: its first letter is compared before the call
-     * (of all tchars, only a letter's two cases | 0x20 give that letter) */
-    return p->r.field.len == len && (f[0] | 0x20) == name[0] && strncasecmp(f, name, len) == 0;
+    return c == ' ' || c == '\t';
 }
 
-static int
-on_header_field_complete(llhttp_t *ll)
+/* The options named in one Connection value: a comma list of tokens,
+ * compared whole, case-insensitively, OWS around each. */
+static unsigned
+connection_options(const char *v, size_t len)
 {
-    struct sf_parser *p = parser_of(ll);
-    if (++p->r.nheaders > p->limits.max_headers)
-        return fail(p, 431);
-    p->r.cur = -1;
-    for (int h = 0; h < SF_HDR_COUNT; h++) {
-        if (name_is(p, hdr_names[h].name, hdr_names[h].len)) {
-            p->r.cur = h;
-            break;
-        }
+    unsigned o = 0;
+    size_t i = 0;
+    for (;;) {
+        const char *comma = memchr(v + i, ',', len - i);
+        size_t end = comma ? (size_t)(comma - v) : len, a = i, b = end;
+        while (a < b && is_ows(v[a]))
+            a++;
+        while (b > a && is_ows(v[b - 1]))
+            b--;
+        if (b - a == 5 && strncasecmp(v + a, "close", 5) == 0)
+            o |= C_CLOSE;
+        else if (b - a == 10 && strncasecmp(v + a, "keep-alive", 10) == 0)
+            o |= C_KEEP_ALIVE;
+        else if (b - a == 7 && strncasecmp(v + a, "upgrade", 7) == 0)
+            o |= C_UPGRADE;
+        if (!comma)
+            return o;
+        i = end + 1;
     }
-    if (p->r.cur == SF_HDR_HOST)
-        p->r.nhost++;
-    /* keep the first of a repeated header */
-    if (p->r.cur >= 0 && (p->r.present & (1u << p->r.cur)))
-        p->r.cur = -1;
-    if (p->r.cur >= 0)
-        p->r.hdr[p->r.cur] = (struct sf_span){0, 0};
-    /* the framing headers: every line counts, not the first */
-    struct sf_framing *f = &p->r.frame;
-    f->cur = name_is(p, "transfer-encoding", 17) ? 'T' : name_is(p, "content-length", 14) ? 'C' : 0;
-    f->val = (struct sf_span){0, 0};
-    return 0;
-}
-
-static int
-on_header_value(llhttp_t *ll, const char *at, size_t len)
-{
-    struct sf_parser *p = parser_of(ll);
-    if (p->r.cur >= 0)
-        span_add(p, &p->r.hdr[p->r.cur], at, len);
-    if (p->r.frame.cur)
-        span_add(p, &p->r.frame.val, at, len);
-    return 0;
-}
-
-/* Drop trailing OWS (llhttp drops the leading one). */
-static void
-trim(const struct sf_parser *p, struct sf_span *s)
-{
-    while (s->len > 0 &&
-           (p->base[s->off + s->len - 1] == ' ' || p->base[s->off + s->len - 1] == '\t'))
-        s->len--;
-}
-
-static int
-on_header_value_complete(llhttp_t *ll)
-{
-    struct sf_parser *p = parser_of(ll);
-    if (p->r.cur >= 0) {
-        trim(p, &p->r.hdr[p->r.cur]);
-        p->r.present |= 1u << p->r.cur;
-    }
-    struct sf_framing *f = &p->r.frame;
-    if (f->cur) {
-        trim(p, &f->val);
-        const char *v = p->base + f->val.off;
-        if (f->cur == 'T') {
-            f->te_lines++;
-            sf_request_read_te(f, v, f->val.len);
-        } else {
-            f->cl_lines++;
-            sf_request_read_cl(f, v, f->val.len);
-        }
-        f->cur = 0;
-    }
-    p->r.cur = -1;
-    p->r.field = (struct sf_span){0, 0};
-    return 0;
 }
 
 /*
@@ -246,13 +175,10 @@ has_prefix_ci(const char *s, size_t len, const char *pre)
 
 /* Classify the target and find its path part. Returns 0 or 400. */
 static int
-classify_target(struct sf_parser *p)
+classify_target(struct sf_request *r, const char *buf)
 {
-    struct sf_request *r = &p->r;
-    const char *t = p->base + r->target.off;
+    const char *t = buf + r->target.off;
     size_t len = r->target.len;
-    if (len == 0)
-        return 400;
     if (t[0] == '/') {
         r->form = SF_TARGET_ORIGIN;
         r->path = r->target;
@@ -280,80 +206,109 @@ classify_target(struct sf_parser *p)
     return 0;
 }
 
+/*
+ * The head buf[0, end) is complete and the scanner accepted every byte of
+ * it (so each field line is `name ":" value CRLF`, with no CR inside and
+ * no colon in the name): read its field lines, then judge it as a whole.
+ * Returns 0, or the status to answer.
+ */
 static int
-on_headers_complete(llhttp_t *ll)
+head_complete(struct sf_parser *p, const char *buf, size_t end)
 {
-    struct sf_parser *p = parser_of(ll);
     struct sf_request *r = &p->r;
-    r->method = (uint8_t)llhttp_get_method(ll);
-    r->major = ll->http_major;
-    r->minor = ll->http_minor;
-    if (r->major != 1)
-        return fail(p, r->major >= 2 ? 505 : 400);
-    if (r->target.len > p->limits.max_uri_length)
-        return fail(p, 414);
-    int rc = classify_target(p);
+    const struct sf_syntax *y = &r->syn;
+    unsigned conn = 0;
+    bool upgrade = false;
+    r->nheaders = y->fields;
+    /* past the request line's CRLF, up to the final CRLF */
+    for (size_t i = y->line_off + y->line_len + 2; i < end - 2;) {
+        const char *f = buf + i;
+        const char *colon = memchr(f, ':', end - i);
+        const char *cr = memchr(colon + 1, '\r', (size_t)(buf + end - colon - 1));
+        assert(colon && cr);
+        const char *v = colon + 1, *ve = cr;
+        while (v < ve && is_ows(*v))
+            v++;
+        while (ve > v && is_ows(ve[-1]))
+            ve--;
+        size_t vlen = (size_t)(ve - v);
+        i = (size_t)(cr - buf) + 2;
+        int h = field_of(f, (size_t)(colon - f));
+        if (h < SF_HDR_COUNT) {
+            if (h == SF_HDR_HOST)
+                r->nhost++;
+            /* keep the first of a repeated header */
+            if (!(r->present & (1u << h))) {
+                r->hdr[h] = (struct sf_span){(uint32_t)(v - buf), (uint32_t)vlen};
+                r->present |= 1u << h;
+            }
+            continue;
+        }
+        /* the framing and connection headers: every line counts */
+        struct sf_framing *fr = &r->frame;
+        switch (h) {
+        case FL_TE:
+            fr->te_lines++;
+            sf_request_read_te(fr, v, vlen);
+            break;
+        case FL_CL:
+            fr->cl_lines++;
+            sf_request_read_cl(fr, v, vlen);
+            break;
+        case FL_CONNECTION: conn |= connection_options(v, vlen); break;
+        case FL_UPGRADE: upgrade = true; break;
+        default: break;
+        }
+    }
+    int rc = classify_target(r, buf);
     if (rc)
-        return fail(p, rc);
+        return rc;
     if (r->nhost > 1 || (r->minor >= 1 && r->nhost == 0))
-        return fail(p, 400);
+        return 400;
     if (r->nhost == 1 &&
-        !sf_request_host_valid(p->base + r->hdr[SF_HDR_HOST].off, r->hdr[SF_HDR_HOST].len))
-        return fail(p, 400);
+        !sf_request_host_valid(buf + r->hdr[SF_HDR_HOST].off, r->hdr[SF_HDR_HOST].len))
+        return 400;
     rc = framing(p);
     if (rc)
-        return fail(p, rc);
-    /* no protocol switch here: answer, then close, for the bytes after an
-     * Upgrade or CONNECT request belong to the other protocol */
-    r->keep_alive = llhttp_should_keep_alive(ll) && !ll->upgrade;
-    if (ll->upgrade)
+        return rc;
+    /* HTTP/1.1 stays open unless told to close, 1.0 closes unless told
+     * to stay (RFC 9112 §9.3). No protocol switch here: answer, then
+     * close, for the bytes after an Upgrade or CONNECT request belong to
+     * the other protocol */
+    r->keep_alive = r->minor >= 1 ? !(conn & C_CLOSE) : (conn & C_KEEP_ALIVE) != 0;
+    if ((upgrade && (conn & C_UPGRADE)) || r->method == HTTP_CONNECT) {
+        r->keep_alive = false;
         r->body = SF_BODY_NONE;
+    }
     if (r->body != SF_BODY_NONE && (r->present & (1u << SF_HDR_EXPECT)) &&
         r->hdr[SF_HDR_EXPECT].len == 12 &&
-        strncasecmp(p->base + r->hdr[SF_HDR_EXPECT].off, "100-continue", 12) == 0) {
+        strncasecmp(buf + r->hdr[SF_HDR_EXPECT].off, "100-continue", 12) == 0) {
         /* a file server wants no body: send the final answer instead of
          * 100 Continue (RFC 9110 §10.1.1), and close rather than read it */
         r->expect_continue = true;
         r->keep_alive = false;
     }
-    return HPE_PAUSED;
+    return 0;
 }
 
 /* Wipe the request for the next message on the same connection. */
 static void
 reset(struct sf_parser *p)
 {
-    p->r = (struct sf_request){.cur = -1};
-    /* llhttp saw the last head only: start it afresh for the next */
-    llhttp_reset(&p->ll);
+    p->r = (struct sf_request){0};
 }
-
-/* One settings table for every parser: llhttp keeps a pointer to it. */
-static const llhttp_settings_t settings = {
-    .on_method = on_method,
-    .on_url = on_url,
-    .on_url_complete = on_url_complete,
-    .on_version = on_version,
-    .on_header_field = on_header_field,
-    .on_header_field_complete = on_header_field_complete,
-    .on_header_value = on_header_value,
-    .on_header_value_complete = on_header_value_complete,
-    .on_headers_complete = on_headers_complete,
-};
 
 void
 sf_request_init(struct sf_parser *p, const struct sf_limits *lim)
 {
     memset(p, 0, sizeof(*p));
     p->limits = *lim;
-    llhttp_init(&p->ll, HTTP_REQUEST, &settings);
-    p->ll.data = p;
     reset(p);
 }
 
 /*
- * llhttp stopped on a method it does not know. The answer waits for the
- * whole request line: 501 (or 505) when it is well-formed, 400 when not.
+ * The method is no method we know. The answer waits for the whole
+ * request line: 501 (or 505) when it is well-formed, 400 when not.
  */
 static enum sf_parse
 method_verdict(struct sf_parser *p, enum sf_scan sc, size_t stop, size_t *pos)
@@ -447,7 +402,6 @@ feed(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
         *pos = from;
         return SF_PARSE_ERROR;
     }
-    p->base = buf;
     if (r->head_done)
         return feed_body(p, buf, from, to, pos);
     /* an incomplete head is never parsed past the limit: what a client
@@ -455,45 +409,59 @@ feed(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
     size_t lim = p->limits.max_header_size;
     if (to > lim)
         to = from > lim ? from : lim;
-    /* our scanner first: llhttp sees only the bytes it accepted */
     size_t stop;
+    const struct sf_syntax *y = &r->syn;
     enum sf_scan sc = sf_request_scan_head(&r->syn, buf, from, to, &stop);
+    /* what the accepted bytes decided, in the order they came: the
+     * method, the target's length, the version, the field count; then
+     * the first refused byte */
+    if (y->method_len && !r->method_read) {
+        r->method_read = true;
+        r->line = (struct sf_span){y->line_off, y->method_len};
+        int m = method_of(buf + y->line_off, y->method_len);
+        if (m < 0)
+            r->bad_method = true;
+        else
+            r->method = (uint8_t)m;
+    }
     if (r->bad_method)
         return method_verdict(p, sc, stop, pos);
-    llhttp_errno_t e = llhttp_execute(&p->ll, buf + from, stop - from);
-    if (e == HPE_PAUSED) {
-        /* the head is complete: both parsers must agree where it ends */
-        *pos = (size_t)(llhttp_get_error_pos(&p->ll) - buf);
-        if (sc != SF_SCAN_END || *pos != stop)
-            return stop_with(p, 400, *pos, pos);
-        r->head_done = true;
-        r->head_end = (uint32_t)*pos;
-        return SF_PARSE_HEAD;
+    if (y->target_len && !r->target.len) {
+        r->target = (struct sf_span){y->target_off, y->target_len};
+        if (y->target_len > p->limits.max_uri_length)
+            return stop_with(p, 414, stop, pos);
     }
-    if (e == HPE_OK) {
-        if (sc == SF_SCAN_BAD || sc == SF_SCAN_END)
-            return stop_with(p, 400, stop, pos); /* END: llhttp disagrees */
-        *pos = stop;
+    if (y->line_done && !r->line_read) {
+        r->line_read = true;
+        r->line = (struct sf_span){y->line_off, y->line_len};
+        r->major = y->major;
+        r->minor = y->minor;
+        if (r->major != 1 || r->minor > 1)
+            return stop_with(p, r->major >= 2 ? 505 : 400, stop, pos);
+    }
+    if (y->fields > p->limits.max_headers)
+        return stop_with(p, 431, stop, pos);
+    if (sc == SF_SCAN_BAD)
+        return stop_with(p, 400, stop, pos);
+    *pos = stop;
+    if (sc == SF_SCAN_MORE)
         return SF_PARSE_MORE;
-    }
-    const char *ep = llhttp_get_error_pos(&p->ll);
-    size_t at = ep ? (size_t)(ep - buf) : stop;
-    switch (e) {
-    case HPE_INVALID_METHOD: r->bad_method = true; return method_verdict(p, sc, stop, pos);
-    case HPE_INVALID_VERSION:
-        /* llhttp stopped inside a version our scanner accepted so far */
-        return stop_with(p, r->syn.major >= 2 ? 505 : 400, at, pos);
-    default: return stop_with(p, 400, at, pos);
-    }
+    int rc = head_complete(p, buf, stop);
+    if (rc)
+        return stop_with(p, rc, stop, pos);
+    r->head_done = true;
+    r->head_end = (uint32_t)stop;
+    return SF_PARSE_HEAD;
 }
 
-/* Give up on a head that does not fit: 400 before any target, 414
- * inside the target, else 431. */
+/* Give up on a head that does not fit: 400 before any target (or after
+ * a method we do not know), 414 inside the target, else 431. */
 static enum sf_next
 overflow(struct sf_parser *p)
 {
+    const struct sf_syntax *y = &p->r.syn;
     if (!p->r.status)
-        p->r.status = p->r.url_done ? 431 : p->r.target.len ? 414 : 400;
+        p->r.status = p->r.bad_method ? 400 : y->target_len ? 431 : y->target_off ? 414 : 400;
     p->r.keep_alive = false;
     return SF_NEXT_ERROR;
 }

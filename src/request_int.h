@@ -3,12 +3,13 @@
  * else may include it. The public face is include/sfhttpd/request.h.
  *
  * The module is split by job:
- *   request.c         the llhttp wrapper: callbacks, limits, framing
- *                     decisions, the feed loop, and the read buffer's
- *                     bookkeeping (sf_request_next / sf_request_advance)
- *   request_syntax.c  byte-level grammar (pure, no llhttp): the head
- *                     scanner, the chunked body decoder, and the
- *                     Transfer-Encoding / Content-Length value readers
+ *   request.c         what the scanned bytes decide: the method, limits,
+ *                     the field lines of a complete head, framing, the
+ *                     feed loop, and the read buffer's bookkeeping
+ *                     (sf_request_next / sf_request_advance)
+ *   request_syntax.c  byte-level grammar (pure): the head scanner, the
+ *                     chunked body decoder, and the Transfer-Encoding /
+ *                     Content-Length value readers
  */
 #ifndef SFHTTPD_REQUEST_INT_H
 #define SFHTTPD_REQUEST_INT_H
@@ -33,8 +34,11 @@ enum sf_scan {
  * to, or to - 1 when buf[to - 1] is a CR (it is judged with the byte after
  * it, so it is never accepted alone). END: *stop is just past the head's
  * last LF. BAD: buf[*stop] is the offending byte (for a CR not followed by
- * LF, the CR). s->line_done and the version digits tell about the request
- * line once its CRLF is accepted.
+ * LF, the CR). As the bytes that set them are accepted: s->method_len at
+ * the space after the method, s->target_off at the target's first byte and
+ * s->target_len at the space after it, s->line_done, s->line_len and the
+ * version digits at the request line's CRLF, and s->fields counts the
+ * field lines at their colons.
  */
 enum sf_scan sf_request_scan_head(struct sf_syntax *s, const char *buf, size_t from, size_t to,
                                   size_t *stop);

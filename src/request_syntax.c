@@ -1,12 +1,13 @@
 /*
  * request_syntax.c - the request's byte-level grammar, RFC 9112 read
- * strictly: the head scanner that every head byte passes before llhttp
- * sees it, the chunked body decoder (llhttp never sees a body), and the
- * readers of the two framing headers. Where two parsers on a path could
- * read a byte differently (a bare CR or LF, a folded line, a space before
- * a colon, a chunk size followed by junk), the byte is refused here, so
+ * strictly: the head scanner that every head byte passes (it also notes
+ * where the method, the target and the request line end, and counts the
+ * field lines, for request.c), the chunked body decoder, and the readers
+ * of the two framing headers. Where two parsers on a path could read a
+ * byte differently (a bare CR or LF, a folded line, a space before a
+ * colon, a chunk size followed by junk), the byte is refused here, so
  * nothing ambiguous reaches the parts that decide where a message ends.
- * Pure: no I/O, no llhttp.
+ * Pure: no I/O.
  */
 #include "request_int.h"
 #include "sfhttpd/common.h"
@@ -109,14 +110,20 @@ head_byte(struct sf_syntax *s, unsigned char c, size_t i)
         s->st = H_METHOD;
         return true;
     case H_METHOD:
-        if (c == ' ')
+        if (c == ' ') {
             s->st = H_TARGET0;
+            s->method_len = (uint32_t)(i - s->line_off);
+        }
         return c == ' ' || sf_is_tchar(c);
-    case H_TARGET0: s->st = H_TARGET; return is_vchar(c);
+    case H_TARGET0:
+        s->st = H_TARGET;
+        s->target_off = (uint32_t)i;
+        return is_vchar(c);
     case H_TARGET:
         if (c == ' ') {
             s->st = H_VERSION;
             s->ver = 0;
+            s->target_len = (uint32_t)(i - s->target_off);
         }
         return c == ' ' || is_vchar(c);
     case H_VERSION: {
@@ -140,8 +147,10 @@ head_byte(struct sf_syntax *s, unsigned char c, size_t i)
         s->st = H_NAME;
         return sf_is_tchar(c);
     case H_NAME:
-        if (c == ':')
+        if (c == ':') {
             s->st = H_VALUE;
+            s->fields++;
+        }
         return c == ':' || sf_is_tchar(c);
     case H_VALUE: return is_field_char(c);
     default: return false;

@@ -1,6 +1,6 @@
 /*
- * request.h - one HTTP/1.x request head, parsed by llhttp from the
- * connection's buffer. Pure: it takes bytes and returns results; spans are
+ * request.h - one HTTP/1.x request head, parsed from the connection's
+ * buffer. Pure: it takes bytes and returns results; spans are
  * {offset, length} into the caller's buffer, which must not move while a
  * message is being parsed. sf_request_next also keeps the buffer: it says
  * where each message ends, drops body bytes, and sf_request_advance moves
@@ -8,12 +8,13 @@
  * order. The connection (conn.c), the unit tests and the fuzzer all drive
  * the parser through these two calls only.
  *
- * Strict: every head is also checked byte by byte against RFC 9112's
- * grammar before llhttp sees it (no bare CR or LF, no obs-fold, no
- * whitespace in or before a field name, no control bytes), the framing
- * headers are read by our own rules (Transfer-Encoding exactly `chunked`,
- * one plain Content-Length), and the body's framing (Content-Length or
- * chunked, with extensions and trailers) is decoded here, not by llhttp.
+ * Strict: every head byte is checked against RFC 9112's grammar as it
+ * comes (no bare CR or LF, no obs-fold, no whitespace in or before a field
+ * name, no control bytes), the framing headers are read by our own rules
+ * (Transfer-Encoding exactly `chunked`, one plain Content-Length), and the
+ * body's framing (Content-Length or chunked, with extensions and trailers)
+ * is decoded here. Methods are llhttp's (enum llhttp_method, from its
+ * header's method map); llhttp itself parses nothing.
  * Anything a second parser on the path could read differently is an error,
  * and every error closes the connection.
  */
@@ -59,12 +60,16 @@ struct sf_syntax {
     uint8_t ver;   /* request line: bytes of "HTTP/d.d" matched */
     uint8_t major; /* the version's digits as written */
     uint8_t minor;
-    bool line_done;    /* the request line is complete and well-formed */
-    uint32_t line_off; /* where the request line starts */
-    uint32_t line_len;
-    uint64_t chunk;  /* chunked: the size being read, then data left */
-    uint64_t data;   /* chunked: data bytes so far */
-    unsigned fields; /* chunked: trailer fields so far */
+    bool line_done;      /* the request line is complete and well-formed */
+    uint32_t line_off;   /* where the request line starts */
+    uint32_t line_len;   /* set with line_done */
+    uint32_t method_len; /* set at the space after the method */
+    uint32_t target_off; /* set at the target's first byte */
+    uint32_t target_len; /* set at the space after the target */
+    uint64_t chunk;      /* chunked: the size being read, then data left */
+    uint64_t data;       /* chunked: data bytes so far */
+    unsigned fields;     /* field lines so far (at their colon): the head's,
+                            then a chunked body's trailers */
 };
 
 /* The framing headers, as read line by line (all lines, not the first). */
@@ -79,8 +84,6 @@ struct sf_framing {
     bool cl_bad;          /* a Content-Length value other than 1*DIGIT that
                              fits in 64 bits */
     uint64_t cl;          /* its value */
-    int8_t cur;           /* the field line being read: 0, 'T' or 'C' */
-    struct sf_span val;   /* its value */
 };
 
 struct sf_limits {
@@ -92,7 +95,7 @@ struct sf_limits {
 
 /* Everything known about the current request; wiped by sf_request_advance. */
 struct sf_request {
-    uint8_t method; /* enum llhttp_method */
+    uint8_t method; /* enum llhttp_method (valid once method_read) */
     uint8_t major, minor;
     enum sf_target_form form;
     struct sf_span line;   /* the request line, for the access log */
@@ -115,18 +118,15 @@ struct sf_request {
                              extensions and trailers (bounded too) */
     int status;           /* 0, or the error status to answer with */
     /* parser scratch */
-    int cur; /* header being read, or -1 */
-    struct sf_span field;
-    bool url_done;
-    bool bad_method; /* llhttp knows no such method: the answer
-                        waits for the whole request line */
+    bool method_read; /* the method's token is complete and looked up */
+    bool line_read;   /* the request line is complete, its version judged */
+    bool bad_method;  /* it is no method llhttp's map names: the answer
+                         waits for the whole request line */
     struct sf_syntax syn;
     struct sf_framing frame;
 };
 
 struct sf_parser {
-    llhttp_t ll;      /* with the one static settings table */
-    const char *base; /* buffer being parsed (valid during a call) */
     struct sf_limits limits;
     struct sf_request r;
 };
@@ -144,10 +144,12 @@ struct sf_parser {
  *       HTTP/1.0, malformed, or whose last coding is not `chunked`, or with
  *       `chunked` twice; Host rules; bad targets; a head that does not fit
  *       before any target
- *  501  a well-formed request line with a method llhttp does not know, or
- *       a well-formed Transfer-Encoding list ending in `chunked` that names
- *       other codings (`gzip, chunked`)
- *  505  a well-formed request line with HTTP/2 or later
+ *  501  a well-formed request line with a method llhttp's map does not
+ *       name, or a well-formed Transfer-Encoding list ending in `chunked`
+ *       that names other codings (`gzip, chunked`)
+ *  505  a well-formed request line with HTTP/2 or later (any version
+ *       other than 1.0 and 1.1 is decided at the line's end: 505 from 2
+ *       up, else 400)
  *  413  a declared body (Content-Length, or a chunk's size) or chunk data
  *       past max_body_size
  *  414, 431  the size limits (a head that does not fit: 414 while inside

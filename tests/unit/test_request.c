@@ -171,6 +171,13 @@ static const struct {
     {"GET / FOO/1.1\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
     {"GET / HTTP/1.x HTTP/3.0\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
     {"GET / RTSP/x\r\nGET / HTTP/3.0\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    /* the version is judged at the line's end, before any field line */
+    {"GET / HTTP/2.0\r\nBad Name: x\r\n\r\n", L_DEF, 0, END_ERR, 505, ""},
+    {"GET / HTTP/1.2\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", L_HDRS, 0, END_ERR, 400, ""},
+    {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", L_DEF, 0, END_ERR, 505, ""},       /* the HTTP/2 preface */
+    {"DESCRIBE / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""}, /* RTSP's */
+    {"GETX / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
+    {"GE / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
     {"\x01\x02", L_DEF, 0, END_ERR, 400, ""},
     {"BREW / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
     {"GETS / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
@@ -491,6 +498,14 @@ static const struct {
     {"OPTIONS /" H11, HTTP_OPTIONS, 1, 1, SF_TARGET_ORIGIN, "OPTIONS / HTTP/1.1", "/", "/"},
     {"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx", HTTP_POST, 1, 1, SF_TARGET_ORIGIN,
      "POST /p HTTP/1.1", "/p", "/p"},
+    /* every method of llhttp's map by its token: the first, the last,
+     * one with a '-', one that is a prefix of another */
+    {"DELETE /d" H11, HTTP_DELETE, 1, 1, SF_TARGET_ORIGIN, "DELETE /d HTTP/1.1", "/d", "/d"},
+    {"SOURCE /s" H11, HTTP_SOURCE, 1, 1, SF_TARGET_ORIGIN, "SOURCE /s HTTP/1.1", "/s", "/s"},
+    {"M-SEARCH /m" H11, HTTP_MSEARCH, 1, 1, SF_TARGET_ORIGIN, "M-SEARCH /m HTTP/1.1", "/m", "/m"},
+    {"PROPPATCH /p" H11, HTTP_PROPPATCH, 1, 1, SF_TARGET_ORIGIN, "PROPPATCH /p HTTP/1.1", "/p",
+     "/p"},
+    {"BIND /b" H11, HTTP_BIND, 1, 1, SF_TARGET_ORIGIN, "BIND /b HTTP/1.1", "/b", "/b"},
 };
 
 START_TEST(test_spans)
@@ -530,6 +545,25 @@ static const struct {
     {"GET / HTTP/1.0\r\nConnection: close\r\n\r\n", false},
     {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi", true},
     {"POST / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi", true},
+    /* Connection is a list of whole tokens (RFC 9110 §7.6.1), and every
+     * Connection line counts */
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection:close\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: foo , close \t\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: ,,close,\r\n\r\n", false},
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: x-close\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nConnection: foo\r\nConnection: keep-alive\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\nConnection: keep-alive-x\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nConnection: te, KEEP-ALIVE\r\n\r\n", true},
+    {"GET / HTTP/1.0\r\nX-Connection: keep-alive\r\n\r\n", false},
+    /* a protocol switch needs both Upgrade and the upgrade option; with
+     * either alone the request is an ordinary one */
+    {"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n", true},
+    {"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: keep-alive, Upgrade\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
+     false},
 };
 
 START_TEST(test_keepalive)

@@ -9,7 +9,8 @@
  * ends where it should, or the scanner stops at exactly that byte. At
  * every position, whatever the byte, the head fed whole, fed a byte at a
  * time and fed in reads of 7 and 8 bytes must give the same verdict, stop
- * and state. A byte at a time the scanner only ever sees one byte and
+ * and state (with where the method, the target and the request line end
+ * and the field count). A byte at a time the scanner only ever sees one byte and
  * takes its per-byte rules; whole, it skips values and targets a word at
  * a time: the two must not differ. Each input is a heap copy of exactly
  * its length, so a read past its end is an error under ASan.
@@ -130,7 +131,9 @@ same(const struct out *a, const struct out *b, size_t k, unsigned v, size_t chun
     if (a->sc != b->sc || a->stop != b->stop || a->syn.st != b->syn.st ||
         a->syn.ver != b->syn.ver || a->syn.major != b->syn.major || a->syn.minor != b->syn.minor ||
         a->syn.line_done != b->syn.line_done || a->syn.line_off != b->syn.line_off ||
-        a->syn.line_len != b->syn.line_len)
+        a->syn.line_len != b->syn.line_len || a->syn.method_len != b->syn.method_len ||
+        a->syn.target_off != b->syn.target_off || a->syn.target_len != b->syn.target_len ||
+        a->syn.fields != b->syn.fields)
         ck_abort_msg("byte 0x%02x at %zu: whole gives %d at %zu, reads of %zu give %d at %zu", v, k,
                      a->sc, a->stop, chunk, b->sc, b->stop);
 }
@@ -209,6 +212,11 @@ START_TEST(test_browser_head)
         ck_assert_uint_eq(o.syn.line_len, strchr(head, '\r') - head);
         ck_assert_uint_eq(o.syn.major, 1);
         ck_assert_uint_eq(o.syn.minor, 1);
+        /* where the method and the target end, and the field lines */
+        ck_assert_uint_eq(o.syn.method_len, 3);
+        ck_assert_uint_eq(o.syn.target_off, 4);
+        ck_assert_uint_eq(o.syn.target_len, strstr(head, " HTTP/") - head - 4);
+        ck_assert_uint_eq(o.syn.fields, 6);
     }
     /* cut anywhere before its end, the head needs more and has accepted
      * every byte (but a CR at the cut) */
