@@ -459,9 +459,11 @@ feed(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
 static enum sf_next
 overflow(struct sf_parser *p)
 {
-    const struct sf_syntax *y = &p->r.syn;
-    if (!p->r.status)
-        p->r.status = p->r.bad_method ? 400 : y->target_len ? 431 : y->target_off ? 414 : 400;
+    /* (r.target is set once the target is complete and, unlike the
+     * scanner's state, outlives the head: a body's decoder reuses that) */
+    const struct sf_request *r = &p->r;
+    if (!r->status)
+        p->r.status = r->bad_method ? 400 : r->target.len ? 431 : r->syn.target_off ? 414 : 400;
     p->r.keep_alive = false;
     return SF_NEXT_ERROR;
 }
