@@ -35,12 +35,6 @@ sf_coding_suffix(enum sf_coding c)
 }
 
 static bool
-is_ows(char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
-static bool
 token_is(const char *t, size_t n, const char *name)
 {
     if (strlen(name) != n)
@@ -94,10 +88,7 @@ parse_qvalue(const char *s, size_t n)
 static bool
 parse_element(const char *p, const char *end, const char **tok, size_t *toklen, int *q)
 {
-    while (p < end && is_ows(*p))
-        p++;
-    while (end > p && is_ows(end[-1]))
-        end--;
+    sf_trim_ows(&p, &end);
     const char *t = p;
     while (p < end && sf_is_tchar((unsigned char)*p))
         p++;
@@ -106,13 +97,13 @@ parse_element(const char *p, const char *end, const char **tok, size_t *toklen, 
     *tok = t;
     *toklen = (size_t)(p - t);
     *q = 1000;
-    while (p < end && is_ows(*p))
+    while (p < end && sf_is_ows(*p))
         p++;
     if (p == end)
         return true;
     if (*p++ != ';')
         return false;
-    while (p < end && is_ows(*p))
+    while (p < end && sf_is_ows(*p))
         p++;
     if (end - p < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=')
         return false;

@@ -5,6 +5,7 @@
  */
 #include "sfhttpd/cond.h"
 
+#include "sfhttpd/common.h"
 #include "sfhttpd/httpdate.h"
 
 #include <assert.h>
@@ -18,16 +19,10 @@ struct etag {
     bool weak;
 };
 
-static bool
-is_ows(char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
 static void
 skip_ows(const char **p, const char *end)
 {
-    while (*p < end && is_ows(**p))
+    while (*p < end && sf_is_ows(**p))
         (*p)++;
 }
 
@@ -98,14 +93,6 @@ matches(const struct etag *e, const struct etag cur[2], bool strong)
     return m;
 }
 
-static void
-trim(const char **p, const char **end)
-{
-    skip_ows(p, *end);
-    while (*end > *p && is_ows((*end)[-1]))
-        (*end)--;
-}
-
 /*
  * Which of the representation's ETags an If-Match / If-None-Match value
  * ("*" or a list of entity-tags, empty elements allowed) matches: bit 1
@@ -117,7 +104,7 @@ static unsigned
 list_find(struct sf_hval h, const struct sf_validators *v, bool strong)
 {
     const char *p = h.p, *end = h.p + h.len;
-    trim(&p, &end);
+    sf_trim_ows(&p, &end);
     /* We always have a current representation, so "*" always matches. */
     if (end - p == 1 && *p == '*')
         return 3;
@@ -199,7 +186,7 @@ sf_cond_if_range(struct sf_hval if_range, const struct sf_validators *v)
     if (!if_range.p)
         return true;
     const char *p = if_range.p, *end = if_range.p + if_range.len;
-    trim(&p, &end);
+    sf_trim_ows(&p, &end);
     if (p == end)
         return false;
 
@@ -222,7 +209,7 @@ sf_cond_use_alt(const struct sf_cond_headers *h, const struct sf_validators *v)
         found |= list_find(h->if_none_match, v, false);
     if (h->if_range.p) {
         const char *p = h->if_range.p, *end = h->if_range.p + h->if_range.len;
-        trim(&p, &end);
+        sf_trim_ows(&p, &end);
         found |= range_tag(p, end, v);
     }
     return found == 2;

@@ -13,6 +13,7 @@
  * pipelined request starts. Pure: no I/O.
  */
 #include "request_int.h"
+#include "sfhttpd/common.h"
 
 #include <assert.h>
 #include <string.h>
@@ -70,7 +71,7 @@ name_is(const char *f, const char *name, size_t n)
     return (f[0] | 0x20) == name[0] && strncasecmp(f, name, n) == 0;
 }
 
-/* Which field the name f[0, len) is: enum sf_hdr, F_*, or FL_OTHER. */
+/* Which field the name f[0, len) is: enum sf_hdr, or FL_*. */
 static int
 field_of(const char *f, size_t len)
 {
@@ -99,12 +100,6 @@ field_of(const char *f, size_t len)
 /* Connection options (RFC 9110 §7.6.1) that decide how a message ends. */
 enum { C_CLOSE = 1, C_KEEP_ALIVE = 2, C_UPGRADE = 4 };
 
-static bool
-is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 /* The options named in one Connection value: a comma list of tokens,
  * compared whole, case-insensitively, OWS around each. */
 static unsigned
@@ -114,20 +109,18 @@ connection_options(const char *v, size_t len)
     size_t i = 0;
     for (;;) {
         const char *comma = memchr(v + i, ',', len - i);
-        size_t end = comma ? (size_t)(comma - v) : len, a = i, b = end;
-        while (a < b && is_ows(v[a]))
-            a++;
-        while (b > a && is_ows(v[b - 1]))
-            b--;
-        if (b - a == 5 && strncasecmp(v + a, "close", 5) == 0)
+        const char *a = v + i, *b = comma ? comma : v + len;
+        sf_trim_ows(&a, &b);
+        size_t n = (size_t)(b - a);
+        if (n == 5 && strncasecmp(a, "close", 5) == 0)
             o |= C_CLOSE;
-        else if (b - a == 10 && strncasecmp(v + a, "keep-alive", 10) == 0)
+        else if (n == 10 && strncasecmp(a, "keep-alive", 10) == 0)
             o |= C_KEEP_ALIVE;
-        else if (b - a == 7 && strncasecmp(v + a, "upgrade", 7) == 0)
+        else if (n == 7 && strncasecmp(a, "upgrade", 7) == 0)
             o |= C_UPGRADE;
         if (!comma)
             return o;
-        i = end + 1;
+        i = (size_t)(comma - v) + 1;
     }
 }
 
@@ -227,10 +220,7 @@ head_complete(struct sf_parser *p, const char *buf, size_t end)
         const char *cr = memchr(colon + 1, '\r', (size_t)(buf + end - colon - 1));
         assert(colon && cr);
         const char *v = colon + 1, *ve = cr;
-        while (v < ve && is_ows(*v))
-            v++;
-        while (ve > v && is_ows(ve[-1]))
-            ve--;
+        sf_trim_ows(&v, &ve);
         size_t vlen = (size_t)(ve - v);
         i = (size_t)(cr - buf) + 2;
         int h = field_of(f, (size_t)(colon - f));
@@ -301,9 +291,7 @@ reset(struct sf_parser *p)
 void
 sf_request_init(struct sf_parser *p, const struct sf_limits *lim)
 {
-    memset(p, 0, sizeof(*p));
-    p->limits = *lim;
-    reset(p);
+    *p = (struct sf_parser){.limits = *lim};
 }
 
 /*

@@ -399,7 +399,7 @@ sf_request_scan_chunked(struct sf_syntax *s, const char *buf, size_t from, size_
 static size_t
 skip_ows(const char *v, size_t i, size_t len)
 {
-    while (i < len && (v[i] == ' ' || v[i] == '\t'))
+    while (i < len && sf_is_ows(v[i]))
         i++;
     return i;
 }

@@ -81,6 +81,23 @@ sf_is_tchar(unsigned char c)
     return (set[c >> 6] >> (c & 63)) & 1;
 }
 
+/* RFC 9110 OWS (§5.6.3): a space or a horizontal tab. */
+static inline bool
+sf_is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Narrow [*p, *end) to drop OWS at both ends. */
+static inline void
+sf_trim_ows(const char **p, const char **end)
+{
+    while (*p < *end && sf_is_ows(**p))
+        (*p)++;
+    while (*end > *p && sf_is_ows((*end)[-1]))
+        (*end)--;
+}
+
 /*
  * Eight bytes at a time, for scanners that skip runs of ordinary bytes:
  * sf_word_load reads eight bytes at p (any alignment); sf_word_below(x, n)

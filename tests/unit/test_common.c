@@ -449,6 +449,28 @@ START_TEST(test_tchar_every_byte)
 }
 END_TEST
 
+/* sf_is_ows: only SP and HTAB; sf_trim_ows drops them at both ends and
+ * nothing else, and leaves an all-OWS range empty. */
+START_TEST(test_ows_trim)
+{
+    for (int c = 0; c < 256; c++)
+        ck_assert_msg(sf_is_ows((char)c) == (c == ' ' || c == '\t'), "byte 0x%02x", c);
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"", ""},       {" \t ", ""}, {"a", "a"},   {" \ta b\t ", "a b"}, {"\r a \n", "\r a \n"},
+        {"\t,\t", ","}, {"x  ", "x"}, {"  y", "y"},
+    };
+    for (size_t k = 0; k < SF_ARRAY_LEN(cases); k++) {
+        const char *p = cases[k].in, *end = p + strlen(p);
+        sf_trim_ows(&p, &end);
+        ck_assert_msg(end >= p && (size_t)(end - p) == strlen(cases[k].want) &&
+                          memcmp(p, cases[k].want, (size_t)(end - p)) == 0,
+                      "case %zu: \"%.*s\"", k, (int)(end - p), p);
+    }
+}
+END_TEST
+
 /* ---- sf_fmt_u64 ---- */
 
 static const struct {
@@ -575,6 +597,7 @@ common_suite(void)
 
     tc = tcase_create("tchar");
     tcase_add_test(tc, test_tchar_every_byte);
+    tcase_add_test(tc, test_ows_trim);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fmt_u64");
