@@ -200,10 +200,17 @@ head_run(unsigned st, const char *buf, size_t i, size_t to)
             i++;
         return i;
     case H_METHOD:
-    case H_NAME:
-        while (i < to && tchar_tab[(unsigned char)buf[i]])
+    case H_NAME: {
+        /* eight lookups to a branch: a name is rarely shorter */
+        const unsigned char *u = (const unsigned char *)buf;
+        while (to - i >= 8 && (tchar_tab[u[i]] & tchar_tab[u[i + 1]] & tchar_tab[u[i + 2]] &
+                               tchar_tab[u[i + 3]] & tchar_tab[u[i + 4]] & tchar_tab[u[i + 5]] &
+                               tchar_tab[u[i + 6]] & tchar_tab[u[i + 7]]))
+            i += 8;
+        while (i < to && tchar_tab[u[i]])
             i++;
         return i;
+    }
     default: return i;
     }
 }

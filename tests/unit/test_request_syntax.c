@@ -264,6 +264,46 @@ START_TEST(test_runs_cut_at_every_offset)
 }
 END_TEST
 
+/* The same for the two tchar runs, which are checked eight bytes to a
+ * branch: a method of 64 'M' and a field name of 64 'n'. A colon ends a
+ * name early (the rest is its value), a space a method (the rest is the
+ * target); either as the first byte is refused there. */
+START_TEST(test_token_runs_cut_at_every_offset)
+{
+    static const char pre_n[] = "GET / HTTP/1.1\r\n", post_n[] = ": v\r\n\r\n",
+                      post_m[] = " / HTTP/1.1\r\n\r\n";
+    for (int kind = 0; kind < 2; kind++) {
+        const char *pre = kind ? "" : pre_n, *post = kind ? post_m : post_n;
+        size_t np = strlen(pre), nq = strlen(post), len = np + 64 + nq;
+        char *buf = malloc(len);
+        ck_assert_ptr_nonnull(buf);
+        for (size_t at = 0; at < 64; at++) {
+            for (unsigned v = 0; v < 256; v++) {
+                memcpy(buf, pre, np);
+                memset(buf + np, kind ? 'M' : 'n', 64);
+                memcpy(buf + np + 64, post, nq);
+                buf[np + at] = (char)v;
+                if (kind && v == ' ' && at > 0)
+                    continue; /* the rest of the method is then a bad target */
+                bool ok = ref_tchar(v) || (!kind && v == ':' && at > 0);
+                struct out o;
+                scan(buf, len, 0, &o);
+                enum sf_scan want = ok ? SF_SCAN_END : SF_SCAN_BAD;
+                size_t at_stop = ok ? len : np + at;
+                if (o.sc != want || o.stop != at_stop)
+                    ck_abort_msg("%s, byte 0x%02x at %zu: %d at %zu, not %d at %zu",
+                                 kind ? "method" : "name", v, at, o.sc, o.stop, want, at_stop);
+                if (ok &&
+                    (o.syn.fields != (kind ? 0u : 1u) || o.syn.method_len != (kind ? 64u : 3u)))
+                    ck_abort_msg("%s, byte 0x%02x at %zu: %u fields, method of %u",
+                                 kind ? "method" : "name", v, at, o.syn.fields, o.syn.method_len);
+            }
+        }
+        free(buf);
+    }
+}
+END_TEST
+
 static Suite *
 syntax_suite(void)
 {
@@ -272,6 +312,7 @@ syntax_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_browser_head);
     tcase_add_test(tc, test_runs_cut_at_every_offset);
+    tcase_add_test(tc, test_token_runs_cut_at_every_offset);
     tcase_add_test(tc, test_every_byte_everywhere);
     suite_add_tcase(s, tc);
     return s;
