@@ -100,6 +100,12 @@ field_of(const char *f, size_t len)
 /* Connection options (RFC 9110 §7.6.1) that decide how a message ends. */
 enum { C_CLOSE = 1, C_KEEP_ALIVE = 2, C_UPGRADE = 4 };
 
+/* the headers that must not be repeated: each decides what is sent */
+#define ONCE_HEADERS                                                                               \
+    ((1u << SF_HDR_RANGE) | (1u << SF_HDR_IF_RANGE) | (1u << SF_HDR_IF_MATCH) |                    \
+     (1u << SF_HDR_IF_NONE_MATCH) | (1u << SF_HDR_IF_MODIFIED_SINCE) |                             \
+     (1u << SF_HDR_IF_UNMODIFIED_SINCE))
+
 /* The options named in one Connection value: a comma list of tokens,
  * compared whole, case-insensitively, OWS around each. */
 static unsigned
@@ -172,6 +178,11 @@ classify_target(struct sf_request *r, const char *buf)
 {
     const char *t = buf + r->target.off;
     size_t len = r->target.len;
+    /* no form of request-target has a fragment (RFC 9112 §3.2): a '#'
+     * would be cut here and kept by a proxy that reads it as a path
+     * byte, so that the two could route one request to two places */
+    if (memchr(t, '#', len))
+        return 400;
     if (t[0] == '/') {
         r->form = SF_TARGET_ORIGIN;
         r->path = r->target;
@@ -190,7 +201,7 @@ classify_target(struct sf_request *r, const char *buf)
     else
         return 400;
     size_t i = skip;
-    while (i < len && t[i] != '/' && t[i] != '?' && t[i] != '#')
+    while (i < len && t[i] != '/' && t[i] != '?')
         i++;
     if (i == skip || !sf_request_host_valid(t + skip, i - skip))
         return 400;
@@ -211,6 +222,7 @@ head_complete(struct sf_parser *p, const char *buf, size_t end)
     struct sf_request *r = &p->r;
     const struct sf_syntax *y = &r->syn;
     unsigned conn = 0;
+    uint32_t repeated = 0;
     bool upgrade = false;
     r->nheaders = y->fields;
     /* past the request line's CRLF, up to the final CRLF */
@@ -227,8 +239,10 @@ head_complete(struct sf_parser *p, const char *buf, size_t end)
         if (h < SF_HDR_COUNT) {
             if (h == SF_HDR_HOST)
                 r->nhost++;
-            /* keep the first of a repeated header */
-            if (!(r->present & (1u << h))) {
+            /* keep the first of a repeated header, and note the repeat */
+            if (r->present & (1u << h)) {
+                repeated |= 1u << h;
+            } else {
                 r->hdr[h] = (struct sf_span){(uint32_t)(v - buf), (uint32_t)vlen};
                 r->present |= 1u << h;
             }
@@ -250,6 +264,18 @@ head_complete(struct sf_parser *p, const char *buf, size_t end)
         default: break;
         }
     }
+    /* A header that decides what is sent, sent twice, is ambiguous:
+     * Range and the conditionals are one value each, and If-Match and
+     * If-None-Match split over lines would have to be joined; 400, as
+     * nginx answers a repeated If-Match, If-None-Match, If-Modified-Since
+     * or If-Unmodified-Since. Accept-Encoding split over lines is read
+     * as absent: the plain file, which no list can refuse in a way we
+     * honour, rather than its first line, which a later one could
+     * contradict (gzip, then gzip;q=0). */
+    if (repeated & ONCE_HEADERS)
+        return 400;
+    if (repeated & (1u << SF_HDR_ACCEPT_ENCODING))
+        r->present &= ~(1u << SF_HDR_ACCEPT_ENCODING);
     int rc = classify_target(r, buf);
     if (rc)
         return rc;
@@ -262,15 +288,16 @@ head_complete(struct sf_parser *p, const char *buf, size_t end)
     if (rc)
         return rc;
     /* HTTP/1.1 stays open unless told to close, 1.0 closes unless told
-     * to stay (RFC 9112 §9.3). No protocol switch here: answer, then
-     * close, for the bytes after an Upgrade or CONNECT request belong to
-     * the other protocol */
-    r->keep_alive = r->minor >= 1 ? !(conn & C_CLOSE) : (conn & C_KEEP_ALIVE) != 0;
+     * to stay; close wins over keep-alive in both (RFC 9112 §9.3). No protocol switch here: answer,
+     * then close, for the bytes after an Upgrade or CONNECT request belong to the other protocol */
+    r->keep_alive = !(conn & C_CLOSE) && (r->minor >= 1 || (conn & C_KEEP_ALIVE));
     if ((upgrade && (conn & C_UPGRADE)) || r->method == HTTP_CONNECT) {
         r->keep_alive = false;
         r->body = SF_BODY_NONE;
     }
-    if (r->body != SF_BODY_NONE && (r->present & (1u << SF_HDR_EXPECT)) &&
+    /* a 1.0 client's Expect is ignored (RFC 9110 §10.1.1): its body is
+     * read and dropped like any other */
+    if (r->body != SF_BODY_NONE && r->minor >= 1 && (r->present & (1u << SF_HDR_EXPECT)) &&
         r->hdr[SF_HDR_EXPECT].len == 12 &&
         strncasecmp(buf + r->hdr[SF_HDR_EXPECT].off, "100-continue", 12) == 0) {
         /* a file server wants no body: send the final answer instead of
@@ -306,7 +333,7 @@ method_verdict(struct sf_parser *p, enum sf_scan sc, size_t stop, size_t *pos)
     *pos = stop;
     if (y->line_done) {
         r->line = (struct sf_span){y->line_off, y->line_len};
-        r->status = y->major == 1 && y->minor <= 1 ? 501 : y->major >= 2 ? 505 : 400;
+        r->status = y->major == 1 ? 501 : y->major >= 2 ? 505 : 400;
     } else if (sc == SF_SCAN_BAD) {
         r->status = 400;
     } else {
@@ -423,8 +450,10 @@ feed(struct sf_parser *p, const char *buf, size_t from, size_t to, size_t *pos)
         r->line_read = true;
         r->line = (struct sf_span){y->line_off, y->line_len};
         r->major = y->major;
-        r->minor = y->minor;
-        if (r->major != 1 || r->minor > 1)
+        /* a later 1.x is read as 1.1, the highest we implement (RFC 9110
+         * §2.5) */
+        r->minor = y->minor > 1 ? 1 : y->minor;
+        if (r->major != 1)
             return stop_with(p, r->major >= 2 ? 505 : 400, stop, pos);
     }
     if (y->fields > p->limits.max_headers)

@@ -576,11 +576,15 @@ route(const struct sf_static_in *in, struct sf_response *out)
     }
     const char *target = in->buf + r->path.off;
     size_t tlen = r->path.len;
-    if (tlen == 0) {
-        target = "/";
-        tlen = 1;
+    int rc;
+    if (tlen == 0 || target[0] == '?') {
+        /* an absolute-form target with an empty path names "/" (RFC 9112
+         * §3.2.2); its query, if any, starts the raw path */
+        rc = sf_resolve_path("/", 1, &x.path);
+        x.path.query_off = 0;
+    } else {
+        rc = sf_resolve_path(target, tlen, &x.path);
     }
-    int rc = sf_resolve_path(target, tlen, &x.path);
     if (rc) {
         error(&x, rc, NULL);
         return;

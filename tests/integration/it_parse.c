@@ -22,6 +22,7 @@ tree_up(void)
     it_put(it_suite.root, "a.txt", "A\n");
     it_put(it_suite.root, "b.txt", "B\n");
     it_put(it_suite.root, "c.txt", "C\n");
+    it_put(it_suite.root, "index.html", "I\n");
     it_put_pattern(it_suite.root, "big.bin", 16u << 20, 9);
 }
 
@@ -223,6 +224,16 @@ START_TEST(t_http10_keepalive)
     expect_resp(&c, false, 200, "C\n", NULL);
     ck_assert(it_conn_wait_closed(&c, 5000, NULL));
     it_conn_close(&c);
+
+    /* close wins over keep-alive, as in 1.1 (RFC 9112 §9.3) */
+    it_conn_open(&c, it_suite.srv.port);
+    it_conn_send_str(&c, "GET /a.txt HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n");
+    expect_resp(&c, false, 200, "A\n", &r);
+    ck_assert_msg(!it_header_has(&r, "Connection", "keep-alive"),
+                  "HTTP/1.0 keep-alive, close answered keep-alive");
+    ck_assert_msg(it_conn_wait_closed(&c, 5000, NULL), "HTTP/1.0 keep-alive, close left open");
+    it_response_free(&r);
+    it_conn_close(&c);
 }
 END_TEST
 
@@ -273,7 +284,42 @@ START_TEST(t_target_forms)
     expect_resp(&c, false, 200, "B\n", NULL);
     it_conn_send_str(&c, "HEAD http://t:80/c.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     expect_resp(&c, true, 200, NULL, NULL);
+    /* an empty path is "/", with a query or without (RFC 9112 §3.2.2) */
+    it_conn_send_str(&c, "GET http://t?q=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+    expect_resp(&c, false, 200, "I\n", NULL);
+    it_conn_send_str(&c, "GET http://t HTTP/1.1\r\nHost: t\r\n\r\n");
+    expect_resp(&c, false, 200, "I\n", NULL);
+    /* a later HTTP/1.x is served as 1.1 */
+    it_conn_send_str(&c, "GET /a.txt HTTP/1.2\r\nHost: t\r\n\r\n");
+    expect_resp(&c, false, 200, "A\n", NULL);
     it_conn_close(&c);
+
+    /* a fragment is no part of any request-target: a proxy that kept
+     * "#/../b.txt" as path bytes would route this to /b.txt */
+    expect_status_str("GET /a.txt#/../b.txt HTTP/1.1\r\nHost: t\r\n\r\n", 400, true);
+    expect_status_str("GET http://t/a.txt#x HTTP/1.1\r\nHost: t\r\n\r\n", 400, true);
+}
+END_TEST
+
+/* Range and the conditionals decide what is sent: sent twice, they are
+ * refused, as nginx refuses a repeated If-Match or If-None-Match. (One
+ * list over two lines would mean "zz" or the real tag: 200 here, not the
+ * 412 the first line alone gives.) */
+START_TEST(t_repeated_conditionals)
+{
+    expect_status_str("GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: \"zz\"\r\nIf-Match: *\r\n\r\n",
+                      400, true);
+    expect_status_str(
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"zz\"\r\nIf-None-Match: *\r\n\r\n", 400,
+        true);
+    expect_status_str(
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=0-0\r\nRange: bytes=1-1\r\n\r\n", 400,
+        true);
+    /* once each, they work */
+    expect_status_str("GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: \"zz\"\r\n\r\n", 412, false);
+    expect_status_str("GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"zz\"\r\n\r\n", 200,
+                      false);
+    expect_status_str("GET /a.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=0-0\r\n\r\n", 206, false);
 }
 END_TEST
 
@@ -706,6 +752,7 @@ parse_suite(void)
     tcase_add_loop_test(tc, t_host_rules, 0, (int)(sizeof(bad_host) / sizeof(bad_host[0])));
     tcase_add_test(tc, t_host_valid_forms);
     tcase_add_test(tc, t_target_forms);
+    tcase_add_test(tc, t_repeated_conditionals);
     tcase_add_test(tc, t_version_505);
     tcase_add_loop_test(tc, t_garbage_400_close, 0, (int)(sizeof(garbage) / sizeof(garbage[0])));
     tcase_add_test(tc, t_limits);

@@ -160,10 +160,37 @@ static const struct {
     {"GET http:///x" H11, L_DEF, 0, END_ERR, 400, ""},
     {"GET http://a@b/x" H11, L_DEF, 0, END_ERR, 400, ""},
     {"GET ftp://h/x" H11, L_DEF, 0, END_ERR, 400, ""},
+    /* no request-target has a fragment: a '#' anywhere is refused */
+    {"GET /a#b" H11, L_DEF, 0, END_ERR, 400, ""},
+    {"GET /a?q#f" H11, L_DEF, 0, END_ERR, 400, ""},
+    {"GET /a.txt#/../b.txt" H11, L_DEF, 0, END_ERR, 400, ""},
+    {"GET http://h#x" H11, L_DEF, 0, END_ERR, 400, ""},
+    {"GET http://h/x#" H11, L_DEF, 0, END_ERR, 400, ""},
+    /* a header that decides what is sent may come once */
+    {"GET / HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\nrange: bytes=2-3\r\n\r\n", L_DEF, 0, END_ERR,
+     400, ""},
+    {"GET / HTTP/1.1\r\nHost: h\r\nIf-Range: \"a\"\r\nIf-Range: \"a\"\r\n\r\n", L_DEF, 0, END_ERR,
+     400, ""},
+    {"GET / HTTP/1.1\r\nIf-Match: \"zz\"\r\nHost: h\r\nIF-MATCH: \"e\"\r\n\r\n", L_DEF, 0, END_ERR,
+     400, ""},
+    {"GET / HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"zz\"\r\nIf-None-Match: \"e\"\r\n\r\n", L_DEF, 0,
+     END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: h\r\nIf-Modified-Since: a\r\nIf-Modified-Since: a\r\n\r\n", L_DEF, 0,
+     END_ERR, 400, ""},
+    {"GET / HTTP/1.1\r\nHost: h\r\nIf-Unmodified-Since: a\r\nif-unmodified-since: b\r\n\r\n", L_DEF,
+     0, END_ERR, 400, ""},
+    /* others may: the first is kept (the header table below) */
+    {"GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: a\r\nUser-Agent: b\r\nAccept-Encoding: gzip\r\n"
+     "Accept-Encoding: br\r\n\r\n",
+     L_DEF, 0, END_EOF, 0, "/"},
     /* Versions and request-line syntax. */
     {"GET / HTTP/2.0\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 505, ""},
     {"GET / HTTP/3.0\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 505, ""},
-    {"GET / HTTP/1.2\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
+    /* a later 1.x is read as 1.1 (RFC 9110 §2.5) */
+    {"GET / HTTP/1.2\r\nHost: h\r\n\r\n", L_DEF, 0, END_EOF, 0, "/"},
+    {"GET /a HTTP/1.9\r\nHost: h\r\n\r\nGET /b" H11, L_DEF, 0, END_EOF, 0, "/a /b"},
+    {"GET / HTTP/1.9\r\n\r\n", L_DEF, 0, END_ERR, 400, ""}, /* so it needs a Host */
+    {"BREW / HTTP/1.2\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
     {"GET / HTTP/0.9\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
     {"GET /\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
     {"GET\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
@@ -173,7 +200,7 @@ static const struct {
     {"GET / RTSP/x\r\nGET / HTTP/3.0\r\n\r\n", L_DEF, 0, END_ERR, 400, ""},
     /* the version is judged at the line's end, before any field line */
     {"GET / HTTP/2.0\r\nBad Name: x\r\n\r\n", L_DEF, 0, END_ERR, 505, ""},
-    {"GET / HTTP/1.2\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", L_HDRS, 0, END_ERR, 400, ""},
+    {"GET / HTTP/0.9\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", L_HDRS, 0, END_ERR, 400, ""},
     {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", L_DEF, 0, END_ERR, 505, ""},       /* the HTTP/2 preface */
     {"DESCRIBE / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""}, /* RTSP's */
     {"GETX / HTTP/1.1\r\nHost: h\r\n\r\n", L_DEF, 0, END_ERR, 501, ""},
@@ -494,6 +521,8 @@ static const struct {
      ""},
     {"GET http://h?q" H11, HTTP_GET, 1, 1, SF_TARGET_ABSOLUTE, "GET http://h?q HTTP/1.1",
      "http://h?q", "?q"},
+    {"GET /v HTTP/1.3\r\nHost: h\r\n\r\n", HTTP_GET, 1, 1, SF_TARGET_ORIGIN, "GET /v HTTP/1.3",
+     "/v", "/v"},
     {"OPTIONS *" H11, HTTP_OPTIONS, 1, 1, SF_TARGET_ASTERISK, "OPTIONS * HTTP/1.1", "*", ""},
     {"OPTIONS /" H11, HTTP_OPTIONS, 1, 1, SF_TARGET_ORIGIN, "OPTIONS / HTTP/1.1", "/", "/"},
     {"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx", HTTP_POST, 1, 1, SF_TARGET_ORIGIN,
@@ -541,6 +570,9 @@ static const struct {
     {"GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n", true},
     {"GET / HTTP/1.0\r\n\r\n", false},
     {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
+    /* close wins over keep-alive in 1.0 too (RFC 9112 §9.3) */
+    {"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", false},
+    {"GET / HTTP/1.0\r\nConnection: close\r\nConnection: Keep-Alive\r\n\r\n", false},
     {"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true},
     {"GET / HTTP/1.0\r\nConnection: close\r\n\r\n", false},
     {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi", true},
@@ -606,10 +638,16 @@ static const struct {
     {RL "Host: h\r\nreferer: http://r/x\r\n\r\n", SF_HDR_REFERER, "http://r/x"},
     {RL "Host: h\r\nReferer:\r\n\r\n", SF_HDR_REFERER, ""},
     {RL "Host: h\r\nReferer:   \r\n\r\n", SF_HDR_REFERER, ""},
-    /* The first of a repeated header wins. */
-    {RL "Host: h\r\nRange: bytes=0-1\r\nrange: bytes=2-3\r\n\r\n", SF_HDR_RANGE, "bytes=0-1"},
+    /* The first of a repeated header wins (a repeated Range or
+     * conditional is a 400: the flow table)... */
     {RL "Host: h\r\nAccept: a\r\nAccept: b\r\n\r\n", SF_HDR_ACCEPT, "a"},
     {RL "Host: h\r\nReferer:\r\nReferer: r\r\n\r\n", SF_HDR_REFERER, ""},
+    /* ...but Accept-Encoding over two lines is read as absent, whatever
+     * they say: a later line can refuse what the first accepts */
+    {RL "Host: h\r\nAccept-Encoding: gzip\r\nAccept-Encoding: gzip;q=0\r\n\r\n",
+     SF_HDR_ACCEPT_ENCODING, NULL},
+    {RL "Host: h\r\naccept-encoding: br\r\nX: 1\r\nAccept-Encoding: br\r\n\r\n",
+     SF_HDR_ACCEPT_ENCODING, NULL},
     /* Names that only look alike are not captured. */
     {RL "Host: h\r\nAccept-Language: en\r\n\r\n", SF_HDR_ACCEPT, NULL},
     {RL "Host: h\r\nAccep: x\r\n\r\n", SF_HDR_ACCEPT, NULL},
@@ -811,6 +849,26 @@ START_TEST(test_next_expect)
 }
 END_TEST
 
+/* An HTTP/1.0 client's Expect is ignored: its body is read and dropped,
+ * and the connection may stay open. */
+START_TEST(test_next_expect_http10)
+{
+    static const char head[] = "POST /p HTTP/1.0\r\nConnection: keep-alive\r\nExpect: "
+                               "100-continue\r\nContent-Length: 5\r\n\r\n";
+    struct rig *g = rig_new(&limits[L_DEF]);
+    rig_read(g, head, sizeof(head) - 1);
+    rig_read(g, "hel", 3);
+    /* no early answer: the request waits for the rest of its body */
+    ck_assert_int_eq(sf_request_next(&g->p, &g->b), SF_NEXT_READ);
+    ck_assert(!g->p.r.expect_continue);
+    rig_read(g, "lo", 2);
+    ck_assert_int_eq(sf_request_next(&g->p, &g->b), SF_NEXT_DONE);
+    ck_assert(g->p.r.keep_alive);
+    ck_assert_uint_eq(g->p.r.body_seen, 5);
+    rig_free(g);
+}
+END_TEST
+
 /* A head that cannot fit: the answer depends on where it was cut, and
  * it is final; a head at exactly the limit is fine. */
 START_TEST(test_next_overflow)
@@ -924,6 +982,7 @@ request_suite(void)
     tcase_add_test(tn, test_next_held_cr);
     tcase_add_test(tn, test_next_body_dropped);
     tcase_add_test(tn, test_next_expect);
+    tcase_add_test(tn, test_next_expect_http10);
     tcase_add_test(tn, test_next_overflow);
     suite_add_tcase(s, tn);
     TCase *ts = tcase_create("smuggle");
