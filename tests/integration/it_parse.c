@@ -189,19 +189,30 @@ START_TEST(t_pipelined_close_stops)
 }
 END_TEST
 
-START_TEST(t_http10_closes_by_default)
+/* An HTTP/1.0 request for /a.txt that must be answered, then closed. */
+static void
+expect_http10_close(const char *raw)
 {
     struct it_conn c;
     struct it_response r;
 
     it_conn_open(&c, it_suite.srv.port);
-    it_conn_send_str(&c, "GET /a.txt HTTP/1.0\r\n\r\n");
+    it_conn_send_str(&c, raw);
     expect_resp(&c, false, 200, "A\n", &r);
-    ck_assert_msg(!it_header_has(&r, "Connection", "keep-alive"),
-                  "HTTP/1.0 default answered keep-alive");
-    ck_assert_msg(it_conn_wait_closed(&c, 5000, NULL), "HTTP/1.0 connection left open");
+    ck_assert_msg(!it_header_has(&r, "Connection", "keep-alive"), "'%.60s' answered keep-alive",
+                  raw);
+    ck_assert_msg(it_conn_wait_closed(&c, 5000, NULL), "'%.60s': connection left open", raw);
     it_response_free(&r);
     it_conn_close(&c);
+}
+
+START_TEST(t_http10_closes_by_default)
+{
+    expect_http10_close("GET /a.txt HTTP/1.0\r\n\r\n");
+    /* close wins over keep-alive, as in 1.1 (RFC 9112 §9.3) */
+    expect_http10_close("GET /a.txt HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n");
+    expect_http10_close(
+        "GET /a.txt HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\n");
 }
 END_TEST
 
@@ -223,16 +234,6 @@ START_TEST(t_http10_keepalive)
     it_conn_send_str(&c, "GET /c.txt HTTP/1.0\r\n\r\n");
     expect_resp(&c, false, 200, "C\n", NULL);
     ck_assert(it_conn_wait_closed(&c, 5000, NULL));
-    it_conn_close(&c);
-
-    /* close wins over keep-alive, as in 1.1 (RFC 9112 §9.3) */
-    it_conn_open(&c, it_suite.srv.port);
-    it_conn_send_str(&c, "GET /a.txt HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n");
-    expect_resp(&c, false, 200, "A\n", &r);
-    ck_assert_msg(!it_header_has(&r, "Connection", "keep-alive"),
-                  "HTTP/1.0 keep-alive, close answered keep-alive");
-    ck_assert_msg(it_conn_wait_closed(&c, 5000, NULL), "HTTP/1.0 keep-alive, close left open");
-    it_response_free(&r);
     it_conn_close(&c);
 }
 END_TEST
