@@ -178,11 +178,6 @@ classify_target(struct sf_request *r, const char *buf)
 {
     const char *t = buf + r->target.off;
     size_t len = r->target.len;
-    /* no form of request-target has a fragment (RFC 9112 §3.2): a '#'
-     * would be cut here and kept by a proxy that reads it as a path
-     * byte, so that the two could route one request to two places */
-    if (memchr(t, '#', len))
-        return 400;
     if (t[0] == '/') {
         r->form = SF_TARGET_ORIGIN;
         r->path = r->target;
@@ -288,8 +283,9 @@ head_complete(struct sf_parser *p, const char *buf, size_t end)
     if (rc)
         return rc;
     /* HTTP/1.1 stays open unless told to close, 1.0 closes unless told
-     * to stay; close wins over keep-alive in both (RFC 9112 §9.3). No protocol switch here: answer,
-     * then close, for the bytes after an Upgrade or CONNECT request belong to the other protocol */
+     * to stay; close wins over keep-alive in both (RFC 9112 §9.3). No
+     * protocol switch here: answer, then close, for the bytes after an
+     * Upgrade or CONNECT request belong to the other protocol */
     r->keep_alive = !(conn & C_CLOSE) && (r->minor >= 1 || (conn & C_KEEP_ALIVE));
     if ((upgrade && (conn & C_UPGRADE)) || r->method == HTTP_CONNECT) {
         r->keep_alive = false;

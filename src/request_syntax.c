@@ -5,7 +5,8 @@
  * field lines, for request.c), the chunked body decoder, and the readers
  * of the two framing headers. Where two parsers on a path could read a
  * byte differently (a bare CR or LF, a folded line, a space before a
- * colon, a chunk size followed by junk), the byte is refused here, so
+ * colon, a '#' in the target, a chunk size followed by junk), the byte is
+ * refused here, so
  * nothing ambiguous reaches the parts that decide where a message ends.
  * Pure: no I/O.
  */
@@ -51,6 +52,15 @@ static bool
 is_vchar(unsigned char c)
 {
     return c > 0x20 && c < 0x7f;
+}
+
+/* a request-target's bytes: VCHAR but '#', for no form of target has a
+ * fragment (RFC 9112 §3.2), and one that a proxy kept as path bytes while
+ * we cut it there could route one request to two places */
+static bool
+is_target_char(unsigned char c)
+{
+    return is_vchar(c) && c != '#';
 }
 
 /* field-content bytes: HTAB / SP / VCHAR / obs-text */
@@ -118,14 +128,14 @@ head_byte(struct sf_syntax *s, unsigned char c, size_t i)
     case H_TARGET0:
         s->st = H_TARGET;
         s->target_off = (uint32_t)i;
-        return is_vchar(c);
+        return is_target_char(c);
     case H_TARGET:
         if (c == ' ') {
             s->st = H_VERSION;
             s->ver = 0;
             s->target_len = (uint32_t)(i - s->target_off);
         }
-        return c == ' ' || is_vchar(c);
+        return c == ' ' || is_target_char(c);
     case H_VERSION: {
         /* exactly HTTP/DIGIT.DIGIT, case-sensitive (RFC 9112 §2.3) */
         unsigned v = s->ver++;
@@ -172,7 +182,7 @@ static const bool tchar_tab[256] = {
  * Such a run is most of a head, and skipping it decides nothing: the byte
  * that ends it goes through head_byte or the line-end rules as before. A
  * field value is skipped a word at a time while no byte in the word is a
- * CTL (HT among them) or DEL; a target while no byte is a CTL, SP, DEL or
+ * CTL (HT among them) or DEL; a target while no byte is a CTL, SP, DEL, '#' or
  * non-ASCII.
  */
 static size_t
@@ -192,11 +202,12 @@ head_run(unsigned st, const char *buf, size_t i, size_t to)
     case H_TARGET:
         while (to - i >= 8) {
             uint64_t x = sf_word_load(buf + i);
-            if (sf_word_below(x, 0x21) | sf_word_has(x, 0x7f) | (x & SF_WORD_HIGHS))
+            if (sf_word_below(x, 0x21) | sf_word_has(x, 0x7f) | sf_word_has(x, '#') |
+                (x & SF_WORD_HIGHS))
                 break;
             i += 8;
         }
-        while (i < to && is_vchar((unsigned char)buf[i]))
+        while (i < to && is_target_char((unsigned char)buf[i]))
             i++;
         return i;
     case H_METHOD:

@@ -139,7 +139,7 @@ redirect_slash(struct ctx *x)
     if (q < t->len) {
         /* copy the raw query; anything outside visible ASCII is escaped so
          * the header can never be split */
-        for (size_t i = q; i < t->len && raw[i] != '#'; i++) {
+        for (size_t i = q; i < t->len; i++) {
             unsigned char ch = (unsigned char)raw[i];
             if (ch <= 0x20 || ch >= 0x7f)
                 sf_buf_printf(loc, "%%%02X", ch);
@@ -176,14 +176,12 @@ query_param(const struct ctx *x, const char *name, size_t *len)
         return NULL;
     for (size_t i = q + 1; i < t->len;) {
         size_t j = i;
-        while (j < t->len && raw[j] != '&' && raw[j] != ';' && raw[j] != '#')
+        while (j < t->len && raw[j] != '&' && raw[j] != ';')
             j++;
         if (j - i > n && memcmp(raw + i, name, n) == 0 && raw[i + n] == '=') {
             *len = j - i - n - 1;
             return raw + i + n + 1;
         }
-        if (j < t->len && raw[j] == '#')
-            break;
         i = j + 1;
     }
     return NULL;

@@ -5,8 +5,9 @@
  * Every byte value is put at every position of a browser's request head.
  * Where the position is inside a method, a target, a field name or a
  * field value, the verdict must follow the byte classes of RFC 9112 and
- * RFC 9110 as written out here (tchar, VCHAR, field-content): the head
- * ends where it should, or the scanner stops at exactly that byte. At
+ * RFC 9110 as written out here (tchar, VCHAR, a target's VCHAR but '#',
+ * field-content): the head ends where it should, or the scanner stops at
+ * exactly that byte. At
  * every position, whatever the byte, the head fed whole, fed a byte at a
  * time and fed in reads of 7 and 8 bytes must give the same verdict, stop
  * and state (with where the method, the target and the request line end
@@ -117,6 +118,14 @@ ref_vchar(unsigned c)
     return c >= 0x21 && c <= 0x7e;
 }
 
+/* a request-target's bytes: VCHAR but '#' (RFC 9112 §3.2 has no
+ * fragment in any form) */
+static bool
+ref_target(unsigned c)
+{
+    return ref_vchar(c) && c != '#';
+}
+
 /* field-content bytes: HTAB, SP, VCHAR, obs-text */
 static bool
 ref_field(unsigned c)
@@ -145,7 +154,7 @@ expected(enum role role, bool first, unsigned v)
 {
     switch (role) {
     case R_METHOD: return ref_tchar(v) ? 1 : v == ' ' && !first ? -1 : 0;
-    case R_TARGET: return ref_vchar(v) ? 1 : v == ' ' && !first ? -1 : 0;
+    case R_TARGET: return ref_target(v) ? 1 : v == ' ' && !first ? -1 : 0;
     case R_NAME: return ref_tchar(v) || (v == ':' && !first) ? 1 : 0;
     case R_VALUE: return ref_field(v) ? 1 : 0;
     default: return -1;
